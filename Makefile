@@ -1,0 +1,47 @@
+# Proofboard: two commands do all set-up on a machine with python3 (3.11+), git and make.
+#   make run   start the dashboard on the embedded demo database (data/proofboard.db)
+#   make test  run the whole test suite: lint, types, layer contracts, unit, AppTest, browser
+
+SHELL := /bin/bash
+VENV := .venv
+UV_HOME := .tools
+# Use uv from PATH when there is one, else install it once into .tools/ with pip.
+UV := $(or $(shell command -v uv 2>/dev/null),$(UV_HOME)/bin/uv)
+export UV_PYTHON ?= python3
+export UV_COMPILE_BYTECODE := 1
+export UV_PYTHON_DOWNLOADS := never
+export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
+PORT ?= 8501
+
+.PHONY: run test lint types contracts pytest bench clean
+
+run: $(VENV)/.synced
+	$(VENV)/bin/proofboard dashboard --port $(PORT)
+
+test: $(VENV)/.synced lint types contracts pytest
+
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+types: $(VENV)/.synced
+	$(VENV)/bin/mypy
+
+contracts: $(VENV)/.synced
+	$(VENV)/bin/lint-imports
+
+pytest: $(VENV)/.synced
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.synced
+	$(VENV)/bin/python benchmarks/bench_demo.py --members 1000000
+
+$(UV_HOME)/bin/uv:
+	python3 -m pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --locked
+	@touch $@
+
+clean:
+	rm -rf $(VENV) $(UV_HOME) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,845 @@
+"""Seeded synthetic community with planted, known effects.
+
+The generator simulates an online community over a period of days: signups with a trend, a
+weekday and time-of-day pattern, milestone announcements (some of which really lift signups),
+members with a latent engagement that drives both their activity and their lifetime, social-proof
+content they are exposed to (a few items truly change retention) and badges (which do not, but
+look as if they did). The ground truth is returned next to the tables so that analyses can be
+checked for finding what was planted and nothing else.
+
+All times are handled internally as float64 days since the start of the period and converted to
+UTC microsecond timestamps only when the tables are built. The module does not write files.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+__all__ = ["DEMO_VERSION", "DemoCommunity", "generate_demo"]
+
+DEMO_VERSION = "1.0.0"
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+_US_PER_DAY = 86_400_000_000
+_TIMESTAMP = pl.Datetime("us", "UTC")
+
+# --- signups -------------------------------------------------------------------------------
+_ANNUAL_GROWTH = 2.4  # expected signups per day grow by this factor per year
+_WEEKDAY_FACTOR = (1.08, 1.10, 1.08, 1.04, 0.96, 0.72, 0.76)  # Monday .. Sunday
+_SEASON_AMPLITUDE = 0.08  # yearly cycle, high in late January
+_DAILY_NOISE_SHAPE = 80.0  # gamma day-level noise, sd = 1 / sqrt(shape) ~ 11 %
+_HOUR_PROFILE_AMPLITUDE = 0.55  # time of day (UTC), peak at 15:00
+
+# --- milestones ----------------------------------------------------------------------------
+_WINDOW_DAYS = 14
+_MIN_ANNOUNCEMENT_DAY = 56  # room for a 28-day growth spurt and a 28-day baseline before it
+_END_MARGIN_DAYS = 42  # window plus a 28-day baseline after it
+_MIN_SPACING_DAYS = 80  # announcements are at least this far apart
+_MAX_ROUND_ANNOUNCED = 4
+_ROUND_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+# (true uplift, growth spurt before) of announced round numbers, in chronological order
+_ROUND_EFFECTS = ((0.40, False), (0.0, True), (0.25, False), (0.0, False))
+_ROUND_CHANNELS = ("blog", "social", "newsletter", "social")
+_SPURT_DAYS = 28
+_SPURT_PEAK = 1.6
+_SPURT_RAMP_UP_DAYS = 5.0
+_SPURT_RAMP_DOWN_DAYS = 3.0
+_REACTIVATION_MULTIPLIER = 1.6  # activity of active members during the window
+_REACTIVATION_KINDS_P = (0.0, 0.10, 0.20, 0.35, 0.35)  # post, comment, reaction, login, event
+
+# --- members -------------------------------------------------------------------------------
+_CHANNELS = ("organic", "search", "referral", "ads", "social")
+_CHANNEL_P = (0.34, 0.24, 0.14, 0.18, 0.10)
+_CHANNEL_SHIFT = (0.10, 0.0, 0.35, -0.35, -0.15)  # on log engagement
+_PLANS = ("free", "pro")
+_PRO_P_BY_CHANNEL = (0.10, 0.09, 0.16, 0.06, 0.07)
+_PRO_SHIFT = 0.45
+_COUNTRIES = ("US", "GB", "DE", "FR", "IN", "BR", "CA", "NL")
+_COUNTRY_P = (0.36, 0.12, 0.10, 0.07, 0.14, 0.09, 0.07, 0.05)
+_ENGAGEMENT_MU = -0.25
+_ENGAGEMENT_SIGMA = 0.8
+
+# --- lifetime ------------------------------------------------------------------------------
+_WEIBULL_SHAPE = 0.6
+_WEIBULL_SCALE_DAYS = 120.0  # at engagement 1
+_SCALE_ENGAGEMENT_EXPONENT = 1.0
+_FAR_DAYS = 1e9  # stands in for "never" in the cumulative-hazard arithmetic
+_EXPLICIT_LEAVE_P = 1 / 3
+_LAST_SEEN_NULL_P = 0.20
+_LAST_SEEN_RECENT_DAYS = 3.0
+
+# --- activity ------------------------------------------------------------------------------
+_ACTIVITY_KINDS = ("post", "comment", "reaction", "login", "event")
+_ACTIVITY_KINDS_P = (0.09, 0.17, 0.28, 0.43, 0.03)
+_POST = 0
+_ACTIVITY_RATE = 0.13  # rows per active day at engagement 1
+_ACTIVITY_ENGAGEMENT_EXPONENT = 1.0
+_FRONT_LOAD_POWER = 1.4  # positions in the life are u ** power (power > 1: front-loaded)
+
+# --- proof items and exposures -------------------------------------------------------------
+_EXPOSURE_ENGAGEMENT_EXPONENT = 0.8
+_MAX_REPEAT_VIEWS = 2
+_REPEAT_VIEW_P = 0.22  # per possible repeat, at engagement 1 (times engagement ** 0.5)
+_REPEAT_HORIZON_DAYS = 90.0
+_HELPFUL_P = 0.05
+_PROLIFIC_POSTS = 25
+_YEARLING_DAYS = 365.0
+
+# --- truth ---------------------------------------------------------------------------------
+_LANDMARK_DAYS = 30
+_HORIZON_DAYS = 90
+
+
+@dataclass(frozen=True)
+class DemoCommunity:
+    """A generated community: its tables, the planted truth and the end of the period.
+
+    Attributes
+    ----------
+    tables : dict of str to polars.DataFrame
+        ``"members"``, ``"activity"``, ``"proof_items"``, ``"exposures"`` and
+        ``"milestones"``, following the project's data contract.
+    truth : dict
+        JSON-serialisable description of everything that was planted (timestamps as ISO 8601
+        strings ending in ``"Z"``).
+    as_of : datetime
+        Aware UTC datetime at the end of the simulated period; every timestamp is before it.
+    """
+
+    tables: dict[str, pl.DataFrame]
+    truth: dict[str, Any]
+    as_of: datetime
+
+
+@dataclass(frozen=True)
+class _Item:
+    """A proof item and how members come across it (days relative to the start)."""
+
+    item_id: str
+    kind: str
+    title: str
+    published: float
+    hazard_ratio: float = 1.0
+    view_rate: float = 0.0  # first-view rate per day at engagement 1, at publication
+    decay_days: float = 1.0  # the rate decays as exp(-age / decay_days)
+    rule: str | None = None  # badges only
+
+
+@dataclass(frozen=True)
+class _Milestone:
+    """A milestone announcement (days relative to the start)."""
+
+    title: str
+    channel: str
+    day: float
+    kind: str  # "round_number" or "other"
+    value: int | None = None
+    uplift: float = 0.0
+    spurt: bool = False
+    reactivation: float = 1.0  # activity multiplier of active members in the window
+
+
+@dataclass(frozen=True)
+class _Members:
+    """Member-level arrays, indexed in order of joining."""
+
+    join: FloatArray
+    engagement: FloatArray
+    channel: npt.NDArray[np.int8]
+    plan: npt.NDArray[np.int8]
+    country: npt.NDArray[np.int8]
+
+
+@dataclass(frozen=True)
+class _Activity:
+    """Activity rows, sorted by member and time."""
+
+    member: npt.NDArray[np.int32]
+    time: FloatArray
+    kind: npt.NDArray[np.uint8]
+
+
+# =========================================================================================
+# public entry point
+# =========================================================================================
+
+
+def generate_demo(
+    *,
+    members: int = 5000,
+    seed: int = 7,
+    start: date = date(2024, 11, 1),
+    days: int = 730,
+    progress: Callable[[str, float], None] | None = None,
+) -> DemoCommunity:
+    """Generate a synthetic community with planted, known effects.
+
+    Parameters
+    ----------
+    members : int, default 5000
+        Exact number of members who sign up during the period (at least 50).
+    seed : int, default 7
+        Seed of the random generator; the same arguments give identical tables.
+    start : datetime.date, default 2024-11-01
+        First day of the period (00:00 UTC).
+    days : int, default 730
+        Length of the period in days (at least 120).
+    progress : callable, optional
+        Called as ``progress(step_description, fraction_done)`` between stages.
+
+    Returns
+    -------
+    DemoCommunity
+        The tables, the truth and ``as_of`` (the end of the period, UTC).
+
+    Raises
+    ------
+    ValueError
+        If an argument is out of range.
+
+    Notes
+    -----
+    What is planted (details in ``truth["notes"]``): some milestone announcements lift signups
+    over the 14 days after them, others do not (one of them follows a growth spurt); latent
+    engagement drives activity, exposure to content and lifetime (confounding); two or three
+    content items change the hazard of leaving after the first view; badges have no effect.
+    """
+    _validate(members=members, seed=seed, start=start, days=days)
+    report = progress if progress is not None else _ignore_progress
+    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    start_dt = datetime(start.year, start.month, start.day, tzinfo=UTC)
+
+    report("Planning signups and milestones", 0.0)
+    base = _base_signup_intensity(start, days, streams[0])
+    milestones, intensity = _plan_milestones(base, members, days, streams[0])
+
+    report("Drawing members", 0.05)
+    join = _draw_join_days(intensity, members, streams[1])
+    people = _draw_member_attributes(join, streams[1])
+
+    report("Drawing exposures to content", 0.10)
+    items = _content_catalogue(days)
+    first_view = _potential_first_views(people, items, days, streams[2])
+
+    report("Drawing lifetimes", 0.20)
+    hazard_e = streams[3].standard_exponential(members)
+    scale = _WEIBULL_SCALE_DAYS * people.engagement**_SCALE_ENGAGEMENT_EXPONENT
+    lifetime = _lifetimes(hazard_e, scale, first_view - join[:, None], items)
+    end_active = np.minimum(join + lifetime, float(days))
+
+    report("Drawing activity", 0.30)
+    activity = _draw_activity(people, end_active, milestones, streams[4])
+
+    report("Awarding badges", 0.60)
+    badges = _badge_catalogue()
+    earned = _earn_badges(people, lifetime, activity, days, streams[5])
+
+    report("Building tables", 0.70)
+    views = _view_rows(people, first_view, end_active, streams[6])
+    tables = {
+        "members": _members_table(people, lifetime, end_active, activity, days, start_dt,
+                                  streams[7]),
+        "activity": _activity_table(activity, start_dt, members, days),
+        "proof_items": _proof_items_table([*items, *badges], start_dt),
+        "exposures": _exposures_table(views, earned, items, badges, start_dt, members, days),
+        "milestones": _milestones_table(milestones, start_dt),
+    }
+
+    report("Computing the truth", 0.95)
+    truth = _truth(
+        members=members, seed=seed, start=start, days=days, start_dt=start_dt,
+        milestones=milestones, intensity=intensity, join=join, items=items, badges=badges,
+        first_view=first_view, earned=earned, hazard_e=hazard_e, scale=scale,
+        lifetime=lifetime, tables=tables,
+    )
+    report("Done", 1.0)
+    return DemoCommunity(tables=tables, truth=truth, as_of=start_dt + timedelta(days=days))
+
+
+def _ignore_progress(step: str, fraction: float) -> None:
+    """Progress callback that does nothing."""
+
+
+def _validate(*, members: int, seed: int, start: date, days: int) -> None:
+    """Raise ValueError with a message saying what to change if an argument is unusable."""
+    for name, value in (("members", members), ("seed", seed), ("days", days)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+    if members < 50:
+        raise ValueError(f"members must be at least 50 (got {members}); increase members")
+    if days < 120:
+        raise ValueError(f"days must be at least 120 (got {days}); increase days")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer (got {seed}); use seed >= 0")
+    if isinstance(start, datetime) or not isinstance(start, date):
+        raise ValueError(f"start must be a datetime.date (not a datetime), got {start!r}")
+
+
+# =========================================================================================
+# signups and milestones
+# =========================================================================================
+
+
+def _base_signup_intensity(start: date, days: int, rng: np.random.Generator) -> FloatArray:
+    """Hourly signup intensity without milestone effects (arbitrary scale).
+
+    Trend times weekday pattern times yearly season times day-level noise, spread over the
+    hours of the day with a time-of-day profile.
+    """
+    day = np.arange(days, dtype=np.float64)
+    weekday = (start.weekday() + np.arange(days)) % 7
+    day_of_year = (start.timetuple().tm_yday - 1 + day) % 365.25
+    daily = (
+        np.exp(math.log(_ANNUAL_GROWTH) * day / 365.0)
+        * np.asarray(_WEEKDAY_FACTOR)[weekday]
+        * (1.0 + _SEASON_AMPLITUDE * np.cos(2 * np.pi * (day_of_year - 25.0) / 365.25))
+        * rng.gamma(_DAILY_NOISE_SHAPE, 1.0 / _DAILY_NOISE_SHAPE, size=days)
+    )
+    hour = np.arange(24, dtype=np.float64)
+    profile = 1.0 + _HOUR_PROFILE_AMPLITUDE * np.cos(2 * np.pi * (hour - 15.0) / 24.0)
+    return np.asarray((daily[:, None] * (profile / profile.sum())[None, :]).ravel())
+
+
+def _round_numbers(members: int) -> list[int]:
+    """Round member counts (1, 2, 2.5, 5 times a power of ten, at least 10) below members."""
+    values: list[int] = []
+    power = 10
+    while power < members:
+        values.extend(int(m * power) for m in _ROUND_MANTISSAS if m * power < members)
+        power *= 10
+    return sorted(values)
+
+
+def _expected_cumulative(intensity: FloatArray, members: int) -> FloatArray:
+    """Expected number of members at the end of each hour."""
+    cumulative = np.cumsum(intensity)
+    return np.asarray(members * cumulative / cumulative[-1])
+
+
+def _announcement_day(expected: FloatArray, value: int, hour_of_day: int) -> float | None:
+    """Announce on the day after the expected count crosses value, at hour_of_day (UTC)."""
+    hour = int(np.searchsorted(expected, value))
+    if hour >= len(expected):
+        return None
+    return float(hour // 24 + 1) + hour_of_day / 24.0
+
+
+def _spurt_multiplier(t: FloatArray, announced: float) -> FloatArray:
+    """Growth-spurt multiplier: plateau over the 28 days before an announcement."""
+    x = t - (announced - _SPURT_DAYS)
+    w = np.clip(np.minimum(x / _SPURT_RAMP_UP_DAYS, (_SPURT_DAYS - x) / _SPURT_RAMP_DOWN_DAYS),
+                0.0, 1.0)
+    w = w * w * (3.0 - 2.0 * w)
+    return np.asarray(1.0 + (_SPURT_PEAK - 1.0) * w)
+
+
+def _apply_milestones(base: FloatArray, milestones: Sequence[_Milestone]) -> FloatArray:
+    """Signup intensity with the planted uplifts and growth spurts."""
+    hours = len(base)
+    start_of_hour = np.arange(hours, dtype=np.float64) / 24.0
+    intensity = base.copy()
+    for m in milestones:
+        if m.spurt:
+            lo = max(int(math.floor((m.day - _SPURT_DAYS) * 24)), 0)
+            hi = min(int(math.ceil(m.day * 24)), hours)
+            intensity[lo:hi] *= _spurt_multiplier(start_of_hour[lo:hi] + 0.5 / 24.0, m.day)
+        if m.uplift:
+            lo = round(m.day * 24)  # announcements are on the hour: the window is exact
+            intensity[lo : min(lo + _WINDOW_DAYS * 24, hours)] *= 1.0 + m.uplift
+    return intensity
+
+
+def _far_from(day: float, others: Sequence[float]) -> bool:
+    """Whether day keeps the minimum spacing to all other announcement days."""
+    return all(abs(day - other) >= _MIN_SPACING_DAYS for other in others)
+
+
+def _choose_round_numbers(
+    base: FloatArray, members: int, days: int, hours_of_day: dict[int, int]
+) -> list[_Milestone]:
+    """Pick up to four well-spaced round numbers to announce, largest values first."""
+    expected = _expected_cumulative(base, members)
+    picked: list[tuple[int, float]] = []
+    for value in sorted(hours_of_day, reverse=True):
+        day = _announcement_day(expected, value, hours_of_day[value])
+        if day is None or not _MIN_ANNOUNCEMENT_DAY <= day <= days - _END_MARGIN_DAYS:
+            continue
+        if _far_from(day, [d for _, d in picked]):
+            picked.append((value, day))
+        if len(picked) == _MAX_ROUND_ANNOUNCED:
+            break
+    picked.sort(key=lambda vd: vd[1])
+    return [
+        _Milestone(title=f"{value:,} members!", channel=_ROUND_CHANNELS[i], day=day,
+                   kind="round_number", value=value, uplift=_ROUND_EFFECTS[i][0],
+                   spurt=_ROUND_EFFECTS[i][1])
+        for i, (value, day) in enumerate(picked)
+    ]
+
+
+def _settle_round_numbers(
+    base: FloatArray, members: int, milestones: list[_Milestone], hours_of_day: dict[int, int]
+) -> list[_Milestone]:
+    """Move round-number announcements to where the expected count crosses them.
+
+    Spurts and uplifts change the expected cumulative count (and the total is fixed), so the
+    crossing times are iterated to a fixed point (a few rounds; hours are discrete).
+    """
+    for _ in range(30):
+        expected = _expected_cumulative(_apply_milestones(base, milestones), members)
+        moved = []
+        for m in milestones:
+            if m.kind == "round_number" and m.value is not None:
+                day = _announcement_day(expected, m.value, hours_of_day[m.value])
+                moved.append(m if day is None else replace(m, day=day))
+            else:
+                moved.append(m)
+        if moved == milestones:
+            break
+        milestones = moved
+    return milestones
+
+
+def _other_milestones(days: int, taken: Sequence[float]) -> list[_Milestone]:
+    """Non-round-number milestones, placed near preferred days where spacing allows."""
+    templates = [
+        ("Our 100th community event", "newsletter", 0.42 * days, 0.0, _REACTIVATION_MULTIPLIER),
+        ("500 success stories shared", "blog", 0.68 * days, 0.20, 1.0),
+        ("Happy first birthday, community!", "social", 365.0, 0.0, 1.0),
+    ]
+    placed: list[_Milestone] = []
+    lo, hi = _MIN_ANNOUNCEMENT_DAY, days - _END_MARGIN_DAYS - 1
+    for title, channel, preferred, uplift, reactivation in templates:
+        if not lo <= preferred <= hi:
+            continue
+        candidates = sorted(range(lo, hi + 1), key=lambda d: (abs(d - preferred), d))
+        if title.startswith("Happy first birthday"):
+            candidates = [int(preferred)]  # a birthday cannot move
+        others = [*taken, *(m.day for m in placed)]
+        for d in candidates:
+            day = d + 15.0 / 24.0
+            if _far_from(day, others):
+                placed.append(_Milestone(title=title, channel=channel, day=day, kind="other",
+                                         uplift=uplift, reactivation=reactivation))
+                break
+    return placed
+
+
+def _plan_milestones(
+    base: FloatArray, members: int, days: int, rng: np.random.Generator
+) -> tuple[list[_Milestone], FloatArray]:
+    """Choose, place and give effects to the milestone announcements.
+
+    Returns
+    -------
+    milestones : list of _Milestone
+        Sorted by announcement time.
+    intensity : numpy.ndarray
+        Hourly signup intensity including the planted effects.
+    """
+    values = _round_numbers(members)
+    hours_of_day = {v: int(h) for v, h in zip(values, rng.integers(9, 18, size=len(values)),
+                                              strict=True)}
+    rounds = _choose_round_numbers(base, members, days, hours_of_day)
+    rounds = _settle_round_numbers(base, members, rounds, hours_of_day)
+    others = _other_milestones(days, [m.day for m in rounds])
+    milestones = _settle_round_numbers(base, members, [*rounds, *others], hours_of_day)
+    milestones.sort(key=lambda m: m.day)
+    return milestones, _apply_milestones(base, milestones)
+
+
+def _draw_join_days(intensity: FloatArray, members: int, rng: np.random.Generator) -> FloatArray:
+    """Exactly `members` signup times (days), multinomial over hours, sorted."""
+    counts = rng.multinomial(members, intensity / intensity.sum())
+    hours = np.repeat(np.arange(len(intensity), dtype=np.float64), counts)
+    return np.sort((hours + rng.random(members)) / 24.0)
+
+
+def _draw_member_attributes(join: FloatArray, rng: np.random.Generator) -> _Members:
+    """Signup attributes and latent engagement (lognormal, shifted by channel and plan)."""
+    n = len(join)
+    channel = rng.choice(len(_CHANNELS), size=n, p=_CHANNEL_P).astype(np.int8)
+    plan = (rng.random(n) < np.asarray(_PRO_P_BY_CHANNEL)[channel]).astype(np.int8)
+    country = rng.choice(len(_COUNTRIES), size=n, p=_COUNTRY_P).astype(np.int8)
+    log_engagement = (
+        _ENGAGEMENT_MU
+        + np.asarray(_CHANNEL_SHIFT)[channel]
+        + _PRO_SHIFT * plan
+        + _ENGAGEMENT_SIGMA * rng.standard_normal(n)
+    )
+    return _Members(join=join, engagement=np.exp(log_engagement), channel=channel, plan=plan,
+                    country=country)
+
+
+# =========================================================================================
+# proof items, exposures and lifetimes
+# =========================================================================================
+
+
+def _content_catalogue(days: int) -> list[_Item]:
+    """The content proof items with their publication days, reach and hazard ratios."""
+    rows = [
+        # kind, title, published (fraction of the period), hazard ratio, view rate, decay days
+        ("testimonial", "“I landed my first client here” — Maria, freelance designer",
+         0.0, 0.60, 0.0110, 240.0),
+        ("testimonial", "“The code reviews made me a better engineer” — Dev, indie hacker",
+         0.0, 1.0, 0.0060, 240.0),
+        ("testimonial", "“Finally, people who get remote work” — Aisha, product manager",
+         0.15, 1.0, 0.0050, 200.0),
+        ("testimonial", "“From bootcamp to first job in 4 months” — Tom, career switcher",
+         0.30, 1.0, 0.0050, 200.0),
+        ("testimonial", "“My go-to place for honest feedback” — Lena, UX researcher",
+         0.45, 1.0, 0.0045, 200.0),
+        ("testimonial", "“We hired two people from this community” — Kenji, founder",
+         0.60, 1.0, 0.0045, 200.0),
+        ("case_study", "Case study: how Acme halved onboarding time with peer mentoring",
+         0.05, 0.75, 0.0060, 300.0),
+        ("case_study", "Case study: from 0 to 10k newsletter subscribers",
+         0.35, 1.0, 0.0035, 300.0),
+        ("case_study", "Case study: a remote team's weekly rituals",
+         0.70, 1.0, 0.0035, 300.0),
+        ("influencer", "@growthwithsam: “this community will 10x your career”",
+         0.20, 1.25, 0.0150, 60.0),
+        ("influencer", "Video: why I joined — a creator's honest review",
+         0.50, 1.0, 0.0120, 60.0),
+        ("influencer", "Thread: 5 communities worth your time",
+         0.75, 1.0, 0.0120, 60.0),
+        ("ugc", "Member showcase: portfolio reviews",
+         0.25, 1.0, 0.0040, 150.0),
+        ("ugc", "Member showcase: side projects that shipped",
+         0.65, 1.0, 0.0040, 150.0),
+        ("mention", "Press mention: “online communities to watch”",
+         0.40, 1.0, 0.0100, 45.0),
+    ]
+    items = []
+    for i, (kind, title, fraction, hr, rate, decay) in enumerate(rows, start=1):
+        # launch-day items appear a few hours in; the others at 09:00 or 14:00 UTC
+        published = 0.25 if fraction == 0.0 else math.floor(fraction * days) + (9 + 5 * (i % 2)) / 24
+        items.append(_Item(item_id=f"p{i:03d}", kind=kind, title=title, published=published,
+                           hazard_ratio=hr, view_rate=rate, decay_days=decay))
+    return items
+
+
+def _badge_catalogue() -> list[_Item]:
+    """The badges: available from the start, no effect on lifetime."""
+    rules = [
+        ("First post", "earned at the member's first post"),
+        ("Helpful", f"earned at the member's first post marked helpful (each post is marked "
+                    f"helpful with probability {_HELPFUL_P})"),
+        ("Prolific", f"earned at the member's {_PROLIFIC_POSTS}th post"),
+        ("Yearling", "earned at joined_at + 365 days if the member is still active then"),
+    ]
+    return [
+        _Item(item_id=f"b{i:03d}", kind="badge", title=title, published=0.0, rule=rule)
+        for i, (title, rule) in enumerate(rules, start=1)
+    ]
+
+
+def _potential_first_views(
+    people: _Members, items: Sequence[_Item], days: int, rng: np.random.Generator
+) -> FloatArray:
+    """First time each member would view each item if they stayed (days; inf if never).
+
+    The view rate is ``view_rate * engagement ** 0.8 * exp(-age / decay_days)`` from the later
+    of joining and publication; the first view is drawn by inverting the integrated rate.
+    Views after the end of the period are inf. Whether the member is still there at that time
+    is decided later (only views before the end of life become exposures).
+    """
+    n = len(people.join)
+    reach = people.engagement**_EXPOSURE_ENGAGEMENT_EXPONENT
+    first = np.full((n, len(items)), np.inf)
+    for j, item in enumerate(items):
+        begin = np.maximum(people.join, item.published)
+        total = item.view_rate * reach * item.decay_days * np.exp(
+            -(begin - item.published) / item.decay_days
+        )
+        x = rng.standard_exponential(n)
+        seen = x < total
+        t = begin[seen] - item.decay_days * np.log1p(-x[seen] / total[seen])
+        column = np.full(n, np.inf)
+        column[seen] = np.where(t < days, t, np.inf)
+        first[:, j] = column
+    return first
+
+
+def _lifetimes(
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    first_since_join: FloatArray,
+    items: Sequence[_Item],
+    hazard_ratios: Sequence[float] | None = None,
+) -> FloatArray:
+    """Lifetimes (days) under a Weibull baseline changed by first exposures.
+
+    The cumulative hazard is piecewise: the baseline ``(t / scale) ** shape`` accrues at a
+    multiplier that is multiplied by an item's hazard ratio from the member's first exposure to
+    it onwards. The lifetime is where the cumulative hazard reaches ``hazard_e`` (Exp(1)).
+
+    Parameters
+    ----------
+    hazard_e : numpy.ndarray
+        Exp(1) draw per member.
+    scale : numpy.ndarray
+        Weibull scale per member (days).
+    first_since_join : numpy.ndarray
+        (members, items) potential first-exposure times since joining (inf if never).
+    items : sequence of _Item
+        Items matching the columns of ``first_since_join``.
+    hazard_ratios : sequence of float, optional
+        Hazard ratios to use instead of the items' own (for counterfactuals).
+    """
+    ratios = np.asarray(
+        [it.hazard_ratio for it in items] if hazard_ratios is None else hazard_ratios
+    )
+    active = np.flatnonzero(ratios != 1.0)
+    k = _WEIBULL_SHAPE
+    if len(active) == 0:
+        return np.asarray(scale * hazard_e ** (1.0 / k))
+    n = len(scale)
+    times = np.minimum(first_since_join[:, active], _FAR_DAYS)
+    order = np.argsort(times, axis=1)
+    breaks = np.take_along_axis(times, order, axis=1)
+    zeros, ones = np.zeros((n, 1)), np.ones((n, 1))
+    multiplier = np.hstack([ones, np.cumprod(ratios[active][order], axis=1)])
+    base_h = np.hstack([zeros, (breaks / scale[:, None]) ** k])
+    cumulative = np.hstack([zeros, np.cumsum(np.diff(base_h, axis=1) * multiplier[:, :-1],
+                                             axis=1)])
+    segment = ((cumulative <= hazard_e[:, None]).sum(axis=1) - 1)[:, None]
+
+    def pick(a: FloatArray) -> FloatArray:
+        return np.asarray(np.take_along_axis(a, segment, axis=1)[:, 0])
+
+    base_at_end = pick(base_h) + (hazard_e - pick(cumulative)) / pick(multiplier)
+    return np.asarray(scale * base_at_end ** (1.0 / k))
+
+
+def _view_rows(
+    people: _Members, first_view: FloatArray, end_active: FloatArray, rng: np.random.Generator
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int16], FloatArray]:
+    """Realised "viewed" exposures: first views in the active life plus up to two repeats.
+
+    Returns
+    -------
+    member, item, time : numpy.ndarray
+        One entry per exposure row (not sorted).
+    """
+    n, n_items = first_view.shape
+    repeat_p = np.minimum(0.7, _REPEAT_VIEW_P * np.sqrt(people.engagement))
+    members, item_idx, times = [], [], []
+    for j in range(n_items):
+        seen = np.flatnonzero(first_view[:, j] < end_active)
+        first = first_view[seen, j]
+        repeats = rng.binomial(_MAX_REPEAT_VIEWS, repeat_p[seen])
+        span = np.minimum(end_active[seen], first + _REPEAT_HORIZON_DAYS) - first
+        who = np.repeat(np.arange(len(seen)), repeats)
+        later = first[who] + span[who] * rng.random(len(who))
+        members.append(np.concatenate([seen, seen[who]]).astype(np.int32))
+        times.append(np.concatenate([first, later]))
+        item_idx.append(np.full(len(seen) + len(who), j, dtype=np.int16))
+    return np.concatenate(members), np.concatenate(item_idx), np.concatenate(times)
+
+
+# =========================================================================================
+# activity and badges
+# =========================================================================================
+
+
+def _sorted_positions(counts: IntArray, rng: np.random.Generator) -> FloatArray:
+    """Sorted uniform positions in [0, 1) for consecutive groups of the given sizes.
+
+    Uses exponential spacings (no sort): a group of n sorted uniforms is the normalised
+    cumulative sum of n + 1 exponentials.
+    """
+    n_groups, total = len(counts), int(counts.sum())
+    cumulative = np.cumsum(rng.standard_exponential(total + n_groups))
+    ends = np.cumsum(counts + 1) - 1  # index of each group's closing spacing
+    before = np.concatenate([[0.0], cumulative[ends[:-1]]])
+    span = cumulative[ends] - before
+    keep = np.ones(total + n_groups, dtype=bool)
+    keep[ends] = False
+    group = np.repeat(np.arange(n_groups), counts)
+    positions = cumulative[keep]
+    positions -= before[group]
+    positions /= span[group]
+    return np.asarray(positions)
+
+
+def _draw_activity(
+    people: _Members, end_active: FloatArray, milestones: Sequence[_Milestone],
+    rng: np.random.Generator,
+) -> _Activity:
+    """Activity rows over each member's active life, plus re-activation bursts.
+
+    A Poisson number of rows at the member's rate (which grows with engagement) over the active
+    life, at front-loaded positions in it; re-activating milestones add rows for members active
+    during their window.
+    """
+    n = len(people.join)
+    life = end_active - people.join
+    rate = _ACTIVITY_RATE * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT
+    counts = rng.poisson(rate * life)
+    member = np.repeat(np.arange(n, dtype=np.int32), counts)
+    position = _sorted_positions(counts, rng) ** _FRONT_LOAD_POWER
+    time = people.join[member] + life[member] * position
+    kind = _draw_kinds(len(member), _ACTIVITY_KINDS_P, rng)
+    base = _Activity(member=member, time=time, kind=kind)
+    extras = [
+        _reactivation_rows(people, end_active, rate, m, rng)
+        for m in milestones
+        if m.reactivation != 1.0
+    ]
+    return _merge_activity(base, extras, people.join, life) if extras else base
+
+
+def _draw_kinds(n: int, p: Sequence[float], rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+    """Activity kind codes drawn with the given proportions."""
+    edges = np.cumsum(p)
+    edges /= edges[-1]
+    return np.searchsorted(edges, rng.random(n), side="right").astype(np.uint8)
+
+
+def _reactivation_rows(
+    people: _Members, end_active: FloatArray, rate: FloatArray, milestone: _Milestone,
+    rng: np.random.Generator,
+) -> _Activity:
+    """Extra activity in a re-activating milestone's window (members active then)."""
+    lo = np.maximum(people.join, milestone.day)
+    hi = np.minimum(end_active, milestone.day + _WINDOW_DAYS)
+    overlap = np.maximum(hi - lo, 0.0)
+    counts = rng.poisson((milestone.reactivation - 1.0) * rate * overlap)
+    member = np.repeat(np.arange(len(counts), dtype=np.int32), counts)
+    time = lo[member] + overlap[member] * _sorted_positions(counts, rng)
+    kind = _draw_kinds(len(member), _REACTIVATION_KINDS_P, rng)
+    return _Activity(member=member, time=time, kind=kind)
+
+
+def _merge_activity(
+    base: _Activity, extras: Sequence[_Activity], join: FloatArray, life: FloatArray
+) -> _Activity:
+    """Merge activity parts, each sorted by member and time, into one sorted part."""
+    parts = [base, *extras]
+    member = np.concatenate([p.member for p in parts])
+    time = np.concatenate([p.time for p in parts])
+    kind = np.concatenate([p.kind for p in parts])
+    # member index plus relative position in the life: sorted within each part, so the
+    # stable sort only merges runs
+    relative = np.clip((time - join[member]) / life[member], 0.0, 1.0 - 1e-6)
+    order = np.argsort(member + relative, kind="stable")
+    return _Activity(member=member[order], time=time[order], kind=kind[order])
+
+
+def _earn_badges(
+    people: _Members, lifetime: FloatArray, activity: _Activity, days: int,
+    rng: np.random.Generator,
+) -> list[FloatArray]:
+    """Time each member earned each badge (days; nan if never), in catalogue order."""
+    n = len(people.join)
+    posts = np.flatnonzero(activity.kind == _POST)
+    post_member = activity.member[posts]
+    post_time = activity.time[posts]
+    members_with_posts, first_index, n_posts = np.unique(
+        post_member, return_index=True, return_counts=True
+    )
+
+    first_post = np.full(n, np.nan)
+    first_post[members_with_posts] = post_time[first_index]
+
+    helpful = np.flatnonzero(rng.random(len(posts)) < _HELPFUL_P)
+    helpful_members, helpful_first = np.unique(post_member[helpful], return_index=True)
+    first_helpful = np.full(n, np.nan)
+    first_helpful[helpful_members] = post_time[helpful[helpful_first]]
+
+    prolific_ok = n_posts >= _PROLIFIC_POSTS
+    prolific = np.full(n, np.nan)
+    prolific[members_with_posts[prolific_ok]] = post_time[
+        first_index[prolific_ok] + _PROLIFIC_POSTS - 1
+    ]
+
+    anniversary = people.join + _YEARLING_DAYS
+    yearling = np.where((lifetime > _YEARLING_DAYS) & (anniversary < days), anniversary, np.nan)
+    return [first_post, first_helpful, prolific, yearling]
+
+
+# =========================================================================================
+# tables
+# =========================================================================================
+
+
+def _timestamps(name: str, day: FloatArray, start_dt: datetime, days: int) -> pl.Series:
+    """UTC microsecond timestamps from days since the start, clipped into the period."""
+    start_us = int(start_dt.timestamp()) * 1_000_000
+    us = np.floor(day * _US_PER_DAY).astype(np.int64)
+    np.clip(us, 0, days * _US_PER_DAY - 1, out=us)
+    return pl.Series(name, us + start_us).cast(_TIMESTAMP)
+
+
+def _member_ids(n: int) -> pl.Series:
+    """Member ids in order of joining: m0000001, m0000002, ..."""
+    width = max(7, len(str(n)))
+    return ("m" + pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(width)).alias(
+        "member_id"
+    )
+
+
+def _labels(name: str, labels: Sequence[str], codes: npt.NDArray[Any]) -> pl.Series:
+    """String column from small integer codes."""
+    return pl.Series(name, list(labels), dtype=pl.String).gather(codes)
+
+
+def _members_table(
+    people: _Members, lifetime: FloatArray, end_active: FloatArray, activity: _Activity,
+    days: int, start_dt: datetime, rng: np.random.Generator,
+) -> pl.DataFrame:
+    """members: ids, joining, explicit departures, last seen and signup attributes."""
+    n = len(people.join)
+    churned = people.join + lifetime < days
+    left = churned & (rng.random(n) < _EXPLICIT_LEAVE_P)
+    last_activity = np.full(n, -np.inf)
+    counts = np.bincount(activity.member, minlength=n)
+    has_rows = counts > 0
+    last_row = np.cumsum(counts) - 1
+    last_activity[has_rows] = activity.time[last_row[has_rows]]
+    recent = days - _LAST_SEEN_RECENT_DAYS * rng.random(n)
+    last_seen = np.where(
+        churned, end_active, np.maximum(np.maximum(recent, people.join), last_activity)
+    )
+    seen_known = rng.random(n) >= _LAST_SEEN_NULL_P
+    frame = pl.DataFrame(
+        [
+            _member_ids(n),
+            _timestamps("joined_at", people.join, start_dt, days),
+            _timestamps("left_at", end_active, start_dt, days),
+            _timestamps("last_seen_at", last_seen, start_dt, days),
+            _labels("channel", _CHANNELS, people.channel),
+            _labels("plan", _PLANS, people.plan),
+            _labels("country", _COUNTRIES, people.country),
+        ]
+    )
+    return frame.with_columns(
+        pl.when(pl.Series(left)).then(pl.col("left_at")).alias("left_at"),
+        pl.when(pl.Series(seen_known)).then(pl.col("last_seen_at")).alias("last_seen_at"),
+    )
+
+
+def _activity_table(
+    activity: _Activity, start_dt: datetime, n_members: int, days: int
+) -> pl.DataFrame:
+    """activity: one row per action, sorted by member and time."""
+    return pl.DataFrame(
+        [
+            _member_ids(n_members).gather(activity.member),
+            _timestamps("occurred_at", activity.time, start_dt, days),
+            _labels("kind", _ACTIVITY_KINDS, activity.kind),
+        ]
+    )

@@ -1,0 +1,87 @@
+"""The embedded default store: a SQLite database under ``data/`` filled with the demo community.
+
+Also the one way demo data is written anywhere (``proofboard demo``), so the CLI, the dashboard
+and the tests create it identically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from analytics.demo import DemoCommunity, generate_demo
+from analytics.io import truth_path_for, write_json, write_tables
+from analytics.io.write import FileFormat
+
+Progress = Callable[[str, float], None]
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = REPO_ROOT / "data"
+DEFAULT_DATABASE = DATA_DIR / "proofboard.db"
+DEFAULT_DEMO_MEMBERS = 10_000
+DEFAULT_DEMO_SEED = 7
+
+
+def default_url(path: Path = DEFAULT_DATABASE) -> str:
+    """SQLAlchemy URL of the embedded database."""
+    return f"sqlite:///{path}"
+
+
+def write_demo(
+    target: str | Path,
+    *,
+    members: int = DEFAULT_DEMO_MEMBERS,
+    seed: int = DEFAULT_DEMO_SEED,
+    file_format: FileFormat = "parquet",
+    progress: Progress | None = None,
+) -> tuple[DemoCommunity, Path]:
+    """Generate the demo community and write it to a folder or database, with ``truth.json``
+    beside it. Returns the community and where the truth was written."""
+
+    def generating(step: str, fraction: float) -> None:
+        if progress:
+            progress(step, 0.6 * fraction)
+
+    def writing(step: str, fraction: float) -> None:
+        if progress:
+            progress(step, 0.6 + 0.4 * fraction)
+
+    demo = generate_demo(members=members, seed=seed, progress=generating)
+    write_tables(demo.tables, target, file_format=file_format, progress=writing)
+    truth = truth_path_for(target)
+    write_json(demo.truth, truth)
+    return demo, truth
+
+
+def build_default_database(
+    path: Path = DEFAULT_DATABASE,
+    *,
+    members: int = DEFAULT_DEMO_MEMBERS,
+    seed: int = DEFAULT_DEMO_SEED,
+    progress: Progress | None = None,
+) -> None:
+    """(Re)build the embedded database with the demo community.
+
+    It is built in a temporary file and moved into place only when complete, so an interrupted
+    build never leaves a half-written database behind and an existing one stays until replaced.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        write_demo(default_url(tmp), members=members, seed=seed, progress=progress)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def ensure_default_database(
+    path: Path = DEFAULT_DATABASE, *, progress: Progress | None = None
+) -> bool:
+    """Create the embedded database with the demo community when it is missing; returns
+    whether it was created."""
+    if path.is_file():
+        return False
+    build_default_database(path, progress=progress)
+    return True

@@ -1,0 +1,63 @@
+"""Signups over time and the milestone announcements that go with them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+import polars as pl
+
+from analytics.community import Community
+from analytics.periods import Period
+
+Granularity = Literal["day", "week"]
+_EVERY: dict[str, str] = {"day": "1d", "week": "1w"}
+
+
+def signup_series(
+    community: Community, period: Period, *, granularity: Granularity = "day"
+) -> pl.DataFrame:
+    """Signups per day or week (weeks start on Monday, UTC) and cumulative members.
+
+    Returns
+    -------
+    polars.DataFrame
+        ``period_start`` (UTC), ``signups`` (members who joined in that day or week, zero
+        included) and ``cumulative_members`` (everyone who had joined by the end of it, churned
+        or not). Days or weeks cut by the period's edges only count the part inside it.
+    """
+    if granularity not in _EVERY:
+        raise ValueError(f"granularity must be 'day' or 'week', got {granularity!r}.")
+    every = _EVERY[granularity]
+    joined = community.members.select("joined_at")
+    before = joined.filter(pl.col("joined_at") < period.start).height
+    inside = joined.filter(pl.col("joined_at").is_between(period.start, period.end, closed="left"))
+    first = pl.select(pl.lit(period.start).dt.truncate(every)).item()
+    last = pl.select(pl.lit(period.end - timedelta(microseconds=1)).dt.truncate(every)).item()
+    grid = pl.DataFrame(
+        {"period_start": pl.datetime_range(first, last, interval=every, eager=True)}
+    ).with_columns(pl.col("period_start").dt.cast_time_unit("us"))
+    counts = inside.group_by(pl.col("joined_at").dt.truncate(every).alias("period_start")).len(
+        name="signups"
+    )
+    return (
+        grid.join(counts, on="period_start", how="left")
+        .with_columns(pl.col("signups").fill_null(0).cast(pl.Int64))
+        .with_columns((pl.col("signups").cum_sum() + before).alias("cumulative_members"))
+    )
+
+
+def milestones_in(community: Community, period: Period) -> pl.DataFrame:
+    """Milestones announced within ``period`` (empty when the source has none)."""
+    if community.milestones is None:
+        return pl.DataFrame(
+            schema={
+                "milestone_id": pl.String,
+                "announced_at": pl.Datetime("us", "UTC"),
+                "title": pl.String,
+                "channel": pl.String,
+            }
+        )
+    return community.milestones.filter(
+        pl.col("announced_at").is_between(period.start, period.end, closed="left")
+    ).sort("announced_at")

@@ -1,0 +1,37 @@
+"""The only place that reads or writes data: folders (CSV/Parquet) and SQLAlchemy URLs."""
+
+from analytics.io.source import (
+    FolderSource,
+    Source,
+    SqlSource,
+    create_engine,
+    is_url,
+    mask_url,
+    open_source,
+    sqlite_path,
+)
+from analytics.io.write import (
+    read_json,
+    truth_path_for,
+    write_database,
+    write_folder,
+    write_json,
+    write_tables,
+)
+
+__all__ = [
+    "FolderSource",
+    "Source",
+    "SqlSource",
+    "create_engine",
+    "is_url",
+    "mask_url",
+    "open_source",
+    "read_json",
+    "sqlite_path",
+    "truth_path_for",
+    "write_database",
+    "write_folder",
+    "write_json",
+    "write_tables",
+]

@@ -1,0 +1,184 @@
+"""Opening a data source: a folder of CSV/Parquet files or a database behind a SQLAlchemy URL.
+
+A source hands out each contract table as a polars ``LazyFrame`` (or ``None`` when the table is
+absent). Folders are scanned lazily (``scan_csv`` / ``scan_parquet``); databases are read with
+one query per table when the frame is collected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Protocol
+
+import polars as pl
+import sqlalchemy as sa
+
+from analytics.errors import DataSourceError
+
+TABLE_FILE_SUFFIXES = (".parquet", ".csv")
+
+
+class Source(Protocol):
+    """What every data source offers."""
+
+    @property
+    def description(self) -> str:
+        """Where the data comes from, safe to show (passwords masked)."""
+        ...
+
+    def table_names(self) -> list[str]:
+        """Names of the tables the source holds."""
+        ...
+
+    def location(self, table: str) -> str:
+        """How a table is named in messages: ``members.csv`` or ``table members``."""
+        ...
+
+    def scan(self, table: str) -> pl.LazyFrame | None:
+        """The table as a lazy frame, or ``None`` when the source does not have it."""
+        ...
+
+
+def is_url(spec: str) -> bool:
+    """Whether ``spec`` looks like a SQLAlchemy URL rather than a folder path."""
+    return "://" in spec
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for display and logs."""
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unreadable database URL>"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL, or ``None`` for other URLs and memory."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_engine(url: str) -> sa.Engine:
+    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs."""
+    try:
+        return sa.create_engine(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
+        raise DataSourceError(
+            f"Cannot use the database URL {mask_url(url)}: {exc}. Fix: write it as "
+            "dialect+driver://user:password@host:port/database, e.g. "
+            "sqlite:///data/proofboard.db or postgresql+psycopg://user@localhost/community."
+        ) from exc
+    except ModuleNotFoundError as exc:
+        raise DataSourceError(
+            f"The database driver for {mask_url(url)} is not installed ({exc.name}). "
+            "Fix: install it into the environment, or use sqlite:/// or postgresql+psycopg://."
+        ) from exc
+
+
+@dataclass
+class FolderSource:
+    """A folder holding ``<table>.csv`` or ``<table>.parquet`` files.
+
+    CSV columns are read as text so that validation can report unparseable values by row.
+    """
+
+    path: Path
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        if not self.path.is_dir():
+            raise DataSourceError(
+                f"Data folder {self.path} does not exist. Fix: pass a folder holding "
+                "members.csv and activity.csv (or .parquet files), or a database URL."
+            )
+
+    @property
+    def description(self) -> str:
+        return f"folder {self.path.resolve()}"
+
+    def _file(self, table: str) -> Path | None:
+        found = [self.path / f"{table}{s}" for s in TABLE_FILE_SUFFIXES]
+        found = [p for p in found if p.is_file()]
+        if len(found) > 1:
+            raise DataSourceError(
+                f"{self.path} holds both {found[0].name} and {found[1].name}. "
+                "Fix: keep one file per table."
+            )
+        return found[0] if found else None
+
+    def table_names(self) -> list[str]:
+        names = {p.stem for p in self.path.iterdir() if p.suffix in TABLE_FILE_SUFFIXES}
+        return sorted(names)
+
+    def location(self, table: str) -> str:
+        file = self._file(table)
+        return file.name if file else f"{table}.csv"
+
+    def scan(self, table: str) -> pl.LazyFrame | None:
+        file = self._file(table)
+        if file is None:
+            return None
+        if file.suffix == ".parquet":
+            return pl.scan_parquet(file)
+        return pl.scan_csv(file, infer_schema=False, encoding="utf8-lossy")
+
+
+@dataclass
+class SqlSource:
+    """A database reached through a SQLAlchemy URL."""
+
+    url: str
+    _engine: sa.Engine | None = field(default=None, repr=False)
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        return self._engine or create_engine(self.url)
+
+    @property
+    def description(self) -> str:
+        return f"database {mask_url(self.url)}"
+
+    def table_names(self) -> list[str]:
+        try:
+            return sorted(sa.inspect(self.engine).get_table_names())
+        except sa.exc.SQLAlchemyError as exc:
+            raise DataSourceError(
+                f"Cannot reach the database {mask_url(self.url)}: {type(exc).__name__}: "
+                f"{str(exc).splitlines()[0]}. Fix: check the host, port, user and that "
+                "the server is running."
+            ) from exc
+
+    def location(self, table: str) -> str:
+        return f"table {table}"
+
+    def scan(self, table: str) -> pl.LazyFrame | None:
+        if table not in self.table_names():
+            return None
+        query = sa.select(sa.text("*")).select_from(sa.table(table))
+        with self.engine.connect() as conn:
+            frame = pl.read_database(query, connection=conn, infer_schema_length=None)
+        return frame.lazy()
+
+
+def open_source(spec: str | Path) -> FolderSource | SqlSource:
+    """Open a data source from a folder path or a SQLAlchemy URL.
+
+    A SQLite URL whose file does not exist is refused rather than silently created.
+    """
+    text = str(spec)
+    if not is_url(text):
+        return FolderSource(Path(text))
+    create_engine(text)  # validate the URL early with a clear message
+    db_file = sqlite_path(text)
+    if db_file is not None and not db_file.is_file():
+        raise DataSourceError(
+            f"SQLite database {db_file} does not exist. Fix: create it with "
+            f"`proofboard demo --out {text}` or `proofboard ingest FOLDER --to {text}`."
+        )
+    return SqlSource(text)

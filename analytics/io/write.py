@@ -1,0 +1,210 @@
+"""Writing contract tables: to a folder (CSV or Parquet) or to a SQL database.
+
+Both writers are all-or-nothing. A folder write goes to temporary files that replace the old
+ones only when every table was written; a database write runs in one transaction, so a
+failure leaves the target exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+import sqlalchemy as sa
+
+from analytics.errors import DataSourceError
+from analytics.io.source import create_engine, is_url, mask_url, sqlite_path
+
+Progress = Callable[[str, float], None]
+FileFormat = Literal["parquet", "csv"]
+
+#: Rows per INSERT batch: large enough to be fast, small enough to keep memory flat.
+INSERT_BATCH_ROWS = 50_000
+
+
+def _noop(_step: str, _fraction: float) -> None:
+    return None
+
+
+def write_folder(
+    tables: Mapping[str, pl.DataFrame],
+    folder: Path,
+    *,
+    file_format: FileFormat = "parquet",
+    progress: Progress | None = None,
+) -> None:
+    """Write each table to ``folder/<name>.<format>``, replacing earlier files only on success.
+
+    Files of the other format with the same table name are removed so that the folder holds one
+    file per table.
+    """
+    progress = progress or _noop
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for i, (name, frame) in enumerate(tables.items()):
+            progress(f"Writing {name} ({frame.height:,} rows)", i / max(len(tables), 1))
+            target = folder / f"{name}.{file_format}"
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+            os.close(fd)
+            tmp = Path(tmp_name)
+            staged.append((tmp, target))
+            if file_format == "parquet":
+                frame.write_parquet(tmp)
+            else:
+                frame.write_csv(tmp, datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")
+        for tmp, target in staged:
+            os.replace(tmp, target)
+            other = target.with_suffix(".csv" if file_format == "parquet" else ".parquet")
+            other.unlink(missing_ok=True)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    progress("Written", 1.0)
+
+
+def _sql_type(dtype: pl.DataType) -> sa.types.TypeEngine[Any]:
+    if dtype.is_integer():
+        return sa.BigInteger()
+    if dtype.is_float():
+        return sa.Float()
+    if dtype == pl.Boolean:
+        return sa.Boolean()
+    if isinstance(dtype, pl.Datetime):
+        return sa.DateTime(timezone=True)
+    if dtype == pl.Date:
+        return sa.Date()
+    return sa.Text()
+
+
+def _table_for(name: str, frame: pl.DataFrame, metadata: sa.MetaData) -> sa.Table:
+    key = {"members": "member_id", "proof_items": "item_id"}.get(name)
+    columns = [
+        sa.Column(col, _sql_type(dtype), primary_key=(col == key), nullable=(col != key))
+        for col, dtype in frame.schema.items()
+    ]
+    return sa.Table(name, metadata, *columns)
+
+
+def _batches(frame: pl.DataFrame, naive_utc: bool) -> Iterator[list[dict[str, Any]]]:
+    if naive_utc:
+        # SQLite has no time zones: store UTC wall time, which readers take as UTC.
+        frame = frame.with_columns(
+            pl.col(c).dt.replace_time_zone(None)
+            for c, t in frame.schema.items()
+            if isinstance(t, pl.Datetime) and t.time_zone is not None
+        )
+    for start in range(0, frame.height, INSERT_BATCH_ROWS):
+        yield frame.slice(start, INSERT_BATCH_ROWS).to_dicts()
+
+
+def write_database(
+    tables: Mapping[str, pl.DataFrame],
+    url: str,
+    *,
+    progress: Progress | None = None,
+) -> None:
+    """Replace the named tables in the database at ``url`` in one transaction.
+
+    Existing tables of the same names are dropped and recreated inside the transaction; tables
+    not named are left alone. Any failure rolls everything back. A SQLite database file is
+    created when missing (and removed again if the write fails).
+    """
+    progress = progress or _noop
+    db_file = sqlite_path(url)
+    created_file = db_file is not None and not db_file.exists()
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    naive_utc = engine.dialect.name == "sqlite"
+    total_rows = sum(f.height for f in tables.values()) or 1
+    done = 0
+    try:
+        with engine.begin() as conn:
+            metadata = sa.MetaData()
+            existing = set(sa.inspect(conn).get_table_names())
+            for name, frame in tables.items():
+                table = _table_for(name, frame, metadata)
+                if name in existing:
+                    conn.execute(sa.text(f'DROP TABLE "{name}"'))
+                table.create(conn)
+                for batch in _batches(frame, naive_utc):
+                    conn.execute(table.insert(), batch)
+                    done += len(batch)
+                    progress(f"Writing {name}", done / total_rows)
+    except sa.exc.SQLAlchemyError as exc:
+        if created_file and db_file is not None:
+            engine.dispose()
+            db_file.unlink(missing_ok=True)
+        raise DataSourceError(
+            f"Writing to {mask_url(url)} failed and was rolled back, nothing was changed: "
+            f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        ) from exc
+    finally:
+        engine.dispose()
+    progress("Written", 1.0)
+
+
+def write_tables(
+    tables: Mapping[str, pl.DataFrame],
+    target: str | Path,
+    *,
+    file_format: FileFormat = "parquet",
+    progress: Progress | None = None,
+) -> None:
+    """Write tables to a folder path or a SQLAlchemy URL (see the two writers)."""
+    text = str(target)
+    if is_url(text):
+        write_database(tables, text, progress=progress)
+    else:
+        write_folder(tables, Path(text), file_format=file_format, progress=progress)
+
+
+def truth_path_for(target: str | Path) -> Path:
+    """Where a demo's ``truth.json`` goes: inside a folder target, beside a SQLite file, and in
+    the working directory for other databases."""
+    text = str(target)
+    if not is_url(text):
+        return Path(text) / "truth.json"
+    db_file = sqlite_path(text)
+    if db_file is not None:
+        return db_file.parent / "truth.json"
+    return Path.cwd() / "truth.json"
+
+
+def write_json(payload: Mapping[str, Any], path: Path) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, indent=2, sort_keys=False)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise DataSourceError(f"Cannot write {path}: {exc}") from exc
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read a JSON object written by :func:`write_json`."""
+    with path.open(encoding="utf-8") as handle:
+        data: dict[str, Any] = json.load(handle)
+    return data
+
+
+__all__ = [
+    "mask_url",
+    "read_json",
+    "truth_path_for",
+    "write_database",
+    "write_folder",
+    "write_json",
+    "write_tables",
+]

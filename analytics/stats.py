@@ -1,0 +1,25 @@
+"""Small statistical helpers shared by the analyses."""
+
+from __future__ import annotations
+
+import math
+
+from scipy import stats
+
+
+def wilson_interval(successes: int, trials: int, *, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion; ``(nan, nan)`` when there are no trials.
+
+    Chosen over the normal approximation because it stays inside [0, 1] and keeps its coverage
+    for small groups and proportions near 0 or 1.
+    """
+    if trials <= 0:
+        return (math.nan, math.nan)
+    if not 0 <= successes <= trials:
+        raise ValueError(f"successes must be between 0 and trials ({trials}), got {successes}.")
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))

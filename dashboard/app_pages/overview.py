@@ -1,0 +1,67 @@
+"""Overview: the key figures of the period and the growth chart with milestones."""
+
+import streamlit as st
+
+from analytics.growth import milestones_in, signup_series
+from analytics.overview import kpi_frame, overview_kpis
+from analytics.periods import Period
+from dashboard import charts, components, state
+
+st.title("Overview")
+loaded, view = components.sidebar()
+if loaded.community is None or view is None:
+    components.show_load_error(loaded)
+    st.stop()
+
+community = loaded.community.filter_members(view.segments)
+period = Period.from_dates(view.first_day, view.last_day, as_of=community.as_of)
+st.caption(components.filters_caption(community, view, period.label()))
+if community.members.height == 0:
+    st.info(
+        "No members match the chosen segments. Clear a segment filter in the sidebar to see "
+        "more members."
+    )
+    st.stop()
+
+kpis = overview_kpis(community, period, inactive_days=view.inactive_days)
+components.kpi_tiles(kpis)
+st.caption(
+    f"Changes compare with {period.previous().label()}, the period of the same length just "
+    "before. Hover over a tile's ⓘ for its exact definition."
+)
+components.table_download(kpi_frame(kpis), f"key figures {period.label()}", key="kpi_csv")
+
+st.subheader("Growth")
+granularity = components.page_choice(
+    state.GRANULARITY, "Signups per", state.GRANULARITIES, default="day"
+)
+series = signup_series(community, period, granularity=granularity)  # type: ignore[arg-type]
+milestones = milestones_in(community, period)
+figure = charts.growth_chart(
+    series,
+    milestones,
+    granularity=granularity,
+    subtitle=components.filters_caption(community, view, period.label()),
+)
+st.plotly_chart(figure, key="growth_chart", width="stretch")
+st.caption(
+    "Bars: members who signed up each "
+    f"{granularity}. Line: everyone who had joined by then (right axis). Diamonds mark "
+    "milestone announcements; whether an announcement changed signups is estimated on the "
+    "Growth page, not read off this chart."
+)
+components.chart_downloads(figure, series, f"signups {period.label()}", key="growth")
+
+if community.milestones is None:
+    st.info(
+        "This source has no milestones table, so no announcements are marked. Add "
+        "`milestones.csv` (columns `announced_at`, `title`, optional `channel`) to the data "
+        "folder or a `milestones` table to the database."
+    )
+elif milestones.height:
+    st.markdown("**Milestones announced in this period**")
+    shown = milestones.select("announced_at", "title", "channel")
+    st.dataframe(shown, hide_index=True, width="stretch")
+    components.table_download(shown, f"milestones {period.label()}", key="milestones_csv")
+else:
+    st.caption("No milestone was announced in this period.")

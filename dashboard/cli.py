@@ -1,0 +1,249 @@
+"""The ``proofboard`` command line.
+
+Every subcommand takes a data source as a folder of CSV/Parquet files or a SQLAlchemy URL and
+calls the same analytics functions as the dashboard. Errors print one clear line and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from analytics.errors import DataContractError, ProofboardError
+
+APP_PATH = Path(__file__).resolve().parent / "app.py"
+ENV_DATA = "PROOFBOARD_DATA"
+
+SOURCE_HELP = (
+    "a data folder holding members.csv, activity.csv, ... (or .parquet), or a SQLAlchemy URL "
+    "such as sqlite:///data/proofboard.db or postgresql+psycopg://user@host/db"
+)
+
+
+class Progress:
+    """Progress on stderr: a redrawn bar on a terminal, one line per step otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last_step = ""
+
+    def __call__(self, step: str, fraction: float) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        if self.tty:
+            filled = int(fraction * 30)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(f"\r[{bar}] {fraction:4.0%} {step[:60]:<60}")
+            if fraction >= 1.0:
+                self.stream.write("\n")
+        elif step != self.last_step:
+            self.stream.write(f"{fraction:4.0%} {step}\n")
+        self.stream.flush()
+        self.last_step = step
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ``--as-of`` value: ISO 8601 date or date-time; without an offset it is UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 timestamp (e.g. 2025-06-30 or 2025-06-30T12:00:00Z)"
+        ) from exc
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _default_source(progress: Callable[[str, float], None]) -> str:
+    from analytics.embedded import DEFAULT_DATABASE, default_url, ensure_default_database
+
+    if ensure_default_database(progress=progress):
+        print(f"Created the demo community in {DEFAULT_DATABASE}", file=sys.stderr)
+    return default_url()
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from analytics.io import mask_url, open_source
+
+    source = args.data or os.environ.get(ENV_DATA) or _default_source(Progress())
+    open_source(source)  # fail here, with a clear message, rather than inside the app
+    env = {**os.environ, ENV_DATA: source, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+        "--server.headless", "true",
+        "--server.port", str(args.port),
+        "--server.address", args.host,
+    ]  # fmt: skip
+    shown = mask_url(source) if "://" in source else source
+    print(f"Proofboard dashboard on {shown}")
+    print(f"Open http://{'localhost' if args.host == '0.0.0.0' else args.host}:{args.port}")
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)
+    return 0  # pragma: no cover - execve does not return
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from analytics.embedded import write_demo
+
+    demo, truth = write_demo(
+        args.out,
+        members=args.members,
+        seed=args.seed,
+        file_format=args.format,
+        progress=Progress(),
+    )
+    rows = ", ".join(f"{name} {frame.height:,}" for name, frame in demo.tables.items())
+    print(f"Wrote the demo community to {args.out}: {rows}")
+    print(f"What was planted (for checking analyses): {truth}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from analytics.community import check_source
+    from analytics.io import open_source
+
+    report = check_source(open_source(args.data), as_of=args.as_of)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(report.to_text())
+    return 0 if report.ok else 1
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from analytics.community import load_community
+    from analytics.io import is_url, mask_url, open_source, write_database
+
+    if not is_url(args.to):
+        raise ProofboardError(
+            f"--to must be a SQLAlchemy URL, got {args.to!r}. Fix: e.g. "
+            "--to sqlite:///data/community.db or --to postgresql+psycopg://user@host/db"
+        )
+    progress = Progress()
+    progress("Reading and checking the source", 0.0)
+    community = load_community(open_source(args.source))
+    tables = {
+        name: frame
+        for name, frame in {
+            "members": community.members,
+            "activity": community.activity,
+            "proof_items": community.proof_items,
+            "exposures": community.exposures,
+            "milestones": community.milestones,
+        }.items()
+        if frame is not None
+    }
+    write_database(tables, args.to, progress=progress)
+    for issue in community.report.warnings:
+        print(f"warning: {issue.text()}", file=sys.stderr)
+    rows = ", ".join(f"{name} {frame.height:,}" for name, frame in tables.items())
+    print(f"Copied into {mask_url(args.to)}: {rows}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="proofboard",
+        description=(
+            "Proofboard: which of a community's social proof actually works. Reads signup, "
+            "activity and churn data (a folder of CSV/Parquet files or a SQL database) and "
+            "answers with honest statistics."
+        ),
+        epilog="Run `proofboard COMMAND --help` for the options of each command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser(
+        "dashboard",
+        help="start the dashboard (default: the embedded demo database under data/)",
+        description=(
+            "Start the Streamlit dashboard on a data source. Without --data it uses "
+            f"${ENV_DATA} when set, else the embedded SQLite database data/proofboard.db, "
+            "creating it with the demo community on first run."
+        ),
+    )
+    p.add_argument("--data", metavar="SOURCE", help=SOURCE_HELP)
+    p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
+    p.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser(
+        "demo",
+        help="write the seeded demo community with planted effects",
+        description=(
+            "Generate a realistic synthetic community (two years of signups, activity, churn, "
+            "proof items, badges, milestones) with planted, known effects, and write it with a "
+            "truth.json beside it that records what was planted."
+        ),
+    )
+    p.add_argument("--members", type=int, default=10_000, help="number of members (default 10000)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument("--out", required=True, metavar="DIR_OR_URL", help="a folder or SQLAlchemy URL")
+    p.add_argument(
+        "--format",
+        choices=["parquet", "csv"],
+        default="parquet",
+        help="file format when --out is a folder (default parquet)",
+    )
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "ingest",
+        help="check a source and copy it into a SQL database in one transaction",
+        description=(
+            "Read SOURCE, check it against the data contract and copy its tables into the "
+            "database at --to in one transaction: on any error the target stays as it was. "
+            "Tables of the same names in the target are replaced; other tables are left alone."
+        ),
+    )
+    p.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
+    p.add_argument("--to", required=True, metavar="URL", help="SQLAlchemy URL of the target")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser(
+        "validate",
+        help="print the data-quality report of a source",
+        description=(
+            "Check a source against the data contract and print every error (which stops a "
+            "load) and warning (rows left out, members without activity, ...). Exit code 1 "
+            "when there are errors."
+        ),
+    )
+    p.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+    p.add_argument(
+        "--as-of",
+        type=parse_timestamp,
+        metavar="TIMESTAMP",
+        help="analyse the data as of this time (default: the latest timestamp in the data)",
+    )
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``proofboard`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except DataContractError as exc:
+        print(exc.report.to_text(), file=sys.stderr)
+        print(f"proofboard: error: {exc}", file=sys.stderr)
+        return 1
+    except (ProofboardError, ValueError) as exc:
+        print(f"proofboard: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("proofboard: interrupted", file=sys.stderr)
+        return 130
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

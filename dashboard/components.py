@@ -1,0 +1,240 @@
+"""Pieces every page shares: the sidebar, KPI tiles, export buttons, error display."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import plotly.graph_objects as go
+import polars as pl
+import streamlit as st
+
+from analytics.churn import DEFAULT_INACTIVE_DAYS
+from analytics.community import Community
+from analytics.overview import Kpi
+from dashboard import state
+from dashboard.data import Loaded, load
+from dashboard.exports import figure_html, frame_csv, slug
+
+
+def _sync_url(params: dict[str, str | list[str] | None]) -> None:
+    """Set the given query parameters (``None`` / empty removes one), keep the others."""
+    for key, value in params.items():
+        wanted = [] if value in (None, "", []) else (value if isinstance(value, list) else [value])
+        if st.query_params.get_all(key) != wanted:
+            if wanted:
+                st.query_params[key] = wanted
+            elif key in st.query_params:
+                del st.query_params[key]
+
+
+def show_load_error(loaded: Loaded) -> None:
+    """Explain why there is nothing to show, and where to look."""
+    st.error(f"The data could not be loaded from {loaded.source_label}.", icon="⚠️")
+    if loaded.report is not None and loaded.report.errors:
+        for issue in loaded.report.errors[:5]:
+            st.markdown(f"- {issue.text()}")
+        st.caption("The Data page lists every problem with the rows affected.")
+    elif loaded.error:
+        st.markdown(loaded.error)
+
+
+def sidebar() -> tuple[Loaded, state.ViewState | None]:
+    """Load the data and draw the sidebar; returns the load and the chosen view."""
+    latest = load()
+    st.sidebar.markdown("### Data")
+    st.sidebar.caption(f"Source: `{latest.source_label}`")
+    community = latest.community
+    if community is None or community.first_join is None:
+        st.sidebar.warning("No data to filter yet.")
+        return latest, None
+
+    first_day = community.first_join.date()
+    last_day = community.data_end.date()
+    url_as_of = state.url_date(state.AS_OF)
+    state.seed(
+        state.AS_OF_PICKER,
+        min(max(url_as_of, first_day), last_day) if url_as_of else last_day,
+    )
+    as_of_day: date = st.sidebar.date_input(
+        "As of",
+        key=state.AS_OF_PICKER,
+        min_value=first_day,
+        max_value=last_day,
+        help="Look at the data as it stood at the end of this day (UTC). "
+        "Default: the latest time in the data.",
+    )
+    loaded = latest if as_of_day == last_day else load(as_of_day)
+    community = loaded.community
+    if community is None:
+        return loaded, None
+    st.sidebar.caption(f"As of {community.as_of:%Y-%m-%d %H:%M} UTC")
+
+    st.sidebar.markdown("### Period")
+    state.seed(
+        state.RANGE, state.url_choice(state.RANGE, list(state.RANGE_PRESETS), state.DEFAULT_RANGE)
+    )
+    preset = st.sidebar.selectbox(
+        "Date range",
+        options=list(state.RANGE_PRESETS),
+        format_func=state.RANGE_PRESETS.__getitem__,
+        key=state.RANGE,
+        help="The period the key figures and charts cover; changes compare with the period of "
+        "the same length just before it.",
+    )
+    if preset == "custom":
+        default_first, default_last = state.preset_range(
+            state.DEFAULT_RANGE, first=first_day, last=as_of_day
+        )
+        url_first = state.url_date(state.FROM) or default_first
+        url_last = state.url_date(state.TO) or default_last
+        clamp = lambda d: min(max(d, first_day), as_of_day)  # noqa: E731
+        state.seed(state.DATE_PICKER, (clamp(url_first), clamp(url_last)))
+        picked = st.sidebar.date_input(
+            "From – to (UTC)",
+            key=state.DATE_PICKER,
+            min_value=first_day,
+            max_value=as_of_day,
+        )
+        dates = tuple(picked) if isinstance(picked, Sequence) else (picked,)
+        first, last = (dates[0], dates[-1]) if dates else (default_first, default_last)
+        first, last = clamp(min(first, last)), clamp(max(first, last))
+    else:
+        first, last = state.preset_range(preset, first=first_day, last=as_of_day)
+
+    st.sidebar.markdown("### Churn")
+    state.seed(
+        state.INACTIVE_DAYS,
+        state.url_int(state.INACTIVE_DAYS, DEFAULT_INACTIVE_DAYS, low=1, high=365),
+    )
+    inactive_days = int(
+        st.sidebar.number_input(
+            "Quiet days before silent churn",
+            min_value=1,
+            max_value=365,
+            step=1,
+            key=state.INACTIVE_DAYS,
+            help="A member without any sign of life for this many days counts as churned "
+            "(on the day of their last sign of life).",
+        )
+    )
+
+    segments: dict[str, tuple[str, ...]] = {}
+    if community.attributes:
+        st.sidebar.markdown("### Segments")
+    for attribute in community.attributes:
+        key = state.segment_key(attribute)
+        options = community.segment_values(attribute)
+        state.seed(key, state.url_list(key, options))
+        chosen = st.sidebar.multiselect(
+            attribute.replace("_", " ").capitalize(),
+            options=options,
+            key=key,
+            placeholder="All",
+        )
+        segments[attribute] = tuple(chosen)
+
+    _sync_url(
+        {
+            state.AS_OF: None if as_of_day == last_day else as_of_day.isoformat(),
+            state.RANGE: None if preset == state.DEFAULT_RANGE else preset,
+            state.FROM: first.isoformat() if preset == "custom" else None,
+            state.TO: last.isoformat() if preset == "custom" else None,
+            state.INACTIVE_DAYS: None
+            if inactive_days == DEFAULT_INACTIVE_DAYS
+            else str(inactive_days),
+            **{state.segment_key(a): list(v) for a, v in segments.items()},
+        }
+    )
+    view = state.ViewState(
+        first_day=first,
+        last_day=last,
+        as_of_day=None if as_of_day == last_day else as_of_day,
+        inactive_days=inactive_days,
+        segments=segments,
+    )
+    return loaded, view
+
+
+def page_choice(key: str, label: str, options: dict[str, str], default: str) -> str:
+    """A horizontal radio whose value lives in the URL."""
+    state.seed(key, state.url_choice(key, list(options), default))
+    value: str = st.radio(
+        label, options=list(options), format_func=options.__getitem__, key=key, horizontal=True
+    )
+    _sync_url({key: None if value == default else value})
+    return value
+
+
+def filters_caption(community: Community, view: state.ViewState, period_label: str) -> str:
+    """One line saying what the view shows: period, as-of time, segments."""
+    chosen = [f"{a} = {', '.join(v)}" for a, v in view.segments.items() if v]
+    segment_text = "; ".join(chosen) if chosen else "all members"
+    return f"{period_label} · {segment_text} · data as of {community.as_of:%Y-%m-%d %H:%M} UTC"
+
+
+def _format(kpi: Kpi, value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.1%}" if kpi.unit == "share" else f"{value:,.0f}"
+
+
+def _delta(kpi: Kpi) -> str | None:
+    change = kpi.change
+    if change is None:
+        return None
+    if kpi.unit == "share":
+        return f"{change * 100:+.1f} pts vs previous period"
+    return f"{change:+,.0f} vs previous period"
+
+
+def kpi_tiles(kpis: Sequence[Kpi]) -> None:
+    """One bordered tile per KPI with its change against the previous period."""
+    columns = st.columns(len(kpis))
+    for column, kpi in zip(columns, kpis, strict=True):
+        with column:
+            st.metric(
+                kpi.label,
+                _format(kpi, kpi.value),
+                delta=_delta(kpi),
+                delta_color="inverse" if kpi.key == "churned" else "normal",
+                help=kpi.help,
+                border=True,
+            )
+            if kpi.unit == "share":
+                if kpi.ci is not None:
+                    st.caption(f"95 % CI {kpi.ci[0]:.1%}–{kpi.ci[1]:.1%} · n = {kpi.n:,} members")
+                else:
+                    st.caption("No member reached this day within the period.")
+
+
+def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) -> None:
+    """Download buttons for a chart: interactive HTML and the data behind it as CSV."""
+    left, right, _ = st.columns([1, 1, 3])
+    left.download_button(
+        "Chart (HTML)",
+        data=figure_html(fig),
+        file_name=f"{slug(name)}.html",
+        mime="text/html",
+        key=f"{key}_html",
+        help="A self-contained interactive chart that opens offline. For a PNG, use the camera "
+        "icon in the chart's toolbar.",
+    )
+    right.download_button(
+        "Chart data (CSV)",
+        data=frame_csv(data),
+        file_name=f"{slug(name)}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+    )
+
+
+def table_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
+    """A CSV download button for a table."""
+    st.download_button(
+        "Table (CSV)",
+        data=frame_csv(frame),
+        file_name=f"{slug(name)}.csv",
+        mime="text/csv",
+        key=key,
+    )

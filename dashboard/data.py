@@ -1,0 +1,91 @@
+"""Where the dashboard gets its data, and the caching around it.
+
+The source is, in order: ``$PROOFBOARD_DATA`` (set by ``proofboard dashboard --data``), the
+``data`` key of the ``[proofboard]`` section of ``.streamlit/secrets.toml``, or the embedded
+SQLite database under ``data/`` (created with the demo community when missing).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import streamlit as st
+
+from analytics.community import Community, load_community
+from analytics.embedded import DEFAULT_DATABASE, default_url, ensure_default_database
+from analytics.errors import DataContractError, ProofboardError
+from analytics.io import mask_url, open_source
+from analytics.quality import QualityReport
+
+ENV_DATA = "PROOFBOARD_DATA"
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The outcome of loading a source: a community, or the reason there is none."""
+
+    source_label: str
+    community: Community | None
+    report: QualityReport | None
+    error: str | None
+
+
+def configured_source() -> str:
+    """The data source this dashboard runs on (a folder path or a SQLAlchemy URL)."""
+    env = os.environ.get(ENV_DATA)
+    if env:
+        return env
+    try:
+        secret = st.secrets.get("proofboard", {}).get("data")
+    except (FileNotFoundError, KeyError, AttributeError):
+        secret = None
+    except Exception:
+        secret = None
+    return str(secret) if secret else default_url()
+
+
+def source_label(source: str) -> str:
+    return mask_url(source) if "://" in source else source
+
+
+def _ensure_default(source: str) -> None:
+    if source != default_url() or DEFAULT_DATABASE.is_file():
+        return
+    with st.status("First run: creating the demo community…", expanded=True) as status:
+        bar = st.progress(0.0, text="Starting")
+
+        def progress(step: str, fraction: float) -> None:
+            bar.progress(min(max(fraction, 0.0), 1.0), text=step)
+
+        ensure_default_database(progress=progress)
+        status.update(label="Demo community created", state="complete", expanded=False)
+
+
+@st.cache_resource(show_spinner="Loading and checking the community data…", max_entries=4)
+def _load(source: str, as_of: datetime | None) -> Loaded:
+    label = source_label(source)
+    try:
+        opened = open_source(source)
+    except ProofboardError as exc:
+        return Loaded(label, None, None, str(exc))
+    try:
+        community = load_community(opened, as_of=as_of)
+    except DataContractError as exc:
+        return Loaded(label, None, exc.report, str(exc))
+    except ProofboardError as exc:
+        return Loaded(label, None, None, str(exc))
+    return Loaded(label, community, community.report, None)
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a UTC day: an as-of date includes the whole day."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC) - timedelta(microseconds=1)
+
+
+def load(as_of_day: date | None = None) -> Loaded:
+    """Load the configured source as of the end of ``as_of_day`` (default: latest data)."""
+    source = configured_source()
+    _ensure_default(source)
+    return _load(source, None if as_of_day is None else end_of_day(as_of_day))

@@ -1,0 +1,104 @@
+"""Session-state and query-parameter keys, and the view state they define.
+
+Every filter that defines what a page shows lives in the URL query string, so a copied link
+reproduces the view. On a session's first run the widgets' state is seeded from the URL; after
+the widgets have run, the URL is rewritten from their state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import streamlit as st
+
+# Query-parameter (and widget) keys.
+AS_OF = "as_of"
+RANGE = "range"
+FROM = "from"
+TO = "to"
+INACTIVE_DAYS = "inactive_days"
+GRANULARITY = "granularity"
+SEGMENT_PREFIX = "seg_"
+
+# Session-only keys (not in the URL).
+SEEDED = "_seeded_from_url"
+DATE_PICKER = "_date_range_picker"
+AS_OF_PICKER = "_as_of_picker"
+
+RANGE_PRESETS: dict[str, str] = {
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+    "365d": "Last 12 months",
+    "all": "All time",
+    "custom": "Custom dates",
+}
+DEFAULT_RANGE = "90d"
+GRANULARITIES: dict[str, str] = {"day": "Day", "week": "Week"}
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the sidebar and page controls say the user wants to see."""
+
+    first_day: date
+    last_day: date
+    as_of_day: date | None
+    inactive_days: int
+    segments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def segment_key(attribute: str) -> str:
+    return f"{SEGMENT_PREFIX}{attribute}"
+
+
+def _parse_date(text: str | None) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def url_date(key: str) -> date | None:
+    """A date from the URL, or ``None`` when absent or unreadable (bad links fall back to the
+    defaults instead of failing)."""
+    return _parse_date(st.query_params.get(key))
+
+
+def url_choice(key: str, choices: Sequence[str], default: str) -> str:
+    value = st.query_params.get(key)
+    return value if value is not None and value in choices else default
+
+
+def url_int(key: str, default: int, *, low: int, high: int) -> int:
+    try:
+        value = int(st.query_params.get(key, default))
+    except ValueError:
+        return default
+    return value if low <= value <= high else default
+
+
+def url_list(key: str, allowed: Sequence[str]) -> list[str]:
+    return [v for v in st.query_params.get_all(key) if v in allowed]
+
+
+def seed(key: str, value: Any) -> None:
+    """Set a widget's initial state from the URL once per session."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def preset_days(preset: str) -> int | None:
+    return {"7d": 7, "30d": 30, "90d": 90, "365d": 365}.get(preset)
+
+
+def preset_range(preset: str, *, first: date, last: date) -> tuple[date, date]:
+    days = preset_days(preset)
+    if days is None:
+        return first, last
+    return max(first, last - timedelta(days=days - 1)), last
