@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import polars as pl
 import sqlalchemy as sa
@@ -64,10 +64,30 @@ def sqlite_path(url: str) -> Path | None:
     return Path(parsed.database)
 
 
+def _transactional_sqlite(engine: sa.Engine) -> None:
+    """Make SQLite transactions cover DDL too.
+
+    Python's sqlite3 driver opens a transaction only at the first INSERT/UPDATE/DELETE, so a
+    ``DROP TABLE`` before it would be committed at once. Letting SQLAlchemy emit ``BEGIN`` itself
+    (the recipe in SQLAlchemy's SQLite documentation) makes a replace-and-rewrite all-or-nothing.
+    """
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.Connection) -> None:
+        conn.exec_driver_sql("BEGIN")
+
+
 def create_engine(url: str) -> sa.Engine:
     """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs."""
     try:
-        return sa.create_engine(url)
+        engine = sa.create_engine(url)
+        if engine.dialect.name == "sqlite":
+            _transactional_sqlite(engine)
+        return engine
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise DataSourceError(
             f"Cannot use the database URL {mask_url(url)}: {exc}. Fix: write it as "

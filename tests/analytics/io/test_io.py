@@ -1,0 +1,188 @@
+"""Reading and writing sources: folders, SQLite, PostgreSQL; writes are all-or-nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+
+from analytics.community import load_community
+from analytics.errors import DataSourceError
+from analytics.io import (
+    FolderSource,
+    mask_url,
+    open_source,
+    truth_path_for,
+    write_database,
+    write_folder,
+)
+from analytics.io import write as write_module
+from tests.conftest import small_community_tables
+
+TABLES = small_community_tables()
+
+
+def _same(a: pl.DataFrame, b: pl.DataFrame) -> None:
+    assert a.columns == b.columns
+    assert a.sort(a.columns).equals(b.sort(b.columns)), (a.head(), b.head())
+
+
+def _roundtrip(source_spec: str | Path) -> None:
+    community = load_community(open_source(source_spec))
+    expected = load_community(open_source(_write_reference_folder()))
+    _same(community.members, expected.members)
+    _same(community.activity, expected.activity)
+    assert community.milestones is not None and expected.milestones is not None
+    _same(community.milestones, expected.milestones)
+
+
+_REFERENCE: list[Path] = []
+
+
+def _write_reference_folder() -> Path:
+    return _REFERENCE[0]
+
+
+@pytest.fixture(autouse=True)
+def reference(tmp_path: Path) -> None:
+    folder = tmp_path / "reference"
+    write_folder(TABLES, folder)
+    _REFERENCE[:] = [folder]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_folder_roundtrip(tmp_path: Path, file_format: str) -> None:
+    write_folder(TABLES, tmp_path / "out", file_format=file_format)  # type: ignore[arg-type]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        f"activity.{file_format}", f"members.{file_format}", f"milestones.{file_format}"
+    ]  # fmt: skip
+    _roundtrip(tmp_path / "out")
+
+
+def test_writing_another_format_replaces_the_old_files(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "target"
+    write_folder(TABLES, tmp_path, file_format="csv")
+    write_folder(TABLES, tmp_path, file_format="parquet")
+    assert not list(tmp_path.glob("*.csv"))
+    FolderSource(tmp_path).location("members")  # one file per table: no ambiguity error
+
+
+def test_folder_with_both_formats_is_ambiguous(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "target"
+    write_folder(TABLES, tmp_path, file_format="csv")
+    TABLES["members"].write_parquet(tmp_path / "members.parquet")
+    with pytest.raises(DataSourceError, match="both members.parquet and members.csv"):
+        load_community(open_source(tmp_path))
+
+
+def test_failed_folder_write_leaves_old_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tmp_path = tmp_path / "target"
+    write_folder(TABLES, tmp_path, file_format="parquet")
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    original = pl.DataFrame.write_parquet
+    calls = {"n": 0}
+
+    def failing(self: pl.DataFrame, *args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", failing)
+    changed = {**TABLES, "members": TABLES["members"].head(3)}
+    with pytest.raises(OSError, match="disk full"):
+        write_folder(changed, tmp_path, file_format="parquet")
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+def test_sqlite_roundtrip(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'community.db'}"
+    write_database(TABLES, url)
+    _roundtrip(url)
+
+
+@pytest.mark.postgres
+def test_postgres_roundtrip(postgres_url: str) -> None:
+    write_database(TABLES, postgres_url)
+    _roundtrip(postgres_url)
+
+
+def _insert_failure_leaves_target(url: str) -> None:
+    write_database(TABLES, url)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        before = conn.execute(sa.text("SELECT count(*) FROM members")).scalar_one()
+    # A duplicate member_id violates the primary key while the second table is being written.
+    broken = {
+        "activity": TABLES["activity"].head(5),
+        "members": pl.concat([TABLES["members"], TABLES["members"].head(1)]),
+    }
+    with pytest.raises(DataSourceError, match="rolled back"):
+        write_database(broken, url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM members")).scalar_one() == before
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM activity")).scalar_one()
+            == TABLES["activity"].height
+        )
+    engine.dispose()
+    _roundtrip(url)
+
+
+def test_sqlite_write_is_atomic(tmp_path: Path) -> None:
+    _insert_failure_leaves_target(f"sqlite:///{tmp_path / 'community.db'}")
+
+
+@pytest.mark.postgres
+def test_postgres_write_is_atomic(postgres_url: str) -> None:
+    _insert_failure_leaves_target(postgres_url)
+
+
+def test_failed_first_write_removes_the_new_sqlite_file(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    broken = {"members": pl.concat([TABLES["members"], TABLES["members"].head(1)])}
+    with pytest.raises(DataSourceError):
+        write_database(broken, f"sqlite:///{db}")
+    assert not db.exists()
+
+
+def test_small_batches_still_write_everything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(write_module, "INSERT_BATCH_ROWS", 7)
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    write_database(TABLES, url)
+    _roundtrip(url)
+
+
+def test_open_source_errors_are_clear(tmp_path: Path) -> None:
+    with pytest.raises(DataSourceError, match="does not exist"):
+        open_source(tmp_path / "nowhere")
+    with pytest.raises(
+        DataSourceError, match=r"SQLite database .* does not exist.*proofboard demo"
+    ):
+        open_source(f"sqlite:///{tmp_path / 'missing.db'}")
+    with pytest.raises(DataSourceError, match="Cannot use the database URL"):
+        open_source("nosuchdialect://x/y")
+
+
+def test_unreachable_database_is_a_clear_error() -> None:
+    source = open_source("postgresql+psycopg://someone:secret@127.0.0.1:9/none")
+    with pytest.raises(DataSourceError, match="Cannot reach the database") as caught:
+        source.table_names()
+    assert "secret" not in str(caught.value)
+
+
+def test_mask_url_hides_the_password() -> None:
+    masked = mask_url("postgresql+psycopg://ann:s3cret@db.example:5432/community")
+    assert "s3cret" not in masked
+    assert masked == "postgresql+psycopg://ann:***@db.example:5432/community"
+
+
+def test_truth_goes_beside_the_data(tmp_path: Path) -> None:
+    assert truth_path_for(tmp_path / "demo") == tmp_path / "demo" / "truth.json"
+    assert truth_path_for(f"sqlite:///{tmp_path / 'x.db'}") == tmp_path / "truth.json"

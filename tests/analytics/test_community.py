@@ -1,0 +1,306 @@
+"""The data contract: every validation error and warning, with its message, and the cleaning."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics.community import check_source, load_community
+from analytics.errors import DataContractError
+from analytics.io import open_source
+from tests.conftest import MINIMAL, write_csvs
+
+
+def load(folder: Path, **kwargs):  # type: ignore[no-untyped-def]
+    return load_community(open_source(folder), **kwargs)
+
+
+def only_error(folder: Path):  # type: ignore[no-untyped-def]
+    with pytest.raises(DataContractError) as caught:
+        load(folder)
+    errors = caught.value.report.errors
+    assert len(errors) == 1, [e.text() for e in errors]
+    return errors[0]
+
+
+def warning_about(report, table: str, words: str):  # type: ignore[no-untyped-def]
+    found = [w for w in report.warnings if w.table == table and words in w.message]
+    assert len(found) == 1, [w.text() for w in report.warnings]
+    return found[0]
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("table", ["members", "activity"])
+def test_missing_required_table_is_an_error_naming_the_table_and_its_columns(
+    tmp_path: Path, table: str
+) -> None:
+    folder = write_csvs(tmp_path, {k: v for k, v in MINIMAL.items() if k != table})
+    error = only_error(folder)
+    assert error.table == table
+    assert f"required table {table} is missing" in error.message
+    assert f"{table}.csv" in error.fix
+    assert ("member_id, joined_at" if table == "members" else "occurred_at, kind") in error.fix
+
+
+def test_missing_required_column_names_file_column_and_what_was_found(tmp_path: Path) -> None:
+    folder = write_csvs(
+        tmp_path, {**MINIMAL, "members": "member_id,signup\na,2024-01-01\nb,2024-01-02\n"}
+    )
+    error = only_error(folder)
+    assert (error.table, error.column) == ("members", "joined_at")
+    assert "found: member_id, signup" in error.message
+    assert error.text().startswith("members.csv, column joined_at:")
+
+
+def test_missing_column_of_an_optional_table_is_an_error(tmp_path: Path) -> None:
+    folder = write_csvs(tmp_path, {**MINIMAL, "proof_items": "item_id,title\nt1,Great\n"})
+    error = only_error(folder)
+    assert (error.table, error.column) == ("proof_items", "kind")
+
+
+def test_unparseable_timestamp_names_value_row_and_fix(tmp_path: Path) -> None:
+    members = "member_id,joined_at\na,2024-01-01\nb,yesterday\nc,2024-13-01\nd,2024-01-05\n"
+    folder = write_csvs(tmp_path, {**MINIMAL, "members": members})
+    error = only_error(folder)
+    assert (error.table, error.column) == ("members", "joined_at")
+    assert error.rows == (2, 3)
+    assert error.count == 2
+    assert "'yesterday'" in error.message
+    assert "ISO 8601" in error.fix
+    assert "members.csv, column joined_at, rows 2, 3" in error.text()
+
+
+def test_empty_required_timestamp_is_an_error(tmp_path: Path) -> None:
+    folder = write_csvs(tmp_path, {**MINIMAL, "members": "member_id,joined_at\na,\nb,2024-01-02\n"})
+    error = only_error(folder)
+    assert error.rows == (1,)
+    assert "no joined_at" in error.message
+
+
+def test_duplicate_member_id_lists_the_rows(tmp_path: Path) -> None:
+    members = "member_id,joined_at\na,2024-01-01\nb,2024-01-02\na,2024-01-03\n"
+    error = only_error(write_csvs(tmp_path, {**MINIMAL, "members": members}))
+    assert (error.table, error.column, error.rows) == ("members", "member_id", (1, 3))
+    assert "must be unique" in error.message
+    assert "'a'" in error.message
+
+
+def test_duplicate_item_id_is_an_error(tmp_path: Path) -> None:
+    items = "item_id,kind,title\nt1,testimonial,A\nt1,badge,B\n"
+    error = only_error(write_csvs(tmp_path, {**MINIMAL, "proof_items": items}))
+    assert (error.table, error.column, error.rows) == ("proof_items", "item_id", (1, 2))
+
+
+def test_unknown_proof_item_kind_lists_the_allowed_kinds(tmp_path: Path) -> None:
+    items = "item_id,kind,title\nt1,Testimonial,A\nt2,banner,B\n"
+    error = only_error(write_csvs(tmp_path, {**MINIMAL, "proof_items": items}))
+    assert (error.table, error.column, error.rows) == ("proof_items", "kind", (2,))
+    assert "'banner'" in error.message
+    assert "testimonial, badge, case_study, ugc, influencer, mention" in error.fix
+
+
+def test_all_errors_are_reported_together_and_check_source_does_not_raise(tmp_path: Path) -> None:
+    folder = write_csvs(
+        tmp_path,
+        {
+            "members": "member_id,joined_at\na,never\na,2024-01-01\n",
+            "activity": "member_id,occurred_at,kind\na,2024-01-02,post\n",
+        },
+    )
+    report = check_source(open_source(folder))
+    assert not report.ok
+    assert {e.column for e in report.errors} == {"member_id", "joined_at"}
+    assert "2 error(s)" in report.to_text()
+
+
+def test_as_of_before_first_member_is_an_error(minimal_folder: Path) -> None:
+    with pytest.raises(DataContractError, match="before the first member joined"):
+        load(minimal_folder, as_of=datetime(2023, 1, 1, tzinfo=UTC))
+
+
+# -- warnings -----------------------------------------------------------------------------------
+
+
+def test_activity_of_unknown_members_and_before_joining_is_dropped_and_counted(
+    tmp_path: Path,
+) -> None:
+    activity = (
+        "member_id,occurred_at,kind\n"
+        "a,2024-01-03,post\n"  # kept
+        "zz,2024-01-03,post\n"  # unknown member
+        "yy,2024-01-04,post\n"  # unknown member
+        "b,2024-01-01,post\n"  # before b joined (2024-01-02)
+        "b,2024-01-05,post\n"  # kept
+    )
+    community = load(write_csvs(tmp_path, {**MINIMAL, "activity": activity}))
+    assert community.activity.height == 2
+    unknown = warning_about(community.report, "activity", "refer to members not in")
+    assert (unknown.count, unknown.rows, unknown.column) == (2, (2, 3), "member_id")
+    early = warning_about(community.report, "activity", "before the member joined")
+    assert (early.count, early.rows) == (1, (4,))
+    assert "left out of the analyses" in early.message
+
+
+def test_rows_after_the_as_of_time_are_left_out(tmp_path: Path) -> None:
+    members = "member_id,joined_at\na,2024-01-01\nb,2024-01-02\nc,2024-03-01\n"
+    activity = "member_id,occurred_at,kind\na,2024-01-03,post\na,2024-02-10,post\nc,2024-03-02,x\n"
+    milestones = "announced_at,title\n2024-01-10,Ten\n2024-02-20,Later\n"
+    folder = write_csvs(
+        tmp_path, {"members": members, "activity": activity, "milestones": milestones}
+    )
+    community = load(folder, as_of=datetime(2024, 2, 1, tzinfo=UTC))
+    assert community.as_of == datetime(2024, 2, 1, tzinfo=UTC)
+    assert community.members["member_id"].to_list() == ["a", "b"]
+    assert community.activity.height == 1
+    assert community.milestones is not None and community.milestones["title"].to_list() == ["Ten"]
+    assert warning_about(community.report, "members", "joined after the as-of").count == 1
+    # c's activity refers to a member left out, a's later activity is after the as-of time
+    assert warning_about(community.report, "activity", "after the as-of time").count == 1
+    assert warning_about(community.report, "milestones", "after the as-of time").count == 1
+
+
+def test_exposure_problems_are_dropped_and_counted(tmp_path: Path) -> None:
+    items = "item_id,kind,title,published_at\nt1,testimonial,Great,2023-12-01\n"
+    exposures = (
+        "member_id,item_id,occurred_at\n"
+        "a,t1,2024-01-02\n"  # kept
+        "a,t9,2024-01-02\n"  # unknown item
+        "q,t1,2024-01-02\n"  # unknown member
+        "b,t1,2024-01-01\n"  # before b joined
+    )
+    community = load(
+        write_csvs(tmp_path, {**MINIMAL, "proof_items": items, "exposures": exposures})
+    )
+    assert community.exposures is not None and community.exposures.height == 1
+    assert warning_about(community.report, "exposures", "items not in").rows == (2,)
+    assert warning_about(community.report, "exposures", "members not in").rows == (3,)
+    assert warning_about(community.report, "exposures", "before the member joined").rows == (4,)
+
+
+def test_exposures_without_proof_items_are_ignored_with_a_warning(tmp_path: Path) -> None:
+    exposures = "member_id,item_id,occurred_at\na,t1,2024-01-02\n"
+    community = load(write_csvs(tmp_path, {**MINIMAL, "exposures": exposures}))
+    assert community.exposures is None
+    warning = warning_about(community.report, "exposures", "proof_items table is missing")
+    assert warning.count == 1
+
+
+def test_members_without_activity_and_empty_tables_are_warnings(tmp_path: Path) -> None:
+    members = MINIMAL["members"] + "c,2024-01-05,ads\n"
+    folder = write_csvs(
+        tmp_path, {**MINIMAL, "members": members, "milestones": "announced_at,title\n"}
+    )
+    community = load(folder)
+    quiet = warning_about(community.report, "members", "no activity at all")
+    assert (quiet.count, quiet.rows) == (1, (3,))
+    empty = warning_about(community.report, "milestones", "empty")
+    assert empty.location == "milestones.csv"
+    assert community.members.height == 3
+
+
+def test_a_clean_source_has_no_issues(minimal_folder: Path) -> None:
+    report = check_source(open_source(minimal_folder))
+    assert report.ok
+    assert report.issues == ()
+    assert report.row_counts == {
+        "members": 2, "activity": 2, "proof_items": None, "exposures": None, "milestones": None,
+    }  # fmt: skip
+
+
+# -- cleaning -----------------------------------------------------------------------------------
+
+
+def test_timestamps_in_every_iso_form_become_utc(tmp_path: Path) -> None:
+    members = (
+        "member_id,joined_at\n"
+        "a,2024-01-01\n"
+        "b,2024-01-01T10:30\n"
+        "c,2024-01-01 10:30:15\n"
+        "d,2024-01-01T10:30:15.250Z\n"
+        "e,2024-01-01T10:30:00+02:00\n"
+        "f,2024-01-01T10:30:00-0530\n"
+        "g, 2024-01-01T10:30:00+01 \n"
+    )
+    activity = "member_id,occurred_at,kind\na,2024-01-02,post\n"
+    community = load(write_csvs(tmp_path, {"members": members, "activity": activity}))
+    got = dict(zip(community.members["member_id"], community.members["joined_at"], strict=True))
+    assert got == {
+        "a": datetime(2024, 1, 1, tzinfo=UTC),
+        "b": datetime(2024, 1, 1, 10, 30, tzinfo=UTC),
+        "c": datetime(2024, 1, 1, 10, 30, 15, tzinfo=UTC),
+        "d": datetime(2024, 1, 1, 10, 30, 15, 250_000, tzinfo=UTC),
+        "e": datetime(2024, 1, 1, 8, 30, tzinfo=UTC),
+        "f": datetime(2024, 1, 1, 16, 0, tzinfo=UTC),
+        "g": datetime(2024, 1, 1, 9, 30, tzinfo=UTC),
+    }
+
+
+def test_parquet_timestamps_naive_are_utc_and_zoned_are_converted(tmp_path: Path) -> None:
+    folder = tmp_path / "pq"
+    folder.mkdir()
+    pl.DataFrame(
+        {"member_id": [1, 2], "joined_at": [datetime(2024, 1, 1, 12), datetime(2024, 1, 2, 12)]}
+    ).write_parquet(folder / "members.parquet")
+    pl.DataFrame(
+        {"member_id": ["1"], "occurred_at": [datetime(2024, 1, 3, 12)], "kind": ["post"]}
+    ).with_columns(pl.col("occurred_at").dt.replace_time_zone("Europe/Berlin")).write_parquet(
+        folder / "activity.parquet"
+    )
+    community = load(folder)
+    assert community.members["member_id"].to_list() == ["1", "2"]
+    assert community.members["joined_at"][0] == datetime(2024, 1, 1, 12, tzinfo=UTC)
+    assert community.activity["occurred_at"][0] == datetime(2024, 1, 3, 11, tzinfo=UTC)
+    assert community.activity.schema["occurred_at"] == pl.Datetime("us", "UTC")
+
+
+def test_as_of_defaults_to_the_latest_timestamp_anywhere(tmp_path: Path) -> None:
+    folder = write_csvs(
+        tmp_path,
+        {**MINIMAL, "milestones": "announced_at,title\n2024-02-01T08:00:00Z,Launch\n"},
+    )
+    community = load(folder)
+    assert community.as_of == datetime(2024, 2, 1, 8, tzinfo=UTC)
+    assert community.data_end == community.as_of
+
+
+def test_milestone_ids_are_generated_in_time_order_when_absent(tmp_path: Path) -> None:
+    milestones = "announced_at,title\n2024-01-05,Second\n2024-01-02,First\n"
+    community = load(write_csvs(tmp_path, {**MINIMAL, "milestones": milestones}))
+    assert community.milestones is not None
+    assert community.milestones.select("milestone_id", "title").rows() == [
+        ("milestone-001", "First"),
+        ("milestone-002", "Second"),
+    ]
+
+
+def test_member_attributes_become_segments_unless_they_look_like_free_text(
+    tmp_path: Path,
+) -> None:
+    rows = "\n".join(
+        f"m{i},2024-01-01,{'ads' if i % 2 else 'organic'},person{i}@example.org,{i % 3}"
+        for i in range(60)
+    )
+    activity = "member_id,occurred_at,kind\nm1,2024-01-02,post\n"
+    community = load(
+        write_csvs(
+            tmp_path,
+            {"members": "member_id,joined_at,channel,email,tier\n" + rows, "activity": activity},
+        )
+    )
+    assert community.attributes == ("channel", "tier")
+    assert "email" in community.members.columns
+    assert community.segment_values("channel") == ["ads", "organic"]
+
+
+def test_filter_members_keeps_their_activity_only(small_folder: Path) -> None:
+    community = load(small_folder)
+    ads = community.filter_members({"channel": ("ads",)})
+    assert set(ads.members["channel"]) == {"ads"}
+    assert ads.members.height == 30
+    assert set(ads.activity["member_id"]) <= set(ads.members["member_id"])
+    assert community.filter_members({"channel": ()}) is community

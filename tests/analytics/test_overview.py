@@ -1,0 +1,167 @@
+"""Overview KPIs and growth series on the hand-made community, counted independently."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from analytics.community import Community, load_community
+from analytics.growth import milestones_in, signup_series
+from analytics.io import open_source
+from analytics.overview import kpi_frame, overview_kpis
+from analytics.periods import Period
+from analytics.stats import wilson_interval
+from tests.conftest import T0
+
+# small_community_tables: member i joins on day i, is active every 5 days until day
+# (i % 10) * 20 after joining (12:00), and leaves explicitly then when i % 7 == 0.
+
+
+def _life(i: int) -> int:
+    return (i % 10) * 20
+
+
+@pytest.fixture
+def community(small_folder: Path) -> Community:
+    return load_community(open_source(small_folder))
+
+
+def test_as_of_is_the_last_activity(community: Community) -> None:
+    last = max(T0 + timedelta(days=i + _life(i), hours=12) for i in range(60))
+    assert community.as_of == last
+
+
+def _expected(period: Period, as_of: datetime, inactive: int = 30) -> dict[str, float]:
+    joined = {i: T0 + timedelta(days=i) for i in range(60)}
+    last = {i: joined[i] + timedelta(days=_life(i), hours=12) for i in range(60)}
+    churn: dict[int, datetime | None] = {}
+    for i in range(60):
+        if i % 7 == 0 or as_of - last[i] >= timedelta(days=inactive):
+            churn[i] = last[i]
+        else:
+            churn[i] = None
+
+    def members_at(t: datetime) -> int:
+        return sum(1 for i in range(60) if joined[i] < t and (churn[i] is None or churn[i] >= t))
+
+    def active_at(t: datetime) -> int:
+        window = (t - timedelta(days=30), t)
+        return sum(
+            1
+            for i in range(60)
+            if any(
+                window[0] <= joined[i] + timedelta(days=d, hours=12) < window[1]
+                for d in range(0, _life(i) + 1, 5)
+            )
+        )
+
+    def in_period(t: datetime | None, p: Period) -> bool:
+        return t is not None and p.start <= t < p.end
+
+    prev = period.previous()
+    eligible = [
+        i
+        for i in range(60)
+        if in_period(joined[i] + timedelta(days=90), period)
+        and joined[i] + timedelta(days=90) <= as_of
+    ]
+    retained = [i for i in eligible if last[i] >= joined[i] + timedelta(days=90)]
+    return {
+        "members": members_at(period.end),
+        "members_prev": members_at(prev.end),
+        "new": sum(in_period(joined[i], period) for i in range(60)),
+        "new_prev": sum(in_period(joined[i], prev) for i in range(60)),
+        "active": active_at(period.end),
+        "active_prev": active_at(prev.end),
+        "churned": sum(in_period(churn[i], period) for i in range(60)),
+        "eligible": len(eligible),
+        "retained": len(retained),
+    }
+
+
+@pytest.mark.parametrize(
+    ("first", "last"),
+    [(date(2024, 2, 1), date(2024, 4, 30)), (date(2024, 4, 1), date(2024, 6, 15))],
+)
+def test_kpis_match_a_hand_count(community: Community, first: date, last: date) -> None:
+    period = Period.from_dates(first, last, as_of=community.as_of)
+    kpis = {k.key: k for k in overview_kpis(community, period)}
+    want = _expected(period, community.as_of)
+    assert (kpis["members"].value, kpis["members"].previous) == (
+        want["members"],
+        want["members_prev"],
+    )
+    assert (kpis["new_members"].value, kpis["new_members"].previous) == (
+        want["new"],
+        want["new_prev"],
+    )
+    assert kpis["active_members"].value == want["active"]
+    assert kpis["active_members"].previous == want["active_prev"]
+    assert kpis["churned"].value == want["churned"]
+    retention = kpis["retention_90d"]
+    assert retention.n == want["eligible"]
+    if want["eligible"]:
+        assert retention.value == pytest.approx(want["retained"] / want["eligible"])
+        assert retention.ci == wilson_interval(int(want["retained"]), int(want["eligible"]))
+    else:
+        assert retention.value is None and retention.ci is None
+
+
+def test_kpi_change_and_export_frame(community: Community) -> None:
+    period = Period.from_dates(date(2024, 2, 1), date(2024, 2, 29), as_of=community.as_of)
+    kpis = overview_kpis(community, period)
+    new = next(k for k in kpis if k.key == "new_members")
+    assert new.value == 29  # members 31..59 join in February
+    assert new.previous == 29  # the 29 days before: January 3..31
+    assert new.change == 0
+    frame = kpi_frame(kpis)
+    assert frame["kpi"].to_list() == [k.label for k in kpis]
+    assert frame.filter(frame["kpi"] == "New members")["value"].item() == 29.0
+
+
+def test_signups_per_day_and_week_with_cumulative(community: Community) -> None:
+    period = Period.from_dates(date(2024, 1, 10), date(2024, 1, 31), as_of=community.as_of)
+    daily = signup_series(community, period, granularity="day")
+    assert daily.height == 22
+    assert daily["signups"].to_list() == [1] * 22
+    assert daily["cumulative_members"].to_list() == list(range(10, 32))
+    weekly = signup_series(community, period, granularity="week")
+    assert weekly["period_start"][0] == datetime(2024, 1, 8, tzinfo=UTC)  # Monday
+    assert weekly["signups"].to_list() == [5, 7, 7, 3]  # Jan 10-14, 15-21, 22-28, 29-31
+    assert weekly["cumulative_members"][-1] == 31
+
+
+def test_days_without_signups_are_zero(community: Community) -> None:
+    period = Period.from_dates(date(2024, 3, 1), date(2024, 3, 10), as_of=community.as_of)
+    series = signup_series(community, period, granularity="day")
+    assert series["signups"].to_list() == [0] * 10
+    assert set(series["cumulative_members"]) == {60}
+
+
+def test_milestones_in_period(community: Community) -> None:
+    period = Period.from_dates(date(2024, 1, 1), date(2024, 1, 31), as_of=community.as_of)
+    assert milestones_in(community, period)["title"].to_list() == ["20 members!"]
+
+
+def test_period_rules() -> None:
+    as_of = datetime(2024, 3, 10, 15, tzinfo=UTC)
+    period = Period.from_dates(date(2024, 3, 1), date(2024, 3, 31), as_of=as_of)
+    assert period.end == as_of + timedelta(microseconds=1)  # cut at the as-of time
+    assert period.previous().end == period.start
+    assert period.previous().length == period.length
+    assert period.label() == "2024-03-01 to 2024-03-10"
+    with pytest.raises(ValueError, match="must end after it starts"):
+        Period(T0, T0)
+
+
+def test_wilson_interval_known_values() -> None:
+    # Reference values: Wilson (1927) score interval, as in statsmodels' proportion_confint.
+    low, high = wilson_interval(81, 263)
+    assert (low, high) == pytest.approx((0.2553, 0.3662), abs=5e-4)
+    assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
+    assert all(v != v for v in wilson_interval(0, 0))  # nan when there is nothing to estimate
+    with pytest.raises(ValueError, match="between 0 and trials"):
+        wilson_interval(11, 10)
