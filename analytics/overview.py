@@ -126,7 +126,7 @@ def overview_kpis(
         ),
         Kpi(
             key="active_members",
-            label=f"Active members ({ACTIVE_WINDOW_DAYS} days)",
+            label=f"Active ({ACTIVE_WINDOW_DAYS} days)",
             unit="members",
             value=_active(community.activity, period.end),
             previous=_active(community.activity, previous.end),

@@ -6,13 +6,11 @@ import streamlit as st
 
 PAGES = Path(__file__).parent / "app_pages"
 
-st.set_page_config(page_title="Proofboard", page_icon="📊", layout="wide")
+st.set_page_config(page_title="Proofboard", page_icon=":material/insights:", layout="wide")
 navigation = st.navigation(
     [
-        st.Page(
-            PAGES / "overview.py", title="Overview", icon="🏠", url_path="overview", default=True
-        ),
-        st.Page(PAGES / "data.py", title="Data", icon="🗂️", url_path="data"),
+        st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )
 navigation.run()

@@ -25,8 +25,8 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(
         plot_bgcolor="white",
         paper_bgcolor="white",
         hovermode="x unified",
-        margin={"l": 60, "r": 60, "t": 90, "b": 50},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        margin={"l": 60, "r": 60, "t": 80, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
         xaxis={"showgrid": False, "linecolor": "#C8CED8", "ticks": "outside"},
         yaxis={"gridcolor": "#EEF1F5", "zeroline": False},
     )
@@ -70,7 +70,7 @@ def growth_chart(
         line={"color": COLORS["secondary"], "width": 2},
         hovertemplate="%{y:,} joined so far<extra></extra>",
     )
-    top = float(series["signups"].cast(pl.Float64).max() or 0) or 1.0
+    top = float(series.select(pl.col("signups").max()).item() or 0) or 1.0
     if milestones.height:
         times = milestones["announced_at"].to_list()
         titles = milestones["title"].to_list()

@@ -184,8 +184,8 @@ def _delta(kpi: Kpi) -> str | None:
     if change is None:
         return None
     if kpi.unit == "share":
-        return f"{change * 100:+.1f} pts vs previous period"
-    return f"{change:+,.0f} vs previous period"
+        return f"{change * 100:+.1f} pts"
+    return f"{change:+,.0f}"
 
 
 def kpi_tiles(kpis: Sequence[Kpi]) -> None:

@@ -73,7 +73,7 @@ def small_community_tables() -> dict[str, pl.DataFrame]:
                     "member_id": f"m{i:02d}",
                     "occurred_at": joined + timedelta(days=day, hours=12),
                     "kind": "post" if day % 10 == 0 else "comment",
-                }  # fmt: skip
+                }
             )
     ts = pl.Datetime("us", "UTC")
     return {

@@ -26,8 +26,9 @@ if community.members.height == 0:
 kpis = overview_kpis(community, period, inactive_days=view.inactive_days)
 components.kpi_tiles(kpis)
 st.caption(
-    f"Changes compare with {period.previous().label()}, the period of the same length just "
-    "before. Hover over a tile's ⓘ for its exact definition."
+    f"Arrows show the change against {period.previous().label()}, the period of the same "
+    "length just before (retention in percentage points). Each tile's ? gives its exact "
+    "definition."
 )
 components.table_download(kpi_frame(kpis), f"key figures {period.label()}", key="kpi_csv")
 

@@ -157,7 +157,8 @@ def test_rows_after_the_as_of_time_are_left_out(tmp_path: Path) -> None:
     assert community.as_of == datetime(2024, 2, 1, tzinfo=UTC)
     assert community.members["member_id"].to_list() == ["a", "b"]
     assert community.activity.height == 1
-    assert community.milestones is not None and community.milestones["title"].to_list() == ["Ten"]
+    assert community.milestones is not None
+    assert community.milestones["title"].to_list() == ["Ten"]
     assert warning_about(community.report, "members", "joined after the as-of").count == 1
     # c's activity refers to a member left out, a's later activity is after the as-of time
     assert warning_about(community.report, "activity", "after the as-of time").count == 1
@@ -176,7 +177,8 @@ def test_exposure_problems_are_dropped_and_counted(tmp_path: Path) -> None:
     community = load(
         write_csvs(tmp_path, {**MINIMAL, "proof_items": items, "exposures": exposures})
     )
-    assert community.exposures is not None and community.exposures.height == 1
+    assert community.exposures is not None
+    assert community.exposures.height == 1
     assert warning_about(community.report, "exposures", "items not in").rows == (2,)
     assert warning_about(community.report, "exposures", "members not in").rows == (3,)
     assert warning_about(community.report, "exposures", "before the member joined").rows == (4,)

@@ -106,7 +106,8 @@ def test_kpis_match_a_hand_count(community: Community, first: date, last: date) 
         assert retention.value == pytest.approx(want["retained"] / want["eligible"])
         assert retention.ci == wilson_interval(int(want["retained"]), int(want["eligible"]))
     else:
-        assert retention.value is None and retention.ci is None
+        assert retention.value is None
+        assert retention.ci is None
 
 
 def test_kpi_change_and_export_frame(community: Community) -> None:

@@ -34,7 +34,8 @@ def _roundtrip(source_spec: str | Path) -> None:
     expected = load_community(open_source(_write_reference_folder()))
     _same(community.members, expected.members)
     _same(community.activity, expected.activity)
-    assert community.milestones is not None and expected.milestones is not None
+    assert community.milestones is not None
+    assert expected.milestones is not None
     _same(community.milestones, expected.milestones)
 
 
@@ -73,7 +74,7 @@ def test_folder_with_both_formats_is_ambiguous(tmp_path: Path) -> None:
     tmp_path = tmp_path / "target"
     write_folder(TABLES, tmp_path, file_format="csv")
     TABLES["members"].write_parquet(tmp_path / "members.parquet")
-    with pytest.raises(DataSourceError, match="both members.parquet and members.csv"):
+    with pytest.raises(DataSourceError, match=r"both members\.parquet and members\.csv"):
         load_community(open_source(tmp_path))
 
 

@@ -1,0 +1,142 @@
+"""The ``proofboard`` command line: help, validate, ingest, demo, dashboard start-up errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from analytics.community import load_community
+from analytics.io import open_source
+from dashboard.cli import build_parser, main
+from tests.conftest import MINIMAL, write_csvs
+
+SUBCOMMANDS = ["dashboard", "demo", "ingest", "validate"]
+
+
+def test_console_script_help_lists_every_subcommand() -> None:
+    script = Path(sys.executable).parent / "proofboard"
+    out = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True)
+    assert "which of a community's social proof actually works" in out.stdout
+    for name in SUBCOMMANDS:
+        assert name in out.stdout
+
+
+@pytest.mark.parametrize("name", SUBCOMMANDS)
+def test_each_subcommand_help_describes_it(name: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main([name, "--help"])
+    assert caught.value.code == 0
+    text = capsys.readouterr().out
+    assert f"usage: proofboard {name}" in text
+    assert len(text.splitlines()) > 5
+    assert "SOURCE" in text or "DIR_OR_URL" in text
+
+
+def test_parser_has_exactly_the_documented_subcommands() -> None:
+    parser = build_parser()
+    actions = [a for a in parser._actions if a.dest == "command"]
+    assert sorted(actions[0].choices) == SUBCOMMANDS  # type: ignore[arg-type]
+
+
+def test_validate_prints_the_report_and_exits_0(
+    small_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--data", str(small_folder)]) == 0
+    out = capsys.readouterr().out
+    assert "members      60" in out
+    assert "0 error(s)" in out
+
+
+def test_validate_json_and_as_of(small_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--data", str(small_folder), "--as-of", "2024-01-20", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True
+    assert report["as_of"] == "2024-01-20T00:00:00+00:00"
+    assert report["row_counts"]["members"] == 60
+    assert any("joined after the as-of time" in i["message"] for i in report["issues"])
+
+
+def test_validate_exits_1_on_errors_naming_file_column_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = write_csvs(tmp_path, {**MINIMAL, "members": "member_id,joined_at\na,2024-02-30\n"})
+    assert main(["validate", "--data", str(folder)]) == 1
+    assert "ERROR: members.csv, column joined_at, row 1: cannot read '2024-02-30'" in (
+        capsys.readouterr().out
+    )
+
+
+def test_bad_as_of_is_an_argument_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["validate", "--data", "x", "--as-of", "last tuesday"])
+    assert caught.value.code == 2
+    assert "not an ISO 8601 timestamp" in capsys.readouterr().err
+
+
+def test_missing_source_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", "--data", str(tmp_path / "nope")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("proofboard: error: Data folder")
+    assert "Traceback" not in err
+
+
+def test_ingest_copies_into_sqlite(
+    small_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["ingest", str(small_folder), "--to", url]) == 0
+    assert "members 60" in capsys.readouterr().out
+    copied = load_community(open_source(url))
+    original = load_community(open_source(small_folder))
+    assert copied.members.equals(original.members)
+    assert copied.activity.sort("member_id", "occurred_at").equals(
+        original.activity.sort("member_id", "occurred_at")
+    )
+
+
+@pytest.mark.postgres
+def test_ingest_copies_sqlite_into_postgres(
+    small_folder: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    sqlite_url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["ingest", str(small_folder), "--to", sqlite_url]) == 0
+    assert main(["ingest", sqlite_url, "--to", postgres_url]) == 0
+    assert load_community(open_source(postgres_url)).members.equals(
+        load_community(open_source(small_folder)).members
+    )
+
+
+def test_ingest_of_invalid_data_leaves_the_target_untouched(
+    small_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["ingest", str(small_folder), "--to", url]) == 0
+    bad = write_csvs(
+        tmp_path / "bad", {**MINIMAL, "proof_items": "item_id,kind,title\nx,poster,X\n"}
+    )
+    assert main(["ingest", str(bad), "--to", url]) == 1
+    assert "unknown proof-item kind 'poster'" in capsys.readouterr().err
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM members")).scalar_one() == 60
+        assert "proof_items" not in sa.inspect(conn).get_table_names()
+    engine.dispose()
+
+
+def test_ingest_needs_a_url(small_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ingest", str(small_folder), "--to", "some/folder"]) == 1
+    assert "--to must be a SQLAlchemy URL" in capsys.readouterr().err
+
+
+def test_dashboard_refuses_a_missing_source_before_starting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["dashboard", "--data", f"sqlite:///{tmp_path / 'none.db'}"]) == 1
+    assert "does not exist" in capsys.readouterr().err
