@@ -7,6 +7,7 @@ one query per table when the frame is collected.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Protocol
 
 import polars as pl
 import sqlalchemy as sa
+from polars.io.plugins import register_io_source
 
 from analytics.errors import DataSourceError
 
@@ -149,6 +151,37 @@ class FolderSource:
         return pl.scan_csv(file, infer_schema=False, encoding="utf8-lossy")
 
 
+#: Rows fetched from the database per batch when a lazy SQL frame is collected.
+SQL_BATCH_ROWS = 100_000
+
+
+def _polars_type(column: sa.Column[Any], dialect: str) -> pl.DataType:
+    """The polars type a database column is read as.
+
+    SQLite has no real timestamp type: its timestamp columns are read as their stored text and
+    parsed by validation like CSV text, so any ISO 8601 form another tool wrote is accepted.
+    """
+    kind = column.type
+    if isinstance(kind, sa.DateTime | sa.Date) and dialect == "sqlite":
+        return pl.String()
+    if isinstance(kind, sa.DateTime):
+        return pl.Datetime("us", "UTC" if kind.timezone else None)
+    if isinstance(kind, sa.Date):
+        return pl.Date()
+    if isinstance(kind, sa.Boolean):
+        return pl.Boolean()
+    if isinstance(kind, sa.Integer):
+        return pl.Int64()
+    if isinstance(kind, sa.Float | sa.Numeric):
+        return pl.Float64()
+    return pl.String()
+
+
+def _select_expression(column: sa.Column[Any], dtype: pl.DataType) -> sa.ColumnElement[Any]:
+    # Read text as stored: SQLAlchemy's SQLite DATETIME parser accepts only its own format.
+    return sa.type_coerce(column, sa.String()) if dtype == pl.String else column
+
+
 @dataclass
 class SqlSource:
     """A database reached through a SQLAlchemy URL."""
@@ -178,12 +211,39 @@ class SqlSource:
         return f"table {table}"
 
     def scan(self, table: str) -> pl.LazyFrame | None:
+        """The table as a lazy frame: nothing is read until it is collected, and only the
+        columns the query needs are selected in SQL. Filters run in polars on each batch."""
         if table not in self.table_names():
             return None
-        query = sa.select(sa.text("*")).select_from(sa.table(table))
-        with self.engine.connect() as conn:
-            frame = pl.read_database(query, connection=conn, infer_schema_length=None)
-        return frame.lazy()
+        engine = self.engine
+        reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
+        schema = {c.name: _polars_type(c, engine.dialect.name) for c in reflected.columns}
+
+        def batches(
+            with_columns: list[str] | None,
+            predicate: pl.Expr | None,
+            n_rows: int | None,
+            batch_size: int | None,
+        ) -> Iterator[pl.DataFrame]:
+            names = with_columns or list(schema)
+            wanted = {name: schema[name] for name in names}
+            query = sa.select(*(_select_expression(reflected.c[n], t) for n, t in wanted.items()))
+            if n_rows is not None:
+                query = query.limit(n_rows)
+            size = batch_size or SQL_BATCH_ROWS
+            with engine.connect() as conn:
+                result = conn.execution_options(yield_per=size).execute(query)
+                empty = True
+                for rows in result.partitions():
+                    frame = pl.DataFrame(rows, schema=wanted, orient="row", strict=False)
+                    empty = False
+                    yield frame if predicate is None else frame.filter(predicate)
+                if empty:
+                    yield pl.DataFrame(schema=wanted)
+
+        return register_io_source(
+            batches, schema=schema, explain_name="sql", explain_detail=f"table {table}"
+        )
 
 
 def open_source(spec: str | Path) -> FolderSource | SqlSource:

@@ -31,6 +31,17 @@ def _noop(_step: str, _fraction: float) -> None:
     return None
 
 
+def _staging_file(folder: Path, name: str) -> Path:
+    """A temporary file beside the target, with the permissions a normal new file gets
+    (``mkstemp`` would make it private to the owner)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return Path(tmp)
+
+
 def write_folder(
     tables: Mapping[str, pl.DataFrame],
     folder: Path,
@@ -51,9 +62,7 @@ def write_folder(
         for i, (name, frame) in enumerate(tables.items()):
             progress(f"Writing {name} ({frame.height:,} rows)", i / max(len(tables), 1))
             target = folder / f"{name}.{file_format}"
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-            os.close(fd)
-            tmp = Path(tmp_name)
+            tmp = _staging_file(folder, name)
             staged.append((tmp, target))
             if file_format == "parquet":
                 frame.write_parquet(tmp)
@@ -181,14 +190,14 @@ def truth_path_for(target: str | Path) -> Path:
 def write_json(payload: Mapping[str, Any], path: Path) -> None:
     """Write JSON atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = _staging_file(path.parent, path.name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with tmp.open("w", encoding="utf-8") as handle:
             json.dump(payload, handle, indent=2, sort_keys=False)
             handle.write("\n")
         os.replace(tmp, path)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise DataSourceError(f"Cannot write {path}: {exc}") from exc
 
 

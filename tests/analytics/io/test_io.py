@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -12,11 +14,14 @@ from analytics.community import load_community
 from analytics.errors import DataSourceError
 from analytics.io import (
     FolderSource,
+    SqlSource,
     mask_url,
     open_source,
+    read_json,
     truth_path_for,
     write_database,
     write_folder,
+    write_json,
 )
 from analytics.io import write as write_module
 from tests.conftest import small_community_tables
@@ -187,3 +192,74 @@ def test_mask_url_hides_the_password() -> None:
 def test_truth_goes_beside_the_data(tmp_path: Path) -> None:
     assert truth_path_for(tmp_path / "demo") == tmp_path / "demo" / "truth.json"
     assert truth_path_for(f"sqlite:///{tmp_path / 'x.db'}") == tmp_path / "truth.json"
+
+
+def test_written_files_get_normal_permissions(tmp_path: Path) -> None:
+    write_folder(TABLES, tmp_path / "out", file_format="csv")
+    write_json({"a": 1}, tmp_path / "out" / "truth.json")
+    modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert set(modes.values()) == {0o666 & ~umask}, modes
+    assert read_json(tmp_path / "out" / "truth.json") == {"a": 1}
+
+
+def test_sql_scan_is_lazy_and_selects_only_needed_columns(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    write_database(TABLES, url)
+    source = open_source(url)
+    assert isinstance(source, SqlSource)
+    statements: list[str] = []
+    sa.event.listen(
+        source.engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    lazy = source.scan("activity")
+    assert lazy is not None
+    assert not [s for s in statements if "FROM activity" in s]  # nothing read yet
+    ids = lazy.select("member_id").filter(pl.col("member_id") == "m01").collect()
+    reads = [s for s in statements if "FROM activity" in s]
+    assert len(reads) == 1
+    assert "member_id" in reads[0]
+    assert "occurred_at" not in reads[0]
+    assert "kind" not in reads[0]
+    assert ids.height == TABLES["activity"].filter(pl.col("member_id") == "m01").height
+
+
+def test_sqlite_written_by_another_tool_with_text_timestamps(tmp_path: Path) -> None:
+    db = tmp_path / "other.db"
+    engine = sa.create_engine(f"sqlite:///{db}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE members (member_id INTEGER, joined_at DATETIME)")
+        conn.exec_driver_sql("CREATE TABLE activity (member_id INTEGER, occurred_at TEXT, kind)")
+        conn.exec_driver_sql(
+            "INSERT INTO members VALUES (1, '2024-01-01T10:00:00+02:00'), (2, '2024-01-02')"
+        )
+        conn.exec_driver_sql("INSERT INTO activity VALUES (1, '2024-01-03 12:00:00Z', 'post')")
+    engine.dispose()
+    community = load_community(open_source(f"sqlite:///{db}"))
+    assert community.members["member_id"].to_list() == ["1", "2"]
+    assert community.members["joined_at"][0] == datetime(2024, 1, 1, 8, tzinfo=UTC)
+    assert community.activity["occurred_at"][0] == datetime(2024, 1, 3, 12, tzinfo=UTC)
+
+
+@pytest.mark.postgres
+def test_postgres_native_types_and_naive_timestamps(postgres_url: str) -> None:
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "CREATE TABLE members (member_id bigint, joined_at timestamp, plan text, age int)"
+        )
+        conn.exec_driver_sql(
+            "CREATE TABLE activity (member_id bigint, occurred_at timestamptz, kind text)"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO members VALUES (7, '2024-01-01 10:00', 'pro', 30), "
+            "(8, '2024-01-02', 'free', 41)"
+        )
+        conn.exec_driver_sql("INSERT INTO activity VALUES (7, '2024-01-03 12:00+01', 'post')")
+    engine.dispose()
+    community = load_community(open_source(postgres_url))
+    assert community.members["member_id"].to_list() == ["7", "8"]
+    assert community.members["joined_at"][0] == datetime(2024, 1, 1, 10, tzinfo=UTC)
+    assert community.activity["occurred_at"][0] == datetime(2024, 1, 3, 11, tzinfo=UTC)
+    assert community.members["age"].to_list() == ["30", "41"]  # attributes are text
