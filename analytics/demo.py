@@ -29,7 +29,6 @@ DEMO_VERSION = "1.0.0"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-BoolArray = npt.NDArray[np.bool_]
 
 _US_PER_DAY = 86_400_000_000
 _TIMESTAMP = pl.Datetime("us", "UTC")
@@ -54,7 +53,6 @@ _ROUND_CHANNELS = ("blog", "social", "newsletter", "social")
 _SPURT_DAYS = 28
 _SPURT_PEAK = 1.6
 _SPURT_RAMP_UP_DAYS = 5.0
-_SPURT_RAMP_DOWN_DAYS = 3.0
 _REACTIVATION_MULTIPLIER = 1.6  # activity of active members during the window
 _REACTIVATION_KINDS_P = (0.0, 0.10, 0.20, 0.35, 0.35)  # post, comment, reaction, login, event
 
@@ -92,6 +90,25 @@ _EXPOSURE_ENGAGEMENT_EXPONENT = 0.8
 _MAX_REPEAT_VIEWS = 2
 _REPEAT_VIEW_P = 0.22  # per possible repeat, at engagement 1 (times engagement ** 0.5)
 _REPEAT_HORIZON_DAYS = 90.0
+# kind, published (fraction of the period; 0 = launch day), hazard ratio, first-view rate per
+# day at engagement 1, decay of that rate (days), title
+_CONTENT = (
+    ("testimonial", 0.00, 0.60, 0.0110, 240.0, "“I landed my first client here” — Maria, designer"),
+    ("testimonial", 0.00, 1.00, 0.0060, 240.0, "“Code reviews made me a better engineer” — Dev"),
+    ("testimonial", 0.15, 1.00, 0.0050, 200.0, "“Finally, people who get remote work” — Aisha"),
+    ("testimonial", 0.30, 1.00, 0.0050, 200.0, "“From bootcamp to first job in 4 months” — Tom"),
+    ("testimonial", 0.45, 1.00, 0.0045, 200.0, "“My go-to place for honest feedback” — Lena"),
+    ("testimonial", 0.60, 1.00, 0.0045, 200.0, "“We hired two people from here” — Kenji, founder"),
+    ("case_study", 0.05, 0.75, 0.0060, 300.0, "Case study: Acme halved onboarding with mentoring"),
+    ("case_study", 0.35, 1.00, 0.0035, 300.0, "Case study: from 0 to 10k newsletter subscribers"),
+    ("case_study", 0.70, 1.00, 0.0035, 300.0, "Case study: a remote team's weekly rituals"),
+    ("influencer", 0.20, 1.25, 0.0150, 60.0, "@growthwithsam: “this community will 10x you”"),
+    ("influencer", 0.50, 1.00, 0.0120, 60.0, "Video: why I joined — a creator's honest review"),
+    ("influencer", 0.75, 1.00, 0.0120, 60.0, "Thread: 5 communities worth your time"),
+    ("ugc", 0.25, 1.00, 0.0040, 150.0, "Member showcase: portfolio reviews"),
+    ("ugc", 0.65, 1.00, 0.0040, 150.0, "Member showcase: side projects that shipped"),
+    ("mention", 0.40, 1.00, 0.0100, 45.0, "Press mention: “online communities to watch”"),
+)
 _HELPFUL_P = 0.05
 _PROLIFIC_POSTS = 25
 _YEARLING_DAYS = 365.0
@@ -148,6 +165,10 @@ class _Milestone:
     uplift: float = 0.0
     spurt: bool = False
     reactivation: float = 1.0  # activity multiplier of active members in the window
+    hour_of_day: int = 15  # of the announcement (UTC)
+    spurt_interval: tuple[float, float] | None = None  # realised growth spurt (days)
+    expected_window: float = 0.0  # expected signups in the window given the past
+    expected_window_without: float = 0.0  # the same without this announcement's uplift
 
 
 @dataclass(frozen=True)
@@ -168,6 +189,15 @@ class _Activity:
     member: npt.NDArray[np.int32]
     time: FloatArray
     kind: npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class _Exposures:
+    """Exposure rows (views and earned badges), sorted by member and time."""
+
+    member: npt.NDArray[np.int32]
+    item: npt.NDArray[np.int16]  # index into content items followed by badges
+    time: FloatArray
 
 
 # =========================================================================================
@@ -216,52 +246,69 @@ def generate_demo(
     content items change the hazard of leaving after the first view; badges have no effect.
     """
     _validate(members=members, seed=seed, start=start, days=days)
+    # fractions follow the measured share of each stage at 1,000,000 members
     report = progress if progress is not None else _ignore_progress
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
     start_dt = datetime(start.year, start.month, start.day, tzinfo=UTC)
 
     report("Planning signups and milestones", 0.0)
     base = _base_signup_intensity(start, days, streams[0])
-    milestones, intensity = _plan_milestones(base, members, days, streams[0])
+    planned = _plan_milestones(base, members, start, days, streams[0])
 
-    report("Drawing members", 0.05)
-    join = _draw_join_days(intensity, members, streams[1])
+    report("Drawing members", 0.01)
+    join, milestones = _draw_signups(base, members, planned, streams[1])
     people = _draw_member_attributes(join, streams[1])
 
-    report("Drawing exposures to content", 0.10)
+    report("Drawing exposures to content", 0.03)
     items = _content_catalogue(days)
     first_view = _potential_first_views(people, items, days, streams[2])
 
-    report("Drawing lifetimes", 0.20)
+    report("Drawing lifetimes", 0.13)
     hazard_e = streams[3].standard_exponential(members)
     scale = _WEIBULL_SCALE_DAYS * people.engagement**_SCALE_ENGAGEMENT_EXPONENT
     lifetime = _lifetimes(hazard_e, scale, first_view - join[:, None], items)
     end_active = np.minimum(join + lifetime, float(days))
 
-    report("Drawing activity", 0.30)
+    report("Drawing activity", 0.24)
     activity = _draw_activity(people, end_active, milestones, streams[4])
 
-    report("Awarding badges", 0.60)
+    report("Awarding badges", 0.67)
     badges = _badge_catalogue()
     earned = _earn_badges(people, lifetime, activity, days, streams[5])
 
-    report("Building tables", 0.70)
-    views = _view_rows(people, first_view, end_active, streams[6])
+    report("Building tables", 0.68)
+    exposures = _exposure_rows(
+        _view_rows(people, first_view, end_active, streams[6]), earned, len(items)
+    )
+    ids = _member_ids(members)
     tables = {
-        "members": _members_table(people, lifetime, end_active, activity, days, start_dt,
-                                  streams[7]),
-        "activity": _activity_table(activity, start_dt, members, days),
-        "proof_items": _proof_items_table([*items, *badges], start_dt),
-        "exposures": _exposures_table(views, earned, items, badges, start_dt, members, days),
-        "milestones": _milestones_table(milestones, start_dt),
+        "members": _members_table(
+            ids, people, lifetime, end_active, [activity, exposures], days, start_dt, streams[7]
+        ),
+        "activity": _activity_table(ids, activity, start_dt, days),
+        "proof_items": _proof_items_table([*items, *badges], start_dt, days),
+        "exposures": _exposures_table(ids, exposures, items, badges, start_dt, days),
+        "milestones": _milestones_table(milestones, start_dt, days),
     }
 
-    report("Computing the truth", 0.95)
+    report("Computing the truth", 0.91)
     truth = _truth(
-        members=members, seed=seed, start=start, days=days, start_dt=start_dt,
-        milestones=milestones, intensity=intensity, join=join, items=items, badges=badges,
-        first_view=first_view, earned=earned, hazard_e=hazard_e, scale=scale,
-        lifetime=lifetime, tables=tables,
+        members=members,
+        seed=seed,
+        start=start,
+        days=days,
+        start_dt=start_dt,
+        milestones=milestones,
+        join=join,
+        items=items,
+        badges=badges,
+        first_view=first_view,
+        earned=earned,
+        hazard_e=hazard_e,
+        scale=scale,
+        lifetime=lifetime,
+        activity=activity,
+        tables=tables,
     )
     report("Done", 1.0)
     return DemoCommunity(tables=tables, truth=truth, as_of=start_dt + timedelta(days=days))
@@ -335,28 +382,31 @@ def _announcement_day(expected: FloatArray, value: int, hour_of_day: int) -> flo
     return float(hour // 24 + 1) + hour_of_day / 24.0
 
 
-def _spurt_multiplier(t: FloatArray, announced: float) -> FloatArray:
-    """Growth-spurt multiplier: plateau over the 28 days before an announcement."""
-    x = t - (announced - _SPURT_DAYS)
-    w = np.clip(np.minimum(x / _SPURT_RAMP_UP_DAYS, (_SPURT_DAYS - x) / _SPURT_RAMP_DOWN_DAYS),
-                0.0, 1.0)
-    w = w * w * (3.0 - 2.0 * w)
-    return np.asarray(1.0 + (_SPURT_PEAK - 1.0) * w)
+def _spurt_multiplier(t: FloatArray, begin: float) -> FloatArray:
+    """Growth-spurt multiplier: a plateau from `begin` on, after a smooth ramp-up.
+
+    The spurt is cut off at the announcement it precedes (see `_draw_signups`).
+    """
+    w = np.clip((t - begin) / _SPURT_RAMP_UP_DAYS, 0.0, 1.0)
+    return np.asarray(1.0 + (_SPURT_PEAK - 1.0) * w * w * (3.0 - 2.0 * w))
 
 
-def _apply_milestones(base: FloatArray, milestones: Sequence[_Milestone]) -> FloatArray:
-    """Signup intensity with the planted uplifts and growth spurts."""
-    hours = len(base)
-    start_of_hour = np.arange(hours, dtype=np.float64) / 24.0
+def _hour(day: float) -> int:
+    """Index of the hour that starts at or contains a day offset."""
+    return math.floor(day * 24 + 1e-9)
+
+
+def _planned_intensity(base: FloatArray, milestones: Sequence[_Milestone]) -> FloatArray:
+    """Signup intensity with uplifts and spurts at planned announcement times."""
+    mid_hour = (np.arange(len(base), dtype=np.float64) + 0.5) / 24.0
     intensity = base.copy()
     for m in milestones:
         if m.spurt:
-            lo = max(int(math.floor((m.day - _SPURT_DAYS) * 24)), 0)
-            hi = min(int(math.ceil(m.day * 24)), hours)
-            intensity[lo:hi] *= _spurt_multiplier(start_of_hour[lo:hi] + 0.5 / 24.0, m.day)
+            lo, hi = max(_hour(m.day - _SPURT_DAYS), 0), _hour(m.day)
+            intensity[lo:hi] *= _spurt_multiplier(mid_hour[lo:hi], m.day - _SPURT_DAYS)
         if m.uplift:
-            lo = round(m.day * 24)  # announcements are on the hour: the window is exact
-            intensity[lo : min(lo + _WINDOW_DAYS * 24, hours)] *= 1.0 + m.uplift
+            lo = _hour(m.day)
+            intensity[lo : lo + _WINDOW_DAYS * 24] *= 1.0 + m.uplift
     return intensity
 
 
@@ -381,42 +431,57 @@ def _choose_round_numbers(
             break
     picked.sort(key=lambda vd: vd[1])
     return [
-        _Milestone(title=f"{value:,} members!", channel=_ROUND_CHANNELS[i], day=day,
-                   kind="round_number", value=value, uplift=_ROUND_EFFECTS[i][0],
-                   spurt=_ROUND_EFFECTS[i][1])
+        _Milestone(
+            title=f"{value:,} members!",
+            channel=_ROUND_CHANNELS[i],
+            day=day,
+            kind="round_number",
+            value=value,
+            uplift=_ROUND_EFFECTS[i][0],
+            spurt=_ROUND_EFFECTS[i][1],
+            hour_of_day=hours_of_day[value],
+        )
         for i, (value, day) in enumerate(picked)
     ]
 
 
 def _settle_round_numbers(
-    base: FloatArray, members: int, milestones: list[_Milestone], hours_of_day: dict[int, int]
+    base: FloatArray, members: int, milestones: list[_Milestone]
 ) -> list[_Milestone]:
-    """Move round-number announcements to where the expected count crosses them.
+    """Move planned round-number announcements to where the expected count crosses them.
 
     Spurts and uplifts change the expected cumulative count (and the total is fixed), so the
     crossing times are iterated to a fixed point (a few rounds; hours are discrete).
     """
     for _ in range(30):
-        expected = _expected_cumulative(_apply_milestones(base, milestones), members)
+        expected = _expected_cumulative(_planned_intensity(base, milestones), members)
         moved = []
         for m in milestones:
+            day = None
             if m.kind == "round_number" and m.value is not None:
-                day = _announcement_day(expected, m.value, hours_of_day[m.value])
-                moved.append(m if day is None else replace(m, day=day))
-            else:
-                moved.append(m)
+                day = _announcement_day(expected, m.value, m.hour_of_day)
+            moved.append(m if day is None else replace(m, day=day))
         if moved == milestones:
             break
         milestones = moved
     return milestones
 
 
-def _other_milestones(days: int, taken: Sequence[float]) -> list[_Milestone]:
+def _first_birthday(start: date) -> int:
+    """Days from the start to its first anniversary (28 February for 29 February)."""
+    try:
+        anniversary = start.replace(year=start.year + 1)
+    except ValueError:
+        anniversary = start.replace(year=start.year + 1, day=28)
+    return (anniversary - start).days
+
+
+def _other_milestones(start: date, days: int, taken: Sequence[float]) -> list[_Milestone]:
     """Non-round-number milestones, placed near preferred days where spacing allows."""
     templates = [
         ("Our 100th community event", "newsletter", 0.42 * days, 0.0, _REACTIVATION_MULTIPLIER),
         ("500 success stories shared", "blog", 0.68 * days, 0.20, 1.0),
-        ("Happy first birthday, community!", "social", 365.0, 0.0, 1.0),
+        ("Happy first birthday, community!", "social", _first_birthday(start), 0.0, 1.0),
     ]
     placed: list[_Milestone] = []
     lo, hi = _MIN_ANNOUNCEMENT_DAY, days - _END_MARGIN_DAYS - 1
@@ -430,40 +495,117 @@ def _other_milestones(days: int, taken: Sequence[float]) -> list[_Milestone]:
         for d in candidates:
             day = d + 15.0 / 24.0
             if _far_from(day, others):
-                placed.append(_Milestone(title=title, channel=channel, day=day, kind="other",
-                                         uplift=uplift, reactivation=reactivation))
+                placed.append(
+                    _Milestone(
+                        title=title,
+                        channel=channel,
+                        day=day,
+                        kind="other",
+                        uplift=uplift,
+                        reactivation=reactivation,
+                        hour_of_day=15,
+                    )
+                )
                 break
     return placed
 
 
 def _plan_milestones(
-    base: FloatArray, members: int, days: int, rng: np.random.Generator
-) -> tuple[list[_Milestone], FloatArray]:
-    """Choose, place and give effects to the milestone announcements.
+    base: FloatArray, members: int, start: date, days: int, rng: np.random.Generator
+) -> list[_Milestone]:
+    """Choose the milestone announcements, their planned times and their effects.
+
+    Round numbers are planned where the expected cumulative count crosses them; the actual
+    announcement follows the realised crossing (see `_draw_signups`).
+    """
+    values = _round_numbers(members)
+    hours_of_day = {
+        v: int(h) for v, h in zip(values, rng.integers(9, 18, size=len(values)), strict=True)
+    }
+    rounds = _choose_round_numbers(base, members, days, hours_of_day)
+    rounds = _settle_round_numbers(base, members, rounds)
+    others = _other_milestones(start, days, [m.day for m in rounds])
+    milestones = _settle_round_numbers(base, members, [*rounds, *others])
+    return sorted(milestones, key=lambda m: m.day)
+
+
+def _draw_signups(
+    base: FloatArray, members: int, planned: Sequence[_Milestone], rng: np.random.Generator
+) -> tuple[FloatArray, list[_Milestone]]:
+    """Draw exactly `members` signup times, announcing milestones as the count gets there.
+
+    The hourly counts are multinomial over the intensity. Going through the milestones in time
+    order, the remaining members are distributed over the remaining hours; a round number is
+    announced the day after the realised count crosses it (at its hour of day), the counts up
+    to the announcement are kept, the intensity after it is changed (uplift in the window, end
+    of a growth spurt) and the rest is drawn again. Conditionally on the past this is exactly
+    the multinomial over the changed intensity.
 
     Returns
     -------
+    join : numpy.ndarray
+        Sorted signup times (days since the start).
     milestones : list of _Milestone
-        Sorted by announcement time.
-    intensity : numpy.ndarray
-        Hourly signup intensity including the planted effects.
+        The announced milestones with realised times and expected window counts.
     """
-    values = _round_numbers(members)
-    hours_of_day = {v: int(h) for v, h in zip(values, rng.integers(9, 18, size=len(values)),
-                                              strict=True)}
-    rounds = _choose_round_numbers(base, members, days, hours_of_day)
-    rounds = _settle_round_numbers(base, members, rounds, hours_of_day)
-    others = _other_milestones(days, [m.day for m in rounds])
-    milestones = _settle_round_numbers(base, members, [*rounds, *others], hours_of_day)
-    milestones.sort(key=lambda m: m.day)
-    return milestones, _apply_milestones(base, milestones)
+    hours = len(base)
+    mid_hour = (np.arange(hours, dtype=np.float64) + 0.5) / 24.0
+    intensity = base.copy()
+    spurts: dict[str, tuple[int, int]] = {}  # title -> hours of the spurt before it is cut
+    for m in planned:
+        if m.spurt:  # runs until the announcement, at most two weeks past the planned one
+            lo, hi = max(_hour(m.day - _SPURT_DAYS), 0), min(_hour(m.day + _WINDOW_DAYS), hours)
+            intensity[lo:hi] *= _spurt_multiplier(mid_hour[lo:hi], m.day - _SPURT_DAYS)
+            spurts[m.title] = (lo, hi)
+    counts = np.zeros(hours, dtype=np.int64)
+    fixed, remaining, announced = 0, members, []
+    for m in planned:
+        draw = rng.multinomial(remaining, intensity[fixed:] / intensity[fixed:].sum())
+        at = _hour(m.day)
+        if m.kind == "round_number" and m.value is not None:
+            needed = m.value - (members - remaining)
+            at = _realised_announcement(draw, needed, fixed, m.hour_of_day)
+        if m.spurt:  # from here on the spurt is over (or never announced: then none at all)
+            lo, hi = spurts[m.title]
+            cut = max(at if at > fixed else lo, fixed)
+            intensity[cut:hi] = base[cut:hi]
+        if at <= fixed or at + _WINDOW_DAYS * 24 > hours:
+            continue  # cannot be announced in this period
+        counts[fixed:at] = draw[: at - fixed]
+        remaining -= int(counts[fixed:at].sum())
+        fixed = at
+        window = slice(at, at + _WINDOW_DAYS * 24)
+        without = remaining * intensity[window].sum() / intensity[at:].sum()
+        intensity[window] *= 1.0 + m.uplift
+        expected = remaining * intensity[window].sum() / intensity[at:].sum()
+        spurt = (spurts[m.title][0] / 24.0, min(at, spurts[m.title][1]) / 24.0) if m.spurt else None
+        announced.append(
+            replace(
+                m,
+                day=at / 24.0,
+                spurt_interval=spurt,
+                expected_window=float(expected),
+                expected_window_without=float(without),
+            )
+        )
+    counts[fixed:] = rng.multinomial(remaining, intensity[fixed:] / intensity[fixed:].sum())
+    hour_of_join = np.repeat(np.arange(hours, dtype=np.float64), counts)
+    return np.sort((hour_of_join + rng.random(members)) / 24.0), announced
 
 
-def _draw_join_days(intensity: FloatArray, members: int, rng: np.random.Generator) -> FloatArray:
-    """Exactly `members` signup times (days), multinomial over hours, sorted."""
-    counts = rng.multinomial(members, intensity / intensity.sum())
-    hours = np.repeat(np.arange(len(intensity), dtype=np.float64), counts)
-    return np.sort((hours + rng.random(members)) / 24.0)
+def _realised_announcement(draw: IntArray, needed: int, offset: int, hour_of_day: int) -> int:
+    """Hour of the announcement once `needed` more members have joined, or -1.
+
+    `draw` holds the signups per hour from hour `offset` on. The announcement is on the day
+    after the crossing, at `hour_of_day` (UTC); -1 if the number was already reached or is not
+    reached in the draw.
+    """
+    if needed <= 0:
+        return -1
+    crossing = int(np.searchsorted(np.cumsum(draw), needed))
+    if crossing >= len(draw):
+        return -1
+    return ((offset + crossing) // 24 + 1) * 24 + hour_of_day
 
 
 def _draw_member_attributes(join: FloatArray, rng: np.random.Generator) -> _Members:
@@ -478,8 +620,9 @@ def _draw_member_attributes(join: FloatArray, rng: np.random.Generator) -> _Memb
         + _PRO_SHIFT * plan
         + _ENGAGEMENT_SIGMA * rng.standard_normal(n)
     )
-    return _Members(join=join, engagement=np.exp(log_engagement), channel=channel, plan=plan,
-                    country=country)
+    return _Members(
+        join=join, engagement=np.exp(log_engagement), channel=channel, plan=plan, country=country
+    )
 
 
 # =========================================================================================
@@ -488,46 +631,24 @@ def _draw_member_attributes(join: FloatArray, rng: np.random.Generator) -> _Memb
 
 
 def _content_catalogue(days: int) -> list[_Item]:
-    """The content proof items with their publication days, reach and hazard ratios."""
-    rows = [
-        # kind, title, published (fraction of the period), hazard ratio, view rate, decay days
-        ("testimonial", "“I landed my first client here” — Maria, freelance designer",
-         0.0, 0.60, 0.0110, 240.0),
-        ("testimonial", "“The code reviews made me a better engineer” — Dev, indie hacker",
-         0.0, 1.0, 0.0060, 240.0),
-        ("testimonial", "“Finally, people who get remote work” — Aisha, product manager",
-         0.15, 1.0, 0.0050, 200.0),
-        ("testimonial", "“From bootcamp to first job in 4 months” — Tom, career switcher",
-         0.30, 1.0, 0.0050, 200.0),
-        ("testimonial", "“My go-to place for honest feedback” — Lena, UX researcher",
-         0.45, 1.0, 0.0045, 200.0),
-        ("testimonial", "“We hired two people from this community” — Kenji, founder",
-         0.60, 1.0, 0.0045, 200.0),
-        ("case_study", "Case study: how Acme halved onboarding time with peer mentoring",
-         0.05, 0.75, 0.0060, 300.0),
-        ("case_study", "Case study: from 0 to 10k newsletter subscribers",
-         0.35, 1.0, 0.0035, 300.0),
-        ("case_study", "Case study: a remote team's weekly rituals",
-         0.70, 1.0, 0.0035, 300.0),
-        ("influencer", "@growthwithsam: “this community will 10x your career”",
-         0.20, 1.25, 0.0150, 60.0),
-        ("influencer", "Video: why I joined — a creator's honest review",
-         0.50, 1.0, 0.0120, 60.0),
-        ("influencer", "Thread: 5 communities worth your time",
-         0.75, 1.0, 0.0120, 60.0),
-        ("ugc", "Member showcase: portfolio reviews",
-         0.25, 1.0, 0.0040, 150.0),
-        ("ugc", "Member showcase: side projects that shipped",
-         0.65, 1.0, 0.0040, 150.0),
-        ("mention", "Press mention: “online communities to watch”",
-         0.40, 1.0, 0.0100, 45.0),
-    ]
+    """The content proof items with their publication days, reach and hazard ratios.
+
+    Launch-day items go live at 06:00 UTC; later ones at 09:00 or 14:00 UTC.
+    """
     items = []
-    for i, (kind, title, fraction, hr, rate, decay) in enumerate(rows, start=1):
-        # launch-day items appear a few hours in; the others at 09:00 or 14:00 UTC
-        published = 0.25 if fraction == 0.0 else math.floor(fraction * days) + (9 + 5 * (i % 2)) / 24
-        items.append(_Item(item_id=f"p{i:03d}", kind=kind, title=title, published=published,
-                           hazard_ratio=hr, view_rate=rate, decay_days=decay))
+    for i, (kind, fraction, hazard_ratio, rate, decay, title) in enumerate(_CONTENT, start=1):
+        hour = 6 if fraction == 0.0 else 9 + 5 * (i % 2)
+        items.append(
+            _Item(
+                item_id=f"p{i:03d}",
+                kind=kind,
+                title=title,
+                published=math.floor(fraction * days) + hour / 24,
+                hazard_ratio=hazard_ratio,
+                view_rate=rate,
+                decay_days=decay,
+            )
+        )
     return items
 
 
@@ -535,8 +656,11 @@ def _badge_catalogue() -> list[_Item]:
     """The badges: available from the start, no effect on lifetime."""
     rules = [
         ("First post", "earned at the member's first post"),
-        ("Helpful", f"earned at the member's first post marked helpful (each post is marked "
-                    f"helpful with probability {_HELPFUL_P})"),
+        (
+            "Helpful",
+            f"earned at the member's first post marked helpful (each post is marked "
+            f"helpful with probability {_HELPFUL_P})",
+        ),
         ("Prolific", f"earned at the member's {_PROLIFIC_POSTS}th post"),
         ("Yearling", "earned at joined_at + 365 days if the member is still active then"),
     ]
@@ -561,8 +685,11 @@ def _potential_first_views(
     first = np.full((n, len(items)), np.inf)
     for j, item in enumerate(items):
         begin = np.maximum(people.join, item.published)
-        total = item.view_rate * reach * item.decay_days * np.exp(
-            -(begin - item.published) / item.decay_days
+        total = (
+            item.view_rate
+            * reach
+            * item.decay_days
+            * np.exp(-(begin - item.published) / item.decay_days)
         )
         x = rng.standard_exponential(n)
         seen = x < total
@@ -613,8 +740,7 @@ def _lifetimes(
     zeros, ones = np.zeros((n, 1)), np.ones((n, 1))
     multiplier = np.hstack([ones, np.cumprod(ratios[active][order], axis=1)])
     base_h = np.hstack([zeros, (breaks / scale[:, None]) ** k])
-    cumulative = np.hstack([zeros, np.cumsum(np.diff(base_h, axis=1) * multiplier[:, :-1],
-                                             axis=1)])
+    cumulative = np.hstack([zeros, np.cumsum(np.diff(base_h, axis=1) * multiplier[:, :-1], axis=1)])
     segment = ((cumulative <= hazard_e[:, None]).sum(axis=1) - 1)[:, None]
 
     def pick(a: FloatArray) -> FloatArray:
@@ -634,7 +760,7 @@ def _view_rows(
     member, item, time : numpy.ndarray
         One entry per exposure row (not sorted).
     """
-    n, n_items = first_view.shape
+    n_items = first_view.shape[1]
     repeat_p = np.minimum(0.7, _REPEAT_VIEW_P * np.sqrt(people.engagement))
     members, item_idx, times = [], [], []
     for j in range(n_items):
@@ -676,7 +802,9 @@ def _sorted_positions(counts: IntArray, rng: np.random.Generator) -> FloatArray:
 
 
 def _draw_activity(
-    people: _Members, end_active: FloatArray, milestones: Sequence[_Milestone],
+    people: _Members,
+    end_active: FloatArray,
+    milestones: Sequence[_Milestone],
     rng: np.random.Generator,
 ) -> _Activity:
     """Activity rows over each member's active life, plus re-activation bursts.
@@ -710,7 +838,10 @@ def _draw_kinds(n: int, p: Sequence[float], rng: np.random.Generator) -> npt.NDA
 
 
 def _reactivation_rows(
-    people: _Members, end_active: FloatArray, rate: FloatArray, milestone: _Milestone,
+    people: _Members,
+    end_active: FloatArray,
+    rate: FloatArray,
+    milestone: _Milestone,
     rng: np.random.Generator,
 ) -> _Activity:
     """Extra activity in a re-activating milestone's window (members active then)."""
@@ -740,7 +871,10 @@ def _merge_activity(
 
 
 def _earn_badges(
-    people: _Members, lifetime: FloatArray, activity: _Activity, days: int,
+    people: _Members,
+    lifetime: FloatArray,
+    activity: _Activity,
+    days: int,
     rng: np.random.Generator,
 ) -> list[FloatArray]:
     """Time each member earned each badge (days; nan if never), in catalogue order."""
@@ -797,27 +931,41 @@ def _labels(name: str, labels: Sequence[str], codes: npt.NDArray[Any]) -> pl.Ser
     return pl.Series(name, list(labels), dtype=pl.String).gather(codes)
 
 
+def _last_time(events: _Activity | _Exposures, n: int) -> FloatArray:
+    """Time of each member's last row (-inf without rows); rows sorted by member and time."""
+    last = np.full(n, -np.inf)
+    counts = np.bincount(events.member, minlength=n)
+    has_rows = counts > 0
+    last[has_rows] = events.time[(np.cumsum(counts) - 1)[has_rows]]
+    return last
+
+
 def _members_table(
-    people: _Members, lifetime: FloatArray, end_active: FloatArray, activity: _Activity,
-    days: int, start_dt: datetime, rng: np.random.Generator,
+    ids: pl.Series,
+    people: _Members,
+    lifetime: FloatArray,
+    end_active: FloatArray,
+    events: Sequence[_Activity | _Exposures],
+    days: int,
+    start_dt: datetime,
+    rng: np.random.Generator,
 ) -> pl.DataFrame:
-    """members: ids, joining, explicit departures, last seen and signup attributes."""
+    """members: ids, joining, explicit departures, last seen and signup attributes.
+
+    Churners were last seen at the end of their life; members still there in the last few days
+    of the period (and never before their last activity or exposure).
+    """
     n = len(people.join)
     churned = people.join + lifetime < days
     left = churned & (rng.random(n) < _EXPLICIT_LEAVE_P)
-    last_activity = np.full(n, -np.inf)
-    counts = np.bincount(activity.member, minlength=n)
-    has_rows = counts > 0
-    last_row = np.cumsum(counts) - 1
-    last_activity[has_rows] = activity.time[last_row[has_rows]]
-    recent = days - _LAST_SEEN_RECENT_DAYS * rng.random(n)
-    last_seen = np.where(
-        churned, end_active, np.maximum(np.maximum(recent, people.join), last_activity)
-    )
+    recent = np.maximum(days - _LAST_SEEN_RECENT_DAYS * rng.random(n), people.join)
+    for part in events:
+        recent = np.maximum(recent, _last_time(part, n))
+    last_seen = np.where(churned, end_active, recent)
     seen_known = rng.random(n) >= _LAST_SEEN_NULL_P
     frame = pl.DataFrame(
         [
-            _member_ids(n),
+            ids,
             _timestamps("joined_at", people.join, start_dt, days),
             _timestamps("left_at", end_active, start_dt, days),
             _timestamps("last_seen_at", last_seen, start_dt, days),
@@ -833,13 +981,386 @@ def _members_table(
 
 
 def _activity_table(
-    activity: _Activity, start_dt: datetime, n_members: int, days: int
+    ids: pl.Series, activity: _Activity, start_dt: datetime, days: int
 ) -> pl.DataFrame:
     """activity: one row per action, sorted by member and time."""
     return pl.DataFrame(
         [
-            _member_ids(n_members).gather(activity.member),
+            ids.gather(activity.member),
             _timestamps("occurred_at", activity.time, start_dt, days),
             _labels("kind", _ACTIVITY_KINDS, activity.kind),
         ]
     )
+
+
+def _proof_items_table(items: Sequence[_Item], start_dt: datetime, days: int) -> pl.DataFrame:
+    """proof_items: content items and badges, by publication time."""
+    frame = pl.DataFrame(
+        [
+            pl.Series("item_id", [it.item_id for it in items], dtype=pl.String),
+            pl.Series("kind", [it.kind for it in items], dtype=pl.String),
+            pl.Series("title", [it.title for it in items], dtype=pl.String),
+            _timestamps("published_at", np.asarray([it.published for it in items]), start_dt, days),
+        ]
+    )
+    return frame.sort("published_at", "item_id")
+
+
+def _exposure_rows(
+    views: tuple[npt.NDArray[np.int32], npt.NDArray[np.int16], FloatArray],
+    earned: Sequence[FloatArray],
+    n_items: int,
+) -> _Exposures:
+    """Content views and earned badges together, sorted by member and time."""
+    member_parts, item_parts, time_parts = [views[0]], [views[1]], [views[2]]
+    for b, when in enumerate(earned):
+        who = np.flatnonzero(~np.isnan(when)).astype(np.int32)
+        member_parts.append(who)
+        item_parts.append(np.full(len(who), n_items + b, dtype=np.int16))
+        time_parts.append(when[who])
+    member = np.concatenate(member_parts)
+    time = np.concatenate(time_parts)
+    order = np.argsort(time, kind="stable")
+    order = order[np.argsort(member[order], kind="stable")]
+    return _Exposures(
+        member=member[order], item=np.concatenate(item_parts)[order], time=time[order]
+    )
+
+
+def _exposures_table(
+    ids: pl.Series,
+    exposures: _Exposures,
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    start_dt: datetime,
+    days: int,
+) -> pl.DataFrame:
+    """exposures: content views ("viewed") and badges ("earned"), by member and time."""
+    catalogue = [*items, *badges]
+    return pl.DataFrame(
+        [
+            ids.gather(exposures.member),
+            _labels("item_id", [it.item_id for it in catalogue], exposures.item),
+            _timestamps("occurred_at", exposures.time, start_dt, days),
+            _labels("kind", ["viewed", "earned"], (exposures.item >= len(items)).astype(np.int8)),
+        ]
+    )
+
+
+def _milestones_table(
+    milestones: Sequence[_Milestone], start_dt: datetime, days: int
+) -> pl.DataFrame:
+    """milestones: announcements, by time."""
+    return pl.DataFrame(
+        [
+            pl.Series(
+                "milestone_id",
+                [f"ms{i:02d}" for i in range(1, len(milestones) + 1)],
+                dtype=pl.String,
+            ),
+            _timestamps(
+                "announced_at", np.asarray([m.day for m in milestones], dtype=float), start_dt, days
+            ),
+            pl.Series("title", [m.title for m in milestones], dtype=pl.String),
+            pl.Series("channel", [m.channel for m in milestones], dtype=pl.String),
+        ]
+    )
+
+
+# =========================================================================================
+# truth
+# =========================================================================================
+
+
+def _iso(start_dt: datetime, day: float) -> str:
+    """ISO 8601 UTC timestamp ("Z") of a day offset, truncated to the microsecond."""
+    moment = start_dt + timedelta(microseconds=math.floor(day * _US_PER_DAY))
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _planted_intervals(milestones: Sequence[_Milestone]) -> list[tuple[float, float]]:
+    """Intervals (days) in which signups are changed: uplift windows and growth spurts."""
+    intervals = []
+    for m in milestones:
+        if m.uplift:
+            intervals.append((m.day, m.day + _WINDOW_DAYS))
+        if m.spurt_interval is not None:
+            intervals.append(m.spurt_interval)
+    return intervals
+
+
+def _milestone_truth(
+    milestones: Sequence[_Milestone], join: FloatArray, start_dt: datetime
+) -> list[dict[str, Any]]:
+    """Per milestone: placement, planted effects and expected signups in the window."""
+    out = []
+    for i, m in enumerate(milestones, start=1):
+        entry: dict[str, Any] = {
+            "milestone_id": f"ms{i:02d}",
+            "title": m.title,
+            "channel": m.channel,
+            "kind": m.kind,
+            "value": m.value,
+            "crossed_at": None if m.value is None else _iso(start_dt, float(join[m.value - 1])),
+            "announced_at": _iso(start_dt, m.day),
+            "window_days": _WINDOW_DAYS,
+            "true_uplift": float(m.uplift),
+            "expected_signups_in_window": m.expected_window,
+            "expected_signups_in_window_without_uplift": m.expected_window_without,
+            "growth_spurt_before": m.spurt_interval is not None,
+            "growth_spurt": None,
+            "active_member_effect": None,
+        }
+        if m.spurt_interval is not None:
+            entry["growth_spurt"] = {
+                "start": _iso(start_dt, m.spurt_interval[0]),
+                "end": _iso(start_dt, m.spurt_interval[1]),
+                "peak_multiplier": _SPURT_PEAK,
+                "shape": f"signup intensity ramps up over {_SPURT_RAMP_UP_DAYS:g} days to "
+                f"x{_SPURT_PEAK:g} and stays there until announced_at",
+            }
+        if m.reactivation != 1.0:
+            entry["active_member_effect"] = {
+                "activity_multiplier": float(m.reactivation),
+                "window_days": _WINDOW_DAYS,
+                "applies_to": "members active during the window: extra activity rows of kind "
+                "comment, reaction, login or event in the window; no effect on signups or "
+                "lifetimes",
+            }
+        out.append(entry)
+    return out
+
+
+def _unannounced_truth(
+    milestones: Sequence[_Milestone], join: FloatArray, members: int, start_dt: datetime
+) -> list[dict[str, Any]]:
+    """Round-number crossings that were not announced (placebos), with realised times."""
+    announced = {m.value for m in milestones if m.value is not None}
+    intervals = _planted_intervals(milestones)
+    out = []
+    for value in _round_numbers(members):
+        if value in announced:
+            continue
+        crossed = float(join[value - 1])
+        out.append(
+            {
+                "value": value,
+                "crossed_at": _iso(start_dt, crossed),
+                "true_uplift": 0.0,
+                "inside_planted_interval": any(lo <= crossed < hi for lo, hi in intervals),
+            }
+        )
+    return out
+
+
+def _att_retention_difference(
+    first_since_join: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    published: float,
+    join: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+) -> dict[str, Any]:
+    """Effect of an item on being there at landmark + horizon, among the exposed (ATT).
+
+    Population: members alive at joined_at + 30 days, with joined_at + 120 days within the
+    period, for whom the item was published before joined_at + 30 days and who were exposed
+    in their first 30 days. Value: share alive at joined_at + 120 days with the item's hazard
+    ratio minus the share alive then with that hazard ratio set to 1 (same Exp(1) draw, other
+    items unchanged).
+    """
+    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    population = (
+        (lifetime > landmark)
+        & (join + end <= days)
+        & (published < join + landmark)
+        & (first_since_join[:, column] < landmark)
+    )
+    n = int(population.sum())
+    hazard_ratio = items[column].hazard_ratio if column < len(items) else 1.0
+    result: dict[str, Any] = {
+        "landmark_days": _LANDMARK_DAYS,
+        "horizon_days": _HORIZON_DAYS,
+        "value": 0.0,
+        "n": n,
+    }
+    if hazard_ratio == 1.0:
+        return result
+    if n == 0:
+        result["value"] = None
+        return result
+    ratios = [1.0 if j == column else it.hazard_ratio for j, it in enumerate(items)]
+    who = np.flatnonzero(population)
+    counterfactual = _lifetimes(
+        hazard_e[who], scale[who], first_since_join[who][:, : len(items)], items, ratios
+    )
+    result["value"] = float(np.mean(lifetime[who] > end) - np.mean(counterfactual > end))
+    return result
+
+
+def _item_truth(
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    first_view: FloatArray,
+    earned: Sequence[FloatArray],
+    join: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    start_dt: datetime,
+) -> list[dict[str, Any]]:
+    """Per proof item (content and badges): hazard ratio and ATT on retention."""
+    first_since_join = np.hstack([first_view, np.column_stack(earned)]) - join[:, None]
+    first_since_join[np.isnan(first_since_join)] = np.inf
+    out = []
+    for column, item in enumerate([*items, *badges]):
+        entry: dict[str, Any] = {
+            "item_id": item.item_id,
+            "kind": item.kind,
+            "title": item.title,
+            "published_at": _iso(start_dt, item.published),
+            "hazard_ratio": float(item.hazard_ratio),
+        }
+        if item.rule is not None:
+            entry["rule"] = item.rule
+        else:
+            entry["view_rate_per_day"] = item.view_rate
+            entry["view_rate_decay_days"] = item.decay_days
+        entry["att_retention_difference"] = _att_retention_difference(
+            first_since_join,
+            column,
+            items,
+            item.published,
+            join,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+        )
+        out.append(entry)
+    return out
+
+
+def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str]:
+    """Plain-words summary of what was planted."""
+    lifted = [f"{m.title} (+{m.uplift:.0%})" for m in milestones if m.uplift]
+    flat = [m.title for m in milestones if not m.uplift]
+    spurts = [m.title for m in milestones if m.spurt_interval is not None]
+    effective = [
+        f"{it.item_id} {it.kind} (hazard ratio {it.hazard_ratio:g})"
+        for it in items
+        if it.hazard_ratio != 1.0
+    ]
+    notes = [
+        "Signups follow an upward trend with fewer signups at weekends, a yearly season, "
+        "day-level noise and a time-of-day profile; the total is exactly the requested number.",
+        "Announcements that really lift signups over the 14 days after them: "
+        + (", ".join(lifted) or "none")
+        + ".",
+        "Announcements with no effect on signups: " + (", ".join(flat) or "none") + ".",
+        "A growth spurt (not caused by any announcement) runs over the 28 days before: "
+        + (", ".join(spurts) or "none")
+        + "; it ends at the announcement, so comparing the 14 days after with the 14 days "
+        "before shows a drop although the true effect is zero.",
+        "Round-number crossings that were not announced are listed as placebos.",
+        "Latent engagement (lognormal, higher for referral and pro members, lower for ads) "
+        "raises activity, exposure to content and lifetime: naive comparisons of exposed and "
+        "unexposed members are confounded.",
+        "Lifetimes are Weibull (shape 0.6: many leave early); most churners leave silently, "
+        "about a third have left_at; last_seen_at is missing for about 20 % of members.",
+        "Content items that change the hazard of leaving from the first view on: "
+        + (", ".join(effective) or "none")
+        + "; every other item has hazard ratio 1.",
+        "Badges have no effect on lifetime (hazard ratio 1), but holders had to stay long "
+        "enough to earn them (immortal-time bias), so they look far more loyal.",
+    ]
+    reactivating = [m.title for m in milestones if m.reactivation != 1.0]
+    if reactivating:
+        notes.append(
+            "Existing active members are more active in the 14 days after: "
+            + ", ".join(reactivating)
+            + f" (activity x{_REACTIVATION_MULTIPLIER:g}); "
+            "it has no effect on signups or lifetimes."
+        )
+    return notes
+
+
+def _truth(
+    *,
+    members: int,
+    seed: int,
+    start: date,
+    days: int,
+    start_dt: datetime,
+    milestones: Sequence[_Milestone],
+    join: FloatArray,
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    first_view: FloatArray,
+    earned: Sequence[FloatArray],
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    activity: _Activity,
+    tables: dict[str, pl.DataFrame],
+) -> dict[str, Any]:
+    """The JSON-serialisable ground truth."""
+    churned = join + lifetime < days
+    return {
+        "parameters": {
+            "members": int(members),
+            "seed": int(seed),
+            "start": start.isoformat(),
+            "days": int(days),
+            "version": DEMO_VERSION,
+        },
+        "as_of": _iso(start_dt, float(days)),
+        "signups": {
+            "annual_growth_factor": _ANNUAL_GROWTH,
+            "weekday_factors": dict(
+                zip(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), _WEEKDAY_FACTOR, strict=True)
+            ),
+            "uplift_definition": "during [announced_at, announced_at + window_days) the signup "
+            "intensity is multiplied by 1 + true_uplift",
+            "expected_signups_definition": "expected signups in the window given the signups "
+            "before announced_at and the fixed total, with and without the uplift; as the total "
+            "is fixed their ratio is slightly below 1 + true_uplift",
+            "round_number_announcements": "the day after the realised count crosses the value, "
+            "between 09:00 and 17:00 UTC",
+        },
+        "milestones": _milestone_truth(milestones, join, start_dt),
+        "unannounced_round_numbers": _unannounced_truth(milestones, join, members, start_dt),
+        "proof_items": _item_truth(
+            items, badges, first_view, earned, join, hazard_e, scale, lifetime, days, start_dt
+        ),
+        "engagement": {
+            "distribution": "lognormal",
+            "mu": _ENGAGEMENT_MU,
+            "sigma": _ENGAGEMENT_SIGMA,
+            "channel_shift": dict(zip(_CHANNELS, _CHANNEL_SHIFT, strict=True)),
+            "pro_shift": _PRO_SHIFT,
+            "activity_rate_per_day": f"{_ACTIVITY_RATE} * engagement",
+            "exposure_rate": f"view_rate * engagement ** {_EXPOSURE_ENGAGEMENT_EXPONENT} * "
+            "exp(-age / decay_days)",
+        },
+        "lifetime": {
+            "distribution": "weibull",
+            "shape": _WEIBULL_SHAPE,
+            "scale_days": f"{_WEIBULL_SCALE_DAYS:g} * engagement",
+            "hazard": "baseline times the product of the hazard ratios of items first viewed "
+            "before t",
+        },
+        "summary": {
+            "members": int(members),
+            "churned": int(churned.sum()),
+            "left_explicitly": int(tables["members"]["left_at"].is_not_null().sum()),
+            "last_seen_missing": int(tables["members"]["last_seen_at"].is_null().sum()),
+            "members_without_activity": int(members - np.unique(activity.member).size),
+            "rows": {name: int(frame.height) for name, frame in tables.items()},
+        },
+        "notes": _notes(milestones, items),
+    }

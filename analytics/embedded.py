@@ -23,9 +23,14 @@ DEFAULT_DEMO_MEMBERS = 10_000
 DEFAULT_DEMO_SEED = 7
 
 
-def default_url(path: Path = DEFAULT_DATABASE) -> str:
-    """SQLAlchemy URL of the embedded database."""
-    return f"sqlite:///{path}"
+def default_database() -> Path:
+    """Where the embedded database lives (looked up at call time, so tests can move it)."""
+    return DEFAULT_DATABASE
+
+
+def default_url(path: Path | None = None) -> str:
+    """SQLAlchemy URL of the embedded database (or of ``path``)."""
+    return f"sqlite:///{path or default_database()}"
 
 
 def write_demo(
@@ -55,7 +60,7 @@ def write_demo(
 
 
 def build_default_database(
-    path: Path = DEFAULT_DATABASE,
+    path: Path | None = None,
     *,
     members: int = DEFAULT_DEMO_MEMBERS,
     seed: int = DEFAULT_DEMO_SEED,
@@ -66,6 +71,7 @@ def build_default_database(
     It is built in a temporary file and moved into place only when complete, so an interrupted
     build never leaves a half-written database behind and an existing one stays until replaced.
     """
+    path = path or default_database()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
@@ -76,11 +82,10 @@ def build_default_database(
         tmp.unlink(missing_ok=True)
 
 
-def ensure_default_database(
-    path: Path = DEFAULT_DATABASE, *, progress: Progress | None = None
-) -> bool:
+def ensure_default_database(path: Path | None = None, *, progress: Progress | None = None) -> bool:
     """Create the embedded database with the demo community when it is missing; returns
     whether it was created."""
+    path = path or default_database()
     if path.is_file():
         return False
     build_default_database(path, progress=progress)

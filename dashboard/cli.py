@@ -60,10 +60,10 @@ def parse_timestamp(text: str) -> datetime:
 
 
 def _default_source(progress: Callable[[str, float], None]) -> str:
-    from analytics.embedded import DEFAULT_DATABASE, default_url, ensure_default_database
+    from analytics.embedded import default_database, default_url, ensure_default_database
 
     if ensure_default_database(progress=progress):
-        print(f"Created the demo community in {DEFAULT_DATABASE}", file=sys.stderr)
+        print(f"Created the demo community in {default_database()}", file=sys.stderr)
     return default_url()
 
 

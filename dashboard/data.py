@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import streamlit as st
 
 from analytics.community import Community, load_community
-from analytics.embedded import DEFAULT_DATABASE, default_url, ensure_default_database
+from analytics.embedded import default_database, default_url, ensure_default_database
 from analytics.errors import DataContractError, ProofboardError
 from analytics.io import mask_url, open_source
 from analytics.quality import QualityReport
@@ -51,7 +51,7 @@ def source_label(source: str) -> str:
 
 
 def _ensure_default(source: str) -> None:
-    if source != default_url() or DEFAULT_DATABASE.is_file():
+    if source != default_url() or default_database().is_file():
         return
     with st.status("First run: creating the demo community…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")

@@ -7,10 +7,10 @@ another size. The old database stays in place until the new one is complete.
 import argparse
 
 from analytics.embedded import (
-    DEFAULT_DATABASE,
     DEFAULT_DEMO_MEMBERS,
     DEFAULT_DEMO_SEED,
     build_default_database,
+    default_database,
 )
 from dashboard.cli import Progress
 
@@ -20,4 +20,4 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=DEFAULT_DEMO_SEED)
     args = parser.parse_args()
     build_default_database(members=args.members, seed=args.seed, progress=Progress())
-    print(f"Rebuilt {DEFAULT_DATABASE}")
+    print(f"Rebuilt {default_database()}")

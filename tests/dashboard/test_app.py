@@ -200,3 +200,23 @@ def test_data_page_on_broken_data_lists_the_errors(app_on, tmp_path: Path) -> No
     no_exceptions(at)
     assert "1 error(s) stop this source from loading" in at.error[0].value
     assert "required table activity is missing" in " ".join(m.value for m in at.markdown)
+
+
+def test_first_run_creates_the_demo_database_with_progress(
+    app_on, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from analytics import embedded
+
+    db = tmp_path / "data" / "proofboard.db"
+    monkeypatch.setattr(embedded, "DEFAULT_DATABASE", db)
+    monkeypatch.delenv("PROOFBOARD_DATA", raising=False)
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard.conftest import APP, TIMEOUT
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    no_exceptions(at)
+    assert db.is_file()
+    assert at.status[0].label == "Demo community created"
+    assert int(metrics(at)["Members"].replace(",", "")) > 0
+    assert f"sqlite:///{db}" in " ".join(c.value for c in at.sidebar.caption)

@@ -140,3 +140,38 @@ def test_dashboard_refuses_a_missing_source_before_starting(
 ) -> None:
     assert main(["dashboard", "--data", f"sqlite:///{tmp_path / 'none.db'}"]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_demo_writes_the_contract_and_truth_deterministically(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("a", "b"):
+        args = ["demo", "--members", "300", "--seed", "5", "--out", str(tmp_path / name)]
+        assert main([*args, "--format", "csv"]) == 0
+    assert "Wrote the demo community" in capsys.readouterr().out
+    files = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert files == [
+        "activity.csv", "exposures.csv", "members.csv", "milestones.csv", "proof_items.csv",
+        "truth.json",
+    ]  # fmt: skip
+    for file in files:
+        assert (tmp_path / "a" / file).read_bytes() == (tmp_path / "b" / file).read_bytes()
+    community = load_community(open_source(tmp_path / "a"))
+    assert community.report.ok
+    assert community.members.height == 300
+    truth = json.loads((tmp_path / "a" / "truth.json").read_text())
+    assert {i["item_id"] for i in truth["proof_items"]} <= set(community.proof_items["item_id"])  # type: ignore[index]
+
+
+def test_demo_into_sqlite_puts_truth_beside_the_file(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    assert main(["demo", "--members", "200", "--seed", "1", "--out", url]) == 0
+    assert (tmp_path / "truth.json").is_file()
+    assert load_community(open_source(url)).members.height == 200
+
+
+def test_demo_rejects_a_too_small_community(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--members", "3", "--out", str(tmp_path)]) == 1
+    assert "members" in capsys.readouterr().err
