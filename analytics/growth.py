@@ -23,8 +23,9 @@ def signup_series(
     -------
     polars.DataFrame
         ``period_start`` (UTC), ``signups`` (members who joined in that day or week, zero
-        included) and ``cumulative_members`` (everyone who had joined by the end of it, churned
-        or not). Days or weeks cut by the period's edges only count the part inside it.
+        included), ``cumulative_members`` (everyone who had joined by the end of it, churned
+        or not) and ``complete`` (false for a day or week cut by the period's edges or the
+        as-of time, whose count covers only the part inside the period).
     """
     if granularity not in _EVERY:
         raise ValueError(f"granularity must be 'day' or 'week', got {granularity!r}.")
@@ -40,10 +41,17 @@ def signup_series(
     counts = inside.group_by(pl.col("joined_at").dt.truncate(every).alias("period_start")).len(
         name="signups"
     )
+    step = timedelta(days=1 if granularity == "day" else 7)
     return (
         grid.join(counts, on="period_start", how="left")
         .with_columns(pl.col("signups").fill_null(0).cast(pl.Int64))
-        .with_columns((pl.col("signups").cum_sum() + before).alias("cumulative_members"))
+        .with_columns(
+            (pl.col("signups").cum_sum() + before).alias("cumulative_members"),
+            (
+                (pl.col("period_start") >= period.start)
+                & (pl.col("period_start") + step <= period.end)
+            ).alias("complete"),
+        )
     )
 
 

@@ -54,12 +54,16 @@ def growth_chart(
     unit = "day" if granularity == "day" else "week"
     x = series["period_start"].to_list()
     fig = go.Figure()
+    complete = series["complete"].to_list()
     fig.add_bar(
         x=x,
         y=series["signups"].to_list(),
         name=f"Signups per {unit}",
-        marker_color=COLORS["primary"],
-        hovertemplate="%{y:,} signups<extra></extra>",
+        marker_color=[COLORS["primary"] if c else COLORS["muted"] for c in complete],
+        customdata=[
+            "" if c else f" (partial {unit}: only the part inside the period)" for c in complete
+        ],
+        hovertemplate="%{y:,} signups%{customdata}<extra></extra>",
     )
     fig.add_scatter(
         x=x,

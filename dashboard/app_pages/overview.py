@@ -47,7 +47,8 @@ figure = charts.growth_chart(
 st.plotly_chart(figure, key="growth_chart", width="stretch")
 st.caption(
     "Bars: members who signed up each "
-    f"{granularity}. Line: everyone who had joined by then (right axis). Diamonds mark "
+    f"{granularity} (grey bars: a {granularity} cut by the period's edge, so only partly "
+    "counted). Line: everyone who had joined by then (right axis). Diamonds mark "
     "milestone announcements; whether an announcement changed signups is estimated on the "
     "Growth page, not read off this chart."
 )

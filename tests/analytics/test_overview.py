@@ -132,6 +132,8 @@ def test_signups_per_day_and_week_with_cumulative(community: Community) -> None:
     assert weekly["period_start"][0] == datetime(2024, 1, 8, tzinfo=UTC)  # Monday
     assert weekly["signups"].to_list() == [5, 7, 7, 3]  # Jan 10-14, 15-21, 22-28, 29-31
     assert weekly["cumulative_members"][-1] == 31
+    assert weekly["complete"].to_list() == [False, True, True, False]
+    assert daily["complete"].all()
 
 
 def test_days_without_signups_are_zero(community: Community) -> None:

@@ -121,6 +121,9 @@ def test_granularity_switch(app_on, small_folder: Path) -> None:  # type: ignore
     assert spec["data"][0]["name"] == "Signups per week"
     assert sum(spec["data"][0]["y"]) == 60
     assert url(at, "granularity") == ["week"]
+    # 2024-01-01 is a Monday: the first week is whole; the last is cut at the as-of time
+    assert spec["data"][0]["customdata"][0] == ""
+    assert "partial week" in spec["data"][0]["customdata"][-1]
 
 
 def test_a_link_reproduces_the_view(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
