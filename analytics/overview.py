@@ -142,7 +142,7 @@ def overview_kpis(
             value=_churned(status, period),
             previous=_churned(status, previous),
             help=(
-                f"Members who churned during the period. Silent churn shows up only after "
+                f"Members who churned during the period. Churn is known only after "
                 f"{inactive_days} quiet days, so the last {inactive_days} days before the as-of "
                 "time undercount it."
             ),

@@ -22,4 +22,7 @@ def wilson_interval(successes: int, trials: int, *, level: float = 0.95) -> tupl
     denom = 1 + z * z / trials
     centre = (p + z * z / (2 * trials)) / denom
     half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
-    return (max(0.0, centre - half), min(1.0, centre + half))
+    # exact edges: rounding would leave e.g. 5e-17 where no success means a bound of exactly 0
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == trials else min(1.0, centre + half)
+    return (low, high)

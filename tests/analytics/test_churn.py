@@ -38,7 +38,7 @@ def test_each_rule_of_the_definition() -> None:
             ("quiet_long", 0, None, None),  # last activity day 50: 50 quiet days -> silent
             ("quiet_short", 0, None, None),  # last activity day 80: 20 quiet days -> censored
             ("left", 0, 60, None),  # explicit on day 60, active until day 40 -> churn day 40
-            ("left_recent", 0, 95, None),  # explicit departure counts at once
+            ("left_recent", 0, 95, None),  # explicit, but only 6 quiet days: not known yet
             ("seen_later", 0, None, 90),  # activity day 30 but seen day 90 -> censored
             ("never_active", 10, None, None),  # joined day 10, no sign since -> silent at 10
         ]
@@ -54,11 +54,12 @@ def test_each_rule_of_the_definition() -> None:
         "quiet_long": (day(50), "silent"),
         "quiet_short": (None, None),
         "left": (day(40), "explicit"),
-        "left_recent": (day(94), "explicit"),
+        "left_recent": (None, None),
         "seen_later": (None, None),
         "never_active": (day(10), "silent"),
     }
     tenure = dict(zip(table["member_id"], table["tenure_days"], strict=True))
+    assert tenure["left_recent"] == pytest.approx(100.0)
     assert tenure["quiet_long"] == pytest.approx(50.0)
     assert tenure["quiet_short"] == pytest.approx(100.0)  # censored at the as-of time
     assert tenure["never_active"] == pytest.approx(0.0)
@@ -77,3 +78,11 @@ def test_invalid_inactive_days_and_plain_definition() -> None:
     with pytest.raises(ValueError, match="at least 1 day"):
         churn_table(_members([]), _activity([]), as_of=AS_OF, inactive_days=0)
     assert "45 days" in churn_definition(45)
+
+
+def test_explicit_departure_before_last_activity_churns_at_departure() -> None:
+    members = _members([("a", 0, 20, None)])
+    activity = _activity([("a", 25)])  # a trace after leaving: the earlier date wins
+    row = churn_table(members, activity, as_of=AS_OF).row(0, named=True)
+    assert row["churned_at"] == D0 + timedelta(days=20)
+    assert row["churn_kind"] == "explicit"

@@ -38,7 +38,7 @@ def _expected(period: Period, as_of: datetime, inactive: int = 30) -> dict[str, 
     last = {i: joined[i] + timedelta(days=_life(i), hours=12) for i in range(60)}
     churn: dict[int, datetime | None] = {}
     for i in range(60):
-        if i % 7 == 0 or as_of - last[i] >= timedelta(days=inactive):
+        if as_of - last[i] >= timedelta(days=inactive):
             churn[i] = last[i]
         else:
             churn[i] = None
@@ -164,6 +164,7 @@ def test_wilson_interval_known_values() -> None:
     low, high = wilson_interval(81, 263)
     assert (low, high) == pytest.approx((0.2553, 0.3662), abs=5e-4)
     assert wilson_interval(0, 10)[0] == 0.0
+    assert wilson_interval(0, 3)[0] == 0.0  # exactly, not a rounding residue
     assert wilson_interval(10, 10)[1] == pytest.approx(1.0)
     assert all(v != v for v in wilson_interval(0, 0))  # nan when there is nothing to estimate
     with pytest.raises(ValueError, match="between 0 and trials"):

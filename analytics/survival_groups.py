@@ -1,0 +1,138 @@
+"""Who is compared in the survival curves, and from when.
+
+Grouping by something fixed at signup (a member attribute, the join cohort) compares members
+from the day they joined. Grouping by exposure to a proof item cannot: a member who stayed
+longer had more time to be exposed, so "ever exposed" members look loyal even when the item does
+nothing (immortal-time bias). Exposure groups therefore use a landmark: only members still
+present ``landmark_days`` after joining, who could have been exposed by then, grouped by whether
+they were exposed within those days, with time counted from the landmark.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
+from analytics.community import Community
+
+DEFAULT_LANDMARK_DAYS = 30
+EXPOSED = "exposed in the first {days} days"
+NOT_EXPOSED = "not exposed in the first {days} days"
+
+
+def survival_table(
+    community: Community,
+    *,
+    inactive_days: int = DEFAULT_INACTIVE_DAYS,
+    first_join: date | None = None,
+    last_join: date | None = None,
+) -> pl.DataFrame:
+    """One row per member: ``tenure_days`` (to churn, or to the as-of time when censored),
+    ``churned`` (1/0), ``cohort`` (quarter of joining, e.g. ``2025 Q1``) and the attributes."""
+    status = churn_table(
+        community.members, community.activity, as_of=community.as_of, inactive_days=inactive_days
+    )
+    table = status.join(
+        community.members.select("member_id", *community.attributes), on="member_id"
+    ).select(
+        "member_id",
+        "joined_at",
+        "tenure_days",
+        pl.col("churned_at").is_not_null().cast(pl.Int8).alias("churned"),
+        pl.format("{} Q{}", pl.col("joined_at").dt.year(), pl.col("joined_at").dt.quarter()).alias(
+            "cohort"
+        ),
+        *community.attributes,
+    )
+    if first_join is not None:
+        table = table.filter(pl.col("joined_at").dt.date() >= first_join)
+    if last_join is not None:
+        table = table.filter(pl.col("joined_at").dt.date() <= last_join)
+    return table
+
+
+@dataclass(frozen=True)
+class LandmarkTable:
+    """Members compared by early exposure to one item, from the landmark on.
+
+    ``table`` has ``member_id``, ``group``, ``tenure_days`` (days after the landmark) and
+    ``churned``; the counts say who was left out and why.
+    """
+
+    item_id: str
+    landmark_days: int
+    table: pl.DataFrame
+    joined_too_recently: int
+    churned_before_landmark: int
+    item_not_yet_published: int
+
+    def explanation(self) -> str:
+        return (
+            f"Only members still present {self.landmark_days} days after joining are compared, "
+            f"by whether they were exposed within those {self.landmark_days} days; time counts "
+            f"from day {self.landmark_days}. Left out: {self.joined_too_recently:,} who joined "
+            f"less than {self.landmark_days} days before the as-of time, "
+            f"{self.churned_before_landmark:,} who churned before day {self.landmark_days}, and "
+            f"{self.item_not_yet_published:,} for whom the item was not yet published by then."
+        )
+
+
+def exposure_landmark_table(
+    community: Community,
+    item_id: str,
+    *,
+    landmark_days: int = DEFAULT_LANDMARK_DAYS,
+    inactive_days: int = DEFAULT_INACTIVE_DAYS,
+    first_join: date | None = None,
+    last_join: date | None = None,
+) -> LandmarkTable:
+    """Members grouped by exposure to ``item_id`` within their first ``landmark_days``."""
+    if community.proof_items is None or community.exposures is None:
+        raise ValueError(
+            "Comparing by exposure needs the proof_items and exposures tables. Add them to the "
+            "source (see the Data page for their columns)."
+        )
+    items = community.proof_items.filter(pl.col("item_id") == item_id)
+    if items.is_empty():
+        raise ValueError(f"Unknown proof item {item_id!r}: choose one from the proof_items table.")
+    published = items["published_at"][0]
+    landmark = timedelta(days=landmark_days)
+    base = survival_table(
+        community, inactive_days=inactive_days, first_join=first_join, last_join=last_join
+    ).with_columns((pl.col("joined_at") + landmark).alias("landmark_at"))
+    recent = base.filter(pl.col("landmark_at") > community.as_of)
+    base = base.filter(pl.col("landmark_at") <= community.as_of)
+    early_churn = base.filter((pl.col("churned") == 1) & (pl.col("tenure_days") < landmark_days))
+    base = base.filter(~((pl.col("churned") == 1) & (pl.col("tenure_days") < landmark_days)))
+    if published is not None:
+        unpublished = base.filter(pl.col("landmark_at") <= published)
+        base = base.filter(pl.col("landmark_at") > published)
+    else:
+        unpublished = base.clear()
+    first_exposure = (
+        community.exposures.filter(pl.col("item_id") == item_id)
+        .group_by("member_id")
+        .agg(pl.col("occurred_at").min().alias("first_exposure"))
+    )
+    table = (
+        base.join(first_exposure, on="member_id", how="left")
+        .with_columns(
+            pl.when(pl.col("first_exposure") < pl.col("landmark_at"))
+            .then(pl.lit(EXPOSED.format(days=landmark_days)))
+            .otherwise(pl.lit(NOT_EXPOSED.format(days=landmark_days)))
+            .alias("group"),
+            (pl.col("tenure_days") - landmark_days).alias("tenure_days"),
+        )
+        .select("member_id", "group", "tenure_days", "churned")
+    )
+    return LandmarkTable(
+        item_id=item_id,
+        landmark_days=landmark_days,
+        table=table,
+        joined_too_recently=recent.height,
+        churned_before_landmark=early_churn.height,
+        item_not_yet_published=unpublished.height,
+    )
