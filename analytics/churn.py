@@ -152,6 +152,7 @@ def churn_by_period(
     table = (
         grid.join(joins, on="start", how="left")
         .join(churns, on="start", how="left")
+        .sort("start")  # joins do not keep row order; the running sums below need it
         .with_columns(pl.col("joined", "explicit", "silent").fill_null(0).cast(pl.Int64))
         .with_columns(
             # joined before the period ends, minus churned before it starts

@@ -44,6 +44,7 @@ def signup_series(
     step = timedelta(days=1 if granularity == "day" else 7)
     return (
         grid.join(counts, on="period_start", how="left")
+        .sort("period_start")  # joins do not keep row order; the running sum needs it
         .with_columns(pl.col("signups").fill_null(0).cast(pl.Int64))
         .with_columns(
             (pl.col("signups").cum_sum() + before).alias("cumulative_members"),

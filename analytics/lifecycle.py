@@ -32,28 +32,28 @@ def lifecycle(
         activity (or ``first_week``) to the as-of week (or ``last_week``).
     """
     activity = community.activity.lazy().select("member_id", "occurred_at")
+    same_member = pl.col("member_id") == pl.col("member_id").shift(1)
+    same_member_next = pl.col("member_id") == pl.col("member_id").shift(-1)
+    # one row per member and active week, computed once and reused below
     weeks = (
         activity.select("member_id", pl.col("occurred_at").dt.truncate("1w").alias("week"))
         .unique()
         .sort("member_id", "week")
         .with_columns(
-            pl.col("week").shift(1).over("member_id").alias("previous"),
-            pl.col("week").shift(-1).over("member_id").alias("next"),
+            pl.when(same_member).then(pl.col("week").shift(1)).alias("previous"),
+            pl.when(same_member_next).then(pl.col("week").shift(-1)).alias("next"),
         )
+        .drop("member_id")
+        .collect()
+        .lazy()
     )
     as_of_week = community.as_of.replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
         days=community.as_of.weekday()
     )
-    states = weeks.select(
-        "week",
-        pl.col("previous").is_null().alias("new"),
-        (pl.col("week") - pl.col("previous") == _WEEK).alias("returning"),
-        (pl.col("week") - pl.col("previous") > _WEEK).alias("resurrected"),
-    )
-    counts = states.group_by("week").agg(
-        pl.col("new").sum().cast(pl.Int64),
-        pl.col("returning").sum().cast(pl.Int64),
-        pl.col("resurrected").sum().cast(pl.Int64),
+    counts = weeks.group_by("week").agg(
+        pl.col("previous").is_null().sum().cast(pl.Int64).alias("new"),
+        (pl.col("week") - pl.col("previous") == _WEEK).sum().cast(pl.Int64).alias("returning"),
+        (pl.col("week") - pl.col("previous") > _WEEK).sum().cast(pl.Int64).alias("resurrected"),
     )
     dormant = (
         weeks.filter(pl.col("next").is_null() | (pl.col("next") - pl.col("week") > _WEEK))
@@ -62,27 +62,53 @@ def lifecycle(
         .group_by("week")
         .agg(pl.len().cast(pl.Int64).alias("dormant"))
     )
-    active_28d = (
-        weeks.select("member_id", "week")
-        .with_columns(pl.int_ranges(0, 4).alias("offset"))
-        .explode("offset")
-        .select((pl.col("week") + pl.duration(weeks=pl.col("offset"))).alias("week"), "member_id")
+    # Active in the 4 weeks ending with week w: each active week of a member covers the weeks up
+    # to their next active week, at most 4. Counted with +1/-1 marks and a running sum.
+    span = pl.min_horizontal(
+        pl.lit(4), ((pl.col("next") - pl.col("week")).dt.total_days() // 7).fill_null(4)
+    )
+    marks = (
+        pl.concat(
+            [
+                weeks.select("week", pl.lit(1, dtype=pl.Int64).alias("delta")),
+                weeks.select(
+                    (pl.col("week") + pl.duration(weeks=span)).alias("week"),
+                    pl.lit(-1, dtype=pl.Int64).alias("delta"),
+                ),
+            ]
+        )
         .group_by("week")
-        .agg(pl.col("member_id").n_unique().cast(pl.Int64).alias("active_28d"))
+        .agg(pl.col("delta").sum())
     )
     daily = (
-        activity.select("member_id", pl.col("occurred_at").dt.truncate("1d").alias("day"))
-        .unique()
-        .group_by("day")
-        .agg(pl.len().alias("dau"))
+        activity.group_by(pl.col("occurred_at").dt.truncate("1d").alias("day"))
+        .agg(pl.col("member_id").n_unique().alias("dau"))
         .group_by(pl.col("day").dt.truncate("1w").alias("week"))
         .agg(pl.col("dau").sum().alias("dau_sum"))
     )
-    frame = pl.concat([counts.select("week"), dormant.select("week")], how="vertical").unique()
+    grid = marks.select("week").unique().sort("week").collect()
+    if grid.is_empty():
+        return pl.DataFrame(
+            schema={
+                "week": pl.Date, "new": pl.Int64, "returning": pl.Int64,
+                "resurrected": pl.Int64, "dormant": pl.Int64, "active": pl.Int64,
+                "avg_daily_active": pl.Float64, "active_28d": pl.Int64,
+                "stickiness": pl.Float64, "complete": pl.Boolean,
+            }
+        )  # fmt: skip
+    full = pl.DataFrame(
+        {
+            "week": pl.datetime_range(
+                grid["week"].min(), grid["week"].max(), interval="1w", eager=True
+            )
+        }
+    ).lazy()
     result = (
-        frame.join(counts, on="week", how="left")
+        full.join(marks, on="week", how="left")
+        .sort("week")  # joins do not keep row order; the running sum needs it
+        .with_columns(pl.col("delta").fill_null(0).cum_sum().alias("active_28d"))
+        .join(counts, on="week", how="left")
         .join(dormant, on="week", how="left")
-        .join(active_28d, on="week", how="left")
         .join(daily, on="week", how="left")
         .with_columns(pl.col("new", "returning", "resurrected", "dormant", "dau_sum").fill_null(0))
         .with_columns(
