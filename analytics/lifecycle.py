@@ -97,11 +97,7 @@ def lifecycle(
             }
         )  # fmt: skip
     full = pl.DataFrame(
-        {
-            "week": pl.datetime_range(
-                grid["week"].min(), grid["week"].max(), interval="1w", eager=True
-            )
-        }
+        {"week": pl.datetime_range(grid["week"][0], grid["week"][-1], interval="1w", eager=True)}
     ).lazy()
     result = (
         full.join(marks, on="week", how="left")

@@ -145,7 +145,11 @@ def cohort_matrix(
         .agg(pl.len().cast(pl.Int64).alias("retained"))
     )
     sizes_df = sizes.collect()
-    last_k = int(sizes_df["complete_periods"].max() or 0) - 1 if sizes_df.height else -1
+    last_k = (
+        int(sizes_df.select(pl.col("complete_periods").max()).item() or 0) - 1
+        if sizes_df.height
+        else -1
+    )
     if last_k < 0:
         empty = pl.DataFrame(
             schema={

@@ -139,7 +139,6 @@ def main() -> None:
         compare("pandas", matrix.cells, pand)
     try:
         from analytics.survival import compare_groups
-
         from analytics.survival_groups import survival_table
 
         table = timed("survival table (churn per member)", lambda: survival_table(community))

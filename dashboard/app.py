@@ -10,6 +10,9 @@ st.set_page_config(page_title="Proofboard", page_icon=":material/insights:", lay
 navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page(
+            PAGES / "retention.py", title="Retention", icon=":material/group:", url_path="retention"
+        ),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )

@@ -17,7 +17,7 @@ from dashboard.data import Loaded, load
 from dashboard.exports import figure_html, frame_csv, slug
 
 
-def _sync_url(params: dict[str, str | list[str] | None]) -> None:
+def sync_url(params: dict[str, str | list[str] | None]) -> None:
     """Set the given query parameters (``None`` / empty removes one), keep the others."""
     for key, value in params.items():
         wanted = [] if value in (None, "", []) else (value if isinstance(value, list) else [value])
@@ -64,6 +64,7 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
         help="Look at the data as it stood at the end of this day (UTC). "
         "Default: the latest time in the data.",
     )
+    state.keep(state.AS_OF_PICKER, as_of_day)
     loaded = latest if as_of_day == last_day else load(as_of_day)
     community = loaded.community
     if community is None:
@@ -82,6 +83,7 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
         help="The period the key figures and charts cover; changes compare with the period of "
         "the same length just before it.",
     )
+    state.keep(state.RANGE, preset)
     if preset == "custom":
         default_first, default_last = state.preset_range(
             state.DEFAULT_RANGE, first=first_day, last=as_of_day
@@ -96,6 +98,7 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
             min_value=first_day,
             max_value=as_of_day,
         )
+        state.keep(state.DATE_PICKER, picked)
         dates = tuple(picked) if isinstance(picked, Sequence) else (picked,)
         first, last = (dates[0], dates[-1]) if dates else (default_first, default_last)
         first, last = clamp(min(first, last)), clamp(max(first, last))
@@ -118,6 +121,7 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
             "(on the day of their last sign of life).",
         )
     )
+    state.keep(state.INACTIVE_DAYS, inactive_days)
 
     segments: dict[str, tuple[str, ...]] = {}
     if community.attributes:
@@ -132,9 +136,9 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
             key=key,
             placeholder="All",
         )
-        segments[attribute] = tuple(chosen)
+        segments[attribute] = tuple(state.keep(key, chosen))
 
-    _sync_url(
+    sync_url(
         {
             state.AS_OF: None if as_of_day == last_day else as_of_day.isoformat(),
             state.RANGE: None if preset == state.DEFAULT_RANGE else preset,
@@ -162,7 +166,8 @@ def page_choice(key: str, label: str, options: dict[str, str], default: str) -> 
     value: str = st.radio(
         label, options=list(options), format_func=options.__getitem__, key=key, horizontal=True
     )
-    _sync_url({key: None if value == default else value})
+    state.keep(key, value)
+    sync_url({key: None if value == default else value})
     return value
 
 

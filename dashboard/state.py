@@ -87,10 +87,26 @@ def url_list(key: str, allowed: Sequence[str]) -> list[str]:
     return [v for v in st.query_params.get_all(key) if v in allowed]
 
 
+def _kept(key: str) -> str:
+    return f"_kept_{key}"
+
+
 def seed(key: str, value: Any) -> None:
-    """Set a widget's initial state from the URL once per session."""
-    if key not in st.session_state:
-        st.session_state[key] = value
+    """Set a widget's state before it is drawn: the value the user chose earlier in this session
+    (kept across pages, whose switch drops widget state), else ``value`` (from the URL)."""
+    if key in st.session_state:
+        # Re-assigning marks the value as set by the app, so a widget of the same key on
+        # another page takes it over instead of starting from its default (Streamlit's advice
+        # for multipage apps).
+        st.session_state[key] = st.session_state[key]
+    else:
+        st.session_state[key] = st.session_state.get(_kept(key), value)
+
+
+def keep(key: str, value: Any) -> Any:
+    """Remember a widget's value for this session beyond the current page; returns it."""
+    st.session_state[_kept(key)] = value
+    return value
 
 
 def preset_days(preset: str) -> int | None:
@@ -102,3 +118,11 @@ def preset_range(preset: str, *, first: date, last: date) -> tuple[date, date]:
     if days is None:
         return first, last
     return max(first, last - timedelta(days=days - 1)), last
+
+
+# Retention page
+RETENTION_PERIOD = "period"
+COHORTS = "cohorts"
+KM_BY = "km_by"
+KM_ITEM = "km_item"
+RETENTION_PERIODS: dict[str, str] = {"week": "Week (7 days)", "month": "Month (30 days)"}

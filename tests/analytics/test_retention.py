@@ -253,11 +253,12 @@ def test_matrix_on_the_demo_community(demo_folder: Path) -> None:
     cohort, k = date(2025, 3, 1), 2
     joined = c.members.filter(pl.col("joined_at").dt.truncate("1mo").dt.date() == cohort)
     start = pl.col("joined_at") + timedelta(days=30 * k)
+    window = (pl.col("occurred_at") >= start) & (pl.col("occurred_at") < start + timedelta(days=30))
     active = (
         c.activity.join(joined.select("member_id", "joined_at"), on="member_id")
-        .filter((pl.col("occurred_at") >= start) & (pl.col("occurred_at") < start + timedelta(days=30)))
-        ["member_id"].n_unique()
-    )  # fmt: skip
+        .filter(window)["member_id"]
+        .n_unique()
+    )
     assert _share(m.cells, cohort, k) == pytest.approx(active / joined.height)
     # every complete cell lies in [0, 1]; retention falls from period 0 to period 6 on average
     shares = m.cells.filter(pl.col("complete"))["share"]

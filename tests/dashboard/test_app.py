@@ -14,7 +14,7 @@ from analytics.periods import Period
 from tests.conftest import MINIMAL, write_csvs
 from tests.dashboard.conftest import metrics, no_exceptions, plotly_spec, url
 
-PAGES = ["app_pages/overview.py", "app_pages/data.py"]
+PAGES = ["app_pages/overview.py", "app_pages/retention.py", "app_pages/data.py"]
 
 
 def _expected_tiles(folder: Path, first: date, last: date, segments=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -32,7 +32,7 @@ def _expected_tiles(folder: Path, first: date, last: date, segments=None) -> dic
 def test_every_page_renders_without_exceptions(app_on, small_folder: Path, page: str) -> None:  # type: ignore[no-untyped-def]
     at = app_on(small_folder, page=page)
     no_exceptions(at)
-    assert at.title[0].value in {"Overview", "Data"}
+    assert at.title[0].value in {"Overview", "Retention", "Data"}
 
 
 def test_overview_shows_the_kpis_of_the_default_period(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
@@ -223,3 +223,17 @@ def test_first_run_creates_the_demo_database_with_progress(
     assert at.status[0].label == "Demo community created"
     assert int(metrics(at)["Members"].replace(",", "")) > 0
     assert f"sqlite:///{db}" in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_filters_survive_switching_pages(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(small_folder)
+    at.selectbox(key="range").set_value("all").run()
+    at.multiselect(key="seg_channel").set_value(["ads"]).run()
+    at.number_input(key="inactive_days").set_value(45).run()
+    at.switch_page("app_pages/retention.py").run()
+    no_exceptions(at)
+    assert at.selectbox(key="range").value == "all"
+    assert at.multiselect(key="seg_channel").value == ["ads"]
+    assert at.number_input(key="inactive_days").value == 45
+    at.switch_page("app_pages/overview.py").run()
+    assert metrics(at)["New members"] == "30"

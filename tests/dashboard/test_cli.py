@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from analytics.community import load_community
 from analytics.io import open_source
-from dashboard.cli import build_parser, main
+from dashboard.cli import build_parser, main, parse_timestamp
 from tests.conftest import MINIMAL, write_csvs
 
-SUBCOMMANDS = ["dashboard", "demo", "ingest", "validate"]
+SUBCOMMANDS = ["dashboard", "demo", "ingest", "retention", "validate"]
 
 
 def test_console_script_help_lists_every_subcommand() -> None:
@@ -175,3 +175,44 @@ def test_demo_rejects_a_too_small_community(
 ) -> None:
     assert main(["demo", "--members", "3", "--out", str(tmp_path)]) == 1
     assert "members" in capsys.readouterr().err
+
+
+def test_retention_json_is_exactly_the_documented_object(
+    small_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["retention", "--data", str(small_folder), "--period", "week", "--json"]
+    assert main([*args, "--as-of", "2024-03-01"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert list(payload) == ["period", "as_of", "cohorts"]
+    assert payload["period"] == "week"
+    assert payload["as_of"] == "2024-03-01T00:00:00+00:00"
+    first = payload["cohorts"][0]
+    assert list(first) == ["cohort", "size", "retention"]
+    assert first["cohort"] == "2024-01-01"  # a Monday: the first day of the week
+    assert first["size"] == 7  # members m00..m06 joined Jan 1-7
+    lengths = {len(c["retention"]) for c in payload["cohorts"]}
+    assert len(lengths) == 1  # every cohort lists the same periods
+    # listed up to the last period complete for at least one cohort, nulls where incomplete
+    assert any(c["retention"][-1] is not None for c in payload["cohorts"])
+    assert payload["cohorts"][-1]["retention"][-1] is None
+    community = load_community(open_source(small_folder), as_of=parse_timestamp("2024-03-01"))
+    from analytics.retention import cohort_matrix
+
+    assert payload == json.loads(json.dumps(cohort_matrix(community, period="week").to_json()))
+
+
+def test_retention_table_is_readable(
+    small_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["retention", "--data", str(small_folder), "--period", "month"]) == 0
+    out = capsys.readouterr().out
+    assert "Retention by month after joining" in out
+    assert out.splitlines()[2].split()[:4] == ["cohort", "size", "m0", "m1"]
+    assert "2024-01-01" in out
+    assert "%" in out
+
+
+def test_retention_needs_a_period(small_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["retention", "--data", str(small_folder), "--period", "year"])
+    assert "invalid choice: 'year'" in capsys.readouterr().err

@@ -1,0 +1,230 @@
+"""Retention: cohort matrix, survival curves, weekly lifecycle and churn per period."""
+
+from datetime import timedelta
+
+import polars as pl
+import streamlit as st
+
+from analytics.churn import churn_by_period, churn_definition
+from analytics.lifecycle import lifecycle
+from analytics.retention import cohort_matrix, recent_cohorts, retention_definition
+from analytics.survival import compare_groups
+from analytics.survival_groups import (
+    DEFAULT_LANDMARK_DAYS,
+    exposure_landmark_table,
+    survival_table,
+)
+from dashboard import charts, components, state
+from dashboard.survival_view import comparison_summary, sampled_curves
+
+st.title("Retention")
+loaded, view = components.sidebar()
+if loaded.community is None or view is None:
+    components.show_load_error(loaded)
+    st.stop()
+
+community = loaded.community.filter_members(view.segments)
+if community.members.height == 0:
+    st.info("No members match the chosen segments. Clear a segment filter in the sidebar.")
+    st.stop()
+first, last = view.first_day, view.last_day
+subtitle = components.filters_caption(community, view, f"joined {first} to {last}")
+st.caption(subtitle)
+st.markdown(f"**Churn, as used on this page:** {churn_definition(view.inactive_days)}")
+
+period = components.page_choice(
+    state.RETENTION_PERIOD, "Count retention in", state.RETENTION_PERIODS, default="week"
+)
+matrix_tab, survival_tab, lifecycle_tab, churn_tab = st.tabs(
+    ["Cohort matrix", "Survival", "Lifecycle", "Churn"]
+)
+
+with matrix_tab:
+    st.caption(retention_definition(period))
+    with st.spinner("Computing the cohort matrix…"):
+        matrix = cohort_matrix(community, period=period, first_cohort=first, last_cohort=last)
+    if matrix.cells.is_empty():
+        st.info(
+            f"No member who joined between {first} and {last} has a complete {period} after "
+            "joining yet. Choose a longer or earlier date range in the sidebar."
+        )
+    else:
+        heatmap = charts.cohort_heatmap(matrix.cells, period=period, subtitle=subtitle)
+        st.plotly_chart(heatmap, key="cohort_heatmap", width="stretch")
+        st.caption(
+            f"Each row is the members who joined in one {period}; each cell the share of them "
+            f"active in that {period} after joining. Empty cells are not complete yet (some "
+            "members of the cohort have not lived through them), not zero."
+        )
+        components.chart_downloads(heatmap, matrix.cells, f"cohort matrix by {period}", key="heat")
+        components.table_download(matrix.wide(), f"cohort matrix by {period} (wide)", key="wide")
+
+        options = [c.isoformat() for c in matrix.cohorts()["cohort"].to_list()]
+        default = [c.isoformat() for c in recent_cohorts(matrix)]
+        state.seed(state.COHORTS, state.url_list(state.COHORTS, options) or default)
+        chosen = st.multiselect(
+            "Cohorts to draw beside the average", options=options, key=state.COHORTS
+        )
+        state.keep(state.COHORTS, chosen)
+        components.sync_url({state.COHORTS: None if chosen == default else chosen})
+        by_label = {c.isoformat(): c for c in matrix.cohorts()["cohort"].to_list()}
+        curve = charts.retention_curves(
+            matrix.average,
+            matrix.cells,
+            [by_label[c] for c in chosen],
+            period=period,
+            subtitle=subtitle,
+        )
+        st.plotly_chart(curve, key="retention_curve", width="stretch")
+        st.caption(
+            "The thick line is the share of all members retained in each period after joining, "
+            "each cohort weighted by its size, with its 95 % interval. Later periods rest on the "
+            "older cohorts only."
+        )
+        components.chart_downloads(
+            curve, matrix.average, f"retention curve by {period}", key="curve"
+        )
+
+with survival_tab:
+    choices: dict[str, str] = {"all": "Everyone", "cohort": "Join cohort (quarter)"}
+    choices |= {f"attr:{a}": a.replace("_", " ").capitalize() for a in community.attributes}
+    if community.proof_items is not None and community.exposures is not None:
+        choices["item"] = "Early exposure to a proof item"
+    state.seed(state.KM_BY, state.url_choice(state.KM_BY, list(choices), "all"))
+    compare_by = st.selectbox(
+        "Compare", options=list(choices), format_func=choices.__getitem__, key=state.KM_BY
+    )
+    state.keep(state.KM_BY, compare_by)
+    url_params: dict[str, str | list[str] | None] = {
+        state.KM_BY: None if compare_by == "all" else compare_by,
+        state.KM_ITEM: None,
+    }
+    table = survival_table(
+        community, inactive_days=view.inactive_days, first_join=first, last_join=last
+    )
+    x_title = "Days since joining"
+    note = ""
+    group_column = "group"
+    if compare_by == "item":
+        assert community.proof_items is not None
+        items = community.proof_items.sort("kind", "title")
+        labels = {
+            r["item_id"]: f"{r['title']} ({r['kind'].replace('_', ' ')})"
+            for r in items.iter_rows(named=True)
+        }
+        state.seed(state.KM_ITEM, state.url_choice(state.KM_ITEM, list(labels), next(iter(labels))))
+        item_id = st.selectbox(
+            "Proof item", options=list(labels), format_func=labels.__getitem__, key=state.KM_ITEM
+        )
+        state.keep(state.KM_ITEM, item_id)
+        url_params[state.KM_ITEM] = item_id
+        landmark = exposure_landmark_table(
+            community,
+            item_id,
+            landmark_days=DEFAULT_LANDMARK_DAYS,
+            inactive_days=view.inactive_days,
+            first_join=first,
+            last_join=last,
+        )
+        table = landmark.table
+        x_title = f"Days after day {DEFAULT_LANDMARK_DAYS} of membership"
+        note = (
+            landmark.explanation()
+            + " This is a comparison, not an effect: members who see an item may differ from "
+            "those who do not (the Social proof page adjusts for that)."
+        )
+    elif compare_by == "cohort":
+        table = table.with_columns(pl.col("cohort").alias("group"))
+    elif compare_by.startswith("attr:"):
+        table = table.with_columns(pl.col(compare_by[5:]).fill_null("(missing)").alias("group"))
+    else:
+        table = table.with_columns(pl.lit("Everyone").alias("group"))
+    components.sync_url(url_params)
+
+    with st.spinner("Fitting survival curves…"):
+        comparison = compare_groups(
+            table, duration="tenure_days", event="churned", group=group_column
+        )
+    if not comparison.curves:
+        st.info(
+            "Too few members to draw a survival curve (at least 30 per group). Widen the date "
+            "range or clear segment filters."
+        )
+    else:
+        plot_frame = sampled_curves(comparison)
+        survival_fig = charts.survival_chart(
+            plot_frame,
+            title="Share of members who have not churned, by time since joining",
+            subtitle=subtitle,
+            x_title=x_title,
+        )
+        st.plotly_chart(survival_fig, key="survival_chart", width="stretch")
+        st.caption(
+            "Kaplan–Meier curves: of the members who joined, the share not yet churned after "
+            "each number of days, counting members who have not churned yet only as long as we "
+            "have seen them. Shaded: 95 % intervals. The median is the day the curve crosses 50 %."
+        )
+        if note:
+            st.info(note)
+        summary = comparison_summary(comparison)
+        st.dataframe(summary, hide_index=True, width="stretch")
+        if comparison.logrank is not None:
+            test = comparison.logrank
+            st.markdown(
+                f"**Log-rank test** across {len(test.groups)} groups: χ² = {test.statistic:.2f} "
+                f"with {test.degrees_of_freedom} degree(s) of freedom, p = {test.p_value:.3g}. "
+                + (
+                    "The curves differ by more than chance would explain."
+                    if test.p_value < 0.05
+                    else "The difference between the curves could be chance."
+                )
+            )
+        if comparison.too_small:
+            st.caption(
+                "Left out as too few members (under 30): "
+                + ", ".join(f"{g} ({n})" for g, n in comparison.too_small)
+            )
+        components.chart_downloads(survival_fig, comparison.frame(), "survival curves", key="km")
+        components.table_download(comparison.summary(), "survival summary", key="km_summary")
+
+with lifecycle_tab:
+    with st.spinner("Counting weekly activity…"):
+        weekly = lifecycle(community, first_week=first, last_week=last)
+    if weekly.is_empty():
+        st.info("No activity in the chosen date range.")
+    else:
+        life_fig = charts.lifecycle_chart(weekly, subtitle=subtitle)
+        st.plotly_chart(life_fig, key="lifecycle_chart", width="stretch")
+        st.caption(
+            "Each week's active members split into new (first active week), returning (active "
+            "the week before too) and resurrected (back after a break); below zero, members "
+            "who were active the week before but not this one. The line is stickiness: the "
+            "average day's active members as a share of those active in the last 28 days. "
+            "The last week may be cut short by the as-of time."
+        )
+        components.chart_downloads(life_fig, weekly, "weekly lifecycle", key="life")
+
+with churn_tab:
+    churn = churn_by_period(
+        community.members,
+        community.activity,
+        as_of=community.as_of,
+        period=period,
+        inactive_days=view.inactive_days,
+    )
+    first_period = (
+        first - timedelta(days=first.weekday()) if period == "week" else first.replace(day=1)
+    )
+    churn = churn.filter(pl.col("period_start").is_between(first_period, last))
+    if churn.is_empty():
+        st.info("No members in the chosen date range.")
+    else:
+        churn_fig = charts.churn_chart(churn, period=period, subtitle=subtitle)
+        st.plotly_chart(churn_fig, key="churn_chart", width="stretch")
+        st.caption(
+            f"The share of members who churned each {period}, split into those who left "
+            "explicitly and those who went silent, with the 95 % interval of the total. The "
+            f"last {view.inactive_days} days are not known yet: a member counts as churned only "
+            f"after {view.inactive_days} quiet days."
+        )
+        components.chart_downloads(churn_fig, churn, f"churn per {period}", key="churn")
