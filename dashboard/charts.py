@@ -5,6 +5,8 @@ Every chart has a title, axis titles with units, hover text, and the shared temp
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import plotly.graph_objects as go
 import plotly.io as pio
 import polars as pl
@@ -25,8 +27,8 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(
         plot_bgcolor="white",
         paper_bgcolor="white",
         hovermode="x unified",
-        margin={"l": 60, "r": 60, "t": 80, "b": 40},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.18, "xanchor": "left", "x": 0},
+        margin={"l": 60, "r": 60, "t": 80, "b": 110},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.33, "xanchor": "left", "x": 0},
         xaxis={"showgrid": False, "linecolor": "#C8CED8", "ticks": "outside"},
         yaxis={"gridcolor": "#EEF1F5", "zeroline": False},
     )
@@ -158,7 +160,7 @@ def cohort_heatmap(cells: pl.DataFrame, *, period: str, subtitle: str) -> go.Fig
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=_title(f"Retention by {period} after joining, per join cohort", subtitle),
-        xaxis={"title": f"{period.capitalize()}s since joining", "side": "top", "showgrid": False},
+        xaxis={"title": f"{period.capitalize()}s since joining", "showgrid": False},
         yaxis={
             "title": f"Join cohort ({period} starting)",
             "autorange": "reversed",
@@ -359,9 +361,10 @@ def churn_chart(frame: pl.DataFrame, *, period: str, subtitle: str) -> go.Figure
     )
     unknown = frame.filter(~pl.col("known"))["period_start"].to_list()
     if unknown:
+        half = timedelta(days=3.5 if period == "week" else 15.5)  # half a bar's width
         fig.add_vrect(
-            x0=unknown[0], x1=unknown[-1], fillcolor=COLORS["muted"], opacity=0.15, line_width=0,
-            annotation_text="not known yet", annotation_position="top left",
+            x0=unknown[0] - half, x1=unknown[-1] + half, fillcolor=COLORS["muted"], opacity=0.2,
+            line_width=0, annotation_text="not known yet", annotation_position="top left",
         )  # fmt: skip
     fig.update_layout(
         template=TEMPLATE_NAME,
