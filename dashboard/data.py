@@ -8,8 +8,10 @@ SQLite database under ``data/`` (created with the demo community when missing).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import streamlit as st
 
@@ -89,3 +91,55 @@ def load(as_of_day: date | None = None) -> Loaded:
     source = configured_source()
     _ensure_default(source)
     return _load(source, None if as_of_day is None else end_of_day(as_of_day))
+
+
+Segments = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _as_of(as_of_day: date | None) -> datetime | None:
+    return None if as_of_day is None else end_of_day(as_of_day)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _segment(source: str, as_of: datetime | None, segments: Segments) -> Community | None:
+    community = _load(source, as_of).community
+    return None if community is None else community.filter_members(dict(segments))
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _computed(
+    name: str,
+    source: str,
+    as_of: datetime | None,
+    segments: Segments,
+    params: tuple[tuple[str, Any], ...],
+    _function: Callable[..., Any],
+) -> Any:
+    community = _segment(source, as_of, segments)
+    assert community is not None, "compute() is only called once the data has loaded"
+    return _function(community, **dict(params))
+
+
+def segmented(as_of_day: date | None, segments: dict[str, tuple[str, ...]]) -> Community | None:
+    """The loaded community restricted to the chosen segments (cached per view)."""
+    return _segment(configured_source(), _as_of(as_of_day), tuple(sorted(segments.items())))
+
+
+def compute(
+    name: str,
+    function: Callable[..., Any],
+    as_of_day: date | None,
+    segments: dict[str, tuple[str, ...]],
+    **params: Any,
+) -> Any:
+    """``function(community, **params)`` on the chosen view, cached: the same view and
+    parameters are computed once per data source, not on every rerun. ``name`` identifies the
+    analysis in the cache; ``params`` must be hashable."""
+    return _computed(
+        name,
+        configured_source(),
+        _as_of(as_of_day),
+        tuple(sorted(segments.items())),
+        tuple(sorted(params.items())),
+        function,
+    )

@@ -5,7 +5,7 @@ import streamlit as st
 from analytics.growth import milestones_in, signup_series
 from analytics.overview import kpi_frame, overview_kpis
 from analytics.periods import Period
-from dashboard import charts, components, state
+from dashboard import charts, components, data, state
 
 st.title("Overview")
 loaded, view = components.sidebar()
@@ -13,7 +13,8 @@ if loaded.community is None or view is None:
     components.show_load_error(loaded)
     st.stop()
 
-community = loaded.community.filter_members(view.segments)
+community = data.segmented(view.as_of_day, view.segments)
+assert community is not None
 period = Period.from_dates(view.first_day, view.last_day, as_of=community.as_of)
 st.caption(components.filters_caption(community, view, period.label()))
 if community.members.height == 0:
@@ -23,7 +24,10 @@ if community.members.height == 0:
     )
     st.stop()
 
-kpis = overview_kpis(community, period, inactive_days=view.inactive_days)
+kpis = data.compute(
+    "overview_kpis", overview_kpis, view.as_of_day, view.segments,
+    period=period, inactive_days=view.inactive_days,
+)  # fmt: skip
 components.kpi_tiles(kpis)
 st.caption(
     f"Arrows show the change against {period.previous().label()}, the period of the same "
@@ -36,7 +40,10 @@ st.subheader("Growth")
 granularity = components.page_choice(
     state.GRANULARITY, "Signups per", state.GRANULARITIES, default="day"
 )
-series = signup_series(community, period, granularity=granularity)  # type: ignore[arg-type]
+series = data.compute(
+    "signup_series", signup_series, view.as_of_day, view.segments,
+    period=period, granularity=granularity,
+)  # fmt: skip
 milestones = milestones_in(community, period)
 figure = charts.growth_chart(
     series,

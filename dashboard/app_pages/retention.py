@@ -14,7 +14,7 @@ from analytics.survival_groups import (
     exposure_landmark_table,
     survival_table,
 )
-from dashboard import charts, components, state
+from dashboard import charts, components, data, state
 from dashboard.survival_view import comparison_summary, sampled_curves
 
 st.title("Retention")
@@ -23,7 +23,8 @@ if loaded.community is None or view is None:
     components.show_load_error(loaded)
     st.stop()
 
-community = loaded.community.filter_members(view.segments)
+community = data.segmented(view.as_of_day, view.segments)
+assert community is not None
 if community.members.height == 0:
     st.info("No members match the chosen segments. Clear a segment filter in the sidebar.")
     st.stop()
@@ -42,7 +43,10 @@ matrix_tab, survival_tab, lifecycle_tab, churn_tab = st.tabs(
 with matrix_tab:
     st.caption(retention_definition(period))
     with st.spinner("Computing the cohort matrix…"):
-        matrix = cohort_matrix(community, period=period, first_cohort=first, last_cohort=last)
+        matrix = data.compute(
+            "cohort_matrix", cohort_matrix, view.as_of_day, view.segments,
+            period=period, first_cohort=first, last_cohort=last,
+        )  # fmt: skip
     if matrix.cells.is_empty():
         st.info(
             f"No member who joined between {first} and {last} has a complete {period} after "
@@ -99,9 +103,10 @@ with survival_tab:
         state.KM_BY: None if compare_by == "all" else compare_by,
         state.KM_ITEM: None,
     }
-    table = survival_table(
-        community, inactive_days=view.inactive_days, first_join=first, last_join=last
-    )
+    table = data.compute(
+        "survival_table", survival_table, view.as_of_day, view.segments,
+        inactive_days=view.inactive_days, first_join=first, last_join=last,
+    )  # fmt: skip
     x_title = "Days since joining"
     note = ""
     group_column = "group"
@@ -118,9 +123,12 @@ with survival_tab:
         )
         state.keep(state.KM_ITEM, item_id)
         url_params[state.KM_ITEM] = item_id
-        landmark = exposure_landmark_table(
-            community,
-            item_id,
+        landmark = data.compute(
+            "exposure_landmark_table",
+            exposure_landmark_table,
+            view.as_of_day,
+            view.segments,
+            item_id=item_id,
             landmark_days=DEFAULT_LANDMARK_DAYS,
             inactive_days=view.inactive_days,
             first_join=first,
@@ -189,7 +197,10 @@ with survival_tab:
 
 with lifecycle_tab:
     with st.spinner("Counting weekly activity…"):
-        weekly = lifecycle(community, first_week=first, last_week=last)
+        weekly = data.compute(
+            "lifecycle", lifecycle, view.as_of_day, view.segments,
+            first_week=first, last_week=last,
+        )  # fmt: skip
     if weekly.is_empty():
         st.info("No activity in the chosen date range.")
     else:
@@ -205,10 +216,11 @@ with lifecycle_tab:
         components.chart_downloads(life_fig, weekly, "weekly lifecycle", key="life")
 
 with churn_tab:
-    churn = churn_by_period(
-        community.members,
-        community.activity,
-        as_of=community.as_of,
+    churn = data.compute(
+        "churn_by_period",
+        lambda c, **p: churn_by_period(c.members, c.activity, as_of=c.as_of, **p),
+        view.as_of_day,
+        view.segments,
         period=period,
         inactive_days=view.inactive_days,
     )

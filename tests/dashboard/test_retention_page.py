@@ -123,3 +123,26 @@ def test_link_reproduces_the_retention_view(app_on, demo_folder: Path) -> None: 
     no_exceptions(at)
     assert at.radio(key="period").value == "month"
     assert at.selectbox(key="km_by").value == "attr:plan"
+
+
+def test_analyses_are_computed_once_per_view(
+    app_on, small_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import analytics.retention
+
+    calls: list[str] = []
+    original = analytics.retention.cohort_matrix
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["period"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(analytics.retention, "cohort_matrix", counting)
+    at = app_on(small_folder, page=PAGE, range="all")
+    assert calls == ["week"]
+    at.selectbox(key="km_by").set_value("attr:channel").run()  # another control: no recompute
+    assert calls == ["week"]
+    at.radio(key="period").set_value("month").run()
+    assert calls == ["week", "month"]
+    at.radio(key="period").set_value("week").run()  # back to a view already computed
+    assert calls == ["week", "month"]
