@@ -15,7 +15,7 @@ from analytics.io import open_source
 from dashboard.cli import build_parser, main, parse_timestamp
 from tests.conftest import MINIMAL, write_csvs
 
-SUBCOMMANDS = ["dashboard", "demo", "ingest", "retention", "validate"]
+SUBCOMMANDS = ["dashboard", "demo", "effects", "ingest", "retention", "validate"]
 
 
 def test_console_script_help_lists_every_subcommand() -> None:
@@ -216,3 +216,32 @@ def test_retention_needs_a_period(small_folder: Path, capsys: pytest.CaptureFixt
     with pytest.raises(SystemExit):
         main(["retention", "--data", str(small_folder), "--period", "year"])
     assert "invalid choice: 'year'" in capsys.readouterr().err
+
+
+def test_effects_json_is_exactly_the_documented_array(
+    demo_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["effects", "--data", str(demo_folder), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    keys = [
+        "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low", "ci_high",
+        "p_value", "q_value", "naive_effect", "verdict", "reason",
+    ]  # fmt: skip
+    assert all(list(row) == keys for row in rows)
+    by_id = {row["item_id"]: row for row in rows}
+    assert by_id["b004"]["verdict"] == "not_identifiable"  # the tenure badge
+    assert by_id["b004"]["effect"] is None
+    estimable = [r for r in rows if r["effect"] is not None]
+    assert all(
+        -1 <= r["effect"] <= 1 and r["ci_low"] <= r["effect"] <= r["ci_high"] for r in estimable
+    )
+    assert {r["verdict"] for r in rows} <= {"helps", "hurts", "no_evidence", "not_identifiable"}
+
+
+def test_effects_table_and_windows(demo_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["effects", "--data", str(demo_folder), "--landmark-days", "14", "--horizon-days", "60"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "first 14 days" in out
+    assert "60 days later" in out
+    assert "why: too few members" in out  # the tenure badge, explained

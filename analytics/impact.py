@@ -1,0 +1,659 @@
+"""Social-proof impact: which proof items go with members staying, honestly estimated.
+
+Estimand (per item): among members still present ``landmark_days`` after joining who could have
+been exposed by then (the item was published before their landmark), the difference in the
+probability of still being a member ``horizon_days`` after the landmark between members exposed
+to the item in their first ``landmark_days`` and comparable members who were not — the effect
+on the exposed (ATT). Positive means the item goes with better retention.
+
+Why this design:
+
+* **Immortal time.** Exposure is fixed at the landmark and the outcome is measured after it, so
+  members do not get credit for the time they needed to be exposed. A badge for a year of
+  membership cannot be earned in the first 30 days and is reported as not identifiable.
+* **Confounding by engagement.** Members are compared through what was known at the landmark
+  only: activity in the first ``landmark_days`` (count by kind, active days, days since last
+  activity), join time, and the member attributes marked as fixed at signup. A logistic
+  propensity model weights the unexposed to resemble the exposed, and a logistic outcome model
+  fitted on the unexposed makes the estimate doubly robust (right if either model is).
+* **Overlap.** When exposure is (almost) decided by early activity — a badge awarded at the first
+  post, or for 25 posts — there are no comparable unexposed members; the verdict is then
+  ``not_identifiable`` instead of a number (propensity AUC of at least ``max_propensity_auc``,
+  or too few effectively comparable controls).
+* **Uncertainty.** By default the 95 % intervals and p-values come from the influence function
+  of the doubly robust estimator (a normal interval: fast enough for every item at 100,000
+  members). With ``bootstrap=B`` they come instead from a nonparametric bootstrap that resamples
+  members and refits both models B times (percentile interval; slower). q-values are
+  Benjamini–Hochberg across the items analysed together. The simulation study checks the
+  coverage of the intervals against the demo community's planted truth.
+* **The outcome is decidable.** Only members whose horizon ended at least ``inactive_days``
+  before the as-of time are used, so churn at the horizon is known for all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
+from analytics.community import Community
+
+Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
+Progress = Callable[[str, float], None]
+FloatArray = npt.NDArray[np.float64]
+
+#: Activity kinds used as separate covariates (the most common ones); the rest count in total.
+MAX_KIND_COVARIATES = 6
+#: Propensity scores are clipped to this range before weighting.
+PROPENSITY_CLIP = (0.01, 0.99)
+
+
+@dataclass(frozen=True)
+class ImpactSettings:
+    """The choices behind an impact analysis (all adjustable in the sidebar and the CLI)."""
+
+    landmark_days: int = 30
+    horizon_days: int = 90
+    inactive_days: int = DEFAULT_INACTIVE_DAYS
+    #: Member attributes known at signup to adjust for; ``None`` = every segment attribute.
+    fixed_attributes: tuple[str, ...] | None = None
+    min_group_size: int = 30
+    max_propensity_auc: float = 0.95
+    #: 0: influence-function interval; B > 0: refitting bootstrap with B resamples.
+    bootstrap: int = 0
+    alpha: float = 0.05
+    seed: int = 20261124
+
+    def __post_init__(self) -> None:
+        if self.landmark_days < 1 or self.horizon_days < 1:
+            raise ValueError("landmark_days and horizon_days must be at least 1 day.")
+        if self.min_group_size < 2:
+            raise ValueError("min_group_size must be at least 2 members.")
+        if self.bootstrap < 0 or 0 < self.bootstrap < 50:
+            raise ValueError("bootstrap must be 0 (influence-function interval) or at least 50.")
+
+
+@dataclass(frozen=True)
+class Population:
+    """Members whose outcome is decidable, with pre-landmark covariates.
+
+    ``frame`` has ``member_id``, ``joined_at``, ``landmark_at``, ``retained`` (0/1: still a
+    member at the horizon), ``present_at_landmark`` (bool) and the covariate columns named in
+    ``covariates``.
+    """
+
+    frame: pl.DataFrame
+    covariates: tuple[str, ...]
+    settings: ImpactSettings
+
+
+@dataclass(frozen=True)
+class ItemEffect:
+    """The estimate for one proof item (or one kind of item taken together)."""
+
+    item_id: str
+    kind: str
+    title: str
+    n_exposed: int
+    n_control: int
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    q_value: float | None
+    naive_effect: float | None
+    verdict: Verdict
+    reason: str
+    phi: float | None = None
+    e_value: float | None = None
+    e_value_ci: float | None = None
+    retained_exposed: float | None = None
+    propensity_auc: float | None = None
+    effective_controls: float | None = None
+    sensitivity: dict[int, float | None] = field(default_factory=dict)
+    balance: pl.DataFrame | None = None
+
+    def sentence(self, settings: ImpactSettings) -> str:
+        """The result in one sentence a community lead understands."""
+        who = f"Members who saw '{self.title}' in their first {settings.landmark_days} days"
+        if self.kind == "badge":
+            who = (
+                f"Members who earned the '{self.title}' badge in their first "
+                f"{settings.landmark_days} days"
+            )
+        if self.verdict == "not_identifiable" or self.effect is None:
+            return f"No estimate for '{self.title}': {self.reason}"
+        points = abs(self.effect) * 100
+        low, high = (self.ci_low or 0.0) * 100, (self.ci_high or 0.0) * 100
+        direction = "more" if self.effect >= 0 else "less"
+        text = (
+            f"{who} were {points:.0f} points ({low:+.0f} to {high:+.0f}) {direction} likely to "
+            f"still be members {settings.horizon_days} days later than similar members who "
+            "did not"
+        )
+        if self.verdict == "no_evidence":
+            return text + ", which could be chance."
+        return text + "."
+
+
+@dataclass(frozen=True)
+class ImpactResult:
+    """Estimates for every proof item and every kind of item, with the settings used."""
+
+    settings: ImpactSettings
+    items: tuple[ItemEffect, ...]
+    kinds: tuple[ItemEffect, ...]
+    population_size: int
+    covariates: tuple[str, ...]
+
+    def table(self, *, kinds: bool = False) -> pl.DataFrame:
+        """One row per item (or kind), ranked: verdict, then effect."""
+        rows = self.kinds if kinds else self.items
+        order = {"helps": 0, "hurts": 1, "no_evidence": 2, "not_identifiable": 3}
+        ranked = sorted(rows, key=lambda r: (order[r.verdict], -(r.effect or 0.0), r.item_id))
+        return pl.DataFrame(
+            [
+                {
+                    "item_id": r.item_id,
+                    "kind": r.kind,
+                    "title": r.title,
+                    "n_exposed": r.n_exposed,
+                    "n_control": r.n_control,
+                    "effect": r.effect,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "p_value": r.p_value,
+                    "q_value": r.q_value,
+                    "naive_effect": r.naive_effect,
+                    "phi": r.phi,
+                    "e_value": r.e_value,
+                    "e_value_ci": r.e_value_ci,
+                    **{
+                        f"effect_inactive_{d}d": r.sensitivity.get(d)
+                        for d in SENSITIVITY_INACTIVE_DAYS
+                    },
+                    "verdict": r.verdict,
+                    "reason": r.reason,
+                    "sentence": r.sentence(self.settings),
+                }
+                for r in ranked
+            ],
+            schema=_TABLE_SCHEMA,
+            orient="row",
+        )
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The CLI's JSON array, one object per proof item, ranked."""
+        keys = (
+            "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low",
+            "ci_high", "p_value", "q_value", "naive_effect", "verdict", "reason",
+        )  # fmt: skip
+        return [{k: row[k] for k in keys} for row in self.table().iter_rows(named=True)]
+
+
+SENSITIVITY_INACTIVE_DAYS = (14, 60)
+_TABLE_SCHEMA: dict[str, Any] = {
+    "item_id": pl.String,
+    "kind": pl.String,
+    "title": pl.String,
+    "n_exposed": pl.Int64,
+    "n_control": pl.Int64,
+    "effect": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p_value": pl.Float64,
+    "q_value": pl.Float64,
+    "naive_effect": pl.Float64,
+    "phi": pl.Float64,
+    "e_value": pl.Float64,
+    "e_value_ci": pl.Float64,
+    **{f"effect_inactive_{d}d": pl.Float64 for d in SENSITIVITY_INACTIVE_DAYS},
+    "verdict": pl.String,
+    "reason": pl.String,
+    "sentence": pl.String,
+}
+
+
+# -- population and covariates ------------------------------------------------------------------
+
+
+def landmark_population(community: Community, settings: ImpactSettings) -> Population:
+    """Members whose outcome at the horizon is known, with what was known at their landmark."""
+    landmark = timedelta(days=settings.landmark_days)
+    horizon = timedelta(days=settings.landmark_days + settings.horizon_days)
+    decidable_by = community.as_of - timedelta(days=settings.inactive_days)
+    status = churn_table(
+        community.members,
+        community.activity,
+        as_of=community.as_of,
+        inactive_days=settings.inactive_days,
+    )
+    base = (
+        status.select("member_id", "joined_at", "churned_at")
+        .with_columns(
+            (pl.col("joined_at") + landmark).alias("landmark_at"),
+            (pl.col("joined_at") + horizon).alias("horizon_at"),
+        )
+        .filter(pl.col("horizon_at") <= decidable_by)
+        .with_columns(
+            (pl.col("churned_at").is_null() | (pl.col("churned_at") >= pl.col("horizon_at")))
+            .cast(pl.Int8)
+            .alias("retained"),
+            (
+                pl.col("churned_at").is_null() | (pl.col("churned_at") >= pl.col("landmark_at"))
+            ).alias("present_at_landmark"),
+        )
+    )
+    early = community.activity.join(
+        base.select("member_id", "joined_at", "landmark_at"), on="member_id"
+    ).filter(pl.col("occurred_at") < pl.col("landmark_at"))
+    kinds = (
+        early.group_by("kind").len().sort(["len", "kind"], descending=[True, False])["kind"]
+    ).to_list()[:MAX_KIND_COVARIATES]
+    per_member = early.group_by("member_id").agg(
+        pl.len().alias("n_activity"),
+        pl.col("occurred_at").dt.date().n_unique().alias("active_days"),
+        pl.col("occurred_at").max().alias("last_activity"),
+        *[(pl.col("kind") == k).sum().alias(f"kind_{k}") for k in kinds],
+    )
+    first_join = community.members["joined_at"].min()
+    frame = base.join(per_member, on="member_id", how="left").with_columns(
+        pl.col("n_activity", "active_days", *[f"kind_{k}" for k in kinds]).fill_null(0),
+    )
+    frame = frame.with_columns(
+        pl.col("n_activity").log1p().alias("log_activity"),
+        *[pl.col(f"kind_{k}").log1p().alias(f"log_{k}") for k in kinds],
+        (pl.col("active_days") / settings.landmark_days).alias("active_day_share"),
+        (
+            pl.when(pl.col("last_activity").is_null())
+            .then(float(settings.landmark_days))
+            .otherwise((pl.col("landmark_at") - pl.col("last_activity")).dt.total_hours() / 24)
+        ).alias("days_since_activity"),
+        ((pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25).alias("join_years"),
+    ).with_columns((pl.col("join_years") ** 2).alias("join_years_sq"))
+    covariates = [
+        "log_activity", "active_day_share", "days_since_activity", "join_years", "join_years_sq",
+        *[f"log_{k}" for k in kinds],
+    ]  # fmt: skip
+    attributes = (
+        community.attributes if settings.fixed_attributes is None else settings.fixed_attributes
+    )
+    attributes = tuple(a for a in attributes if a in community.members.columns)
+    if attributes:
+        dummies = (
+            community.members.select("member_id", *attributes)
+            .with_columns(pl.col(a).fill_null("(missing)") for a in attributes)
+            .to_dummies(columns=list(attributes), drop_first=True, separator="=")
+        )
+        frame = frame.join(dummies, on="member_id", how="left")
+        covariates += [c for c in dummies.columns if c != "member_id"]
+    frame = frame.with_columns(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in covariates)
+    return Population(frame=frame, covariates=tuple(covariates), settings=settings)
+
+
+# -- estimation ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Estimate:
+    effect: float
+    influence: FloatArray
+    retained_exposed: float
+    auc: float
+    effective_controls: float
+    balance: pl.DataFrame
+
+
+def _standardise(x: FloatArray) -> FloatArray:
+    sd = x.std(axis=0)
+    keep = sd > 1e-12
+    return (x[:, keep] - x[:, keep].mean(axis=0)) / sd[keep]
+
+
+def _fit_probability(x: FloatArray, y: npt.NDArray[np.int8]) -> FloatArray:
+    if y.min() == y.max():  # everyone alike: the probability is that constant
+        return np.full(len(y), float(y[0]))
+    # Newton–Cholesky: exact and fast when there are many members and few covariates
+    model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
+    model.fit(x, y)
+    probability: FloatArray = model.predict_proba(x)[:, 1]
+    return probability
+
+
+def _balance(
+    names: Sequence[str], x: FloatArray, exposed: npt.NDArray[np.bool_], w: FloatArray
+) -> pl.DataFrame:
+    x1, x0, w0 = x[exposed], x[~exposed], w[~exposed]
+    pooled = np.sqrt((x1.var(axis=0) + x0.var(axis=0)) / 2)
+    pooled = np.where(pooled > 1e-12, pooled, 1.0)
+    before = (x1.mean(axis=0) - x0.mean(axis=0)) / pooled
+    after = (x1.mean(axis=0) - np.average(x0, axis=0, weights=w0)) / pooled
+    return pl.DataFrame({"covariate": list(names), "smd_before": before, "smd_after": after})
+
+
+def _doubly_robust(
+    x_raw: FloatArray,
+    names: Sequence[str],
+    exposed: npt.NDArray[np.bool_],
+    retained: npt.NDArray[np.int8],
+) -> _Estimate:
+    x = _standardise(x_raw)
+    a = exposed.astype(np.int8)
+    propensity = _fit_probability(x, a)
+    auc = float(roc_auc_score(a, propensity))
+    e = np.clip(propensity, *PROPENSITY_CLIP)
+    w = np.where(exposed, 1.0, e / (1 - e))
+    controls_y = retained[~exposed]
+    if controls_y.min() == controls_y.max():
+        m0 = np.full(len(a), float(controls_y[0]))
+    else:
+        outcome = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
+        m0 = outcome.fit(x[~exposed], controls_y).predict_proba(x)[:, 1]
+    share_exposed = a.mean()
+    residual = retained - m0
+    terms = np.where(exposed, residual, -w * residual)
+    effect = float(terms.sum() / a.sum())
+    influence = (terms - a * effect) / share_exposed
+    controls = w[~exposed]
+    ess = float(controls.sum() ** 2 / (controls**2).sum())
+    return _Estimate(
+        effect=effect,
+        influence=influence,
+        retained_exposed=float(retained[exposed].mean()),
+        auc=auc,
+        effective_controls=ess,
+        balance=_balance(names, x_raw, exposed, w),
+    )
+
+
+def _interval(
+    estimate: _Estimate,
+    settings: ImpactSettings,
+    rng: np.random.Generator,
+    data: tuple[FloatArray, Sequence[str], npt.NDArray[np.bool_], npt.NDArray[np.int8]],
+) -> tuple[float, float, float]:
+    """95 % interval and two-sided p-value (see the module docstring for the two methods)."""
+    psi = estimate.influence
+    n = len(psi)
+    se = float(np.sqrt((psi**2).sum()) / n)
+    z = float(stats.norm.ppf(1 - settings.alpha / 2))
+    p_value = float(2 * stats.norm.sf(abs(estimate.effect) / se)) if se > 0 else 0.0
+    if settings.bootstrap == 0:
+        return estimate.effect - z * se, estimate.effect + z * se, p_value
+    x, names, exposed, retained = data
+    draws = []
+    for _ in range(settings.bootstrap):
+        pick = rng.integers(0, n, n)
+        if exposed[pick].all() or not exposed[pick].any():
+            continue
+        draws.append(_doubly_robust(x[pick], names, exposed[pick], retained[pick]).effect)
+    values = np.asarray(draws)
+    low, high = np.quantile(values, [settings.alpha / 2, 1 - settings.alpha / 2])
+    # two-sided percentile p-value: how often the resampled effects fall on the other side of 0
+    share = min((values <= 0).mean(), (values >= 0).mean())
+    p_boot = float(min(1.0, 2 * max(share, 1 / (len(values) + 1))))
+    return float(low), float(high), p_boot
+
+
+def e_value(retained_exposed: float, effect: float) -> float:
+    """How strongly (as a risk ratio with both exposure and retention) an unmeasured confounder
+    would have to be associated to explain the estimate away (VanderWeele & Ding, 2017)."""
+    p0 = retained_exposed - effect
+    if p0 <= 0 or retained_exposed <= 0:
+        return math.inf
+    ratio = retained_exposed / p0
+    ratio = 1 / ratio if ratio < 1 else ratio
+    return float(ratio + math.sqrt(ratio * (ratio - 1)))
+
+
+def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
+    """Benjamini–Hochberg q-values (step-up, monotone), in the input order."""
+    m = len(p_values)
+    if m == 0:
+        return []
+    order = np.argsort(p_values)
+    ranked = np.asarray(p_values, dtype=np.float64)[order] * m / np.arange(1, m + 1)
+    q = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
+    out = np.empty(m)
+    out[order] = q
+    return out.tolist()
+
+
+# -- the analysis -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    item_id: str
+    kind: str
+    title: str
+    item_ids: tuple[str, ...]
+    published_at: Any
+
+
+def _first_exposures(community: Community) -> pl.DataFrame:
+    assert community.exposures is not None
+    return community.exposures.group_by("member_id", "item_id").agg(
+        pl.col("occurred_at").min().alias("first_at")
+    )
+
+
+def _analyse(
+    candidate: _Candidate,
+    population: Population,
+    first: pl.DataFrame,
+    settings: ImpactSettings,
+    rng: np.random.Generator,
+    *,
+    with_interval: bool = True,
+) -> ItemEffect:
+    frame = population.frame
+    exposures = first.filter(pl.col("item_id").is_in(list(candidate.item_ids)))
+    member_first = exposures.group_by("member_id").agg(pl.col("first_at").min())
+    # The naive comparison that correlation dashboards make: ever exposed (at any time) vs
+    # never, same retention outcome, no landmark and no adjustment.
+    naive = frame.join(member_first, on="member_id", how="left").with_columns(
+        pl.col("first_at").is_not_null().alias("ever")
+    )
+    naive_effect: float | None = None
+    phi: float | None = None
+    if naive["ever"].any() and not naive["ever"].all():
+        ever = naive.filter("ever")["retained"].mean()
+        never = naive.filter(~pl.col("ever"))["retained"].mean()
+        naive_effect = float(ever) - float(never)  # type: ignore[arg-type]
+        corr = np.corrcoef(naive["ever"].cast(pl.Float64), naive["retained"].cast(pl.Float64))
+        phi = float(corr[0, 1]) if np.isfinite(corr[0, 1]) else None
+    eligible = naive.filter(pl.col("present_at_landmark"))
+    if candidate.published_at is not None:
+        eligible = eligible.filter(pl.col("landmark_at") > candidate.published_at)
+    exposed = (pl.col("first_at") < pl.col("landmark_at")).fill_null(False)
+    eligible = eligible.with_columns(exposed.alias("exposed"))
+    n1 = int(eligible["exposed"].sum())
+    n0 = eligible.height - n1
+
+    def unidentified(reason: str, **extra: Any) -> ItemEffect:
+        return ItemEffect(
+            item_id=candidate.item_id, kind=candidate.kind, title=candidate.title,
+            n_exposed=n1, n_control=n0, effect=None, ci_low=None, ci_high=None, p_value=None,
+            q_value=None, naive_effect=naive_effect, verdict="not_identifiable", reason=reason,
+            phi=phi, **extra,
+        )  # fmt: skip
+
+    days = settings.landmark_days
+    if n1 < settings.min_group_size:
+        return unidentified(
+            f"too few members: {n1} were exposed in their first {days} days (at least "
+            f"{settings.min_group_size} needed)"
+            + (
+                "; it is earned or seen only later in membership, so early exposure cannot "
+                "be compared"
+                if naive_effect is not None and n1 == 0
+                else ""
+            )
+        )
+    if n0 < settings.min_group_size:
+        return unidentified(
+            f"too few members to compare with: only {n0} present at day {days} were not exposed"
+        )
+    x = eligible.select(population.covariates).to_numpy().astype(np.float64)
+    a = eligible["exposed"].to_numpy().astype(bool)
+    y = eligible["retained"].to_numpy().astype(np.int8)
+    estimate = _doubly_robust(x, population.covariates, a, y)
+    if estimate.auc >= settings.max_propensity_auc:
+        return unidentified(
+            f"exposure is almost fully decided by early activity and join time (propensity AUC "
+            f"{estimate.auc:.2f}), as for a badge awarded for activity: there are no comparable "
+            "unexposed members",
+            propensity_auc=estimate.auc,
+            balance=estimate.balance,
+        )
+    if estimate.effective_controls < settings.min_group_size:
+        return unidentified(
+            "too few comparable unexposed members (effective size "
+            f"{estimate.effective_controls:.0f} "
+            f"after weighting, at least {settings.min_group_size} needed)",
+            propensity_auc=estimate.auc,
+            balance=estimate.balance,
+        )
+    low, high, p_value = (
+        _interval(estimate, settings, rng, (x, population.covariates, a, y))
+        if with_interval
+        else (math.nan, math.nan, math.nan)
+    )
+    ev = e_value(estimate.retained_exposed, estimate.effect)
+    nearest = 0.0 if low <= 0 <= high else (low if estimate.effect > 0 else high)
+    ev_ci = 1.0 if nearest == 0.0 else e_value(estimate.retained_exposed, nearest)
+    return ItemEffect(
+        item_id=candidate.item_id,
+        kind=candidate.kind,
+        title=candidate.title,
+        n_exposed=n1,
+        n_control=n0,
+        effect=estimate.effect,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        q_value=None,
+        naive_effect=naive_effect,
+        verdict="no_evidence",
+        reason="",
+        phi=phi,
+        e_value=ev,
+        e_value_ci=ev_ci,
+        retained_exposed=estimate.retained_exposed,
+        propensity_auc=estimate.auc,
+        effective_controls=estimate.effective_controls,
+        balance=estimate.balance,
+    )
+
+
+def _with_q_values(effects: list[ItemEffect], settings: ImpactSettings) -> list[ItemEffect]:
+    estimable = [i for i, e in enumerate(effects) if e.p_value is not None]
+    q_values = benjamini_hochberg([effects[i].p_value for i in estimable])  # type: ignore[misc]
+    out = list(effects)
+    for i, q in zip(estimable, q_values, strict=True):
+        e = out[i]
+        assert e.effect is not None
+        significant = q <= settings.alpha
+        verdict: Verdict = ("helps" if e.effect > 0 else "hurts") if significant else "no_evidence"
+        reason = (
+            f"q = {q:.3f}: unlikely to be chance across the {len(estimable)} items compared"
+            if significant
+            else f"q = {q:.2f}: the difference could be chance"
+        )
+        out[i] = replace(e, q_value=q, verdict=verdict, reason=reason)
+    return out
+
+
+def _candidates(community: Community) -> tuple[list[_Candidate], list[_Candidate]]:
+    assert community.proof_items is not None
+    items = community.proof_items.sort("item_id")
+    singles = [
+        _Candidate(r["item_id"], r["kind"], r["title"], (r["item_id"],), r["published_at"])
+        for r in items.iter_rows(named=True)
+    ]
+    kinds = []
+    for (kind,), group in items.group_by("kind", maintain_order=True):
+        published = group["published_at"]
+        kinds.append(
+            _Candidate(
+                f"kind:{kind}",
+                str(kind),
+                f"any {str(kind).replace('_', ' ')}",
+                tuple(group["item_id"].to_list()),
+                None if published.null_count() else published.min(),
+            )
+        )
+    return singles, sorted(kinds, key=lambda c: c.item_id)
+
+
+def estimate_effects(
+    community: Community,
+    settings: ImpactSettings | None = None,
+    *,
+    progress: Progress | None = None,
+    sensitivity: bool = True,
+) -> ImpactResult:
+    """Estimate the retention effect of every proof item and of every kind of item.
+
+    Raises
+    ------
+    ValueError
+        When the community has no proof_items or exposures table.
+    """
+    settings = settings or ImpactSettings()
+    if community.proof_items is None or community.exposures is None:
+        raise ValueError(
+            "Estimating social-proof effects needs the proof_items and exposures tables. Add "
+            "them to the source (see the Data page for their columns)."
+        )
+    report = progress or (lambda _s, _f: None)
+    rng = np.random.default_rng(settings.seed)
+    report("Building the landmark population and early-activity covariates", 0.0)
+    population = landmark_population(community, settings)
+    first = _first_exposures(community)
+    singles, kinds = _candidates(community)
+    total = len(singles) + len(kinds)
+    items: list[ItemEffect] = []
+    for i, candidate in enumerate(singles):
+        report(f"Estimating '{candidate.title}'", 0.05 + 0.6 * i / total)
+        items.append(_analyse(candidate, population, first, settings, rng))
+    kind_effects: list[ItemEffect] = []
+    for i, candidate in enumerate(kinds):
+        report(f"Estimating {candidate.title}", 0.05 + 0.6 * (len(singles) + i) / total)
+        kind_effects.append(_analyse(candidate, population, first, settings, rng))
+    items = _with_q_values(items, settings)
+    kind_effects = _with_q_values(kind_effects, settings)
+    if sensitivity:
+        for j, days in enumerate(SENSITIVITY_INACTIVE_DAYS):
+            report(f"Sensitivity: churn after {days} quiet days", 0.7 + 0.15 * j)
+            other = replace(settings, inactive_days=days)
+            other_population = landmark_population(community, other)
+            for effects, candidates in ((items, singles), (kind_effects, kinds)):
+                for k, candidate in enumerate(candidates):
+                    if effects[k].effect is None:
+                        continue
+                    again = _analyse(
+                        candidate, other_population, first, other, rng, with_interval=False
+                    )
+                    effects[k] = replace(
+                        effects[k], sensitivity={**effects[k].sensitivity, days: again.effect}
+                    )
+    report("Done", 1.0)
+    return ImpactResult(
+        settings=settings,
+        items=tuple(items),
+        kinds=tuple(kind_effects),
+        population_size=population.frame.height,
+        covariates=population.covariates,
+    )

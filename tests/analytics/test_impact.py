@@ -1,0 +1,166 @@
+"""Social-proof impact: the honest estimate's rules, on hand-made cases and the demo community."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from analytics.community import Community, load_community
+from analytics.impact import (
+    ImpactSettings,
+    benjamini_hochberg,
+    e_value,
+    estimate_effects,
+    landmark_population,
+)
+from analytics.io import open_source
+
+VERDICTS = {"helps", "hurts", "no_evidence", "not_identifiable"}
+
+
+@pytest.fixture(scope="module")
+def demo(demo_folder: Path) -> Community:
+    return load_community(open_source(demo_folder))
+
+
+@pytest.fixture(scope="module")
+def result(demo: Community):  # type: ignore[no-untyped-def]
+    return estimate_effects(demo)
+
+
+def _item(result, item_id: str):  # type: ignore[no-untyped-def]
+    return next(i for i in result.items if i.item_id == item_id)
+
+
+def test_badges_decided_by_activity_or_tenure_are_not_identifiable(result) -> None:  # type: ignore[no-untyped-def]
+    first_post, prolific, yearling = (_item(result, b) for b in ("b001", "b003", "b004"))
+    assert first_post.verdict == "not_identifiable"
+    assert "decided by early activity" in first_post.reason
+    for badge in (prolific, yearling):  # earned only after the first 30 days
+        assert badge.verdict == "not_identifiable"
+        assert badge.n_exposed == 0
+        assert "earned or seen only later" in badge.reason
+        assert badge.effect is None
+    # ...while the naive comparison, which they replace, makes the tenure badge look great
+    assert yearling.naive_effect is not None
+    assert yearling.naive_effect > 0.3
+
+
+def test_every_estimate_has_an_interval_p_and_q_value(result) -> None:  # type: ignore[no-untyped-def]
+    for item in (*result.items, *result.kinds):
+        assert item.verdict in VERDICTS
+        assert item.reason
+        if item.verdict == "not_identifiable":
+            assert item.effect is None
+            assert item.ci_low is None
+            continue
+        assert item.ci_low < item.effect < item.ci_high
+        assert 0 <= item.p_value <= 1
+        assert item.p_value <= item.q_value <= 1
+        assert item.e_value >= 1
+        assert item.n_exposed >= 30
+        assert item.n_control >= 30
+        assert set(item.sensitivity) == {14, 60}
+        assert (item.verdict in {"helps", "hurts"}) == (item.q_value <= 0.05)
+
+
+def test_naive_comparison_is_inflated_by_survivorship(result) -> None:  # type: ignore[no-untyped-def]
+    estimable = [i for i in result.items if i.effect is not None]
+    assert estimable
+    # every naive "ever vs never" difference exceeds the adjusted one by a wide margin
+    assert all(i.naive_effect - i.effect > 0.2 for i in estimable)
+
+
+def test_balance_improves_after_weighting(result) -> None:  # type: ignore[no-untyped-def]
+    item = max((i for i in result.items if i.effect is not None), key=lambda i: i.n_exposed)
+    balance = item.balance
+    assert balance is not None
+    assert balance["smd_after"].abs().max() < balance["smd_before"].abs().max()
+    assert balance["smd_after"].abs().mean() < 0.1
+
+
+def test_kinds_are_analysed_together(result, demo: Community) -> None:  # type: ignore[no-untyped-def]
+    kinds = {k.item_id for k in result.kinds}
+    assert kinds == {f"kind:{k}" for k in demo.proof_items["kind"].unique()}  # type: ignore[index]
+    testimonials = next(k for k in result.kinds if k.item_id == "kind:testimonial")
+    singles = [i for i in result.items if i.kind == "testimonial"]
+    assert testimonials.n_exposed >= max(i.n_exposed for i in singles)
+
+
+def test_json_has_exactly_the_documented_keys(result) -> None:  # type: ignore[no-untyped-def]
+    rows = result.to_json()
+    assert len(rows) == len(result.items)
+    assert list(rows[0]) == [
+        "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low", "ci_high",
+        "p_value", "q_value", "naive_effect", "verdict", "reason",
+    ]  # fmt: skip
+    order = [r["verdict"] for r in rows]
+    assert order.index("not_identifiable") > max(
+        (order.index(v) for v in ("helps", "hurts", "no_evidence") if v in order), default=-1
+    )
+
+
+def test_population_uses_only_decidable_outcomes(demo: Community) -> None:
+    settings = ImpactSettings()
+    population = landmark_population(demo, settings)
+    frame = population.frame
+    cutoff = demo.as_of - pl.duration(days=settings.inactive_days)
+    horizon = pl.col("joined_at") + pl.duration(days=settings.landmark_days + settings.horizon_days)
+    assert frame.select((horizon <= cutoff).all()).item()
+    assert set(frame["retained"].unique()) <= {0, 1}
+    # covariates are measured before the landmark only: nothing from later activity
+    assert frame["active_day_share"].max() <= 1.0
+    assert "log_activity" in population.covariates
+    assert any(c.startswith("channel=") for c in population.covariates)
+
+
+def test_benjamini_hochberg_by_hand() -> None:
+    # p = .01, .04, .03, .20 -> ranked .01 .03 .04 .20: q = .04, .0533, .0533, .20
+    assert benjamini_hochberg([0.01, 0.04, 0.03, 0.20]) == pytest.approx(
+        [0.04, 0.04 * 4 / 3, 0.04 * 4 / 3, 0.20]
+    )
+    assert benjamini_hochberg([]) == []
+    assert max(benjamini_hochberg([0.9, 0.95])) <= 1.0
+
+
+def test_e_value_known_values() -> None:
+    # VanderWeele & Ding: RR = 2 -> E = 2 + sqrt(2); protective effects use 1/RR
+    assert e_value(0.6, 0.3) == pytest.approx(2 + math.sqrt(2))
+    assert e_value(0.3, -0.3) == pytest.approx(2 + math.sqrt(2))
+    assert e_value(0.5, 0.0) == pytest.approx(1.0)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="at least 1 day"):
+        ImpactSettings(landmark_days=0)
+    with pytest.raises(ValueError, match="bootstrap"):
+        ImpactSettings(bootstrap=10)
+
+
+def test_refitting_bootstrap_agrees_with_the_influence_function(demo: Community) -> None:
+    fast = estimate_effects(demo, sensitivity=False)
+    boot = estimate_effects(demo, ImpactSettings(bootstrap=200), sensitivity=False)
+    for a, b in zip(fast.items, boot.items, strict=True):
+        if a.effect is None:
+            continue
+        assert a.effect == b.effect
+        width_a, width_b = a.ci_high - a.ci_low, b.ci_high - b.ci_low
+        # two honest ways to the same uncertainty: widths within 35 % of each other
+        assert width_b == pytest.approx(width_a, rel=0.35)
+
+
+def test_without_proof_tables_the_analysis_says_what_is_missing(minimal_folder: Path) -> None:
+    community = load_community(open_source(minimal_folder))
+    with pytest.raises(ValueError, match="needs the proof_items and exposures tables"):
+        estimate_effects(community)
+
+
+def test_results_are_repeatable(demo: Community) -> None:
+    a = estimate_effects(demo, sensitivity=False).table()
+    b = estimate_effects(demo, sensitivity=False).table()
+    assert a.equals(b)
+    assert np.isfinite(a.filter(pl.col("effect").is_not_null())["effect"].to_numpy()).all()
