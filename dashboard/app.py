@@ -13,6 +13,7 @@ navigation = st.navigation(
         st.Page(
             PAGES / "retention.py", title="Retention", icon=":material/group:", url_path="retention"
         ),
+        st.Page(PAGES / "impact.py", title="Impact", icon=":material/verified:", url_path="impact"),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )

@@ -126,3 +126,9 @@ COHORTS = "cohorts"
 KM_BY = "km_by"
 KM_ITEM = "km_item"
 RETENTION_PERIODS: dict[str, str] = {"week": "Week (7 days)", "month": "Month (30 days)"}
+
+# Impact page
+LANDMARK = "landmark"
+HORIZON = "horizon"
+FIXED = "fixed"
+ITEM = "item"

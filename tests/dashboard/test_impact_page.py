@@ -1,0 +1,78 @@
+"""AppTest for the Impact page: forest plot, tables, drill-down, windows in the URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL, write_csvs
+from tests.dashboard.conftest import no_exceptions, plotly_spec, url
+
+PAGE = "app_pages/impact.py"
+
+
+def _titles(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        plotly_spec(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))
+    ]
+
+
+@pytest.fixture
+def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
+    return app_on(demo_folder, page=PAGE)
+
+
+def test_page_shows_forest_plot_tables_and_drill_down(page) -> None:  # type: ignore[no-untyped-def]
+    no_exceptions(page)
+    titles = _titles(page)
+    assert titles[0] == "Effect of early exposure on still being a member 90 days later"
+    assert "Still members after the landmark: exposed vs comparable members" in titles
+    assert "When members first saw or earned it" in titles
+    table = page.dataframe[0].value
+    assert "Not identifiable" in set(table["verdict"])
+    yearling = table[table["item"] == "Yearling"].iloc[0]
+    assert yearling["verdict"] == "Not identifiable"
+    assert "earned or seen only later" in yearling["what it means"]
+    sentences = [s for s in table["what it means"] if s.startswith("Members who saw")]
+    assert sentences
+    assert "days later than similar members who did not" in sentences[0]
+
+
+def test_forest_plot_has_naive_markers_and_intervals(page) -> None:  # type: ignore[no-untyped-def]
+    data = plotly_spec(page, 0)["data"]
+    names = [t["name"] for t in data]
+    assert names[0] == "Naive: ever exposed vs never (association only)"
+    estimated = [t for t in data if "error_x" in t]
+    assert estimated
+    assert all(len(t["error_x"]["array"]) == len(t["x"]) for t in estimated)
+
+
+def test_windows_change_the_analysis_and_the_url(page) -> None:  # type: ignore[no-untyped-def]
+    page.number_input(key="landmark").set_value(14).run()
+    page.number_input(key="horizon").set_value(60).run()
+    no_exceptions(page)
+    assert _titles(page)[0] == "Effect of early exposure on still being a member 60 days later"
+    assert url(page, "landmark") == ["14"]
+    assert url(page, "horizon") == ["60"]
+
+
+def test_drill_down_item_is_in_the_url(page) -> None:  # type: ignore[no-untyped-def]
+    page.selectbox(key="item").set_value("b004").run()  # the tenure badge
+    no_exceptions(page)
+    assert url(page, "item") == ["b004"]
+    assert page.selectbox(key="item").value == "b004"
+    # nobody earns it in the first 30 days: no comparison, said in words
+    assert any("No comparison for this item" in i.value for i in page.info)
+
+
+def test_fixed_attributes_are_chosen_in_the_sidebar(page) -> None:  # type: ignore[no-untyped-def]
+    page.multiselect(key="fixed").set_value(["channel"]).run()
+    no_exceptions(page)
+    assert url(page, "fixed") == ["channel"]
+
+
+def test_without_proof_tables_the_page_says_what_to_add(app_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(write_csvs(tmp_path, MINIMAL), page=PAGE)
+    no_exceptions(at)
+    assert "needs the **proof_items** table" in at.info[0].value
