@@ -14,7 +14,12 @@ from analytics.periods import Period
 from tests.conftest import MINIMAL, write_csvs
 from tests.dashboard.conftest import metrics, no_exceptions, plotly_spec, url
 
-PAGES = ["app_pages/overview.py", "app_pages/retention.py", "app_pages/impact.py", "app_pages/data.py"]
+PAGES = [
+    "app_pages/overview.py",
+    "app_pages/retention.py",
+    "app_pages/impact.py",
+    "app_pages/data.py",
+]
 
 
 def _expected_tiles(folder: Path, first: date, last: date, segments=None) -> dict[str, str]:  # type: ignore[no-untyped-def]
