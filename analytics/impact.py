@@ -115,6 +115,8 @@ class ItemEffect:
     verdict: Verdict
     reason: str
     phi: float | None = None
+    #: Group sizes of the naive comparison: ever exposed, never exposed.
+    naive_sizes: tuple[int, int] = (0, 0)
     e_value: float | None = None
     e_value_ci: float | None = None
     retained_exposed: float | None = None
@@ -467,6 +469,8 @@ def _analyse(
     )
     naive_effect: float | None = None
     phi: float | None = None
+    n_ever = int(naive["ever"].sum())
+    naive_sizes = (n_ever, naive.height - n_ever)
     if naive["ever"].any() and not naive["ever"].all():
         ever = naive.filter("ever")["retained"].mean()
         never = naive.filter(~pl.col("ever"))["retained"].mean()
@@ -486,7 +490,7 @@ def _analyse(
             item_id=candidate.item_id, kind=candidate.kind, title=candidate.title,
             n_exposed=n1, n_control=n0, effect=None, ci_low=None, ci_high=None, p_value=None,
             q_value=None, naive_effect=naive_effect, verdict="not_identifiable", reason=reason,
-            phi=phi, **extra,
+            phi=phi, naive_sizes=naive_sizes, **extra,
         )  # fmt: skip
 
     days = settings.landmark_days
@@ -548,6 +552,7 @@ def _analyse(
         verdict="no_evidence",
         reason="",
         phi=phi,
+        naive_sizes=naive_sizes,
         e_value=ev,
         e_value_ci=ev_ci,
         retained_exposed=estimate.retained_exposed,
