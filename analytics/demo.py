@@ -83,7 +83,11 @@ _ACTIVITY_KINDS_P = (0.09, 0.17, 0.28, 0.43, 0.03)
 _POST = 0
 _ACTIVITY_RATE = 0.13  # rows per active day at engagement 1
 _ACTIVITY_ENGAGEMENT_EXPONENT = 1.0
-_FRONT_LOAD_POWER = 1.4  # positions in the life are u ** power (power > 1: front-loaded)
+# Activity is a Poisson process with rate r * (1 + boost * exp(-tenure / boost_days)): busier in
+# the first weeks, then steady. Its rate depends on tenure only, never on how long the member will
+# stay, so early activity carries no information from the future.
+_EARLY_BOOST = 1.5
+_EARLY_BOOST_DAYS = 30.0
 
 # --- proof items and exposures -------------------------------------------------------------
 _EXPOSURE_ENGAGEMENT_EXPONENT = 0.8
@@ -248,7 +252,10 @@ def generate_demo(
     _validate(members=members, seed=seed, start=start, days=days)
     # fractions follow the measured share of each stage at 1,000,000 members
     report = progress if progress is not None else _ignore_progress
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(8)]
+    # eight streams for the tables; the ninth child only feeds the truth, so adding to the truth
+    # never changes the tables
+    *table_seeds, truth_seed = np.random.SeedSequence(seed).spawn(9)
+    streams = [np.random.default_rng(s) for s in table_seeds]
     start_dt = datetime(start.year, start.month, start.day, tzinfo=UTC)
 
     report("Planning signups and milestones", 0.0)
@@ -307,6 +314,8 @@ def generate_demo(
         hazard_e=hazard_e,
         scale=scale,
         lifetime=lifetime,
+        reach=people.engagement**_EXPOSURE_ENGAGEMENT_EXPONENT,
+        truth_seed=truth_seed,
         activity=activity,
         tables=tables,
     )
@@ -685,19 +694,30 @@ def _potential_first_views(
     first = np.full((n, len(items)), np.inf)
     for j, item in enumerate(items):
         begin = np.maximum(people.join, item.published)
-        total = (
-            item.view_rate
-            * reach
-            * item.decay_days
-            * np.exp(-(begin - item.published) / item.decay_days)
-        )
-        x = rng.standard_exponential(n)
-        seen = x < total
-        t = begin[seen] - item.decay_days * np.log1p(-x[seen] / total[seen])
-        column = np.full(n, np.inf)
-        column[seen] = np.where(t < days, t, np.inf)
-        first[:, j] = column
+        first[:, j] = _first_view_from(item, begin, reach, rng.standard_exponential(n), days)
     return first
+
+
+def _first_view_from(
+    item: _Item, begin: FloatArray, reach: FloatArray, x: FloatArray, days: int
+) -> FloatArray:
+    """First view of an item at or after `begin` (days; inf if never or not before `days`).
+
+    Inverts the integrated rate ``view_rate * reach * exp(-age / decay_days)`` from `begin`
+    (which must not be before publication) at the Exp(1) draws `x`. Views form a Poisson
+    process, so what happens after `begin` does not depend on what happened before it.
+    """
+    total = (
+        item.view_rate
+        * reach
+        * item.decay_days
+        * np.exp(-(begin - item.published) / item.decay_days)
+    )
+    seen = x < total
+    t = begin[seen] - item.decay_days * np.log1p(-x[seen] / total[seen])
+    column = np.full(len(begin), np.inf)
+    column[seen] = np.where(t < days, t, np.inf)
+    return column
 
 
 def _lifetimes(
@@ -748,6 +768,26 @@ def _lifetimes(
 
     base_at_end = pick(base_h) + (hazard_e - pick(cumulative)) / pick(multiplier)
     return np.asarray(scale * base_at_end ** (1.0 / k))
+
+
+def _cumulative_hazard(
+    t: FloatArray, scale: FloatArray, first_since_join: FloatArray, items: Sequence[_Item]
+) -> FloatArray:
+    """Cumulative hazard at `t` days after joining, the function `_lifetimes` inverts.
+
+    The baseline ``(t / scale) ** shape`` accrues at the product of the hazard ratios of the
+    items first viewed before that time (columns of `first_since_join` match `items`).
+    """
+    ratios = np.asarray([it.hazard_ratio for it in items])
+    active = np.flatnonzero(ratios != 1.0)
+    k = _WEIBULL_SHAPE
+    n = len(scale)
+    breaks = np.minimum(first_since_join[:, active], t[:, None])  # later views do not count
+    order = np.argsort(breaks, axis=1)
+    edges = np.hstack([np.zeros((n, 1)), np.take_along_axis(breaks, order, axis=1), t[:, None]])
+    multiplier = np.hstack([np.ones((n, 1)), np.cumprod(ratios[active][order], axis=1)])
+    base_h = (edges / scale[:, None]) ** k
+    return np.asarray(np.sum(np.diff(base_h, axis=1) * multiplier, axis=1))
 
 
 def _view_rows(
@@ -801,6 +841,25 @@ def _sorted_positions(counts: IntArray, rng: np.random.Generator) -> FloatArray:
     return np.asarray(positions)
 
 
+def _cumulative_activity(tenure: FloatArray) -> FloatArray:
+    """Integral of the activity rate shape 1 + boost * exp(-t / days) from 0 to ``tenure``."""
+    return np.asarray(
+        tenure + _EARLY_BOOST * _EARLY_BOOST_DAYS * (1 - np.exp(-tenure / _EARLY_BOOST_DAYS))
+    )
+
+
+def _invert_cumulative_activity(target: FloatArray, life: FloatArray) -> FloatArray:
+    """The tenures at which the cumulative activity shape reaches ``target`` (Newton steps; the
+    shape is increasing and concave, so Newton from below converges monotonically)."""
+    t = target / (1 + _EARLY_BOOST)  # a lower bound: the rate never exceeds 1 + boost
+    for _ in range(30):
+        excess = _cumulative_activity(t) - target
+        t = t - excess / (1 + _EARLY_BOOST * np.exp(-t / _EARLY_BOOST_DAYS))
+        if np.abs(excess).max(initial=0.0) < 1e-9:
+            break
+    return np.minimum(np.maximum(t, 0.0), np.nextafter(life, 0))
+
+
 def _draw_activity(
     people: _Members,
     end_active: FloatArray,
@@ -809,17 +868,18 @@ def _draw_activity(
 ) -> _Activity:
     """Activity rows over each member's active life, plus re-activation bursts.
 
-    A Poisson number of rows at the member's rate (which grows with engagement) over the active
-    life, at front-loaded positions in it; re-activating milestones add rows for members active
-    during their window.
+    A Poisson process over the active life with the member's rate (which grows with engagement)
+    times a shape that is higher in the first weeks; re-activating milestones add rows for
+    members active during their window.
     """
     n = len(people.join)
     life = end_active - people.join
     rate = _ACTIVITY_RATE * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT
-    counts = rng.poisson(rate * life)
+    cumulative_life = _cumulative_activity(life)
+    counts = rng.poisson(rate * cumulative_life)
     member = np.repeat(np.arange(n, dtype=np.int32), counts)
-    position = _sorted_positions(counts, rng) ** _FRONT_LOAD_POWER
-    time = people.join[member] + life[member] * position
+    target = _sorted_positions(counts, rng) * cumulative_life[member]
+    time = people.join[member] + _invert_cumulative_activity(target, life[member])
     kind = _draw_kinds(len(member), _ACTIVITY_KINDS_P, rng)
     base = _Activity(member=member, time=time, kind=kind)
     extras = [
@@ -1153,6 +1213,26 @@ def _unannounced_truth(
     return out
 
 
+def _exposed_at_landmark(
+    first_since_join: FloatArray,
+    column: int,
+    published: float,
+    join: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+) -> npt.NDArray[np.bool_]:
+    """Population of the ATTs: members alive at joined_at + 30 days, with joined_at + 120 days
+    within the period, for whom the item was published before joined_at + 30 days and who were
+    exposed to it in their first 30 days."""
+    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    return np.asarray(
+        (lifetime > landmark)
+        & (join + end <= days)
+        & (published < join + landmark)
+        & (first_since_join[:, column] < landmark)
+    )
+
+
 def _att_retention_difference(
     first_since_join: FloatArray,
     column: int,
@@ -1166,19 +1246,12 @@ def _att_retention_difference(
 ) -> dict[str, Any]:
     """Effect of an item on being there at landmark + horizon, among the exposed (ATT).
 
-    Population: members alive at joined_at + 30 days, with joined_at + 120 days within the
-    period, for whom the item was published before joined_at + 30 days and who were exposed
-    in their first 30 days. Value: share alive at joined_at + 120 days with the item's hazard
-    ratio minus the share alive then with that hazard ratio set to 1 (same Exp(1) draw, other
-    items unchanged).
+    Population: see `_exposed_at_landmark`. Value: share alive at joined_at + 120 days with the
+    item's hazard ratio minus the share alive then with that hazard ratio set to 1 (same Exp(1)
+    draw, other items unchanged).
     """
-    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
-    population = (
-        (lifetime > landmark)
-        & (join + end <= days)
-        & (published < join + landmark)
-        & (first_since_join[:, column] < landmark)
-    )
+    end = float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    population = _exposed_at_landmark(first_since_join, column, published, join, lifetime, days)
     n = int(population.sum())
     hazard_ratio = items[column].hazard_ratio if column < len(items) else 1.0
     result: dict[str, Any] = {
@@ -1201,21 +1274,88 @@ def _att_retention_difference(
     return result
 
 
+def _landmark_att(
+    first_since_join: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    join: FloatArray,
+    reach: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    rng: np.random.Generator | None,
+) -> dict[str, Any]:
+    """Effect of early exposure to an item on being there at landmark + horizon, as a landmark
+    comparison of exposed with comparable unexposed members estimates it.
+
+    Population: as for `_att_retention_difference`. Value: share alive at joined_at + 120 days
+    minus the share alive then in the counterfactual where the member's views of the item
+    before the landmark did not happen and the first view is instead the next one the view
+    process produces from the landmark on (a fresh Exp(1) draw from `rng`, inverted with the
+    generator's own rate, `_first_view_from`); other items unchanged. Like the unexposed members
+    it is compared with, the member is alive at the landmark: the counterfactual hazard accrues
+    from there, with the member's own Exp(1) draw less the hazard already used up, so the
+    counterfactual lifetime solves ``H(30) + H_cf(T) - H_cf(30) = E``.
+
+    `rng` draws one Exp(1) per member (whether in the population or not), so the draws do not
+    depend on the population; it is only used for items with a hazard ratio other than 1.
+    """
+    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    item = items[column] if column < len(items) else None
+    published = 0.0 if item is None else item.published
+    population = _exposed_at_landmark(first_since_join, column, published, join, lifetime, days)
+    n = int(population.sum())
+    result: dict[str, Any] = {
+        "landmark_days": _LANDMARK_DAYS,
+        "horizon_days": _HORIZON_DAYS,
+        "value": 0.0,
+        "n": n,
+    }
+    if item is None or item.hazard_ratio == 1.0 or rng is None:
+        return result
+    if n == 0:
+        result["value"] = None
+        return result
+    x = rng.standard_exponential(len(join))
+    who = np.flatnonzero(population)
+    after = np.maximum(join[who] + landmark, item.published)
+    later = _first_view_from(item, after, reach[who], x[who], days) - join[who]
+    actual = first_since_join[who][:, : len(items)]
+    counterfactual = actual.copy()
+    counterfactual[:, column] = later
+    at_landmark, at_end = np.full(len(who), landmark), np.full(len(who), end)
+    used = _cumulative_hazard(at_landmark, scale[who], actual, items)
+    needed = _cumulative_hazard(at_end, scale[who], counterfactual, items) - _cumulative_hazard(
+        at_landmark, scale[who], counterfactual, items
+    )
+    alive = hazard_e[who] - used > needed
+    result["value"] = float(np.mean(lifetime[who] > end) - np.mean(alive))
+    return result
+
+
 def _item_truth(
     items: Sequence[_Item],
     badges: Sequence[_Item],
     first_view: FloatArray,
     earned: Sequence[FloatArray],
     join: FloatArray,
+    reach: FloatArray,
     hazard_e: FloatArray,
     scale: FloatArray,
     lifetime: FloatArray,
+    truth_seed: np.random.SeedSequence,
     days: int,
     start_dt: datetime,
 ) -> list[dict[str, Any]]:
-    """Per proof item (content and badges): hazard ratio and ATT on retention."""
+    """Per proof item (content and badges): hazard ratio and ATTs on retention.
+
+    The counterfactual later views of `landmark_att` come from one stream per content item,
+    spawned from `truth_seed` (which the tables never use).
+    """
     first_since_join = np.hstack([first_view, np.column_stack(earned)]) - join[:, None]
     first_since_join[np.isnan(first_since_join)] = np.inf
+    later_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
     out = []
     for column, item in enumerate([*items, *badges]):
         entry: dict[str, Any] = {
@@ -1240,6 +1380,18 @@ def _item_truth(
             scale,
             lifetime,
             days,
+        )
+        entry["landmark_att"] = _landmark_att(
+            first_since_join,
+            column,
+            items,
+            join,
+            reach,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+            later_views[column] if column < len(items) else None,
         )
         out.append(entry)
     return out
@@ -1277,6 +1429,15 @@ def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str
         + "; every other item has hazard ratio 1.",
         "Badges have no effect on lifetime (hazard ratio 1), but holders had to stay long "
         "enough to earn them (immortal-time bias), so they look far more loyal.",
+        "att_retention_difference of a proof item: among members still there 30 days after "
+        "joining who saw the item in those 30 days (and whose day 120 is in the period), the "
+        "share still there at day 120 minus the share that would be if the item had no effect "
+        "on them at all.",
+        "landmark_att of a proof item: in the same members, the share still there at day 120 "
+        "minus the share that would be if, still there at day 30, they had not seen the item "
+        "in their first 30 days but first seen it whenever their viewing would have brought "
+        "it later, which is what comparing them with similar members who did not see it early "
+        "estimates.",
     ]
     reactivating = [m.title for m in milestones if m.reactivation != 1.0]
     if reactivating:
@@ -1305,6 +1466,8 @@ def _truth(
     hazard_e: FloatArray,
     scale: FloatArray,
     lifetime: FloatArray,
+    reach: FloatArray,
+    truth_seed: np.random.SeedSequence,
     activity: _Activity,
     tables: dict[str, pl.DataFrame],
 ) -> dict[str, Any]:
@@ -1335,7 +1498,18 @@ def _truth(
         "milestones": _milestone_truth(milestones, join, start_dt),
         "unannounced_round_numbers": _unannounced_truth(milestones, join, members, start_dt),
         "proof_items": _item_truth(
-            items, badges, first_view, earned, join, hazard_e, scale, lifetime, days, start_dt
+            items,
+            badges,
+            first_view,
+            earned,
+            join,
+            reach,
+            hazard_e,
+            scale,
+            lifetime,
+            truth_seed,
+            days,
+            start_dt,
         ),
         "engagement": {
             "distribution": "lognormal",

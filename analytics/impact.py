@@ -47,6 +47,7 @@ from sklearn.metrics import roc_auc_score
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
+from analytics.cox import CoxResult, counting_process, fit_cox_time_varying
 
 Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
 Progress = Callable[[str, float], None]
@@ -54,6 +55,9 @@ FloatArray = npt.NDArray[np.float64]
 
 #: Activity kinds used as separate covariates (the most common ones); the rest count in total.
 MAX_KIND_COVARIATES = 6
+#: Covariate: how much other social proof a member saw or earned before the landmark (log 1 + n),
+#: a second engagement signal beside activity; an item's own exposures are never counted in it.
+OTHER_EXPOSURES = "log_other_proof_seen"
 #: Propensity scores are clipped to this range before weighting.
 PROPENSITY_CLIP = (0.01, 0.99)
 
@@ -268,9 +272,24 @@ def landmark_population(community: Community, settings: ImpactSettings) -> Popul
         pl.col("occurred_at").max().alias("last_activity"),
         *[(pl.col("kind") == k).sum().alias(f"kind_{k}") for k in kinds],
     )
+    if community.exposures is not None:
+        seen = (
+            community.exposures.join(base.select("member_id", "landmark_at"), on="member_id")
+            .filter(pl.col("occurred_at") < pl.col("landmark_at"))
+            .group_by("member_id")
+            .agg(pl.len().alias("n_exposures"))
+        )
+    else:
+        seen = pl.DataFrame(schema={"member_id": pl.String, "n_exposures": pl.UInt32})
     first_join = community.members["joined_at"].min()
-    frame = base.join(per_member, on="member_id", how="left").with_columns(
-        pl.col("n_activity", "active_days", *[f"kind_{k}" for k in kinds]).fill_null(0),
+    frame = (
+        base.join(per_member, on="member_id", how="left")
+        .join(seen, on="member_id", how="left")
+        .with_columns(
+            pl.col("n_activity", "active_days", "n_exposures", *[f"kind_{k}" for k in kinds])
+            .fill_null(0)
+            .cast(pl.Int64),
+        )
     )
     frame = frame.with_columns(
         pl.col("n_activity").log1p().alias("log_activity"),
@@ -285,8 +304,10 @@ def landmark_population(community: Community, settings: ImpactSettings) -> Popul
     ).with_columns((pl.col("join_years") ** 2).alias("join_years_sq"))
     covariates = [
         "log_activity", "active_day_share", "days_since_activity", "join_years", "join_years_sq",
-        *[f"log_{k}" for k in kinds],
+        OTHER_EXPOSURES, *[f"log_{k}" for k in kinds],
     ]  # fmt: skip
+    # replaced per item by the views of the *other* items (see _analyse)
+    frame = frame.with_columns(pl.col("n_exposures").log1p().alias(OTHER_EXPOSURES))
     attributes = (
         community.attributes if settings.fixed_attributes is None else settings.fixed_attributes
     )
@@ -450,6 +471,41 @@ def _first_exposures(community: Community) -> pl.DataFrame:
     )
 
 
+def _exclude_own(
+    frame: pl.DataFrame, own_counts: pl.DataFrame, item_ids: Sequence[str]
+) -> pl.DataFrame:
+    """Recompute the other-proof covariate without the analysed item's own exposures (which
+    would otherwise predict exposure to it by construction)."""
+    own = (
+        own_counts.filter(pl.col("item_id").is_in(list(item_ids)))
+        .group_by("member_id")
+        .agg(pl.col("n").sum().alias("_own"))
+    )
+    return (
+        frame.join(own, on="member_id", how="left")
+        .with_columns(
+            (pl.col("n_exposures") - pl.col("_own").fill_null(0))
+            .clip(lower_bound=0)
+            .log1p()
+            .alias(OTHER_EXPOSURES)
+        )
+        .drop("_own")
+    )
+
+
+def _own_counts(community: Community, population: Population) -> pl.DataFrame:
+    """Exposure rows per member and item before the member's landmark."""
+    assert community.exposures is not None
+    return (
+        community.exposures.join(
+            population.frame.select("member_id", "landmark_at"), on="member_id"
+        )
+        .filter(pl.col("occurred_at") < pl.col("landmark_at"))
+        .group_by("member_id", "item_id")
+        .agg(pl.len().cast(pl.Int64).alias("n"))
+    )
+
+
 def _analyse(
     candidate: _Candidate,
     population: Population,
@@ -458,6 +514,7 @@ def _analyse(
     rng: np.random.Generator,
     *,
     with_interval: bool = True,
+    own_counts: pl.DataFrame | None = None,
 ) -> ItemEffect:
     frame = population.frame
     exposures = first.filter(pl.col("item_id").is_in(list(candidate.item_ids)))
@@ -482,6 +539,8 @@ def _analyse(
         eligible = eligible.filter(pl.col("landmark_at") > candidate.published_at)
     exposed = (pl.col("first_at") < pl.col("landmark_at")).fill_null(False)
     eligible = eligible.with_columns(exposed.alias("exposed"))
+    if own_counts is not None:
+        eligible = _exclude_own(eligible, own_counts, candidate.item_ids)
     n1 = int(eligible["exposed"].sum())
     n0 = eligible.height - n1
 
@@ -627,16 +686,17 @@ def estimate_effects(
     report("Building the landmark population and early-activity covariates", 0.0)
     population = landmark_population(community, settings)
     first = _first_exposures(community)
+    own = _own_counts(community, population)
     singles, kinds = _candidates(community)
     total = len(singles) + len(kinds)
     items: list[ItemEffect] = []
     for i, candidate in enumerate(singles):
         report(f"Estimating '{candidate.title}'", 0.05 + 0.6 * i / total)
-        items.append(_analyse(candidate, population, first, settings, rng))
+        items.append(_analyse(candidate, population, first, settings, rng, own_counts=own))
     kind_effects: list[ItemEffect] = []
     for i, candidate in enumerate(kinds):
         report(f"Estimating {candidate.title}", 0.05 + 0.6 * (len(singles) + i) / total)
-        kind_effects.append(_analyse(candidate, population, first, settings, rng))
+        kind_effects.append(_analyse(candidate, population, first, settings, rng, own_counts=own))
     items = _with_q_values(items, settings)
     kind_effects = _with_q_values(kind_effects, settings)
     if sensitivity:
@@ -644,13 +704,15 @@ def estimate_effects(
             report(f"Sensitivity: churn after {days} quiet days", 0.7 + 0.15 * j)
             other = replace(settings, inactive_days=days)
             other_population = landmark_population(community, other)
+            other_own = _own_counts(community, other_population)
             for effects, candidates in ((items, singles), (kind_effects, kinds)):
                 for k, candidate in enumerate(candidates):
                     if effects[k].effect is None:
                         continue
                     again = _analyse(
-                        candidate, other_population, first, other, rng, with_interval=False
-                    )
+                        candidate, other_population, first, other, rng, with_interval=False,
+                        own_counts=other_own,
+                    )  # fmt: skip
                     effects[k] = replace(
                         effects[k], sensitivity={**effects[k].sensitivity, days: again.effect}
                     )
@@ -739,9 +801,9 @@ def item_detail(
     )
     if candidate.published_at is not None:
         frame = frame.filter(pl.col("landmark_at") > candidate.published_at)
-    frame = frame.with_columns(
-        (pl.col("first_at") < pl.col("landmark_at")).fill_null(False).alias("exposed")
-    )
+    frame = _exclude_own(
+        frame, _own_counts(community, population), candidate.item_ids
+    ).with_columns((pl.col("first_at") < pl.col("landmark_at")).fill_null(False).alias("exposed"))
     exposed = frame["exposed"].to_numpy().astype(bool)
     if exposed.sum() < settings.min_group_size or (~exposed).sum() < settings.min_group_size:
         return ItemDetail(item_id, empty, None, timing, "too few members to compare")
@@ -769,3 +831,64 @@ def item_detail(
         else ""
     )
     return ItemDetail(item_id, pl.concat(curves), estimate.balance, timing, reason)
+
+
+# -- second view: exposure at any time ------------------------------------------------------------
+
+
+def time_varying_effects(
+    community: Community, settings: ImpactSettings | None = None, *, lag_days: float = 1.0
+) -> CoxResult:
+    """Hazard ratio of churn after first exposure to each item, whenever it happened.
+
+    A Cox model with tenure as the time scale and each item as a covariate that switches on
+    ``lag_days`` after the member's first exposure (so a churner's last visit cannot count),
+    adjusted for join time and the attributes fixed at signup. A hazard ratio below 1 goes with
+    members staying longer. Items with no comparison inside the risk sets (a badge everyone
+    still present gets on day 365) are reported as not estimable.
+    """
+    settings = settings or ImpactSettings()
+    if community.proof_items is None or community.exposures is None:
+        raise ValueError(
+            "The any-time view needs the proof_items and exposures tables. Add them to the "
+            "source (see the Data page for their columns)."
+        )
+    status = churn_table(
+        community.members,
+        community.activity,
+        as_of=community.as_of,
+        inactive_days=settings.inactive_days,
+    )
+    first_join = community.members["joined_at"].min()
+    attributes = (
+        community.attributes if settings.fixed_attributes is None else settings.fixed_attributes
+    )
+    attributes = tuple(a for a in attributes if a in community.members.columns)
+    members = status.select(
+        "member_id",
+        "tenure_days",
+        pl.col("churned_at").is_not_null().cast(pl.Int8).alias("churned"),
+        ((pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25).alias("join_years"),
+    )
+    fixed = ["join_years"]
+    if attributes:
+        dummies = (
+            community.members.select("member_id", *attributes)
+            .with_columns(pl.col(a).fill_null("(missing)") for a in attributes)
+            .to_dummies(columns=list(attributes), drop_first=True, separator="=")
+        )
+        members = members.join(dummies, on="member_id", how="left")
+        fixed += [c for c in dummies.columns if c != "member_id"]
+    members = members.with_columns(pl.col(c).cast(pl.Float64) for c in fixed)
+    exposures = (
+        _first_exposures(community)
+        .join(community.members.select("member_id", "joined_at"), on="member_id")
+        .select(
+            "member_id",
+            "item_id",
+            ((pl.col("first_at") - pl.col("joined_at")).dt.total_seconds() / 86_400).alias("day"),
+        )
+    )
+    items = community.proof_items["item_id"].to_list()
+    data = counting_process(members, exposures, items=items, lag_days=lag_days, fixed=fixed)
+    return fit_cox_time_varying(data, covariates=[*items, *fixed])

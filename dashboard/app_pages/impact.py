@@ -3,7 +3,7 @@
 import polars as pl
 import streamlit as st
 
-from analytics.impact import ImpactSettings, estimate_effects, item_detail
+from analytics.impact import ImpactSettings, estimate_effects, item_detail, time_varying_effects
 from dashboard import charts, components, data, state
 
 st.title("Impact")
@@ -136,6 +136,42 @@ st.dataframe(
     width="stretch",
 )
 components.table_download(kinds, "social proof effects by kind", key="kinds_csv")
+
+st.subheader("Exposure at any time (second view)")
+st.caption(
+    "Items can also be seen or earned later in membership. This view compares, on every day "
+    "someone churned, members who had already been exposed (at least a day before) with those "
+    "who had not: a Cox model with time since joining as the clock, adjusted for join time and "
+    "the attributes fixed at signup. A hazard ratio below 1 goes with members staying longer. "
+    "It cannot adjust for engagement measured along the way, so it leans towards items that "
+    "engaged members see: read it as a check on the main estimate, not as an effect on its own."
+)
+with st.spinner("Fitting the any-time model…"):
+    cox = data.compute("time_varying_effects", time_varying_effects, view.as_of_day,
+                       view.segments, settings=settings)  # fmt: skip
+titles = dict(zip(table["item_id"], table["title"], strict=True))
+cox_table = (
+    cox.frame()
+    .filter(pl.col("name").is_in(list(titles)))
+    .with_columns(pl.col("name").replace_strict(titles).alias("item"))
+)
+st.dataframe(
+    cox_table.select(
+        "item",
+        pl.col("hazard_ratio").round(2).alias("hazard ratio of churn"),
+        pl.format("{} to {}", pl.col("ci_low").round(2), pl.col("ci_high").round(2)).alias(
+            "95 % CI"
+        ),
+        pl.col("p_value").round(4).alias("p"),
+        pl.when(pl.col("estimable"))
+        .then(pl.lit(""))
+        .otherwise(pl.col("reason"))
+        .alias("not estimable because"),
+    ),
+    hide_index=True,
+    width="stretch",
+)
+components.table_download(cox_table, "any-time exposure hazard ratios", key="cox_csv")
 
 st.subheader("Behind one estimate")
 labels = {r["item_id"]: f"{r['title']} ({r['kind']})" for r in table.iter_rows(named=True)}

@@ -164,3 +164,17 @@ def test_results_are_repeatable(demo: Community) -> None:
     b = estimate_effects(demo, sensitivity=False).table()
     assert a.equals(b)
     assert np.isfinite(a.filter(pl.col("effect").is_not_null())["effect"].to_numpy()).all()
+
+
+def test_any_time_view_refuses_the_tenure_badge(demo: Community) -> None:
+    from analytics.impact import time_varying_effects
+
+    cox = time_varying_effects(demo)
+    yearling = next(t for t in cox.terms if t.name == "b004")
+    assert not yearling.estimable
+    assert yearling.hazard_ratio is None
+    assert yearling.reason
+    planted = next(t for t in cox.terms if t.name == "p001")  # hazard ratio 0.6 planted
+    assert planted.estimable
+    assert planted.ci_high < 1.0
+    assert {t.name for t in cox.terms} >= {"join_years", *demo.proof_items["item_id"]}  # type: ignore[index]

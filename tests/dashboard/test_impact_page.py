@@ -76,3 +76,10 @@ def test_without_proof_tables_the_page_says_what_to_add(app_on, tmp_path: Path) 
     at = app_on(write_csvs(tmp_path, MINIMAL), page=PAGE)
     no_exceptions(at)
     assert "needs the **proof_items** table" in at.info[0].value
+
+
+def test_any_time_view_table_explains_non_estimable_items(page) -> None:  # type: ignore[no-untyped-def]
+    cox = next(df.value for df in page.dataframe if "hazard ratio of churn" in df.value.columns)
+    yearling = cox[cox["item"] == "Yearling"].iloc[0]
+    assert yearling["not estimable because"]
+    assert yearling["hazard ratio of churn"] != yearling["hazard ratio of churn"]  # NaN: no number
