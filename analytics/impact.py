@@ -58,6 +58,10 @@ MAX_KIND_COVARIATES = 6
 #: Covariate: how much other social proof a member saw or earned before the landmark (log 1 + n),
 #: a second engagement signal beside activity; an item's own exposures are never counted in it.
 OTHER_EXPOSURES = "log_other_proof_seen"
+#: An item is "awarded for tenure" when 90 % of members get it no earlier than this many days
+#: into membership and half of them within TENURE_SPREAD_DAYS of that day (a one-year badge).
+TENURE_MIN_DAYS = 7.0
+TENURE_SPREAD_DAYS = 7.0
 #: Propensity scores are clipped to this range before weighting.
 PROPENSITY_CLIP = (0.01, 0.99)
 
@@ -493,6 +497,25 @@ def _exclude_own(
     )
 
 
+def _tenure_day(community: Community, first: pl.DataFrame, item_ids: Sequence[str]) -> float | None:
+    """The day of membership an item is awarded at, when it is awarded for tenure (see
+    TENURE_MIN_DAYS); ``None`` for items met at varied times."""
+    days = (
+        first.filter(pl.col("item_id").is_in(list(item_ids)))
+        .group_by("member_id")
+        .agg(pl.col("first_at").min())
+        .join(community.members.select("member_id", "joined_at"), on="member_id")
+        .select(((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24).alias("day"))
+    )
+    if days.height < 10:
+        return None
+    low = float(days["day"].quantile(0.1))  # type: ignore[arg-type]
+    middle = float(days["day"].median())  # type: ignore[arg-type]
+    if low >= TENURE_MIN_DAYS and middle - low <= TENURE_SPREAD_DAYS:
+        return low
+    return None
+
+
 def _own_counts(community: Community, population: Population) -> pl.DataFrame:
     """Exposure rows per member and item before the member's landmark."""
     assert community.exposures is not None
@@ -515,6 +538,7 @@ def _analyse(
     *,
     with_interval: bool = True,
     own_counts: pl.DataFrame | None = None,
+    tenure_day: float | None = None,
 ) -> ItemEffect:
     frame = population.frame
     exposures = first.filter(pl.col("item_id").is_in(list(candidate.item_ids)))
@@ -553,6 +577,12 @@ def _analyse(
         )  # fmt: skip
 
     days = settings.landmark_days
+    if tenure_day is not None:
+        return unidentified(
+            f"it is awarded at a fixed time of membership (from day {tenure_day:.0f} for most "
+            "members): holding it means having stayed that long, so no comparison can tell the "
+            "item apart from staying"
+        )
     if n1 < settings.min_group_size:
         return unidentified(
             f"too few members: {n1} were exposed in their first {days} days (at least "
@@ -692,7 +722,10 @@ def estimate_effects(
     items: list[ItemEffect] = []
     for i, candidate in enumerate(singles):
         report(f"Estimating '{candidate.title}'", 0.05 + 0.6 * i / total)
-        items.append(_analyse(candidate, population, first, settings, rng, own_counts=own))
+        tenure = _tenure_day(community, first, candidate.item_ids)
+        items.append(
+            _analyse(candidate, population, first, settings, rng, own_counts=own, tenure_day=tenure)
+        )
     kind_effects: list[ItemEffect] = []
     for i, candidate in enumerate(kinds):
         report(f"Estimating {candidate.title}", 0.05 + 0.6 * (len(singles) + i) / total)

@@ -236,6 +236,18 @@ def cmd_effects(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_stackexchange(args: argparse.Namespace) -> int:
+    from analytics.io import write_tables
+    from analytics.io.stackexchange import read_stackexchange
+
+    progress = Progress()
+    imported = read_stackexchange(Path(args.path), progress=progress)
+    write_tables(imported.tables, args.out, progress=progress)
+    print(imported.summary())
+    print(f"Wrote the community to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proofboard",
@@ -313,6 +325,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser(
+        "import",
+        help="import real community data (Stack Exchange data dumps)",
+        description=(
+            "Convert a community's own export into the data contract and write it to a folder "
+            "or database (--out DIR_OR_URL). Run `proofboard import FORMAT --help` for a format."
+        ),
+    )
+    formats = p.add_subparsers(dest="format", required=True, metavar="FORMAT")
+    se = formats.add_parser(
+        "stackexchange",
+        help="an extracted Stack Exchange data dump folder",
+        description=(
+            "Read Users.xml, Posts.xml, Comments.xml (when present) and Badges.xml of an "
+            "extracted Stack Exchange data dump and write members, activity (questions, answers, "
+            "comments), proof_items (one per badge) and exposures (each award). Rows of the bot "
+            "account, without an owner or of unknown accounts are counted and left out. Only "
+            "what is known at signup becomes a member attribute (nothing: reputation and votes "
+            "are measured at dump time)."
+        ),
+    )
+    se.add_argument("path", metavar="PATH", help="the extracted dump folder")
+    se.add_argument("--out", required=True, metavar="DIR_OR_URL", help="a folder or SQLAlchemy URL")
+    se.set_defaults(func=cmd_import_stackexchange)
 
     p = sub.add_parser(
         "retention",

@@ -15,7 +15,7 @@ from analytics.io import open_source
 from dashboard.cli import build_parser, main, parse_timestamp
 from tests.conftest import MINIMAL, write_csvs
 
-SUBCOMMANDS = ["dashboard", "demo", "effects", "ingest", "retention", "validate"]
+SUBCOMMANDS = ["dashboard", "demo", "effects", "import", "ingest", "retention", "validate"]
 
 
 def test_console_script_help_lists_every_subcommand() -> None:
@@ -245,3 +245,21 @@ def test_effects_table_and_windows(demo_folder: Path, capsys: pytest.CaptureFixt
     assert "first 14 days" in out
     assert "60 days later" in out
     assert "why: too few members" in out  # the tenure badge, explained
+
+
+def test_import_stackexchange_writes_a_loadable_community(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.conftest import SHARED_DATASETS
+
+    dump = SHARED_DATASETS / "stackexchange-music-meta"
+    if not dump.is_dir():
+        pytest.skip("the Stack Exchange sample is not available")
+    url = f"sqlite:///{tmp_path / 'se.db'}"
+    assert main(["import", "stackexchange", str(dump), "--out", url]) == 0
+    out = capsys.readouterr().out
+    assert "posts without owner" in out
+    community = load_community(open_source(url))
+    assert community.members.height == 3_032  # 3,033 accounts less the bot
+    assert community.attributes == ()  # nothing known at signup beyond the contract columns
+    assert "badge:yearling" in community.proof_items["item_id"].to_list()  # type: ignore[index]

@@ -33,7 +33,7 @@ def test_page_shows_forest_plot_tables_and_drill_down(page) -> None:  # type: ig
     assert "Not identifiable" in set(table["verdict"])
     yearling = table[table["item"] == "Yearling"].iloc[0]
     assert yearling["verdict"] == "Not identifiable"
-    assert "earned or seen only later" in yearling["what it means"]
+    assert "awarded at a fixed time of membership" in yearling["what it means"]
     sentences = [s for s in table["what it means"] if s.startswith("Members who saw")]
     assert sentences
     assert "days later than similar members who did not" in sentences[0]
