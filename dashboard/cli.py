@@ -227,6 +227,18 @@ def cmd_effects(args: argparse.Namespace) -> int:
     progress = Progress()
     progress("Reading and checking the data", 0.0)
     community = load_community(open_source(args.data), as_of=args.as_of)
+    if args.segment:
+        chosen: dict[str, list[str]] = {}
+        for spec in args.segment:
+            attribute, _, value = spec.partition("=")
+            if attribute not in community.attributes or not value:
+                known = ", ".join(community.attributes) or "none"
+                raise ProofboardError(
+                    f"--segment {spec!r}: write ATTRIBUTE=VALUE with one of the member attributes "
+                    f"({known})."
+                )
+            chosen.setdefault(attribute, []).append(value)
+        community = community.filter_members({a: tuple(v) for a, v in chosen.items()})
     result = estimate_effects(community, settings, progress=progress)
     rows = result.to_json()
     if args.json:
@@ -410,6 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=parse_timestamp,
         metavar="TIMESTAMP",
         help="analyse the data as of this time (default: the latest timestamp in the data)",
+    )
+    p.add_argument(
+        "--segment",
+        action="append",
+        metavar="ATTRIBUTE=VALUE",
+        help="analyse only members with this attribute value (repeatable; values of the same "
+        "attribute are alternatives), e.g. --segment channel=ads",
     )
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per item")
     p.set_defaults(func=cmd_effects)

@@ -263,3 +263,16 @@ def test_import_stackexchange_writes_a_loadable_community(
     assert community.members.height == 3_032  # 3,033 accounts less the bot
     assert community.attributes == ()  # nothing known at signup beyond the contract columns
     assert "badge:yearling" in community.proof_items["item_id"].to_list()  # type: ignore[index]
+
+
+def test_effects_per_segment(demo_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["effects", "--data", str(demo_folder), "--json"]
+    assert main(args) == 0
+    everyone = {r["item_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert main([*args, "--segment", "plan=free"]) == 0
+    free = {r["item_id"]: r for r in json.loads(capsys.readouterr().out)}
+    assert free["p001"]["n_exposed"] + free["p001"]["n_control"] < (
+        everyone["p001"]["n_exposed"] + everyone["p001"]["n_control"]
+    )
+    assert main([*args, "--segment", "shoe_size=42"]) == 1
+    assert "ATTRIBUTE=VALUE" in capsys.readouterr().err
