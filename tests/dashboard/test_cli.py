@@ -15,7 +15,16 @@ from analytics.io import open_source
 from dashboard.cli import build_parser, main, parse_timestamp
 from tests.conftest import MINIMAL, write_csvs
 
-SUBCOMMANDS = ["dashboard", "demo", "effects", "import", "ingest", "retention", "validate"]
+SUBCOMMANDS = [
+    "dashboard",
+    "demo",
+    "effects",
+    "import",
+    "ingest",
+    "milestones",
+    "retention",
+    "validate",
+]
 
 
 def test_console_script_help_lists_every_subcommand() -> None:
@@ -276,3 +285,17 @@ def test_effects_per_segment(demo_folder: Path, capsys: pytest.CaptureFixture[st
     )
     assert main([*args, "--segment", "shoe_size=42"]) == 1
     assert "ATTRIBUTE=VALUE" in capsys.readouterr().err
+
+
+def test_milestones_json_keys(demo_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["milestones", "--data", str(demo_folder), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows
+    assert all(
+        list(r) == ["milestone_id", "title", "announced_at", "expected_signups",
+                    "observed_signups", "uplift", "ci_low", "ci_high", "p_value", "verdict"]
+        for r in rows
+    )  # fmt: skip
+    assert {r["verdict"] for r in rows} <= {"lift", "drop", "no_evidence", "not_estimable"}
+    assert main(["milestones", "--data", str(demo_folder)]) == 0
+    assert "placebo dates" in capsys.readouterr().out
