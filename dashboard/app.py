@@ -11,6 +11,9 @@ navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(
+            PAGES / "growth.py", title="Growth", icon=":material/trending_up:", url_path="growth"
+        ),
+        st.Page(
             PAGES / "retention.py", title="Retention", icon=":material/group:", url_path="retention"
         ),
         st.Page(PAGES / "impact.py", title="Impact", icon=":material/verified:", url_path="impact"),

@@ -50,9 +50,10 @@ def growth_chart(
     *,
     granularity: str,
     subtitle: str,
+    window_days: int | None = None,
 ) -> go.Figure:
     """Signups per day or week (bars), cumulative members (line, right axis) and each
-    milestone announcement as a labelled marker."""
+    milestone announcement as a labelled marker, its impact window shaded when given."""
     unit = "day" if granularity == "day" else "week"
     x = series["period_start"].to_list()
     fig = go.Figure()
@@ -81,6 +82,11 @@ def growth_chart(
         times = milestones["announced_at"].to_list()
         titles = milestones["title"].to_list()
         for moment in times:
+            if window_days:
+                fig.add_vrect(
+                    x0=moment, x1=moment + timedelta(days=window_days), line_width=0,
+                    fillcolor=COLORS["secondary"], opacity=0.12,
+                )  # fmt: skip
             fig.add_shape(
                 type="line",
                 x0=moment,
@@ -540,5 +546,54 @@ def timing_chart(timing: pl.DataFrame, *, landmark: int, subtitle: str) -> go.Fi
         xaxis={"title": "Day of membership (0 = joining day)"},
         yaxis={"title": "Members (first exposure)"},
         bargap=0.05,
+    )
+    return fig
+
+
+def milestone_detail_chart(
+    daily: pl.DataFrame, *, title: str, unit: str, subtitle: str
+) -> go.Figure:
+    """Observed counts around one announcement against the counterfactual expected without it."""
+    days = daily["offset"].to_list()
+    fig = go.Figure()
+    fig.add_bar(x=days, y=daily["observed"].to_list(), name=f"Observed {unit}",
+                marker_color=[COLORS["primary"] if d >= 0 else COLORS["muted"] for d in days],
+                hovertemplate="day %{x}: %{y:,.0f} observed<extra></extra>")  # fmt: skip
+    fig.add_scatter(x=days, y=daily["expected"].to_list(), name="Expected without it (model)",
+                    mode="lines", line={"color": COLORS["secondary"], "width": 2},
+                    hovertemplate="day %{x}: %{y:,.1f} expected<extra></extra>")  # fmt: skip
+    fig.add_vline(x=-0.5, line={"color": "#1F2430", "dash": "dash", "width": 1},
+                  annotation_text="announced")  # fmt: skip
+    fig.update_layout(
+        template=TEMPLATE_NAME,
+        title=_title(f"{title}: {unit} per day against the counterfactual", subtitle),
+        xaxis={"title": "Days since the announcement (grey: the period the model learns from)"},
+        yaxis={"title": f"{unit.capitalize()} per day", "rangemode": "tozero"},
+        bargap=0.1,
+    )
+    return fig
+
+
+def event_study_chart(frame: pl.DataFrame, *, unit: str, subtitle: str) -> go.Figure:
+    """Average relative uplift by day since announcement, with the placebo band."""
+    days = frame["day"].to_list()
+    fig = go.Figure()
+    fig.add_scatter(
+        x=days + days[::-1],
+        y=frame["band_high"].to_list() + frame["band_low"].to_list()[::-1],
+        fill="toself", fillcolor="rgba(138, 148, 166, 0.25)", line={"width": 0},
+        hoverinfo="skip", name="95 % band of the same average at placebo dates",
+    )  # fmt: skip
+    fig.add_scatter(x=days, y=frame["uplift"].to_list(), mode="lines+markers",
+                    line={"color": COLORS["primary"], "width": 2.5},
+                    name="Average over announcements",
+                    hovertemplate="day %{x}: %{y:+.0%}<extra></extra>")  # fmt: skip
+    fig.add_hline(y=0, line={"color": "#1F2430", "width": 1})
+    fig.update_layout(
+        template=TEMPLATE_NAME,
+        title=_title(f"Event study: {unit} above or below expected, by day", subtitle),
+        xaxis={"title": "Days since the announcement", "dtick": 1},
+        yaxis={"title": "Relative to expected", "tickformat": "+.0%"},
+        hovermode="closest",
     )
     return fig

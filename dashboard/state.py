@@ -132,3 +132,9 @@ LANDMARK = "landmark"
 HORIZON = "horizon"
 FIXED = "fixed"
 ITEM = "item"
+
+# Growth page
+OUTCOME = "outcome"
+WINDOW = "window"
+MILESTONE = "milestone"
+OUTCOMES: dict[str, str] = {"signups": "Signups", "active": "Active members"}

@@ -1,0 +1,50 @@
+"""AppTest for the Growth page: growth chart with impact windows, milestone effects, event study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MINIMAL, write_csvs
+from tests.dashboard.conftest import no_exceptions, plotly_spec, url
+
+PAGE = "app_pages/growth.py"
+
+
+def _titles(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        plotly_spec(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))
+    ]
+
+
+@pytest.fixture
+def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
+    return app_on(demo_folder, page=PAGE, range="all")
+
+
+def test_growth_page_shows_chart_effects_and_event_study(page) -> None:  # type: ignore[no-untyped-def]
+    no_exceptions(page)
+    titles = _titles(page)
+    assert titles[0] == "Signups and members over time"
+    assert any(t.startswith("Event study:") for t in titles)
+    shapes = plotly_spec(page, 0)["layout"]["shapes"]
+    assert any(s.get("type") == "rect" for s in shapes)  # impact windows shaded
+    effects = page.dataframe[0].value
+    assert set(effects["verdict"]) <= {"lift", "drop", "no_evidence", "not_estimable"}
+    assert any("placebo dates" in c.value for c in page.caption)
+
+
+def test_window_and_outcome_controls_in_the_url(page) -> None:  # type: ignore[no-untyped-def]
+    page.number_input(key="window").set_value(7).run()
+    page.radio(key="outcome").set_value("active").run()
+    no_exceptions(page)
+    assert url(page, "window") == ["7"]
+    assert url(page, "outcome") == ["active"]
+    assert any("active members" in t for t in _titles(page))
+
+
+def test_without_milestones_the_page_says_how_to_add_them(app_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(write_csvs(tmp_path, MINIMAL), page=PAGE)
+    no_exceptions(at)
+    assert any("no milestones table" in i.value for i in at.info)
