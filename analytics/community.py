@@ -66,6 +66,25 @@ class Community:
         )
         return counts[attribute].to_list()
 
+    def with_extra_milestones(self, extra: pl.DataFrame) -> Community:
+        """The community with milestones added by users beside those from the source; the column
+        ``editable`` tells them apart (source milestones are read-only)."""
+        columns = ["milestone_id", "announced_at", "title", "channel"]
+        own = (
+            self.milestones.select(columns).with_columns(pl.lit(False).alias("editable"))
+            if self.milestones is not None
+            else None
+        )
+        added = (
+            extra.select(columns)
+            .filter(pl.col("announced_at") <= self.as_of)
+            .with_columns(pl.lit(True).alias("editable"))
+        )
+        if own is None and added.is_empty():
+            return self
+        merged = added if own is None else pl.concat([own, added])
+        return replace(self, milestones=merged.sort("announced_at"))
+
     def filter_members(self, segments: Mapping[str, Sequence[str]]) -> Community:
         """Keep members whose attributes take one of the chosen values (empty choice = all),
         with their activity and exposures."""

@@ -11,14 +11,18 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
+import polars as pl
+import sqlalchemy as sa
 import streamlit as st
 
 from analytics.community import Community, load_community
 from analytics.embedded import default_database, default_url, ensure_default_database
 from analytics.errors import DataContractError, ProofboardError
-from analytics.io import mask_url, open_source
+from analytics.io import create_engine, mask_url, open_source, sqlite_path
+from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
 from analytics.quality import QualityReport
 
 ENV_DATA = "PROOFBOARD_DATA"
@@ -100,10 +104,53 @@ def _as_of(as_of_day: date | None) -> datetime | None:
     return None if as_of_day is None else end_of_day(as_of_day)
 
 
+def store_url(source: str | None = None) -> str:
+    """Where milestones added in the dashboard are kept: the source database itself, or a
+    ``proofboard.db`` SQLite file inside a data folder."""
+    source = source or configured_source()
+    if "://" in source:
+        return source
+    return default_url(Path(source) / "proofboard.db")
+
+
+def milestone_store() -> MilestoneStore:
+    """The store of milestones added in the dashboard (created on first use)."""
+    return MilestoneStore(store_url())
+
+
+def _stored_milestones(source: str) -> tuple[pl.DataFrame, int]:
+    """The added milestones and a fingerprint of them for the cache keys (an edit must not be
+    hidden behind a cached result)."""
+    url = store_url(source)
+    empty = pl.DataFrame(schema=FRAME_SCHEMA)
+    try:
+        # Reading never creates anything: no file, no table until a milestone is added.
+        db_file = sqlite_path(url)
+        if db_file is not None and not db_file.is_file():
+            return empty, 0
+        engine = create_engine(url)
+        try:
+            exists = sa.inspect(engine).has_table(MilestoneStore.TABLE)
+        finally:
+            engine.dispose()
+        if not exists:
+            return empty, 0
+        frame = MilestoneStore(url).frame()
+    except (ProofboardError, ValueError, sa.exc.SQLAlchemyError):
+        return empty, 0
+    return frame, int(frame.hash_rows().sum()) if frame.height else 0
+
+
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _segment(source: str, as_of: datetime | None, segments: Segments) -> Community | None:
+def _segment(
+    source: str, as_of: datetime | None, segments: Segments, stored: int, _extra: pl.DataFrame
+) -> Community | None:
     community = _load(source, as_of).community
-    return None if community is None else community.filter_members(dict(segments))
+    if community is None:
+        return None
+    if stored:
+        community = community.with_extra_milestones(_extra)
+    return community.filter_members(dict(segments))
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -113,16 +160,21 @@ def _computed(
     as_of: datetime | None,
     segments: Segments,
     params: tuple[tuple[str, Any], ...],
+    stored: int,
     _function: Callable[..., Any],
+    _extra: pl.DataFrame,
 ) -> Any:
-    community = _segment(source, as_of, segments)
+    community = _segment(source, as_of, segments, stored, _extra)
     assert community is not None, "compute() is only called once the data has loaded"
     return _function(community, **dict(params))
 
 
 def segmented(as_of_day: date | None, segments: dict[str, tuple[str, ...]]) -> Community | None:
-    """The loaded community restricted to the chosen segments (cached per view)."""
-    return _segment(configured_source(), _as_of(as_of_day), tuple(sorted(segments.items())))
+    """The loaded community, with the milestones added in the dashboard, restricted to the chosen
+    segments (cached per view)."""
+    source = configured_source()
+    extra, stored = _stored_milestones(source)
+    return _segment(source, _as_of(as_of_day), tuple(sorted(segments.items())), stored, extra)
 
 
 def compute(
@@ -135,11 +187,15 @@ def compute(
     """``function(community, **params)`` on the chosen view, cached: the same view and
     parameters are computed once per data source, not on every rerun. ``name`` identifies the
     analysis in the cache; ``params`` must be hashable."""
+    source = configured_source()
+    extra, stored = _stored_milestones(source)
     return _computed(
         name,
-        configured_source(),
+        source,
         _as_of(as_of_day),
         tuple(sorted(segments.items())),
         tuple(sorted(params.items())),
+        stored,
         function,
+        extra,
     )

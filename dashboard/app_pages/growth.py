@@ -1,9 +1,13 @@
 """Growth: signups over time and what each milestone announcement did to them."""
 
+from datetime import UTC, datetime, time
+
 import polars as pl
 import streamlit as st
 
+from analytics.errors import ProofboardError
 from analytics.growth import milestones_in, signup_series
+from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import MilestoneSettings, estimate_milestones
 from analytics.periods import Period
 from dashboard import charts, components, data, state
@@ -47,11 +51,79 @@ st.caption(
 )
 components.chart_downloads(growth, series, f"growth {period.label()}", key="growth")
 
+with st.expander("Add, edit or delete milestones", expanded=community.milestones is None):
+    first_join = community.first_join
+    bounds = (first_join, community.as_of) if first_join is not None else None
+    st.caption(
+        f"Milestones added here are kept in {data.store_url().split('?')[0].rsplit('/', 1)[-1]} "
+        "and survive restarts; those that came with the data are read-only. Dates are UTC."
+    )
+    with st.form("add_milestone", clear_on_submit=True):
+        c1, c2, c3, c4 = st.columns([2, 1, 3, 2])
+        day = c1.date_input("Date", value=community.as_of.date(), key="new_ms_day")
+        clock = c2.time_input("Time (UTC)", value=time(12, 0), key="new_ms_time")
+        title = c3.text_input("Title", key="new_ms_title", placeholder="e.g. 10,000 members!")
+        channel = c4.text_input("Channel", key="new_ms_channel", placeholder="blog, newsletter…")
+        if st.form_submit_button("Add milestone"):
+            try:
+                data.milestone_store().add(
+                    announced_at=datetime.combine(day, clock, tzinfo=UTC),
+                    title=title,
+                    channel=channel or None,
+                    valid_range=bounds,
+                )
+                st.success(f"Added '{title.strip()}'.")
+                st.rerun()
+            except (MilestoneValidationError, ProofboardError) as exc:
+                st.error(str(exc))
+    has_added = (
+        community.milestones is not None
+        and "editable" in community.milestones.columns
+        and bool(community.milestones["editable"].any())
+    )
+    stored = data.milestone_store().list() if has_added else []
+    editable = {m.milestone_id: m for m in stored}
+    if editable:
+        chosen_id = st.selectbox(
+            "Edit or delete",
+            options=list(editable),
+            format_func=lambda i: (
+                f"{editable[i].announced_at:%Y-%m-%d %H:%M} — {editable[i].title}"
+            ),
+            key="edit_ms_id",
+        )
+        current = editable[chosen_id]
+        e1, e2, e3 = st.columns([3, 2, 2])
+        new_title = e1.text_input("New title", value=current.title, key=f"edit_title_{chosen_id}")
+        new_day = e2.date_input("New date", value=current.announced_at.date(),
+                                key=f"edit_day_{chosen_id}")  # fmt: skip
+        with e3:
+            save, remove = st.columns(2)
+            if save.button("Save", key="edit_ms_save"):
+                try:
+                    data.milestone_store().update(
+                        chosen_id,
+                        title=new_title,
+                        announced_at=datetime.combine(
+                            new_day, current.announced_at.time(), tzinfo=UTC
+                        ),
+                        valid_range=bounds,
+                    )
+                    st.rerun()
+                except (MilestoneValidationError, ProofboardError) as exc:
+                    st.error(str(exc))
+            if remove.button("Delete", key="edit_ms_delete"):
+                try:
+                    data.milestone_store().delete(chosen_id)
+                    st.rerun()
+                except ProofboardError as exc:
+                    st.error(str(exc))
+
 if community.milestones is None:
     st.info(
-        "This source has no milestones table. Add `milestones.csv` (columns `announced_at`, "
-        "`title`, optional `channel`) to the data folder or a `milestones` table to the database "
-        "to see what each announcement did. (Adding milestones here is coming next.)"
+        "This source has no milestones table and none were added yet. Add one above, or add "
+        "`milestones.csv` (columns `announced_at`, `title`, optional `channel`) to the data "
+        "folder or a `milestones` table to the database, to see what each announcement did."
     )
     st.stop()
 

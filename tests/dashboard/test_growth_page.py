@@ -48,3 +48,39 @@ def test_without_milestones_the_page_says_how_to_add_them(app_on, tmp_path: Path
     at = app_on(write_csvs(tmp_path, MINIMAL), page=PAGE)
     no_exceptions(at)
     assert any("no milestones table" in i.value for i in at.info)
+
+
+def _form_add(at, title: str, day) -> None:  # type: ignore[no-untyped-def]
+    at.date_input(key="new_ms_day").set_value(day)
+    at.text_input(key="new_ms_title").input(title)
+    at.text_input(key="new_ms_channel").input("blog")
+    at.button[0].click().run()  # the form's submit button is the first button on the page
+
+
+def test_add_edit_delete_a_milestone_that_survives_restarts(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from analytics.io.milestone_store import MilestoneStore
+
+    at = app_on(small_folder, page=PAGE, range="all")
+    assert not (small_folder / "proofboard.db").exists()  # looking creates nothing
+    _form_add(at, "Launch party", date(2024, 2, 10))
+    no_exceptions(at)
+    stored = MilestoneStore(f"sqlite:///{small_folder / 'proofboard.db'}").list()
+    assert [m.title for m in stored] == ["Launch party"]
+    # a new session (a restart) sees it in the effects table
+    again = app_on(small_folder, page=PAGE, range="all")
+    assert "Launch party" in set(again.dataframe[0].value["title"])
+    again.button(key="edit_ms_delete").click().run()
+    no_exceptions(again)
+    assert MilestoneStore(f"sqlite:///{small_folder / 'proofboard.db'}").list() == []
+
+
+def test_invalid_milestones_are_refused_with_a_message(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    at = app_on(small_folder, page=PAGE, range="all")
+    _form_add(at, "   ", date(2024, 2, 10))
+    assert "no title" in at.error[0].value
+    _form_add(at, "Too early", date(2020, 1, 1))
+    assert "outside the data's range" in at.error[0].value
