@@ -294,6 +294,19 @@ def cmd_milestones(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+
+
+def _add_as_of(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=parse_timestamp,
+        metavar="TIMESTAMP",
+        help="analyse the data as of this time (default: the latest timestamp in the data)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proofboard",
@@ -362,13 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
             "when there are errors."
         ),
     )
-    p.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
-    p.add_argument(
-        "--as-of",
-        type=parse_timestamp,
-        metavar="TIMESTAMP",
-        help="analyse the data as of this time (default: the latest timestamp in the data)",
-    )
+    _add_data(p)
+    _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(func=cmd_validate)
 
@@ -407,14 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
             "verdict (lift, drop, no_evidence, not_estimable)."
         ),
     )
-    p.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+    _add_data(p)
     p.add_argument("--window-days", type=int, default=14, metavar="N", help="default 14")
-    p.add_argument(
-        "--as-of",
-        type=parse_timestamp,
-        metavar="TIMESTAMP",
-        help="analyse the data as of this time (default: the latest timestamp in the data)",
-    )
+    _add_as_of(p)
     p.add_argument(
         "--json", action="store_true", help="print a JSON array, one object per milestone"
     )
@@ -429,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
             "yet at the as-of time are null, never 0."
         ),
     )
-    p.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+    _add_data(p)
     p.add_argument("--period", choices=["week", "month"], required=True, help="week or month")
     p.add_argument(
         "--inactive-days",
@@ -438,12 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="quiet days before silent churn (default 30; the matrix itself counts activity)",
     )
-    p.add_argument(
-        "--as-of",
-        type=parse_timestamp,
-        metavar="TIMESTAMP",
-        help="analyse the data as of this time (default: the latest timestamp in the data)",
-    )
+    _add_as_of(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_retention)
 
@@ -460,7 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
             "printed beside it."
         ),
     )
-    p.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+    _add_data(p)
     p.add_argument("--landmark-days", type=int, default=30, metavar="N", help="default 30")
     p.add_argument("--horizon-days", type=int, default=90, metavar="N", help="default 90")
     p.add_argument(
@@ -474,12 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="refitting bootstrap with B resamples for the intervals (default 0: influence-"
         "function intervals, much faster)",
     )
-    p.add_argument(
-        "--as-of",
-        type=parse_timestamp,
-        metavar="TIMESTAMP",
-        help="analyse the data as of this time (default: the latest timestamp in the data)",
-    )
+    _add_as_of(p)
     p.add_argument(
         "--segment",
         action="append",
