@@ -339,6 +339,8 @@ class _Estimate:
     auc: float
     effective_controls: float
     balance: pl.DataFrame
+    #: 1 for the exposed, e/(1-e) for the unexposed (the weights that make them comparable)
+    weights: FloatArray
 
 
 def _standardise(x: FloatArray) -> FloatArray:
@@ -400,6 +402,7 @@ def _doubly_robust(
         auc=auc,
         effective_controls=ess,
         balance=_balance(names, x_raw, exposed, w),
+        weights=w,
     )
 
 
@@ -843,10 +846,7 @@ def item_detail(
     x = frame.select(population.covariates).to_numpy().astype(np.float64)
     y = frame["retained"].to_numpy().astype(np.int8)
     estimate = _doubly_robust(x, population.covariates, exposed, y)
-    propensity = np.clip(
-        _fit_probability(_standardise(x), exposed.astype(np.int8)), *PROPENSITY_CLIP
-    )
-    weights = np.where(exposed, 1.0, propensity / (1 - propensity))
+    weights = estimate.weights
     durations = (frame["tenure_days"] - settings.landmark_days).clip(lower_bound=0).to_numpy()
     events = frame["churned"].to_numpy().astype(np.float64)
     curves = []
