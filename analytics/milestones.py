@@ -278,18 +278,16 @@ def _estimate_at(
 # -- the analysis -------------------------------------------------------------------------------
 
 
-def _round_crossings(series: pl.DataFrame, community: Community) -> list[tuple[int, int]]:
+def _round_crossings(signups: FloatArray) -> list[tuple[int, int]]:
     """(value, day index) of every round number the cumulative member count crossed."""
-    cumulative = np.cumsum(daily_series(community, "signups")["count"].to_numpy().astype(np.int64))
-    found = []
+    cumulative = np.cumsum(signups)
     top = int(cumulative[-1]) if len(cumulative) else 0
-    for exponent in range(2, 10):
-        for mantissa in ROUND_MANTISSAS:
-            value = int(mantissa * 10**exponent)
-            if value > top or value < 100:
-                continue
-            found.append((value, int(np.searchsorted(cumulative, value))))
-    del series
+    found = [
+        (value, int(np.searchsorted(cumulative, value)))
+        for exponent in range(2, 10)
+        for mantissa in ROUND_MANTISSAS
+        if 100 <= (value := int(mantissa * 10**exponent)) <= top
+    ]
     return sorted(found, key=lambda f: f[1])
 
 
@@ -426,7 +424,12 @@ def estimate_milestones(
     event = _event_study(effects, placebo_windows, settings)
     rounds = []
     announced_starts = {s for s in starts if s >= 0}
-    for value, day in _round_crossings(series, community):
+    signups = (
+        counts
+        if settings.outcome == "signups"
+        else daily_series(community, "signups")["count"].to_numpy().astype(np.float64)
+    )
+    for value, day in _round_crossings(signups):
         if any(abs(day - s) <= settings.window_days for s in announced_starts):
             continue
         w = _estimate_at(counts, weekday, day + 1, in_window, settings)
