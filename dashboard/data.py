@@ -113,14 +113,21 @@ def store_url(source: str | None = None) -> str:
     return default_url(Path(source) / "proofboard.db")
 
 
+def milestones_changed() -> None:
+    """Forget the cached added milestones after an add, edit or delete."""
+    _stored_milestones.clear()
+
+
 def milestone_store() -> MilestoneStore:
     """The store of milestones added in the dashboard (created on first use)."""
     return MilestoneStore(store_url())
 
 
+@st.cache_data(ttl=30, show_spinner=False)
 def _stored_milestones(source: str) -> tuple[pl.DataFrame, int]:
     """The added milestones and a fingerprint of them for the cache keys (an edit must not be
-    hidden behind a cached result)."""
+    hidden behind a cached result). Read once per half minute rather than on every analysis
+    call; edits made here clear it at once (:func:`milestones_changed`)."""
     url = store_url(source)
     empty = pl.DataFrame(schema=FRAME_SCHEMA)
     try:

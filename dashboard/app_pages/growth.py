@@ -73,6 +73,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     valid_range=bounds,
                 )
                 st.success(f"Added '{title.strip()}'.")
+                data.milestones_changed()
                 st.rerun()
             except (MilestoneValidationError, ProofboardError) as exc:
                 st.error(str(exc))
@@ -109,12 +110,14 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                         ),
                         valid_range=bounds,
                     )
+                    data.milestones_changed()
                     st.rerun()
                 except (MilestoneValidationError, ProofboardError) as exc:
                     st.error(str(exc))
             if remove.button("Delete", key="edit_ms_delete"):
                 try:
                     data.milestone_store().delete(chosen_id)
+                    data.milestones_changed()
                     st.rerun()
                 except ProofboardError as exc:
                     st.error(str(exc))
