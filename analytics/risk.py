@@ -83,10 +83,15 @@ class RiskSettings:
     training_cutoffs: int = 6
     step_days: int = 14
     #: Permutation-importance repeats and bootstrap resamples for the AUC difference.
-    repeats: int = 10
+    repeats: int = 8
     bootstrap: int = 200
     #: Fewest churners and stayers needed at the training and the evaluation cutoff.
     min_class: int = 20
+    #: At most this many member-cutoffs train a model, and this many held-out members are
+    #: shuffled for the importance (random, seeded samples): beyond them the figures barely move
+    #: while the time grows (benchmarks/bench_risk.py).
+    max_training_rows: int = 60_000
+    max_importance_rows: int = 8_000
     seed: int = 20261124
 
     def __post_init__(self) -> None:
@@ -232,10 +237,22 @@ def features_from(known: KnownAt, spec: FeatureSpec, *, inactive_days: int) -> p
     """
     _guard(known)
     t = known.cutoff
-    act = known.activity.with_columns(_days(t, pl.col("occurred_at")).alias("age"))
+    # the last time of each kind needs the whole history; the counts only the last 90 days
+    lasts = known.activity.group_by("member_id", "kind").agg(pl.col("occurred_at").max())
+    per_member = lasts.group_by("member_id").agg(
+        pl.col("occurred_at").max().alias("last_activity_at"),
+        *(
+            _days(t, pl.col("occurred_at").filter(pl.col("kind") == k).max()).alias(
+                f"days_since_last_{k}"
+            )
+            for k in spec.kinds
+        ),
+    )
+    act = known.activity.filter(pl.col("occurred_at") > t - timedelta(days=90)).with_columns(
+        _days(t, pl.col("occurred_at")).alias("age")
+    )
     recent = pl.col("age") < 28
     aggs = [
-        pl.col("occurred_at").max().alias("last_activity_at"),
         (pl.col("age") < 7).sum().cast(pl.Float64).alias("activities_7d"),
         recent.sum().cast(pl.Float64).alias("activities_28d"),
         (pl.col("age") < 90).sum().cast(pl.Float64).alias("activities_90d"),
@@ -249,11 +266,10 @@ def features_from(known: KnownAt, spec: FeatureSpec, *, inactive_days: int) -> p
         .sum()
         .cast(pl.Float64)
         .alias("activities_prev_28d"),
-    ]
-    for k in spec.kinds:
-        aggs.append(pl.col("age").filter(pl.col("kind") == k).min().alias(f"days_since_last_{k}"))
-        aggs.append(((pl.col("kind") == k) & recent).sum().cast(pl.Float64).alias(f"{k}_28d"))
-    per_member = act.group_by("member_id").agg(aggs)
+        *(((pl.col("kind") == k) & recent).sum().cast(pl.Float64).alias(f"{k}_28d")
+          for k in spec.kinds),
+    ]  # fmt: skip
+    per_member = per_member.join(act.group_by("member_id").agg(aggs), on="member_id", how="left")
 
     exp = known.exposures
     proof_aggs = [
@@ -315,6 +331,42 @@ def features_as_of(
     return features_from(known, spec or FeatureSpec.from_known(known), inactive_days=inactive_days)
 
 
+def _churn_dates(community: Community, *, known: datetime, inactive_days: int) -> pl.DataFrame:
+    """``member_id``, ``joined_at``, ``churned_at`` as the data said at ``known``."""
+    members = community.members.filter(pl.col("joined_at") <= known).select(
+        "member_id",
+        "joined_at",
+        pl.when(pl.col("left_at") <= known).then(pl.col("left_at")).alias("left_at"),
+        pl.when(pl.col("last_seen_at") <= known).then(pl.col("last_seen_at")).alias("last_seen_at"),
+    )
+    activity = community.activity.filter(pl.col("occurred_at") <= known)
+    status = churn_table(members, activity, as_of=known, inactive_days=inactive_days)
+    return status.select("member_id", "joined_at", "churned_at")
+
+
+def _labels(
+    dates: pl.DataFrame, cutoff: datetime, *, known: datetime, horizon_days: int,
+    inactive_days: int,
+) -> pl.DataFrame:  # fmt: skip
+    end = cutoff + timedelta(days=horizon_days)
+    if end + timedelta(days=inactive_days) > known:
+        raise ValueError(
+            f"churn within {horizon_days} days of {cutoff:%Y-%m-%d} is not decidable at "
+            f"{known:%Y-%m-%d}: it needs {horizon_days} + {inactive_days} days after the cutoff. "
+            "Choose an earlier cutoff."
+        )
+    return (
+        dates.filter(pl.col("joined_at") <= cutoff)
+        .select(
+            "member_id",
+            (pl.col("churned_at").is_not_null() & (pl.col("churned_at") <= end))
+            .cast(pl.Int8)
+            .alias("churned"),
+        )
+        .sort("member_id")
+    )
+
+
 def churn_labels(
     community: Community,
     cutoff: datetime,
@@ -328,28 +380,16 @@ def churn_labels(
 
     Departures, activity and ``last_seen_at`` after ``known`` are left out (a ``last_seen_at``
     after it cannot be placed in time and is dropped).
+
+    Raises
+    ------
+    ValueError
+        When ``known`` is earlier than cutoff + horizon + inactive days (not decidable yet).
     """
-    end = cutoff + timedelta(days=horizon_days)
-    if end + timedelta(days=inactive_days) > known:
-        raise ValueError(
-            f"churn within {horizon_days} days of {cutoff:%Y-%m-%d} is not decidable at "
-            f"{known:%Y-%m-%d}: it needs {horizon_days} + {inactive_days} days after the cutoff. "
-            "Choose an earlier cutoff."
-        )
-    members = community.members.filter(pl.col("joined_at") <= cutoff).select(
-        "member_id",
-        "joined_at",
-        pl.when(pl.col("left_at") <= known).then(pl.col("left_at")).alias("left_at"),
-        pl.when(pl.col("last_seen_at") <= known).then(pl.col("last_seen_at")).alias("last_seen_at"),
+    dates = _churn_dates(community, known=known, inactive_days=inactive_days)
+    return _labels(
+        dates, cutoff, known=known, horizon_days=horizon_days, inactive_days=inactive_days
     )
-    activity = community.activity.filter(pl.col("occurred_at") <= known)
-    status = churn_table(members, activity, as_of=known, inactive_days=inactive_days)
-    return status.select(
-        "member_id",
-        (pl.col("churned_at").is_not_null() & (pl.col("churned_at") <= end))
-        .cast(pl.Int8)
-        .alias("churned"),
-    ).sort("member_id")
 
 
 # -- fitting and scoring -----------------------------------------------------------------------
@@ -363,8 +403,8 @@ def _model(spec: FeatureSpec, seed: int) -> HistGradientBoostingClassifier:
     names = list(spec.columns())
     categorical = [n.startswith("attr_") for n in names]
     return HistGradientBoostingClassifier(
-        max_iter=150,
-        learning_rate=0.06,
+        max_iter=100,
+        learning_rate=0.08,
         max_leaf_nodes=15,
         min_samples_leaf=40,
         l2_regularization=1.0,
@@ -494,11 +534,12 @@ def _training_set(
     if not cutoffs:
         return pl.DataFrame(), FeatureSpec((), (), ()), ()
     spec = FeatureSpec.from_known(known_at(community, cutoffs[0]))
+    dates = _churn_dates(community, known=known, inactive_days=settings.inactive_days)
     frames = []
     for cutoff in cutoffs:
         x = features_from(known_at(community, cutoff), spec, inactive_days=settings.inactive_days)
-        y = churn_labels(
-            community, cutoff, known=known,
+        y = _labels(
+            dates, cutoff, known=known,
             horizon_days=settings.horizon_days, inactive_days=settings.inactive_days,
         )  # fmt: skip
         frames.append(x.join(y, on="member_id"))
@@ -513,6 +554,8 @@ def _enough(y: npt.NDArray[Any], settings: RiskSettings) -> bool:
 def _fit(
     frame: pl.DataFrame, spec: FeatureSpec, settings: RiskSettings
 ) -> tuple[HistGradientBoostingClassifier, HistGradientBoostingClassifier]:
+    if frame.height > settings.max_training_rows:
+        frame = frame.sample(settings.max_training_rows, seed=settings.seed)
     y = frame["churned"].to_numpy()
     model = _model(spec, settings.seed).fit(_matrix(frame, spec), y)
     base = _baseline(settings.seed).fit(frame.select("days_since_last").to_numpy(), y)
@@ -820,8 +863,13 @@ def _churn_risk(
         **metrics,
     )
     step("Permutation importance", 0.65)
+    shuffled_rows = (
+        held_out.sample(settings.max_importance_rows, seed=settings.seed)
+        if held_out.height > settings.max_importance_rows
+        else held_out
+    )
     importance = permutation_importance_groups(
-        model, held_out, spec, repeats=settings.repeats, seed=settings.seed
+        model, shuffled_rows, spec, repeats=settings.repeats, seed=settings.seed
     )
 
     step("Refitting on the latest known labels", 0.75)
