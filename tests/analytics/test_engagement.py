@@ -50,7 +50,8 @@ def test_daily_weekly_monthly_active_count_each_member_once(tmp_path: Path) -> N
     )  # fmt: skip
     frame = active_members(c, first=D0, last=D0 + timedelta(days=20))
     row = {r["day"]: r for r in frame.iter_rows(named=True)}
-    assert row[D0]["dau"] == 1 and row[D0 + timedelta(days=1)]["dau"] == 2
+    assert row[D0]["dau"] == 1
+    assert row[D0 + timedelta(days=1)]["dau"] == 2
     assert row[D0 + timedelta(days=6)]["wau"] == 2  # days 0..6: a and b
     assert row[D0 + timedelta(days=8)]["wau"] == 0  # days 2..8: nobody
     assert row[D0 + timedelta(days=20)]["mau"] == 3  # days -9..20: all three
@@ -77,7 +78,8 @@ def test_top_shares_and_lorenz_curve(tmp_path: Path) -> None:
     activity += [f"m000,{_day(2)},post"] * 100
     c = _community(tmp_path, members, activity)
     result = concentration(c, first=D0, last=D0 + timedelta(days=5))
-    assert result.active_members == 100 and result.activity_rows == 200
+    assert result.active_members == 100
+    assert result.activity_rows == 200
     assert result.top_1 == pytest.approx(101 / 200)
     assert result.top_10 == pytest.approx((101 + 9) / 200)
     assert result.lorenz["activity_share"][-1] == pytest.approx(1.0)
@@ -97,10 +99,12 @@ def test_time_to_first_activity_counts_only_members_followed_long_enough(tmp_pat
     )  # fmt: skip
     result = time_to_first_activity(c, first=D0, last=date(2024, 3, 31))
     curve = {r["days"]: r for r in result.curve.iter_rows(named=True)}
-    assert result.joined == 5 and result.activated == 3
+    assert result.joined == 5
+    assert result.activated == 3
     assert curve[1]["activated"] == pytest.approx(1 / 5)  # a (half a day)
     # as of 2024-03-31 12:00, "late" joined 2.5 days ago: eligible up to day 2 only
-    assert curve[2]["eligible"] == 5 and curve[3]["eligible"] == 4
+    assert curve[2]["eligible"] == 5
+    assert curve[3]["eligible"] == 4
     assert curve[3]["activated"] == pytest.approx(1 / 4)  # b waited 3.5 days
     assert curve[4]["activated"] == pytest.approx(2 / 4)  # a and b
     assert result.never_share == pytest.approx(2 / 4)  # c and z (z only on day 90)

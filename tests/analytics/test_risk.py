@@ -169,32 +169,34 @@ def test_model_beats_the_recency_baseline_on_the_demo(demo_risk) -> None:  # typ
     # falling hazard (tenure): signal beyond recency that the model should find. The interval is
     # a paired bootstrap over the held-out members.
     ev = demo_risk.evaluation
-    assert ev is not None and ev.beats_baseline
+    assert ev is not None
+    assert ev.beats_baseline
     assert ev.auc > ev.baseline_auc + 0.03
     assert ev.pr_auc > ev.baseline_pr_auc
     assert ev.brier < ev.baseline_brier
     assert demo_risk.ranked_by == "model"
     top = demo_risk.importance.row(0, named=True)
-    assert top["group"] == "recency" and top["ci_low"] > 0
+    assert top["group"] == "recency"
+    assert top["ci_low"] > 0
 
 
-def test_at_risk_ranks_current_members_with_factors_in_words(
-    demo: Community, demo_risk
-) -> None:  # type: ignore[no-untyped-def]
+def test_at_risk_ranks_current_members_with_factors_in_words(demo: Community, demo_risk) -> None:  # type: ignore[no-untyped-def]
     ranked = demo_risk.at_risk
     current = features_as_of(demo, demo.as_of)
     assert sorted(ranked["member_id"].to_list()) == current["member_id"].to_list()
     assert ranked["risk"].to_list() == sorted(ranked["risk"].to_list(), reverse=True)
     assert ranked["rank"].to_list() == list(range(1, ranked.height + 1))
     top = ranked.row(0, named=True)
-    assert top["factors"] and all(isinstance(f, str) for f in top["factors"])
+    assert top["factors"]
+    assert all(isinstance(f, str) for f in top["factors"])
     # the riskiest members are quieter than the typical one, and say so
     assert top["days_since_last"] > demo_risk.typical["days_since_last"]
     payload = demo_risk.to_json()
     assert set(payload) >= {"auc", "baseline_auc", "members"}
     assert set(payload["members"][0]) == {"member_id", "risk", "factors"}
     export = at_risk_export(demo_risk, top=5)
-    assert export.height == 5 and export.schema["factors"] == pl.String
+    assert export.height == 5
+    assert export.schema["factors"] == pl.String
 
 
 def test_too_little_history_gives_a_reason_not_a_model(tmp_path: Path) -> None:
@@ -204,6 +206,7 @@ def test_too_little_history_gives_a_reason_not_a_model(tmp_path: Path) -> None:
         f"member_id,occurred_at,kind\na,{_at(3)},post\nb,{_at(50)},post\n",
     )
     result = churn_risk(c, RiskSettings())
-    assert result.evaluation is None and result.ranked_by is None
+    assert result.evaluation is None
+    assert result.ranked_by is None
     assert "too little time" in (result.reason or "")
     assert result.to_json()["members"] == []

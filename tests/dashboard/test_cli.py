@@ -310,9 +310,11 @@ def test_risk_json_ranks_members_with_the_documented_keys(
     assert {"auc", "baseline_auc", "members"} <= set(payload)
     assert payload["auc"] > payload["baseline_auc"]
     risks = [m["risk"] for m in payload["members"]]
-    assert risks == sorted(risks, reverse=True) and len(risks) > 50
+    assert risks == sorted(risks, reverse=True)
+    assert len(risks) > 50
     assert set(payload["members"][0]) == {"member_id", "risk", "factors"}
     assert main(["risk", "--data", str(demo_folder), "--top", "3"]) == 0
     text = capsys.readouterr().out
-    assert "Held-out ROC AUC" in text and "beats the recency-only baseline" in text
+    assert "Held-out ROC AUC" in text
+    assert "beats the recency-only baseline" in text
     assert payload["members"][0]["member_id"] in text
