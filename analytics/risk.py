@@ -678,6 +678,10 @@ def _fmt(value: float) -> str:
     return "never" if math.isnan(value) else f"{value:,.0f}"
 
 
+def _plural(count: float) -> str:
+    return "activity" if round(count) == 1 else "activities"
+
+
 def _sentence(group: str, row: dict[str, Any], typical: dict[str, float], spec: FeatureSpec) -> str:
     if group == "recency":
         return (
@@ -686,7 +690,7 @@ def _sentence(group: str, row: dict[str, Any], typical: dict[str, float], spec: 
         )
     if group == "frequency":
         return (
-            f"{row['activities_28d']:.0f} activities in the last 4 weeks "
+            f"{row['activities_28d']:.0f} {_plural(row['activities_28d'])} in the last 4 weeks "
             f"(typical: {typical['activities_28d']:.0f})"
         )
     if group == "trend":
