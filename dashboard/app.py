@@ -19,6 +19,12 @@ navigation = st.navigation(
         st.Page(
             PAGES / "retention.py", title="Retention", icon=":material/group:", url_path="retention"
         ),
+        st.Page(
+            PAGES / "engagement.py",
+            title="Engagement",
+            icon=":material/leaderboard:",
+            url_path="engagement",
+        ),
         st.Page(PAGES / "impact.py", title="Impact", icon=":material/verified:", url_path="impact"),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]

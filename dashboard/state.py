@@ -138,3 +138,10 @@ OUTCOME = "outcome"
 WINDOW = "window"
 MILESTONE = "milestone"
 OUTCOMES: dict[str, str] = {"signups": "Signups", "active": "Active members"}
+
+# Engagement page
+ANONYMOUS = "anon"
+BOARD_KIND = "board_kind"
+BOARD_TOP = "top"
+RISK_HORIZON = "risk_horizon"
+PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
