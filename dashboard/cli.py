@@ -518,7 +518,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         help="export a dashboard chart as PNG, SVG, interactive HTML or its data as CSV",
-        description="Export what the dashboard shows, outside the dashboard.",
+        description=(
+            "Export what the dashboard shows, outside the dashboard: "
+            "`proofboard export chart NAME --data SOURCE --out FILE.png|svg|html|csv`; "
+            "`proofboard export chart --list` names the charts."
+        ),
     )
     kinds = p.add_subparsers(dest="kind", required=True, metavar="WHAT")
     chart = kinds.add_parser(
