@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     "import",
     "ingest",
     "milestones",
+    "report",
     "retention",
     "validate",
 ]
