@@ -170,9 +170,12 @@ def _computed(
     stored: int,
     _function: Callable[..., Any],
     _extra: pl.DataFrame,
+    _progress: Callable[[str, float], None] | None = None,
 ) -> Any:
     community = _segment(source, as_of, segments, stored, _extra)
     assert community is not None, "compute() is only called once the data has loaded"
+    if _progress is not None:
+        return _function(community, **dict(params), progress=_progress)
     return _function(community, **dict(params))
 
 
@@ -189,11 +192,14 @@ def compute(
     function: Callable[..., Any],
     as_of_day: date | None,
     segments: dict[str, tuple[str, ...]],
+    *,
+    progress: Callable[[str, float], None] | None = None,
     **params: Any,
 ) -> Any:
     """``function(community, **params)`` on the chosen view, cached: the same view and
     parameters are computed once per data source, not on every rerun. ``name`` identifies the
-    analysis in the cache; ``params`` must be hashable."""
+    analysis in the cache; ``params`` must be hashable. ``progress`` (not part of the cache key)
+    is passed on to the function when it is computed, for a status display."""
     source = configured_source()
     extra, stored = _stored_milestones(source)
     return _computed(
@@ -205,4 +211,5 @@ def compute(
         stored,
         function,
         extra,
+        progress,
     )
