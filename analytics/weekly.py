@@ -324,6 +324,11 @@ class WeeklyReview:
         )
 
 
+def impact_settings(inactive_days: int = DEFAULT_INACTIVE_DAYS) -> ImpactSettings:
+    """The social-proof settings of the review: the Impact page's and the CLI's defaults."""
+    return ImpactSettings(inactive_days=inactive_days)
+
+
 def _comparison(kpi: Kpi, history: Sequence[Kpi]) -> KpiComparison:
     values = tuple(h.value for h in history)
     if kpi.unit == "share":
@@ -351,6 +356,8 @@ def weekly_review(
     week: str | date,
     *,
     inactive_days: int = DEFAULT_INACTIVE_DAYS,
+    impact: ImpactResult | None = None,
+    milestones: MilestoneResult | None = None,
     progress: Progress | None = None,
 ) -> WeeklyReview:
     """Review one complete ISO week of ``community``.
@@ -363,6 +370,11 @@ def weekly_review(
         ``"2026-W46"`` or any day of the week.
     inactive_days
         Quiet days before silent churn, as in the sidebar and ``--inactive-days``.
+    impact, milestones
+        The social-proof and milestone analyses of this same community when already computed
+        (a page computes them as steps of their own): ``estimate_effects`` with
+        :func:`impact_settings` and ``sensitivity=False``, ``estimate_milestones`` with
+        ``MilestoneSettings()``. Computed here when not given.
     progress
         Called with ``(step, fraction done)`` as the review is computed.
 
@@ -371,7 +383,19 @@ def weekly_review(
     WeekError
         When the week is malformed or not a complete week inside the data; the message names
         the weeks that can be reviewed.
+    ValueError
+        When ``impact`` or ``milestones`` were computed with other settings.
     """
+    if impact is not None and impact.settings != impact_settings(inactive_days):
+        raise ValueError(
+            "The weekly review uses the social-proof effects with the default settings "
+            f"({impact_settings(inactive_days)}), not {impact.settings}."
+        )
+    if milestones is not None and milestones.settings != MilestoneSettings():
+        raise ValueError(
+            "The weekly review uses the milestone effects with the default settings "
+            f"({MilestoneSettings()}), not {milestones.settings}."
+        )
     report = progress or (lambda _s, _f: None)
     monday = resolve_week(community, week)
     weeks = available_weeks(community)
@@ -404,10 +428,10 @@ def weekly_review(
     signups = signup_series(community, five_weeks, granularity="day")
     recent = milestones_in(community, five_weeks)
 
-    impact: ImpactResult | None = None
     impact_note: str | None = None
     notable: tuple[ItemEffect, ...] = ()
     if community.proof_items is None or community.exposures is None:
+        impact = None
         impact_note = (
             "No social-proof findings: the data has no proof_items and exposures tables."
         )
@@ -416,14 +440,15 @@ def weekly_review(
         def impact_progress(step: str, fraction: float) -> None:
             report(f"Social-proof effects: {step}", 0.25 + 0.5 * fraction)
 
-        # the Impact page's and the CLI's default settings; the sensitivity re-runs (other
-        # churn definitions) are not shown here and do not change the main estimates
-        impact = estimate_effects(
-            community,
-            ImpactSettings(inactive_days=inactive_days),
-            progress=impact_progress,
-            sensitivity=False,
-        )
+        if impact is None:
+            # the sensitivity re-runs (other churn definitions) are not shown in the review and
+            # do not change the main estimates
+            impact = estimate_effects(
+                community,
+                impact_settings(inactive_days),
+                progress=impact_progress,
+                sensitivity=False,
+            )
         notable = _notable(impact)
         if impact.population_size == 0:
             impact_note = "No member has been followed long enough yet for an outcome to be known."
@@ -431,7 +456,6 @@ def weekly_review(
     milestone_settings = MilestoneSettings()  # the Growth page's defaults (signups, 14 days)
     week_milestones: list[WeekMilestone] = []
     milestones_note: str | None = None
-    result: MilestoneResult | None = None
     if community.milestones is None:
         milestones_note = "The data has no milestones table, so no announcements are known."
     elif milestones_in(community, period).height:
@@ -439,7 +463,9 @@ def weekly_review(
         def milestone_progress(step: str, fraction: float) -> None:
             report(f"Milestone effects: {step}", 0.75 + 0.2 * fraction)
 
-        result = estimate_milestones(community, milestone_settings, progress=milestone_progress)
+        result = milestones or estimate_milestones(
+            community, milestone_settings, progress=milestone_progress
+        )
         last_day = community.as_of.date()
         for effect in result.effects:
             moment = effect.announced_at

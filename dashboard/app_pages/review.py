@@ -2,14 +2,21 @@
 notable findings and milestones, a written summary and the method notes."""
 
 from datetime import timedelta
+from typing import Any
 
 import streamlit as st
 
+from analytics.growth import milestones_in
+from analytics.impact import estimate_effects
+from analytics.milestones import MilestoneSettings, estimate_milestones
 from analytics.weekly import (
     WeekError,
     available_weeks,
+    impact_settings,
+    parse_week,
     resolve_week,
     week_label,
+    week_period,
     weekly_review,
 )
 from dashboard import components, data, report, state
@@ -67,22 +74,32 @@ state.keep(state.WEEK, week)
 components.sync_url({state.WEEK: week})
 
 with st.status(f"Preparing the review of {week}…", expanded=False) as status:
-    bar = st.progress(0.0, text="Starting")
-
-    def progress(step: str, fraction: float) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=step)
-        status.update(label=f"Preparing the review of {week}: {step}")
-
+    inputs: dict[str, Any] = {}
+    if community.proof_items is not None and community.exposures is not None:
+        status.update(label=f"Preparing the review of {week}: social-proof effects")
+        st.write("Estimating the social-proof effects (the longest step)…")
+        inputs["impact"] = data.compute(
+            "estimate_effects", estimate_effects, view.as_of_day, view.segments,
+            settings=impact_settings(view.inactive_days), sensitivity=False,
+        )  # fmt: skip
+    if milestones_in(community, week_period(parse_week(week))).height:
+        status.update(label=f"Preparing the review of {week}: milestone effects")
+        st.write("Estimating the effects of the milestones announced in the week…")
+        inputs["milestones"] = data.compute(
+            "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
+            settings=MilestoneSettings(),
+        )  # fmt: skip
+    status.update(label=f"Preparing the review of {week}: key figures and summary")
+    st.write("Comparing the key figures with the weeks before and writing the summary…")
     try:
         review = data.compute(
-            "weekly_review", weekly_review, view.as_of_day, view.segments, progress=progress,
+            "weekly_review", weekly_review, view.as_of_day, view.segments, inputs=inputs,
             week=week, inactive_days=view.inactive_days,
         )  # fmt: skip
     except WeekError as exc:
         status.update(label="No review", state="error")
         st.error(str(exc))
         st.stop()
-    bar.progress(1.0, text="Done")
     status.update(label=f"Review of {week} ready", state="complete")
 
 segments = [f"{a} = {', '.join(v)}" for a, v in view.segments.items() if v]
