@@ -346,8 +346,14 @@ def _comparison(kpi: Kpi, history: Sequence[Kpi]) -> KpiComparison:
 def _notable(impact: ImpactResult) -> tuple[ItemEffect, ...]:
     clear = [e for e in impact.items if e.verdict in ("helps", "hurts")]
     return tuple(
-        sorted(clear, key=lambda e: (e.q_value if e.q_value is not None else 1.0,
-                                     -abs(e.effect or 0.0), e.item_id))  # fmt: skip
+        sorted(
+            clear,
+            key=lambda e: (
+                e.q_value if e.q_value is not None else 1.0,
+                -abs(e.effect or 0.0),
+                e.item_id,
+            ),
+        )
     )
 
 
@@ -408,7 +414,9 @@ def weekly_review(
     for k in range(AVERAGE_WEEKS, 0, -1):
         report(f"Key figures of the week {week_label(monday - k * _ONE_WEEK)}", 0.05)
         history.append(
-            overview_kpis(community, week_period(monday - k * _ONE_WEEK), inactive_days=inactive_days)
+            overview_kpis(
+                community, week_period(monday - k * _ONE_WEEK), inactive_days=inactive_days
+            )
         )
     comparisons = tuple(
         _comparison(kpi, [h[i] for h in history]) for i, kpi in enumerate(kpis)
@@ -432,9 +440,7 @@ def weekly_review(
     notable: tuple[ItemEffect, ...] = ()
     if community.proof_items is None or community.exposures is None:
         impact = None
-        impact_note = (
-            "No social-proof findings: the data has no proof_items and exposures tables."
-        )
+        impact_note = "No social-proof findings: the data has no proof_items and exposures tables."
     else:
 
         def impact_progress(step: str, fraction: float) -> None:
@@ -548,7 +554,8 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     one) and a direction word that matches its sign."""
     out: list[str] = []
     new = review.kpi("new_members")
-    assert new.kpi.value is not None and new.kpi.previous is not None
+    assert new.kpi.value is not None
+    assert new.kpi.previous is not None
     sentence = (
         f"In {review.week} ({review.days_label}) {_count(new.kpi.value)} members joined, "
         f"{_count_change(new.kpi.value - new.kpi.previous)} the week before "
@@ -562,13 +569,15 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     out.append(sentence + ".")
 
     members = review.kpi("members")
-    assert members.kpi.value is not None and members.kpi.previous is not None
+    assert members.kpi.value is not None
+    assert members.kpi.previous is not None
     out.append(
         f"The week ended with {_count(members.kpi.value)} members, "
         f"{_count_change(members.kpi.value - members.kpi.previous)} a week earlier."
     )
     active = review.kpi("active_members")
-    assert active.kpi.value is not None and active.kpi.previous is not None
+    assert active.kpi.value is not None
+    assert active.kpi.previous is not None
     out.append(
         f"{_count(active.kpi.value)} members were active in the 30 days before the week ended, "
         f"{_count_change(active.kpi.value - active.kpi.previous)} a week earlier."

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 import plotly.io as pio
-from plotly.subplots import make_subplots
 import polars as pl
+from plotly.subplots import make_subplots
 
 TEMPLATE_NAME = "proofboard"
 COLORS = {
@@ -641,7 +641,9 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
             row=1,
             col=i,
         )
-        before = [v for v, r in zip(values, rows["reviewed"], strict=True) if not r and v is not None]
+        before = [
+            v for v, r in zip(values, rows["reviewed"], strict=True) if not r and v is not None
+        ]
         if before and not share:
             fig.add_hline(y=sum(before) / len(before), line={"color": COLORS["secondary"],
                           "dash": "dash", "width": 1.5}, row=1, col=i)  # fmt: skip

@@ -551,8 +551,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--week",
         type=_week_argument,
         metavar="YYYY-Www",
-        help="the ISO week, e.g. 2026-W46 (default: the last complete week before the as-of "
-        "time)",
+        help="the ISO week, e.g. 2026-W46 (default: the last complete week before the as-of time)",
     )
     p.add_argument(
         "--out", required=True, type=_report_path, metavar="FILE", help="FILE.html or FILE.pdf"

@@ -61,9 +61,13 @@ def review_charts(review: WeeklyReview) -> list[ReviewChart]:
         ReviewChart(
             "signups",
             charts.week_signups_chart(
-                review.signups, review.recent_milestones, week_start=review.period.start,
-                week_end=review.period.end, week=review.week, subtitle=sub,
-            ),  # fmt: skip
+                review.signups,
+                review.recent_milestones,
+                week_start=review.period.start,
+                week_end=review.period.end,
+                week=review.week,
+                subtitle=sub,
+            ),
             review.signups,
             "Bars: members who signed up each day, the reviewed week shaded; line: everyone "
             "who had joined by then (right axis); diamonds: milestone announcements.",
@@ -192,7 +196,8 @@ h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #E3E7EE; padding-bottom: 4px; }
 .meta { color: #5B6475; margin: 0 0 16px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 4px; font-size: 12.5px; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #EEF1F5; vertical-align: top; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #EEF1F5;
+         vertical-align: top; }
 th { background: #F6F8FB; font-weight: 600; }
 figure { margin: 12px 0 20px; break-inside: avoid; page-break-inside: avoid; }
 figure img { width: 100%; height: auto; }
@@ -247,7 +252,9 @@ def _figure_html(chart: ReviewChart, *, first: bool, static: bool) -> str:
     return f"<figure>{body}<figcaption>{html.escape(chart.caption)}</figcaption></figure>"
 
 
-def review_html(review: WeeklyReview, *, static: bool = False, progress: Progress | None = None) -> str:
+def review_html(
+    review: WeeklyReview, *, static: bool = False, progress: Progress | None = None
+) -> str:
     """The review as one HTML page: interactive charts with plotly.js embedded once, or
     (``static``) SVG images for printing."""
     report = progress or (lambda _s, _f: None)
@@ -371,7 +378,9 @@ def check_output_path(path: str | Path) -> Path:
     return out
 
 
-def write_report(review: WeeklyReview, path: str | Path, *, progress: Progress | None = None) -> Path:
+def write_report(
+    review: WeeklyReview, path: str | Path, *, progress: Progress | None = None
+) -> Path:
     """Write the review to ``path`` (``.html``: interactive, self-contained; ``.pdf``: A4)."""
     report = progress or (lambda _s, _f: None)
     out = check_output_path(path)

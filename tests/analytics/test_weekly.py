@@ -263,12 +263,14 @@ def test_churn_not_known_yet_is_said_with_the_day_it_will_be(growing) -> None:  
 def test_known_churn_and_retention_sentences_carry_their_intervals(demo: Community) -> None:
     review = weekly_review(demo, "2026-W20")
     row = review.churn_week()
-    assert row is not None and row["known"]
+    assert row is not None
+    assert row["known"]
     churn = next(s for s in review.summary if "churned during the week" in s)
     assert f"{row['rate'] * 100:.1f} %" in churn  # type: ignore[operator]
     assert f"95 % CI {row['ci_low'] * 100:.1f} to {row['ci_high'] * 100:.1f} %" in churn  # type: ignore[operator]
     retention = review.kpi("retention_90d")
-    assert retention.kpi.value is not None and retention.kpi.ci is not None
+    assert retention.kpi.value is not None
+    assert retention.kpi.ci is not None
     sentence = next(s for s in review.summary if "whose day 90 fell in the week" in s)
     assert f"{retention.kpi.value * 100:.1f} %" in sentence
     assert f"95 % CI {retention.kpi.ci[0] * 100:.1f}" in sentence
@@ -279,7 +281,8 @@ def test_known_churn_and_retention_sentences_carry_their_intervals(demo: Communi
 
 def test_without_proof_items_or_milestones_the_review_says_so(growing) -> None:  # type: ignore[no-untyped-def]
     review = weekly_review(growing, "2024-W06")
-    assert review.impact is None and review.notable == ()
+    assert review.impact is None
+    assert review.notable == ()
     assert any("no proof_items and exposures tables" in s for s in review.summary)
     assert any("no milestones table" in s for s in review.summary)
     assert any(s.startswith("Churn: A member has churned") for s in review.method_notes)
@@ -300,3 +303,20 @@ def test_kpi_table_has_one_row_per_figure(growing) -> None:  # type: ignore[no-u
     row = table.filter(pl.col("kpi") == "New members").row(0, named=True)
     assert (row["week"], row["previous_week"], row["average_4_weeks"]) == (7, 6, 4.25)
     assert not math.isnan(row["change_vs_average"])
+
+
+def test_precomputed_analyses_give_the_same_review_and_must_match_its_settings(
+    demo: Community,
+) -> None:
+    impact = estimate_effects(demo, ImpactSettings(), sensitivity=False)
+    milestones = estimate_milestones(demo, MilestoneSettings())
+    given = weekly_review(demo, "2026-W20", impact=impact, milestones=milestones)
+    assert given.summary == weekly_review(demo, "2026-W20").summary
+    with pytest.raises(ValueError, match="default settings"):
+        weekly_review(
+            demo, "2026-W20", impact=estimate_effects(demo, ImpactSettings(horizon_days=60))
+        )
+    with pytest.raises(ValueError, match="default settings"):
+        weekly_review(
+            demo, "2026-W20", milestones=estimate_milestones(demo, MilestoneSettings(window_days=7))
+        )

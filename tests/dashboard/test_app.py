@@ -40,7 +40,12 @@ def test_every_page_renders_without_exceptions(app_on, small_folder: Path, page:
     at = app_on(small_folder, page=page)
     no_exceptions(at)
     assert at.title[0].value in {
-        "Overview", "Weekly review", "Growth", "Retention", "Impact", "Data"
+        "Overview",
+        "Weekly review",
+        "Growth",
+        "Retention",
+        "Impact",
+        "Data",
     }
 
 
