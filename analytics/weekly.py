@@ -644,9 +644,9 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             helps = sum(e.verdict == "helps" for e in review.notable)
             hurts = len(review.notable) - helps
             out.append(
-                f"Of {analysed} proof items, {helps} go with members staying and {hurts} with "
-                "members leaving, after correcting for testing many items (q ≤ 0.05); the "
-                "clearest:"
+                f"Of {analysed} proof items, {helps} {'goes' if helps == 1 else 'go'} with members "
+                f"staying and {hurts} with members leaving, after correcting for testing many "
+                "items (q ≤ 0.05); the clearest:"
             )
             for effect in review.notable[:MAX_NOTABLE]:
                 out.append(
