@@ -391,17 +391,20 @@ def build_parser() -> argparse.ArgumentParser:
     formats = p.add_subparsers(dest="format", required=True, metavar="FORMAT")
     se = formats.add_parser(
         "stackexchange",
-        help="an extracted Stack Exchange data dump folder",
+        help="a Stack Exchange data dump: the site's .7z archive or its extracted folder",
         description=(
-            "Read Users.xml, Posts.xml, Comments.xml (when present) and Badges.xml of an "
-            "extracted Stack Exchange data dump and write members, activity (questions, answers, "
-            "comments), proof_items (one per badge) and exposures (each award). Rows of the bot "
-            "account, without an owner or of unknown accounts are counted and left out. Only "
-            "what is known at signup becomes a member attribute (nothing: reputation and votes "
-            "are measured at dump time)."
+            "Read Users.xml, Posts.xml, Comments.xml (when present) and Badges.xml of a "
+            "Stack Exchange data dump (the site's .7z archive, extracted to a temporary folder "
+            "that is removed afterwards, or the extracted folder) and write members, activity "
+            "(questions, answers, comments), proof_items (one per badge) and exposures (each "
+            "award). Rows of the bot account, without an owner or of unknown accounts are "
+            "counted and left out. Only what is known at signup becomes a member attribute "
+            "(nothing: reputation and votes are measured at dump time)."
         ),
     )
-    se.add_argument("path", metavar="PATH", help="the extracted dump folder")
+    se.add_argument(
+        "path", metavar="PATH", help="the site's .7z archive or the extracted dump folder"
+    )
     se.add_argument("--out", required=True, metavar="DIR_OR_URL", help="a folder or SQLAlchemy URL")
     se.set_defaults(func=cmd_import_stackexchange)
 
