@@ -347,6 +347,31 @@ def test_import_stackexchange_writes_a_loadable_community(
     assert "badge:yearling" in community.proof_items["item_id"].to_list()  # type: ignore[index]
 
 
+def test_import_stackexchange_reads_the_7z_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import py7zr
+
+    from tests.conftest import SHARED_DATASETS
+
+    dump = SHARED_DATASETS / "stackexchange-music-meta"
+    if not dump.is_dir():
+        pytest.skip("the Stack Exchange sample is not available")
+    archive = tmp_path / "music.meta.stackexchange.com.7z"
+    with py7zr.SevenZipFile(archive, mode="w") as packed:
+        for name in ("Users.xml", "Posts.xml", "Badges.xml"):
+            packed.write(dump / name, arcname=name)
+    out = tmp_path / "se"
+    assert main(["import", "stackexchange", str(archive), "--out", str(out)]) == 0
+    assert "members: 3,032 rows" in capsys.readouterr().out
+    assert load_community(open_source(out)).exposures.height == 5_648  # type: ignore[union-attr]
+    broken = tmp_path / "broken.7z"
+    broken.write_bytes(archive.read_bytes()[:2_000])
+    assert main(["import", "stackexchange", str(broken), "--out", str(tmp_path / "x")]) == 1
+    assert "broken.7z is not a readable 7-Zip archive" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
 def test_effects_per_segment(demo_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["effects", "--data", str(demo_folder), "--json"]
     assert main(args) == 0
