@@ -50,9 +50,8 @@ _ROUND_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
 # (true uplift, growth spurt before) of announced round numbers, in chronological order
 _ROUND_EFFECTS = ((0.40, False), (0.0, True), (0.25, False), (0.0, False))
 _ROUND_CHANNELS = ("blog", "social", "newsletter", "social")
-_SPURT_DAYS = 28
-_SPURT_PEAK = 1.6
-_SPURT_RAMP_UP_DAYS = 5.0
+_SPURT_DAYS = 28  # a growth spurt starts this long before the planned announcement
+_SPURT_PEAK = 1.6  # ... and raises signups log-linearly to this multiple, which then stays
 _REACTIVATION_MULTIPLIER = 1.6  # activity of active members during the window
 _REACTIVATION_KINDS_P = (0.0, 0.10, 0.20, 0.35, 0.35)  # post, comment, reaction, login, event
 
@@ -392,12 +391,14 @@ def _announcement_day(expected: FloatArray, value: int, hour_of_day: int) -> flo
 
 
 def _spurt_multiplier(t: FloatArray, begin: float) -> FloatArray:
-    """Growth-spurt multiplier: a plateau from `begin` on, after a smooth ramp-up.
+    """Growth-spurt multiplier: 1 before `begin`, then rising log-linearly over the spurt's
+    `_SPURT_DAYS + _WINDOW_DAYS` days to `_SPURT_PEAK`, a gain that then stays.
 
-    The spurt is cut off at the announcement it precedes (see `_draw_signups`).
+    The spurt is not caused by the announcement and does not stop at it: it runs through the
+    announcement's window, which is the trap for a before/after comparison.
     """
-    w = np.clip((t - begin) / _SPURT_RAMP_UP_DAYS, 0.0, 1.0)
-    return np.asarray(1.0 + (_SPURT_PEAK - 1.0) * w * w * (3.0 - 2.0 * w))
+    w = np.clip((t - begin) / (_SPURT_DAYS + _WINDOW_DAYS), 0.0, 1.0)
+    return np.asarray(np.exp(math.log(_SPURT_PEAK) * w))
 
 
 def _hour(day: float) -> int:
@@ -411,8 +412,8 @@ def _planned_intensity(base: FloatArray, milestones: Sequence[_Milestone]) -> Fl
     intensity = base.copy()
     for m in milestones:
         if m.spurt:
-            lo, hi = max(_hour(m.day - _SPURT_DAYS), 0), _hour(m.day)
-            intensity[lo:hi] *= _spurt_multiplier(mid_hour[lo:hi], m.day - _SPURT_DAYS)
+            lo = max(_hour(m.day - _SPURT_DAYS), 0)
+            intensity[lo:] *= _spurt_multiplier(mid_hour[lo:], m.day - _SPURT_DAYS)
         if m.uplift:
             lo = _hour(m.day)
             intensity[lo : lo + _WINDOW_DAYS * 24] *= 1.0 + m.uplift
@@ -546,9 +547,10 @@ def _draw_signups(
     The hourly counts are multinomial over the intensity. Going through the milestones in time
     order, the remaining members are distributed over the remaining hours; a round number is
     announced the day after the realised count crosses it (at its hour of day), the counts up
-    to the announcement are kept, the intensity after it is changed (uplift in the window, end
-    of a growth spurt) and the rest is drawn again. Conditionally on the past this is exactly
-    the multinomial over the changed intensity.
+    to the announcement are kept, the intensity in its window is multiplied by the uplift and
+    the rest is drawn again. Conditionally on the past this is exactly the multinomial over the
+    changed intensity. Growth spurts are laid on beforehand around the planned announcement
+    times: they do not depend on when the announcement is made.
 
     Returns
     -------
@@ -560,12 +562,12 @@ def _draw_signups(
     hours = len(base)
     mid_hour = (np.arange(hours, dtype=np.float64) + 0.5) / 24.0
     intensity = base.copy()
-    spurts: dict[str, tuple[int, int]] = {}  # title -> hours of the spurt before it is cut
+    spurts: dict[str, tuple[float, float]] = {}  # title -> days of the spurt's rise
     for m in planned:
-        if m.spurt:  # runs until the announcement, at most two weeks past the planned one
-            lo, hi = max(_hour(m.day - _SPURT_DAYS), 0), min(_hour(m.day + _WINDOW_DAYS), hours)
-            intensity[lo:hi] *= _spurt_multiplier(mid_hour[lo:hi], m.day - _SPURT_DAYS)
-            spurts[m.title] = (lo, hi)
+        if m.spurt:  # around the planned announcement, wherever the realised one falls
+            lo = max(_hour(m.day - _SPURT_DAYS), 0)
+            intensity[lo:] *= _spurt_multiplier(mid_hour[lo:], m.day - _SPURT_DAYS)
+            spurts[m.title] = (lo / 24.0, min(m.day + _WINDOW_DAYS, hours / 24.0))
     counts = np.zeros(hours, dtype=np.int64)
     fixed, remaining, announced = 0, members, []
     for m in planned:
@@ -574,10 +576,6 @@ def _draw_signups(
         if m.kind == "round_number" and m.value is not None:
             needed = m.value - (members - remaining)
             at = _realised_announcement(draw, needed, fixed, m.hour_of_day)
-        if m.spurt:  # from here on the spurt is over (or never announced: then none at all)
-            lo, hi = spurts[m.title]
-            cut = max(at if at > fixed else lo, fixed)
-            intensity[cut:hi] = base[cut:hi]
         if at <= fixed or at + _WINDOW_DAYS * 24 > hours:
             continue  # cannot be announced in this period
         counts[fixed:at] = draw[: at - fixed]
@@ -587,7 +585,7 @@ def _draw_signups(
         without = remaining * intensity[window].sum() / intensity[at:].sum()
         intensity[window] *= 1.0 + m.uplift
         expected = remaining * intensity[window].sum() / intensity[at:].sum()
-        spurt = (spurts[m.title][0] / 24.0, min(at, spurts[m.title][1]) / 24.0) if m.spurt else None
+        spurt = spurts[m.title] if m.spurt else None
         announced.append(
             replace(
                 m,
@@ -1176,8 +1174,8 @@ def _milestone_truth(
                 "start": _iso(start_dt, m.spurt_interval[0]),
                 "end": _iso(start_dt, m.spurt_interval[1]),
                 "peak_multiplier": _SPURT_PEAK,
-                "shape": f"signup intensity ramps up over {_SPURT_RAMP_UP_DAYS:g} days to "
-                f"x{_SPURT_PEAK:g} and stays there until announced_at",
+                "shape": f"signup intensity rises log-linearly from start to end (through "
+                f"the announcement's window) to x{_SPURT_PEAK:g}, and stays at that level",
             }
         if m.reactivation != 1.0:
             entry["active_member_effect"] = {
@@ -1414,10 +1412,11 @@ def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str
         + (", ".join(lifted) or "none")
         + ".",
         "Announcements with no effect on signups: " + (", ".join(flat) or "none") + ".",
-        "A growth spurt (not caused by any announcement) runs over the 28 days before: "
+        "A growth spurt (not caused by any announcement) starts 28 days before and runs "
+        "through the window of: "
         + (", ".join(spurts) or "none")
-        + "; it ends at the announcement, so comparing the 14 days after with the 14 days "
-        "before shows a drop although the true effect is zero.",
+        + "; comparing the 14 days after with the weeks before shows a lift although the "
+        "true effect is zero.",
         "Round-number crossings that were not announced are listed as placebos.",
         "Latent engagement (lognormal, higher for referral and pro members, lower for ads) "
         "raises activity, exposure to content and lifetime: naive comparisons of exposed and "

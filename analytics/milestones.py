@@ -3,10 +3,19 @@ uncertainty.
 
 For an announcement on day d0 the effect is measured over the ``window_days`` from d0:
 observed signups against the signups expected without the announcement. The counterfactual is a
-Poisson regression of daily counts on a linear trend and the weekday, fitted on the
-``pre_days`` before d0 (days inside another milestone's window are left out of the fit, so
-neighbouring announcements cannot leak in); its overdispersion is estimated (quasi-Poisson).
-Relative uplift = observed / expected − 1.
+Poisson regression of daily counts on a log-linear trend that may bend ``knot_days`` (28) before
+d0, and the weekday, fitted on the ``pre_days`` (56) before d0 (days inside another milestone's
+window are left out of the fit, so neighbouring announcements cannot leak in); its
+overdispersion is estimated (quasi-Poisson). Relative uplift = observed / expected − 1.
+
+Why the bend: round numbers are announced during growth spurts, and a spurt that started a few
+weeks before an announcement and carries on through its window looks, to a straight 8-week
+trend, like an effect of the announcement. With the bend the trend of the last four weeks is
+the one carried forward. In the simulation study (``benchmarks/sim_milestones.py``,
+``docs/milestones.md``) this brings the mean estimate for zero-effect announcements during a
+spurt from +11 % to −3 % and the coverage of the 95 % intervals from 87 % to 96 %, at a cost in
+power for small lifts (+20 % lifts found 25 % of the time instead of 70 % at 100,000 members).
+``knot_days=None`` gives the straight trend.
 
 Model-based intervals are too optimistic with short windows and autocorrelated days, so the
 reported p-value and interval are calibrated: the same estimate is made at many placebo dates
@@ -39,6 +48,7 @@ FloatArray = npt.NDArray[np.float64]
 Progress = Callable[[str, float], None]
 
 ROUND_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
+DEFAULT_KNOT_DAYS = 28
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,7 @@ class MilestoneSettings:
     window_days: int = 14
     pre_days: int = 56
     min_pre_days: int = 28
+    knot_days: int | None = DEFAULT_KNOT_DAYS
     placebos: int = 200
     min_placebos: int = 100
     outcome: Outcome = "signups"
@@ -59,6 +70,8 @@ class MilestoneSettings:
             raise ValueError("window_days must be at least 1 and pre_days at least 14.")
         if self.min_pre_days > self.pre_days:
             raise ValueError("min_pre_days cannot exceed pre_days.")
+        if self.knot_days is not None and not 7 <= self.knot_days < self.pre_days:
+            raise ValueError("knot_days must be at least 7 and less than pre_days (or None).")
 
 
 @dataclass(frozen=True)
@@ -172,8 +185,15 @@ def daily_series(community: Community, outcome: Outcome = "signups") -> pl.DataF
 # -- the counterfactual model -------------------------------------------------------------------
 
 
-def _design(t: FloatArray, weekday: npt.NDArray[np.int64]) -> FloatArray:
+_MIN_DAYS_AFTER_KNOT = 14
+
+
+def _design(t: FloatArray, weekday: npt.NDArray[np.int64], knot: int | None) -> FloatArray:
+    """Intercept, trend (per 100 days), a change of trend ``knot`` days before the
+    announcement (a hinge: the trend may bend, the level stays continuous) and weekdays."""
     columns = [np.ones_like(t), t / 100.0]
+    if knot is not None:
+        columns.append(np.maximum(t + knot, 0.0) / 100.0)
     columns += [(weekday == k).astype(np.float64) for k in range(1, 7)]
     return np.column_stack(columns)
 
@@ -249,7 +269,10 @@ def _estimate_at(
             f"{settings.min_pre_days} needed)"
         )
     t = np.arange(len(counts), dtype=np.float64) - start
-    x = _design(t, weekday)
+    knot = settings.knot_days
+    if knot is not None and np.count_nonzero(pre >= start - knot) < _MIN_DAYS_AFTER_KNOT:
+        knot = None  # too few usable days after the bend to estimate it: a straight trend
+    x = _design(t, weekday, knot)
     fit = _poisson_fit(x[pre], counts[pre])
     if fit is None:
         return "no signups before it to learn the usual pattern from"

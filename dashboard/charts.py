@@ -5,7 +5,8 @@ Every chart has a title, axis titles with units, hover text, and the shared temp
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -33,6 +34,14 @@ pio.templates[TEMPLATE_NAME] = go.layout.Template(
         yaxis={"gridcolor": "#EEF1F5", "zeroline": False},
     )
 )
+
+
+def view_caption(as_of: datetime, segments: Mapping[str, Sequence[str]], period_label: str) -> str:
+    """One line saying what a chart shows: period, segments, as-of time (every chart's subtitle,
+    so that exported images carry it)."""
+    chosen = [f"{a} = {', '.join(v)}" for a, v in segments.items() if v]
+    segment_text = "; ".join(chosen) if chosen else "all members"
+    return f"{period_label} · {segment_text} · data as of {as_of:%Y-%m-%d %H:%M} UTC"
 
 
 def _title(title: str, subtitle: str) -> dict[str, object]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import plotly.graph_objects as go
@@ -13,9 +13,8 @@ from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.overview import Kpi
 from analytics.quality import QualityReport
-from dashboard import state
+from dashboard import charts, exports, state
 from dashboard.data import Loaded, load
-from dashboard.exports import figure_html, frame_csv, slug
 
 
 def sync_url(params: dict[str, str | list[str] | None]) -> None:
@@ -182,9 +181,7 @@ def page_choice(key: str, label: str, options: dict[str, str], default: str) -> 
 
 def filters_caption(community: Community, view: state.ViewState, period_label: str) -> str:
     """One line saying what the view shows: period, as-of time, segments."""
-    chosen = [f"{a} = {', '.join(v)}" for a, v in view.segments.items() if v]
-    segment_text = "; ".join(chosen) if chosen else "all members"
-    return f"{period_label} · {segment_text} · data as of {community.as_of:%Y-%m-%d %H:%M} UTC"
+    return charts.view_caption(community.as_of, view.segments, period_label)
 
 
 def _format(kpi: Kpi, value: float | None) -> str:
@@ -222,41 +219,61 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
                     st.caption("No member reached this day within the period.")
 
 
+def _image(fig: go.Figure, fmt: exports.ImageFormat) -> Callable[[], bytes]:
+    return lambda: exports.figure_image(fig, fmt)
+
+
 def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) -> None:
-    """Download buttons for a chart: interactive HTML and the data behind it as CSV."""
-    left, right, _ = st.columns([1, 1, 3])
-    left.download_button(
-        "Chart (HTML)",
-        data=figure_html(fig),
-        file_name=f"{slug(name)}.html",
-        mime="text/html",
-        key=f"{key}_html",
-        help="A self-contained interactive chart that opens offline. For a PNG, use the camera "
-        "icon in the chart's toolbar.",
-    )
-    right.download_button(
-        "Chart data (CSV)",
-        data=frame_csv(data),
-        file_name=f"{slug(name)}.csv",
-        mime="text/csv",
-        key=f"{key}_csv",
-    )
+    """Download buttons for a chart: PNG and SVG images (title, filters and as-of time on them),
+    a self-contained interactive HTML file, and the data behind it as CSV. Files are made when a
+    button is clicked, not on every rerun."""
+    file = exports.slug(name)
+    drawable = exports.images_available()
+    why = None if drawable else exports.NO_BROWSER
+    columns = st.columns([1, 1, 1, 1.3, 3], gap="small")
+    columns[0].download_button(
+        "PNG", data=_image(fig, "png"), file_name=f"{file}.png", mime="image/png",
+        key=f"{key}_png", icon=":material/image:", disabled=not drawable,
+        help=why or "The chart as a 2400 x 1300 pixel image.",
+    )  # fmt: skip
+    columns[1].download_button(
+        "SVG", data=_image(fig, "svg"), file_name=f"{file}.svg", mime="image/svg+xml",
+        key=f"{key}_svg", icon=":material/draw:", disabled=not drawable,
+        help=why or "The chart as a vector image, for print and slides.",
+    )  # fmt: skip
+    columns[2].download_button(
+        "HTML", data=lambda: exports.figure_html(fig), file_name=f"{file}.html",
+        mime="text/html", key=f"{key}_html", icon=":material/code:",
+        help="A self-contained interactive chart that opens offline.",
+    )  # fmt: skip
+    columns[3].download_button(
+        "Data (CSV)", data=lambda: exports.frame_csv(data), file_name=f"{file}.csv",
+        mime="text/csv", key=f"{key}_csv", icon=":material/table:",
+    )  # fmt: skip
 
 
 def table_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
-    """A CSV download button for a table."""
-    st.download_button(
-        "Table (CSV)",
-        data=frame_csv(frame),
-        file_name=f"{slug(name)}.csv",
-        mime="text/csv",
-        key=key,
-    )
+    """Download buttons for a table: CSV, Parquet and Excel."""
+    file = exports.slug(name)
+    columns = st.columns([1, 1, 1, 4], gap="small")
+    columns[0].download_button(
+        "CSV", data=lambda: exports.frame_csv(frame), file_name=f"{file}.csv", mime="text/csv",
+        key=key, icon=":material/download:",
+    )  # fmt: skip
+    columns[1].download_button(
+        "Parquet", data=lambda: exports.frame_parquet(frame), file_name=f"{file}.parquet",
+        mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
+    )  # fmt: skip
+    columns[2].download_button(
+        "Excel", data=lambda: exports.frame_xlsx(frame, name), file_name=f"{file}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx", icon=":material/download:",
+    )  # fmt: skip
 
 
 def quality_report(report: QualityReport, *, key: str, what: str = "this source") -> None:
     """The data-quality verdict, every error and warning with its rows and fix, and the issues
-    as a table with a CSV download."""
+    as a table with downloads."""
     if report.ok and not report.warnings:
         st.success("No problems found.", icon=":material/check_circle:")
     elif report.ok:

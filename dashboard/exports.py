@@ -1,11 +1,88 @@
-"""The bytes behind every download button (kept apart from Streamlit so tests can check them)."""
+"""The bytes behind every download button and ``proofboard export`` (kept apart from Streamlit so
+tests and the CLI can use them).
+
+Static images (PNG, SVG) are drawn by kaleido in Debian's chromium. Starting a browser takes
+several seconds, so one kaleido server is started on first use and kept for the life of the
+process (it is stopped at exit); later images take a fraction of a second.
+"""
 
 from __future__ import annotations
 
+import atexit
 import io
+import os
+import shutil
+import threading
+import warnings
+from typing import Literal
 
 import plotly.graph_objects as go
 import polars as pl
+
+ImageFormat = Literal["png", "svg"]
+IMAGE_FORMATS: tuple[ImageFormat, ...] = ("png", "svg")
+IMAGE_WIDTH, IMAGE_HEIGHT, PNG_SCALE = 1200, 650, 2
+
+_server_lock = threading.Lock()
+_server_started = False
+
+
+NO_BROWSER = (
+    "PNG and SVG need Chrome or Chromium to draw the chart, and none was found (on Debian: "
+    "apt-get install chromium, or set BROWSER_PATH). The HTML and CSV downloads work without it."
+)
+_BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+
+
+def images_available() -> bool:
+    """Whether a Chrome/Chromium is there for kaleido to draw PNG and SVG with."""
+    path = os.environ.get("BROWSER_PATH")
+    if path:
+        return os.path.isfile(path)
+    return any(shutil.which(name) for name in _BROWSERS)
+
+
+class ExportError(RuntimeError):
+    """A chart could not be drawn as an image (usually: no Chrome/Chromium to draw it with)."""
+
+
+def _ensure_server() -> None:
+    global _server_started
+    if _server_started:
+        return
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    atexit.register(kaleido.stop_sync_server, silence_warnings=True)
+    _server_started = True
+
+
+def figure_image(fig: go.Figure, fmt: ImageFormat) -> bytes:
+    """The chart as a PNG (2x, 2400 x 1300 pixels) or SVG, with the figure's own title and
+    subtitle (every dashboard chart's subtitle names the period, the filters and the data's
+    as-of time). Raises ExportError when no browser can draw it."""
+    if fmt not in IMAGE_FORMATS:
+        raise ValueError(f"Unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}.")
+    static = go.Figure(fig)
+    static.update_layout(
+        width=IMAGE_WIDTH, height=IMAGE_HEIGHT, paper_bgcolor="white", plot_bgcolor="white"
+    )
+    with _server_lock:  # one request at a time: the server is shared by all sessions
+        try:
+            _ensure_server()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # "kopts ignored when using a server"
+                data = static.to_image(
+                    format=fmt, width=IMAGE_WIDTH, height=IMAGE_HEIGHT,
+                    scale=PNG_SCALE if fmt == "png" else 1,
+                )  # fmt: skip
+        except Exception as exc:  # kaleido/choreographer raise many kinds
+            raise ExportError(
+                f"The chart could not be drawn as {fmt.upper()}: {exc}. Static images need "
+                "Chrome or Chromium (on Debian: apt-get install chromium); the HTML and CSV "
+                "downloads work without it."
+            ) from exc
+    return bytes(data)
 
 
 def figure_html(fig: go.Figure) -> bytes:
@@ -18,6 +95,42 @@ def frame_csv(frame: pl.DataFrame) -> bytes:
     buffer = io.BytesIO()
     frame.write_csv(buffer, datetime_format="%Y-%m-%dT%H:%M:%SZ")
     return buffer.getvalue()
+
+
+def frame_parquet(frame: pl.DataFrame) -> bytes:
+    """Parquet, types kept (timestamps stay timestamps in UTC)."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def frame_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
+    """An Excel workbook with one sheet. Excel has no time zones: timestamps are written as
+    UTC without an offset, and the column header says so."""
+    timestamps = [
+        name for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None
+    ]  # fmt: skip
+    plain = frame.with_columns(pl.col(c).dt.replace_time_zone(None) for c in timestamps).rename(
+        {c: f"{c} (UTC)" for c in timestamps}
+    )
+    # Nested columns have no cell type: lists become "a, b, c", structs their JSON
+    plain = plain.with_columns(
+        pl.col(name).cast(pl.List(dtype.inner)).list.eval(pl.element().cast(pl.String))
+        .list.join(", ")
+        if isinstance(dtype, pl.List | pl.Array)
+        else pl.col(name).struct.json_encode()
+        for name, dtype in plain.schema.items()
+        if isinstance(dtype, pl.List | pl.Array | pl.Struct)
+    )  # fmt: skip
+    buffer = io.BytesIO()
+    plain.write_excel(buffer, worksheet=_sheet_name(sheet), autofit=True)
+    return buffer.getvalue()
+
+
+def _sheet_name(text: str) -> str:
+    cleaned = "".join(c for c in text if c not in "[]:*?/\\")
+    return (cleaned or "data")[:31]
 
 
 def slug(text: str) -> str:

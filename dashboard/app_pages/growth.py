@@ -8,7 +8,7 @@ import streamlit as st
 from analytics.errors import ProofboardError
 from analytics.growth import milestones_in, signup_series
 from analytics.io.milestone_store import MilestoneValidationError
-from analytics.milestones import MilestoneSettings, estimate_milestones
+from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
 from dashboard import charts, components, data, state
 
@@ -160,7 +160,10 @@ st.dataframe(
 alarm = result.false_alarm_rate
 st.caption(
     f"Expected = what the {MilestoneSettings().pre_days // 7} weeks before the announcement "
-    "predict for its window (trend and weekday pattern, other announcements' windows left out). "
+    "predict for its window (weekday pattern and a trend that may bend "
+    f"{DEFAULT_KNOT_DAYS // 7} weeks before, so a growth spurt already under way is "
+    "carried forward rather than credited to the announcement; other announcements' windows are "
+    "left out). "
     f"p-values and intervals are calibrated on {result.placebo_count} placebo dates without an "
     "announcement"
     + (

@@ -120,7 +120,7 @@ def _tables_digest(tables: dict[str, pl.DataFrame]) -> str:
     [
         (
             {"members": 1500, "seed": 3},
-            "85e6dfd595f17b163a394ee423fe5a420f31bda023c1ee85b09e3d27c6f4e3c1",
+            "28cf67cf66edb37ce75a4e82d1f84db06df3abb3ae9d8befce38105bd8e8d262",
         ),
         (
             {"members": 1234, "days": 200, "seed": 11},
@@ -129,8 +129,9 @@ def _tables_digest(tables: dict[str, pl.DataFrame]) -> str:
     ],
 )
 def test_tables_for_a_seed_are_pinned(kwargs: dict[str, int], expected: str) -> None:
-    """The tables of a seed never change (hashes from the generator before landmark_att was
-    added to the truth): the truth draws its own random numbers from a separate stream."""
+    """The tables of a seed do not change by accident (hashes re-pinned when the growth spurt
+    was made to run through its announcement; adding landmark_att to the truth left them alone:
+    the truth draws its own random numbers from a separate stream)."""
     assert _tables_digest(generate_demo(**kwargs).tables) == expected  # type: ignore[arg-type]
 
 
@@ -342,18 +343,31 @@ def test_round_number_milestones_follow_the_realised_count(demo: DemoCommunity) 
     assert {p["value"] for p in placebos}.isdisjoint({m["value"] for m in rounds})
 
 
+def _spurt_mean(milestone: dict[str, Any], lo: datetime, hi: datetime) -> float:
+    """Mean planted growth-spurt multiplier over [lo, hi): 1 before the spurt's start, rising
+    log-linearly to its peak at its end, the peak after it."""
+    spurt = milestone["growth_spurt"]
+    if not spurt:
+        return 1.0
+    start, end = _iso(spurt["start"]), _iso(spurt["end"])
+    hours = (hi - lo) // timedelta(hours=1)
+    t = np.asarray([(lo + timedelta(hours=h + 0.5) - start) / (end - start) for h in range(hours)])
+    return float(np.exp(math.log(spurt["peak_multiplier"]) * np.clip(t, 0.0, 1.0)).mean())
+
+
 def _window_ratio(joined: pl.Series, milestone: dict[str, Any]) -> tuple[float, float, float]:
     """Signups per day in a milestone's window relative to a baseline, and a naive ratio.
 
     The baseline averages the 28 days after the window and the 28 days before the
-    announcement's pre-period (which starts at the growth spurt, if there is one).
+    announcement's pre-period (which starts at the growth spurt, if there is one); the planted
+    spurt multiplier is divided out of both.
 
     Returns
     -------
     ratio, standard_error, naive
         ``ratio`` = window rate / baseline rate; ``standard_error`` of ``log(ratio)`` from
         Poisson counts plus the planted 11 % day-level noise; ``naive`` = rate in the 14 days
-        after / rate in the 14 days before the announcement.
+        after / mean rate in the 8 weeks before the announcement.
     """
 
     def count(lo: datetime, hi: datetime) -> int:
@@ -363,12 +377,18 @@ def _window_ratio(joined: pl.Series, milestone: dict[str, Any]) -> tuple[float, 
     b = a - timedelta(days=28)
     if milestone["growth_spurt"]:
         b = min(b, _iso(milestone["growth_spurt"]["start"]))
-    d14, d28 = timedelta(days=14), timedelta(days=28)
+    d14, d28, d56 = timedelta(days=14), timedelta(days=28), timedelta(days=56)
     window = count(a, a + d14)
-    baseline = count(b - d28, b) + count(a + d14, a + d14 + d28)
-    ratio = (window / 14) / (baseline / 56)
-    standard_error = math.sqrt(1 / window + 1 / baseline + 0.11**2 / 14 + 0.11**2 / 56)
-    return ratio, standard_error, window / count(a - d14, a)
+    before, after = count(b - d28, b), count(a + d14, a + d14 + d28)
+    ratio = (window / 14 / _spurt_mean(milestone, a, a + d14)) / (
+        (
+            before / _spurt_mean(milestone, b - d28, b)
+            + after / _spurt_mean(milestone, a + d14, a + d14 + d28)
+        )
+        / 56
+    )
+    standard_error = math.sqrt(1 / window + 1 / (before + after) + 0.11**2 / 14 + 0.11**2 / 56)
+    return ratio, standard_error, (window / 14) / (count(a - d56, a) / 56)
 
 
 def test_planted_signup_uplift_is_visible(large: DemoCommunity) -> None:
@@ -402,12 +422,17 @@ def test_growth_spurt_trap_is_planted(large: DemoCommunity) -> None:
     for m in trapped:
         assert m["kind"] == "round_number"
         assert m["true_uplift"] == 0.0
-        assert _iso(m["growth_spurt"]["end"]) <= _iso(m["announced_at"])
+        # the spurt starts before the announcement and runs through its window
+        spurt_start, spurt_end = _iso(m["growth_spurt"]["start"]), _iso(m["growth_spurt"]["end"])
+        announced = _iso(m["announced_at"])
+        assert spurt_start < announced - timedelta(days=14)
+        assert spurt_end >= announced + timedelta(days=7)
         honest, standard_error, naive = _window_ratio(joined, m)
         assert abs(math.log(honest)) < 4 * standard_error
-        # the naive 14-days-after / 14-days-before comparison shows a drop: planted 1 / 1.6 =
-        # 0.63, standard error of its log ~0.09 at 20,000 members, so 0.9 is ~4 errors away
-        assert naive < 0.9
+        # the naive comparison of the 14 days after with the 8 weeks before shows a lift: the
+        # planted spurt alone gives ~1.36 (x1.44 with the trend), log 0.36 with a standard error
+        # of ~0.075 at 20,000 members, so 1.15 (log 0.14) is ~3 errors away
+        assert naive > 1.15
 
 
 def test_reactivating_milestone_adds_activity(large: DemoCommunity) -> None:

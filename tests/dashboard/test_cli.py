@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "dashboard",
     "demo",
     "effects",
+    "export",
     "import",
     "ingest",
     "milestones",
