@@ -523,7 +523,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         help="export a dashboard chart as PNG, SVG, interactive HTML or its data as CSV",
-        description="Export what the dashboard shows, outside the dashboard.",
+        description=(
+            "Export what the dashboard shows, outside the dashboard, from any SOURCE (--data: a "
+            "data folder or a SQLAlchemy URL). Run `proofboard export WHAT --help` for the "
+            "options."
+        ),
     )
     kinds = p.add_subparsers(dest="kind", required=True, metavar="WHAT")
     chart = kinds.add_parser(
