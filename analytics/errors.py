@@ -31,3 +31,8 @@ class DataContractError(ProofboardError):
         first = errors[0].text() if errors else "unknown problem"
         more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
         super().__init__(f"{first}{more}")
+
+
+class LeakageError(ProofboardError):
+    """A predictive feature was about to be computed from rows after its cutoff time (information
+    from the future); the analysis stops instead of producing an optimistic model."""

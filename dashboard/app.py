@@ -1,8 +1,11 @@
-"""Proofboard's Streamlit entry point: it only sets up the page and routes."""
+"""Proofboard's Streamlit entry point: it sets up the page, routes, and offers a link to the view
+that was drawn."""
 
 from pathlib import Path
 
 import streamlit as st
+
+from dashboard.components import share_link
 
 PAGES = Path(__file__).parent / "app_pages"
 
@@ -16,8 +19,17 @@ navigation = st.navigation(
         st.Page(
             PAGES / "retention.py", title="Retention", icon=":material/group:", url_path="retention"
         ),
+        st.Page(
+            PAGES / "engagement.py",
+            title="Engagement",
+            icon=":material/leaderboard:",
+            url_path="engagement",
+        ),
         st.Page(PAGES / "impact.py", title="Impact", icon=":material/verified:", url_path="impact"),
         st.Page(PAGES / "data.py", title="Data", icon=":material/database:", url_path="data"),
     ]
 )
-navigation.run()
+try:
+    navigation.run()
+finally:
+    share_link()  # after the page, so the link has its choices (not drawn if it stopped early)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from urllib.parse import urlencode
 
 import plotly.graph_objects as go
 import polars as pl
@@ -26,6 +27,26 @@ def sync_url(params: dict[str, str | list[str] | None]) -> None:
                 st.query_params[key] = wanted
             elif key in st.query_params:
                 del st.query_params[key]
+
+
+def view_link() -> str:
+    """The address of what is on screen: the page and every query parameter that defines it."""
+    pairs = [(key, value) for key in st.query_params for value in st.query_params.get_all(key)]
+    query = urlencode(pairs)
+    base = st.context.url or "/"
+    return f"{base}?{query}" if query else base
+
+
+def share_link() -> None:
+    """A sidebar control with the link to this view: opened elsewhere it shows the same page,
+    dates, segments, item and windows."""
+    with st.sidebar.popover("Copy link to this view", icon=":material/link:", width="stretch"):
+        st.caption(
+            "Anyone who can open this dashboard sees the same view with this link (the data is "
+            "read again, so figures move on as new data arrives unless an as-of date is set). "
+            "Copy it with the icon at the right of the box."
+        )
+        st.code(view_link(), language=None, wrap_lines=True)
 
 
 def show_load_error(loaded: Loaded) -> None:

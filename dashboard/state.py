@@ -148,6 +148,14 @@ WINDOW = "window"
 MILESTONE = "milestone"
 OUTCOMES: dict[str, str] = {"signups": "Signups", "active": "Active members"}
 
+# Engagement page
+ANONYMOUS = "anon"
+BOARD_KIND = "board_kind"
+BOARD_TOP = "top"
+RISK_HORIZON = "risk_horizon"
+PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
+
+
 # Data page: uploads and the database connection (session only, never in the URL).
 SESSION_SOURCE = "_session_source"
 CONNECT_URL = "_connect_url"

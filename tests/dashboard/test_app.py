@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -243,3 +244,19 @@ def test_filters_survive_switching_pages(app_on, small_folder: Path) -> None:  #
     assert at.number_input(key="inactive_days").value == 45
     at.switch_page("app_pages/overview.py").run()
     assert metrics(at)["New members"] == "30"
+
+
+def test_copy_link_holds_the_view_and_reopens_it(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(demo_folder, page="app_pages/retention.py", range="all")
+    at.radio(key="period").set_value("month").run()
+    at.selectbox(key="km_by").set_value("attr:plan").run()
+    no_exceptions(at)
+    link = at.code[-1].value
+    query = dict(parse_qsl(urlsplit(link).query))
+    assert query == {"range": "all", "period": "month", "km_by": "attr:plan"}
+    # opened afresh (a new session), the link shows the same view
+    again = app_on(demo_folder, page="app_pages/retention.py", **query)
+    no_exceptions(again)
+    assert again.radio(key="period").value == "month"
+    assert again.selectbox(key="km_by").value == "attr:plan"
+    assert again.code[-1].value == link

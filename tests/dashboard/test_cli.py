@@ -24,6 +24,7 @@ SUBCOMMANDS = [
     "ingest",
     "milestones",
     "retention",
+    "risk",
     "validate",
 ]
 
@@ -398,3 +399,21 @@ def test_milestones_json_keys(demo_folder: Path, capsys: pytest.CaptureFixture[s
     assert {r["verdict"] for r in rows} <= {"lift", "drop", "no_evidence", "not_estimable"}
     assert main(["milestones", "--data", str(demo_folder)]) == 0
     assert "placebo dates" in capsys.readouterr().out
+
+
+def test_risk_json_ranks_members_with_the_documented_keys(
+    demo_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["risk", "--data", str(demo_folder), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert {"auc", "baseline_auc", "members"} <= set(payload)
+    assert payload["auc"] > payload["baseline_auc"]
+    risks = [m["risk"] for m in payload["members"]]
+    assert risks == sorted(risks, reverse=True)
+    assert len(risks) > 50
+    assert set(payload["members"][0]) == {"member_id", "risk", "factors"}
+    assert main(["risk", "--data", str(demo_folder), "--top", "3"]) == 0
+    text = capsys.readouterr().out
+    assert "Held-out ROC AUC" in text
+    assert "beats the recency-only baseline" in text
+    assert payload["members"][0]["member_id"] in text

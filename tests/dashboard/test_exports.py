@@ -29,6 +29,7 @@ PAGES = [
     "app_pages/overview.py",
     "app_pages/growth.py",
     "app_pages/retention.py",
+    "app_pages/engagement.py",
     "app_pages/impact.py",
     "app_pages/data.py",
 ]

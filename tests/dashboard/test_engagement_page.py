@@ -1,0 +1,142 @@
+"""AppTest for the Engagement page: activity, leaderboards, churn risk, pseudonyms, exports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from analytics.community import load_community
+from analytics.engagement import leaderboard
+from analytics.io import open_source
+from dashboard.engagement_view import MemberView, leaderboard_exports
+from tests.conftest import MINIMAL, write_csvs
+from tests.dashboard.conftest import no_exceptions, plotly_spec, url
+
+PAGE = "app_pages/engagement.py"
+
+
+def _titles(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        plotly_spec(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))
+    ]
+
+
+def _rendered_text(at) -> str:  # type: ignore[no-untyped-def]
+    """Everything the page shows as text: tables, markdown, captions, code, metrics, alerts."""
+    parts = [df.value.to_csv() for df in at.dataframe]
+    parts += [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [c.value for c in at.code] + [m.value for m in at.metric]
+    parts += [i.value for i in at.info] + [w.value for w in at.warning]
+    parts += [s.value for s in at.success]
+    return "\n".join(parts)
+
+
+@pytest.fixture
+def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
+    return app_on(demo_folder, page=PAGE, range="all")
+
+
+def test_page_renders_activity_leaderboards_and_risk_on_the_demo(page) -> None:  # type: ignore[no-untyped-def]
+    no_exceptions(page)
+    assert _titles(page) == [
+        "Active members",
+        "Activity by kind",
+        "How concentrated activity is",
+        "New members' time to first activity",
+        "Calibration on the held-out cutoff",
+        "What the model relies on",
+    ]
+    labels = {m.label for m in page.metric}
+    assert {"Daily active", "Weekly active", "Monthly active", "Stickiness"} <= labels
+    assert {"Activity from the top 1 %", "Activity from the top 10 %"} <= labels
+    assert {"ROC AUC (held out)", "PR AUC (held out)"} <= labels
+    # the demo's model beats the recency baseline (checked in tests/analytics/test_risk.py too)
+    assert any("ranks members better than days since last activity" in s.value
+               for s in page.success)  # fmt: skip
+    text = _rendered_text(page)
+    assert "Churn risk, as used here:" in text
+    assert "m0000" in text  # member ids are shown while pseudonyms are off
+
+
+def test_every_chart_and_table_offers_exports(page) -> None:  # type: ignore[no-untyped-def]
+    labels = [b.proto.label for b in page.get("download_button")]
+    charts = len(page.get("plotly_chart"))
+    assert labels.count("Chart (HTML)") == charts
+    assert labels.count("Chart data (CSV)") == charts
+    # top contributors, rising, badges earned: CSV and Markdown; badge summary and at-risk: CSV
+    assert labels.count("Table (Markdown)") == 3
+    assert labels.count("Table (CSV)") == 5
+    assert len(page.code) == 3  # the Markdown for a newsletter, ready to copy
+
+
+def test_pseudonym_switch_hides_every_member_id_and_goes_in_the_url(
+    page, demo_folder: Path
+) -> None:  # type: ignore[no-untyped-def]
+    page.toggle(key="anon").set_value(True).run()
+    no_exceptions(page)
+    assert url(page, "anon") == ["1"]
+    ids = load_community(open_source(demo_folder)).members["member_id"].to_list()
+    text = _rendered_text(page)
+    assert "Member " in text
+    shown = [m for m in ids if m in text]
+    assert shown == []
+    # the same member keeps the same pseudonym across reruns of the view
+    first_board = page.dataframe[0].value["member"].tolist()
+    page.number_input(key="risk_horizon").set_value(30).run()
+    assert page.dataframe[0].value["member"].tolist() == first_board
+
+
+def test_link_with_anon_starts_hidden(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(demo_folder, page=PAGE, range="all", anon="1", board_kind="post", top="5")
+    no_exceptions(at)
+    assert at.toggle(key="anon").value is True
+    assert at.selectbox(key="board_kind").value == "post"
+    assert len(at.dataframe[0].value) <= 5
+    assert "m0000" not in _rendered_text(at)
+
+
+def test_exports_hide_names_and_ids_when_pseudonyms_are_on(demo_folder: Path) -> None:
+    community = load_community(open_source(demo_folder))
+    # give members a name column, as real communities often have
+    named = community.members.with_columns(("Name of " + pl.col("member_id")).alias("name"))
+    from dataclasses import replace
+
+    community = replace(community, members=named)
+    last = community.as_of.date()
+    board = leaderboard(community, first=last.replace(day=1), last=last, top=10)
+    assert "name" in board.columns
+    hidden = MemberView.build(community, anonymous=True, salt="s").show(board)
+    csv_bytes, markdown = leaderboard_exports(hidden)
+    for member in board["member_id"].to_list():
+        assert member not in csv_bytes.decode()
+        assert member not in markdown
+    assert "Name of" not in csv_bytes.decode()
+    assert "Name of" not in markdown
+    assert markdown.splitlines()[0].startswith("| rank | member | activities")
+    shown = MemberView.build(community, anonymous=False, salt="s").show(board)
+    assert board["member_id"][0] in leaderboard_exports(shown)[1]
+
+
+def test_empty_segment_explains_itself(app_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = write_csvs(
+        tmp_path,
+        {
+            "members": "member_id,joined_at,channel,country\n"
+            "a,2024-01-01,ads,US\nb,2024-01-02,organic,GB\n",
+            "activity": "member_id,occurred_at,kind\na,2024-01-03,post\nb,2024-01-04,comment\n",
+        },
+    )
+    at = app_on(folder, page=PAGE, range="all", seg_channel="ads", seg_country="GB")
+    no_exceptions(at)
+    assert any("No members match the chosen segments" in i.value for i in at.info)
+    assert not at.get("plotly_chart")
+
+
+def test_too_little_data_explains_itself(app_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(write_csvs(tmp_path, MINIMAL), page=PAGE, range="all")
+    no_exceptions(at)
+    infos = " ".join(i.value for i in at.info)
+    assert "The data covers too little time" in infos
+    assert "No badges in the data" in infos
