@@ -14,12 +14,19 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_by_period
 from analytics.community import Community
+from analytics.engagement import (
+    active_members,
+    activity_by_kind,
+    concentration,
+    time_to_first_activity,
+)
 from analytics.growth import milestones_in, signup_series
 from analytics.impact import ImpactSettings, estimate_effects
 from analytics.lifecycle import lifecycle
 from analytics.milestones import MilestoneSettings, estimate_milestones
 from analytics.periods import Period
 from analytics.retention import CohortMatrix, cohort_matrix, recent_cohorts
+from analytics.risk import RiskResult, RiskSettings, churn_risk
 from analytics.survival import compare_groups
 from analytics.survival_groups import survival_table
 from dashboard import charts
@@ -147,6 +154,68 @@ def _event_study(view: View) -> Built:
     return fig, result.event_study
 
 
+def _active(view: View) -> Built:
+    daily = active_members(view.community, first=view.first, last=view.last)
+    _require(daily.filter(pl.col("mau") > 0).height > 0, "no activity in the last 90 days")
+    return charts.active_members_chart(daily, subtitle=view.subtitle(_days(view))), daily
+
+
+def _kinds(view: View) -> Built:
+    kinds = activity_by_kind(view.community, first=view.first, last=view.last, every="1w")
+    _require(not kinds.is_empty(), "no activity in the last 90 days")
+    return charts.activity_kind_chart(kinds, subtitle=view.subtitle(_days(view))), kinds
+
+
+def _lorenz(view: View) -> Built:
+    conc = concentration(view.community, first=view.first, last=view.last)
+    top_1, top_10 = conc.top_1, conc.top_10
+    if top_1 is None or top_10 is None:
+        raise ValueError("Nothing to draw: no activity in the last 90 days.")
+    fig = charts.lorenz_chart(conc.lorenz, top_1=top_1, top_10=top_10,
+                              subtitle=view.subtitle(_days(view)))  # fmt: skip
+    return fig, conc.lorenz
+
+
+def _activation(view: View) -> Built:
+    activation = time_to_first_activity(view.community, first=view.first, last=view.last)
+    _require(activation.joined > 0, "nobody joined in the last 90 days")
+    fig = charts.activation_chart(activation.curve, subtitle=view.subtitle(_days(view)))
+    return fig, activation.curve
+
+
+def _risk(view: View) -> RiskResult:
+    result = churn_risk(view.community, RiskSettings())
+    _require(result.evaluation is not None, result.reason or "no model could be trained")
+    return result
+
+
+def _risk_subtitle(view: View, result: RiskResult) -> str:
+    assert result.evaluation is not None
+    return (
+        f"held-out cutoff {result.evaluation.eval_cutoff:%Y-%m-%d}, horizon "
+        f"{result.settings.horizon_days} d · " + view.subtitle(_days(view))
+    )
+
+
+def _calibration(view: View) -> Built:
+    result = _risk(view)
+    assert result.evaluation is not None
+    calibration = result.evaluation.calibration
+    fig = charts.calibration_chart(calibration, subtitle=_risk_subtitle(view, result))
+    return fig, calibration
+
+
+def _importance(view: View) -> Built:
+    result = _risk(view)
+    _require(result.ranked_by == "model", "the model does not beat the recency-only baseline")
+    fig = charts.importance_chart(result.importance, subtitle=_risk_subtitle(view, result))
+    return fig, result.importance
+
+
+def _days(view: View) -> str:
+    return f"{view.first} to {view.last}"
+
+
 def _require(condition: bool, why: str) -> None:
     if not condition:
         raise ValueError(f"Nothing to draw: {why}.")
@@ -165,6 +234,17 @@ CHARTS: dict[str, Chart] = {
         Chart("lifecycle", "Retention", "weekly new, returning, resurrected and dormant members",
               _lifecycle),
         Chart("churn", "Retention", "churn per week, explicit and silent", _churn),
+        Chart("active-members", "Engagement", "daily, weekly and monthly active members and "
+              "stickiness", _active),
+        Chart("activity-by-kind", "Engagement", "activity rows per week by kind", _kinds),
+        Chart("concentration", "Engagement", "Lorenz curve: share of activity from the top "
+              "members", _lorenz),
+        Chart("first-activity", "Engagement", "new members' time to first activity",
+              _activation),
+        Chart("risk-calibration", "Engagement", "churn-risk model calibration against the "
+              "recency-only baseline", _calibration),
+        Chart("risk-importance", "Engagement", "what drives the churn-risk model (permutation "
+              "importance)", _importance),
         Chart("effects", "Impact", "forest plot of each proof item's effect on staying",
               _effects),
         Chart("event-study", "Growth", "average signup uplift by day after announcements",

@@ -571,9 +571,9 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="export a dashboard chart as PNG, SVG, interactive HTML or its data as CSV",
         description=(
-            "Export what the dashboard shows, outside the dashboard, from any SOURCE (--data: a "
-            "data folder or a SQLAlchemy URL). Run `proofboard export WHAT --help` for the "
-            "options."
+            "Export what the dashboard shows, outside the dashboard: "
+            "`proofboard export chart NAME --data SOURCE --out FILE.png|svg|html|csv`; "
+            "`proofboard export chart --list` names the charts."
         ),
     )
     kinds = p.add_subparsers(dest="kind", required=True, metavar="WHAT")

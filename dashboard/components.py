@@ -273,10 +273,11 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
     )  # fmt: skip
 
 
-def table_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
-    """Download buttons for a table: CSV, Parquet and Excel."""
+def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool = False) -> None:
+    """Download buttons for a table: CSV, Parquet and Excel (and Markdown, for tables meant for
+    a newsletter)."""
     file = exports.slug(name)
-    columns = st.columns([1, 1, 1, 4], gap="small")
+    columns = st.columns([1, 1, 1, 1.2, 2.8] if markdown else [1, 1, 1, 4], gap="small")
     columns[0].download_button(
         "CSV", data=lambda: exports.frame_csv(frame), file_name=f"{file}.csv", mime="text/csv",
         key=key, icon=":material/download:",
@@ -290,6 +291,12 @@ def table_download(frame: pl.DataFrame, name: str, *, key: str) -> None:
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx", icon=":material/download:",
     )  # fmt: skip
+    if markdown:
+        columns[3].download_button(
+            "Markdown", data=lambda: exports.frame_markdown(frame).encode("utf-8"),
+            file_name=f"{file}.md", mime="text/markdown", key=f"{key}_md",
+            icon=":material/download:",
+        )  # fmt: skip
 
 
 def quality_report(report: QualityReport, *, key: str, what: str = "this source") -> None:

@@ -12,7 +12,6 @@ import polars as pl
 
 from analytics.community import Community
 from analytics.engagement import identifying_columns, pseudonymise, pseudonyms
-from dashboard.exports import frame_csv, frame_markdown
 
 
 @dataclass(frozen=True)
@@ -35,8 +34,3 @@ class MemberView:
         if not self.anonymous or self.names is None:
             return frame
         return pseudonymise(frame, self.names, hidden=self.hidden)
-
-
-def leaderboard_exports(frame: pl.DataFrame) -> tuple[bytes, str]:
-    """The CSV bytes and the Markdown text offered for a leaderboard."""
-    return frame_csv(frame), frame_markdown(frame)

@@ -17,9 +17,8 @@ from analytics.engagement import (
     time_to_first_activity,
 )
 from analytics.risk import GROUP_HELP, RiskSettings, at_risk_export, churn_risk, risk_definition
-from dashboard import charts, components, data, state
-from dashboard.engagement_view import MemberView, leaderboard_exports
-from dashboard.exports import slug
+from dashboard import charts, components, data, exports, state
+from dashboard.engagement_view import MemberView
 
 st.title("Engagement")
 loaded, view = components.sidebar()
@@ -207,22 +206,8 @@ with boards_tab:
     def offer(frame: pl.DataFrame, title: str, key: str) -> None:
         """The table and its exports: CSV and Markdown for a newsletter."""
         st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
-        csv_bytes, markdown = leaderboard_exports(frame)
-        a, b, _ = st.columns([1, 1, 3])
-        a.download_button(
-            "Table (CSV)",
-            data=csv_bytes,
-            file_name=f"{slug(title)}.csv",
-            mime="text/csv",
-            key=f"{key}_csv",
-        )
-        b.download_button(
-            "Table (Markdown)",
-            data=markdown.encode("utf-8"),
-            file_name=f"{slug(title)}.md",
-            mime="text/markdown",
-            key=f"{key}_md",
-        )
+        components.table_download(frame, title, key=f"{key}_csv", markdown=True)
+        markdown = exports.frame_markdown(frame)
         with st.expander("Markdown to paste into a newsletter"):
             st.code(markdown, language="markdown")
 

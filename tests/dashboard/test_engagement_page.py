@@ -10,7 +10,8 @@ import pytest
 from analytics.community import load_community
 from analytics.engagement import leaderboard
 from analytics.io import open_source
-from dashboard.engagement_view import MemberView, leaderboard_exports
+from dashboard.engagement_view import MemberView
+from dashboard.exports import frame_csv, frame_markdown, frame_xlsx
 from tests.conftest import MINIMAL, write_csvs
 from tests.dashboard.conftest import no_exceptions, plotly_spec, url
 
@@ -63,12 +64,13 @@ def test_page_renders_activity_leaderboards_and_risk_on_the_demo(page) -> None: 
 def test_every_chart_and_table_offers_exports(page) -> None:  # type: ignore[no-untyped-def]
     labels = [b.proto.label for b in page.get("download_button")]
     charts = len(page.get("plotly_chart"))
-    assert labels.count("Chart (HTML)") == charts
-    assert labels.count("Chart data (CSV)") == charts
-    # top contributors, rising, badges earned: CSV and Markdown; badge summary and at-risk: CSV
-    assert labels.count("Table (Markdown)") == 3
-    assert labels.count("Table (CSV)") == 5
-    assert len(page.code) == 3  # the Markdown for a newsletter, ready to copy
+    for label in ("PNG", "SVG", "HTML", "Data (CSV)"):
+        assert labels.count(label) == charts
+    # top contributors, rising, badges earned: also Markdown; badge summary and at-risk: not
+    assert labels.count("Markdown") == 3
+    assert labels.count("CSV") == labels.count("Parquet") == labels.count("Excel") == 5
+    newsletter = [c for c in page.code if c.language == "markdown"]
+    assert len(newsletter) == 3  # the Markdown for a newsletter, ready to copy
 
 
 def test_pseudonym_switch_hides_every_member_id_and_goes_in_the_url(
@@ -108,15 +110,17 @@ def test_exports_hide_names_and_ids_when_pseudonyms_are_on(demo_folder: Path) ->
     board = leaderboard(community, first=last.replace(day=1), last=last, top=10)
     assert "name" in board.columns
     hidden = MemberView.build(community, anonymous=True, salt="s").show(board)
-    csv_bytes, markdown = leaderboard_exports(hidden)
+    csv_text, markdown = frame_csv(hidden).decode(), frame_markdown(hidden)
+    xlsx = frame_xlsx(hidden)
     for member in board["member_id"].to_list():
-        assert member not in csv_bytes.decode()
+        assert member not in csv_text
         assert member not in markdown
-    assert "Name of" not in csv_bytes.decode()
+        assert member.encode() not in xlsx
+    assert "Name of" not in csv_text
     assert "Name of" not in markdown
     assert markdown.splitlines()[0].startswith("| rank | member | activities")
     shown = MemberView.build(community, anonymous=False, salt="s").show(board)
-    assert board["member_id"][0] in leaderboard_exports(shown)[1]
+    assert board["member_id"][0] in frame_markdown(shown)
 
 
 def test_empty_segment_explains_itself(app_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
