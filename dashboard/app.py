@@ -14,6 +14,12 @@ navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page(
+            PAGES / "review.py",
+            title="Weekly review",
+            icon=":material/summarize:",
+            url_path="review",
+        ),
+        st.Page(
             PAGES / "growth.py", title="Growth", icon=":material/trending_up:", url_path="growth"
         ),
         st.Page(

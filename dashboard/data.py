@@ -237,10 +237,11 @@ def _computed(
     stored: int,
     _function: Callable[..., Any],
     _extra: pl.DataFrame,
+    _inputs: dict[str, Any] | None = None,
 ) -> Any:
     community = _segment(source, as_of, segments, stored, _extra)
     assert community is not None, "compute() is only called once the data has loaded"
-    return _function(community, **dict(params))
+    return _function(community, **dict(params), **(_inputs or {}))
 
 
 def segmented(as_of_day: date | None, segments: dict[str, tuple[str, ...]]) -> Community | None:
@@ -256,11 +257,18 @@ def compute(
     function: Callable[..., Any],
     as_of_day: date | None,
     segments: dict[str, tuple[str, ...]],
+    *,
+    inputs: dict[str, Any] | None = None,
     **params: Any,
 ) -> Any:
     """``function(community, **params)`` on the chosen view, cached: the same view and
     parameters are computed once per data source, not on every rerun. ``name`` identifies the
-    analysis in the cache; ``params`` must be hashable."""
+    analysis in the cache; ``params`` must be hashable.
+
+    ``inputs`` are passed on too but are not part of the cache key: results this analysis
+    builds on that are themselves fixed by the view and ``params`` (computed beforehand with
+    ``compute``, so that a page can show which step is running). No Streamlit element may be
+    drawn from inside ``function``: a cached call would replay it out of place."""
     source = configured_source()
     extra, stored = _stored_milestones(source)
     return _computed(
@@ -272,4 +280,5 @@ def compute(
         stored,
         function,
         extra,
+        inputs,
     )

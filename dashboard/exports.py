@@ -35,12 +35,18 @@ NO_BROWSER = (
 _BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 
-def images_available() -> bool:
-    """Whether a Chrome/Chromium is there for kaleido to draw PNG and SVG with."""
+def browser_path() -> str | None:
+    """The Chrome/Chromium that draws images and prints PDFs: ``$BROWSER_PATH`` when set, else
+    the first one on the PATH; ``None`` when there is none."""
     path = os.environ.get("BROWSER_PATH")
     if path:
-        return os.path.isfile(path)
-    return any(shutil.which(name) for name in _BROWSERS)
+        return path if os.path.isfile(path) else None
+    return next((found for name in _BROWSERS if (found := shutil.which(name))), None)
+
+
+def images_available() -> bool:
+    """Whether a Chrome/Chromium is there for kaleido to draw PNG and SVG with."""
+    return browser_path() is not None
 
 
 class ExportError(RuntimeError):
@@ -58,25 +64,24 @@ def _ensure_server() -> None:
     _server_started = True
 
 
-def figure_image(fig: go.Figure, fmt: ImageFormat) -> bytes:
-    """The chart as a PNG (2x, 2400 x 1300 pixels) or SVG, with the figure's own title and
-    subtitle (every dashboard chart's subtitle names the period, the filters and the data's
-    as-of time). Raises ExportError when no browser can draw it."""
+def figure_image(
+    fig: go.Figure, fmt: ImageFormat, *, width: int = IMAGE_WIDTH, height: int = IMAGE_HEIGHT
+) -> bytes:
+    """The chart as a PNG (at twice the size: 2400 x 1300 pixels by default) or SVG, with the
+    figure's own title and subtitle (every dashboard chart's subtitle names the period, the
+    filters and the data's as-of time). Raises ExportError when no browser can draw it."""
     if fmt not in IMAGE_FORMATS:
         raise ValueError(f"Unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}.")
     static = go.Figure(fig)
-    static.update_layout(
-        width=IMAGE_WIDTH, height=IMAGE_HEIGHT, paper_bgcolor="white", plot_bgcolor="white"
-    )
+    static.update_layout(width=width, height=height, paper_bgcolor="white", plot_bgcolor="white")
     with _server_lock:  # one request at a time: the server is shared by all sessions
         try:
             _ensure_server()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "kopts ignored when using a server"
                 data = static.to_image(
-                    format=fmt, width=IMAGE_WIDTH, height=IMAGE_HEIGHT,
-                    scale=PNG_SCALE if fmt == "png" else 1,
-                )  # fmt: skip
+                    format=fmt, width=width, height=height, scale=PNG_SCALE if fmt == "png" else 1
+                )
         except Exception as exc:  # kaleido/choreographer raise many kinds
             raise ExportError(
                 f"The chart could not be drawn as {fmt.upper()}: {exc}. Static images need "

@@ -118,6 +118,14 @@ def keep(key: str, value: Any) -> Any:
     return value
 
 
+def forget_unless(key: str, allowed: Sequence[str]) -> None:
+    """Drop a widget's state (and its kept copy) when its value is no longer an option, e.g. a
+    week chosen under another as-of time."""
+    for name in (key, _kept(key)):
+        if name in st.session_state and st.session_state[name] not in allowed:
+            del st.session_state[name]
+
+
 def preset_days(preset: str) -> int | None:
     return {"7d": 7, "30d": 30, "90d": 90, "365d": 365}.get(preset)
 
@@ -155,6 +163,8 @@ BOARD_TOP = "top"
 RISK_HORIZON = "risk_horizon"
 PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
 
+# Weekly review page
+WEEK = "week"
 
 # Data page: uploads and the database connection (session only, never in the URL).
 SESSION_SOURCE = "_session_source"

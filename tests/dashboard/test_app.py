@@ -17,6 +17,7 @@ from tests.dashboard.conftest import metrics, no_exceptions, plotly_spec, url
 
 PAGES = [
     "app_pages/overview.py",
+    "app_pages/review.py",
     "app_pages/growth.py",
     "app_pages/retention.py",
     "app_pages/impact.py",
@@ -39,7 +40,14 @@ def _expected_tiles(folder: Path, first: date, last: date, segments=None) -> dic
 def test_every_page_renders_without_exceptions(app_on, small_folder: Path, page: str) -> None:  # type: ignore[no-untyped-def]
     at = app_on(small_folder, page=page)
     no_exceptions(at)
-    assert at.title[0].value in {"Overview", "Growth", "Retention", "Impact", "Data"}
+    assert at.title[0].value in {
+        "Overview",
+        "Weekly review",
+        "Growth",
+        "Retention",
+        "Impact",
+        "Data",
+    }
 
 
 def test_overview_shows_the_kpis_of_the_default_period(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "import",
     "ingest",
     "milestones",
+    "report",
     "retention",
     "risk",
     "validate",

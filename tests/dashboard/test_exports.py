@@ -27,6 +27,7 @@ from tests.dashboard.conftest import no_exceptions
 
 PAGES = [
     "app_pages/overview.py",
+    "app_pages/review.py",
     "app_pages/growth.py",
     "app_pages/retention.py",
     "app_pages/engagement.py",

@@ -1,0 +1,175 @@
+"""Weekly review: one ISO week for stakeholders, its figures against the weeks before, the
+notable findings and milestones, a written summary and the method notes."""
+
+from datetime import timedelta
+from typing import Any
+
+import streamlit as st
+
+from analytics.growth import milestones_in
+from analytics.impact import estimate_effects
+from analytics.milestones import MilestoneSettings, estimate_milestones
+from analytics.weekly import (
+    WeekError,
+    available_weeks,
+    impact_settings,
+    parse_week,
+    resolve_week,
+    week_label,
+    week_period,
+    weekly_review,
+)
+from dashboard import components, data, report, state
+from dashboard.exports import slug
+
+
+def _plain(text: str) -> str:
+    """Text shown as Markdown without being read as Markdown (titles may hold * _ $ ...)."""
+    for char in "\\`*_[]$#<>|~":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+st.title("Weekly review")
+loaded, view = components.sidebar()
+if loaded.community is None or view is None:
+    components.show_load_error(loaded)
+    st.stop()
+community = data.segmented(view.as_of_day, view.segments)
+assert community is not None
+if community.members.height == 0:
+    st.info(
+        "No members match the chosen segments. Clear a segment filter in the sidebar to see "
+        "more members."
+    )
+    st.stop()
+weeks = available_weeks(community)
+if weeks is None:
+    st.info(
+        f"The data (as of {community.as_of:%Y-%m-%d %H:%M} UTC) does not cover a complete ISO "
+        "week yet, so there is no week to review. Choose a later as-of day in the sidebar."
+    )
+    st.stop()
+
+first, last = weeks
+options = [week_label(last - timedelta(weeks=k)) for k in range((last - first).days // 7 + 1)]
+default = options[0]
+asked = st.query_params.get(state.WEEK)
+from_url = default
+if asked:
+    try:
+        from_url = week_label(resolve_week(community, asked))
+    except WeekError as exc:
+        st.error(f"{exc} Showing {default}, the last complete week, instead.")
+state.forget_unless(state.WEEK, options)
+state.seed(state.WEEK, from_url)
+week = st.selectbox(
+    "Week (ISO, Monday to Sunday, UTC)",
+    options=options,
+    key=state.WEEK,
+    help="Complete weeks only: from the week of the first signup to the last week that ended "
+    "by the as-of time (set in the sidebar). Default: the last complete week.",
+)
+state.keep(state.WEEK, week)
+components.sync_url({state.WEEK: week})
+
+with st.status(f"Preparing the review of {week}…", expanded=False) as status:
+    inputs: dict[str, Any] = {}
+    if community.proof_items is not None and community.exposures is not None:
+        status.update(label=f"Preparing the review of {week}: social-proof effects")
+        st.write("Estimating the social-proof effects (the longest step)…")
+        inputs["impact"] = data.compute(
+            "estimate_effects", estimate_effects, view.as_of_day, view.segments,
+            settings=impact_settings(view.inactive_days), sensitivity=False,
+        )  # fmt: skip
+    if milestones_in(community, week_period(parse_week(week))).height:
+        status.update(label=f"Preparing the review of {week}: milestone effects")
+        st.write("Estimating the effects of the milestones announced in the week…")
+        inputs["milestones"] = data.compute(
+            "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
+            settings=MilestoneSettings(),
+        )  # fmt: skip
+    status.update(label=f"Preparing the review of {week}: key figures and summary")
+    st.write("Comparing the key figures with the weeks before and writing the summary…")
+    try:
+        review = data.compute(
+            "weekly_review", weekly_review, view.as_of_day, view.segments, inputs=inputs,
+            week=week, inactive_days=view.inactive_days,
+        )  # fmt: skip
+    except WeekError as exc:
+        status.update(label="No review", state="error")
+        st.error(str(exc))
+        st.stop()
+    status.update(label=f"Review of {week} ready", state="complete")
+
+segments = [f"{a} = {', '.join(v)}" for a, v in view.segments.items() if v]
+st.caption(
+    f"{review.days_label} · {'; '.join(segments) or 'all members'} · data as of "
+    f"{review.as_of:%Y-%m-%d %H:%M} UTC"
+)
+st.download_button(
+    "Download this review (HTML)",
+    data=lambda: report.review_html(review).encode("utf-8"),
+    file_name=f"proofboard-review-{slug(review.week)}.html",
+    mime="text/html",
+    key="review_html",
+    icon=":material/download:",
+    on_click="ignore",
+    help="One self-contained file with interactive charts that opens offline. For a PDF, run "
+    "`proofboard report --week ... --out review.pdf`.",
+)
+
+st.subheader("Summary")
+st.markdown("\n".join(f"- {_plain(sentence)}" for sentence in review.summary))
+
+st.subheader("Key figures")
+components.kpi_tiles([c.kpi for c in review.kpis])
+st.dataframe(report.kpi_rows(review), hide_index=True, width="stretch")
+st.caption(
+    "Arrows and 'change': against the week before (retention in percentage points). 4-week "
+    "average: the mean of the four weeks before for counts; for retention the pooled share of "
+    "those weeks with its 95 % interval."
+)
+components.table_download(review.kpi_table(), f"key figures {review.week}", key="kpi_csv")
+
+charts = {c.key: c for c in report.review_charts(review)}
+for key in ("kpis", "signups"):
+    chart = charts[key]
+    st.plotly_chart(chart.figure, key=f"{key}_chart", width="stretch")
+    st.caption(chart.caption)
+    components.chart_downloads(chart.figure, chart.data, f"{key} {review.week}", key=key)
+
+st.subheader("Social-proof findings")
+if review.impact is None:
+    st.info(review.impact_note or "No social-proof findings.")
+else:
+    findings = report.findings_rows(review)
+    if findings.is_empty():
+        st.markdown(
+            f"No proof item shows an effect that stands out from chance (q ≤ 0.05) among the "
+            f"{len(review.impact.items)} analysed."
+        )
+    else:
+        st.dataframe(findings, hide_index=True, width="stretch")
+        components.table_download(
+            review.notable_table(), f"notable findings {review.week}", key="findings_csv"
+        )
+    if "findings" in charts:
+        chart = charts["findings"]
+        st.plotly_chart(chart.figure, key="findings_chart", width="stretch")
+        st.caption(chart.caption + " Details on the Impact page.")
+        components.chart_downloads(chart.figure, chart.data, "social proof effects", key="forest")
+
+st.subheader("Milestones announced in the week")
+if review.milestones_note:
+    st.info(review.milestones_note)
+elif not review.milestones:
+    st.markdown("No milestone was announced in the week.")
+else:
+    st.dataframe(report.milestone_rows(review), hide_index=True, width="stretch")
+    components.table_download(
+        review.milestone_table(), f"milestones {review.week}", key="milestones_csv"
+    )
+
+st.subheader("How to read these figures")
+st.markdown("\n".join(f"- {_plain(note)}" for note in review.method_notes))

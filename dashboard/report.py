@@ -1,0 +1,375 @@
+"""The weekly review as a file: one self-contained HTML page or an A4 PDF.
+
+The HTML embeds plotly.js once (``include_plotlyjs=True`` on the first chart), so it opens
+offline with interactive charts. The PDF is the same page with static SVG charts (made by
+kaleido) printed to A4 by headless Chromium, which lays text, tables and page breaks out the
+way a browser does.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import plotly.graph_objects as go
+import polars as pl
+
+from analytics.errors import ProofboardError
+from analytics.weekly import WeeklyReview
+from dashboard import charts, exports
+
+Progress = Callable[[str, float], None]
+FORMATS = (".html", ".pdf")
+#: Static charts are drawn at this size (CSS pixels) and scaled to the page width (A4 minus
+#: 15 mm margins is about 680 px).
+STATIC_WIDTH = 900
+PDF_TIMEOUT_S = 120
+
+
+class ReportError(ProofboardError):
+    """The report cannot be written (unknown file type, no browser to print the PDF)."""
+
+
+@dataclass(frozen=True)
+class ReviewChart:
+    """A chart of the review with the data behind it (for the page's download buttons)."""
+
+    key: str
+    figure: go.Figure
+    data: pl.DataFrame
+    caption: str
+
+
+def subtitle(review: WeeklyReview) -> str:
+    return f"{review.week} ({review.days_label}) · data as of {review.as_of:%Y-%m-%d %H:%M} UTC"
+
+
+def review_charts(review: WeeklyReview) -> list[ReviewChart]:
+    """The review's charts, in page order."""
+    sub = subtitle(review)
+    out = [
+        ReviewChart(
+            "signups",
+            charts.week_signups_chart(
+                review.signups,
+                review.recent_milestones,
+                week_start=review.period.start,
+                week_end=review.period.end,
+                week=review.week,
+                subtitle=sub,
+            ),
+            review.signups,
+            "Bars: members who signed up each day, the reviewed week shaded; line: everyone "
+            "who had joined by then (right axis); diamonds: milestone announcements.",
+        ),
+        ReviewChart(
+            "kpis",
+            charts.kpi_weeks_chart(review.kpi_history(), subtitle=sub),
+            review.kpi_history(),
+            "Each key figure in the reviewed week (blue) and the four weeks before (grey); "
+            "dashed: the average of the four weeks before. Churn of the last "
+            f"{review.inactive_days} days before the as-of time is not known yet, so recent "
+            "weeks show too little churn.",
+        ),
+    ]
+    if review.impact is not None and review.impact.population_size > 0:
+        table = review.impact.table()
+        s = review.impact.settings
+        out.append(
+            ReviewChart(
+                "findings",
+                charts.forest_plot(
+                    table, landmark=s.landmark_days, horizon=s.horizon_days, subtitle=sub
+                ),
+                table,
+                f"Each dot: how much more (or less) likely members who saw or earned the item in "
+                f"their first {s.landmark_days} days were to still be members {s.horizon_days} "
+                "days later than comparable members, with its 95 % interval. Green helps, red "
+                "hurts (q ≤ 0.05); grey could be chance; open circles: the naive ever-vs-never "
+                "difference.",
+            )
+        )
+    return out
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: str, *, signed: bool = False) -> str:
+    if value is None:
+        return "—"
+    if unit == "share":
+        return f"{value * 100:+.1f} pts" if signed else f"{value:.1%}"
+    return f"{value:+,.0f}" if signed else f"{value:,.1f}" if value % 1 else f"{value:,.0f}"
+
+
+def _interval(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return ""
+    return f"{low:.1%} to {high:.1%}"
+
+
+def kpi_rows(review: WeeklyReview) -> pl.DataFrame:
+    """The key-figure table as shown (formatted text)."""
+    table = review.kpi_table()
+    churn = review.churn_week()
+    churn_known = churn is not None and bool(churn["known"])
+    rows = []
+    for r in table.iter_rows(named=True):
+        unit = r["unit"]
+        note = ""
+        if r["kpi"] == "Churned" and not churn_known:
+            note = f"not final: known with data as of {review.churn_known_on():%Y-%m-%d}"
+        rows.append(
+            {
+                "key figure": r["kpi"],
+                "this week": _fmt(r["week"], unit),
+                "95 % CI": _interval(r["ci_low"], r["ci_high"]),
+                "week before": _fmt(r["previous_week"], unit),
+                "change": _fmt(r["change_vs_previous"], unit, signed=True),
+                "4-week average": _fmt(r["average_4_weeks"], unit),
+                "4-week 95 % CI": _interval(r["average_ci_low"], r["average_ci_high"]),
+                "vs 4-week average": _fmt(r["change_vs_average"], unit, signed=True),
+                "note": note,
+            }
+        )
+    return pl.DataFrame(rows)
+
+
+def findings_rows(review: WeeklyReview) -> pl.DataFrame:
+    """The notable findings as shown."""
+    table = review.notable_table()
+    if table.is_empty():
+        return pl.DataFrame(schema={"item": pl.String})
+    return table.select(
+        pl.col("title").alias("item"),
+        "kind",
+        pl.col("verdict"),
+        (pl.col("effect") * 100).round(1).alias("effect (pts)"),
+        pl.format(
+            "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
+        ).alias("95 % CI (pts)"),
+        pl.col("q_value").round(3).alias("q"),
+        pl.col("n_exposed").alias("exposed"),
+        pl.col("sentence").alias("what it means"),
+    )
+
+
+def milestone_rows(review: WeeklyReview) -> pl.DataFrame:
+    """The week's milestones as shown."""
+    table = review.milestone_table()
+    if table.is_empty():
+        return pl.DataFrame(schema={"title": pl.String})
+    return table.select(
+        "title",
+        pl.col("announced_at").dt.strftime("%Y-%m-%d %H:%M").alias("announced (UTC)"),
+        "verdict",
+        (pl.col("uplift") * 100).round(0).alias("uplift (%)"),
+        pl.format(
+            "{} to {}", (pl.col("ci_low") * 100).round(0), (pl.col("ci_high") * 100).round(0)
+        ).alias("95 % CI (%)"),
+        pl.col("p_value").round(3).alias("p"),
+        pl.col("observed"),
+        pl.col("expected").round(0),
+        pl.col("available_on").cast(pl.String).alias("estimate available with data as of"),
+    )
+
+
+# -- HTML ---------------------------------------------------------------------------------------
+
+_CSS = """
+@page { size: A4; margin: 15mm; }
+* { box-sizing: border-box; }
+body { font-family: Inter, "Segoe UI", Helvetica, Arial, sans-serif; color: #1F2430;
+       max-width: 1100px; margin: 0 auto; padding: 24px; font-size: 14px; line-height: 1.45; }
+h1 { font-size: 24px; margin: 0 0 4px; }
+h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #E3E7EE; padding-bottom: 4px; }
+.meta { color: #5B6475; margin: 0 0 16px; }
+table { border-collapse: collapse; width: 100%; margin: 8px 0 4px; font-size: 12.5px; }
+th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #EEF1F5;
+         vertical-align: top; }
+th { background: #F6F8FB; font-weight: 600; }
+figure { margin: 12px 0 20px; break-inside: avoid; page-break-inside: avoid; }
+figure img { width: 100%; height: auto; }
+figcaption, .caption { color: #5B6475; font-size: 12.5px; }
+ul.summary li { margin: 4px 0; }
+.notes li { color: #3A4252; font-size: 12.5px; margin: 3px 0; }
+@media print {
+  body { max-width: none; padding: 0; font-size: 11px; }
+  table { font-size: 9.5px; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+  tr { break-inside: avoid; }
+}
+"""
+
+
+def _table_html(frame: pl.DataFrame) -> str:
+    if frame.is_empty():
+        return ""
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    body = "".join(
+        "<tr>"
+        + "".join(f"<td>{'' if v is None else html.escape(str(v))}</td>" for v in row)
+        + "</tr>"
+        for row in frame.iter_rows()
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _list_html(items: list[str], css: str) -> str:
+    return f'<ul class="{css}">' + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ul>"
+
+
+_STATIC_HEIGHTS = {"signups": 480, "kpis": 400}
+
+
+def _figure_html(chart: ReviewChart, *, first: bool, static: bool) -> str:
+    if static:
+        height = _STATIC_HEIGHTS.get(chart.key) or int(chart.figure.layout.height or 480)
+        svg = exports.figure_image(chart.figure, "svg", width=STATIC_WIDTH, height=height)
+        body = (
+            '<img alt="" src="data:image/svg+xml;base64,'
+            + base64.b64encode(svg).decode("ascii")
+            + '">'
+        )
+    else:
+        body = chart.figure.to_html(
+            full_html=False,
+            include_plotlyjs=first,
+            div_id=f"chart-{chart.key}",
+            config={"responsive": True, "displaylogo": False},
+        )
+    return f"<figure>{body}<figcaption>{html.escape(chart.caption)}</figcaption></figure>"
+
+
+def review_html(
+    review: WeeklyReview, *, static: bool = False, progress: Progress | None = None
+) -> str:
+    """The review as one HTML page: interactive charts with plotly.js embedded once, or
+    (``static``) SVG images for printing."""
+    report = progress or (lambda _s, _f: None)
+    chart_list = review_charts(review)
+    figures: dict[str, str] = {}
+    for i, chart in enumerate(chart_list):
+        report(f"Drawing chart {i + 1} of {len(chart_list)}", 0.1 + 0.6 * i / len(chart_list))
+        figures[chart.key] = _figure_html(chart, first=i == 0, static=static)
+    findings = findings_rows(review)
+    milestones = milestone_rows(review)
+    parts = [
+        f"<h1>Weekly review {html.escape(review.week)}</h1>",
+        f'<p class="meta">{html.escape(review.days_label)} · data as of '
+        f"{review.as_of:%Y-%m-%d %H:%M} UTC · churn after {review.inactive_days} quiet days</p>",
+        "<h2>Summary</h2>",
+        _list_html(review.summary, "summary"),
+        "<h2>Key figures</h2>",
+        _table_html(kpi_rows(review)),
+        '<p class="caption">Change: against the week before (retention in percentage points). '
+        "4-week average: the mean of the four weeks before for counts; for retention, the "
+        "pooled share of those weeks.</p>",
+        figures["kpis"],
+        figures["signups"],
+        "<h2>Social-proof findings</h2>",
+    ]
+    if review.impact is None:
+        parts.append(f"<p>{html.escape(review.impact_note or '')}</p>")
+    else:
+        if findings.is_empty():
+            parts.append(
+                "<p>No proof item shows an effect that stands out from chance (q ≤ 0.05).</p>"
+            )
+        else:
+            parts.append(_table_html(findings))
+        if "findings" in figures:
+            parts.append(figures["findings"])
+    parts.append("<h2>Milestones announced in the week</h2>")
+    if review.milestones_note:
+        parts.append(f"<p>{html.escape(review.milestones_note)}</p>")
+    elif milestones.is_empty():
+        parts.append("<p>No milestone was announced in the week.</p>")
+    else:
+        parts.append(_table_html(milestones))
+    parts += ["<h2>How to read these figures</h2>", _list_html(review.method_notes, "notes")]
+    title = html.escape(f"Proofboard weekly review {review.week}")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}'
+        f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n"
+    )
+
+
+# -- static images and PDF ----------------------------------------------------------------------
+
+
+def find_browser() -> str:
+    """The Chromium used to print the PDF: ``$BROWSER_PATH``, else chromium on the PATH."""
+    found = exports.browser_path()
+    if found:
+        return found
+    raise ReportError(
+        "Writing a PDF needs Chromium, which was not found. Fix: install it "
+        "(apt-get install chromium) or set BROWSER_PATH, or write an .html report instead."
+    )
+
+
+def html_to_pdf(page: str, out: Path) -> None:
+    """Print an HTML page to an A4 PDF with headless Chromium."""
+    browser = find_browser()
+    with tempfile.TemporaryDirectory(prefix="proofboard-report-") as tmp:
+        source = Path(tmp) / "review.html"
+        source.write_text(page, encoding="utf-8")
+        target = Path(tmp) / "review.pdf"
+        command = [
+            browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+            "--disable-background-networking", "--disable-component-update", "--no-first-run",
+            f"--user-data-dir={Path(tmp) / 'profile'}", f"--print-to-pdf={target}",
+            source.as_uri(),
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=PDF_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ReportError(
+                f"Chromium did not finish printing the PDF within {PDF_TIMEOUT_S} s."
+            ) from None
+        if not target.is_file() or target.stat().st_size == 0:
+            last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            raise ReportError(f"Chromium could not print the PDF (exit {done.returncode}): {last}")
+        shutil.move(str(target), out)
+
+
+def check_output_path(path: str | Path) -> Path:
+    """The output path, if its extension is one the report can be written as."""
+    out = Path(path)
+    if out.suffix.lower() not in FORMATS:
+        raise ReportError(
+            f"Cannot write a report as {out.name!r}: the file name must end in .html or .pdf."
+        )
+    return out
+
+
+def write_report(
+    review: WeeklyReview, path: str | Path, *, progress: Progress | None = None
+) -> Path:
+    """Write the review to ``path`` (``.html``: interactive, self-contained; ``.pdf``: A4)."""
+    report = progress or (lambda _s, _f: None)
+    out = check_output_path(path)
+    if out.parent and not out.parent.is_dir():
+        raise ReportError(f"The folder {out.parent} does not exist. Fix: create it first.")
+    if out.suffix.lower() == ".html":
+        page = review_html(review, progress=report)
+        report("Writing the HTML file", 0.9)
+        out.write_text(page, encoding="utf-8")
+    else:
+        report("Starting the chart renderer", 0.05)
+        page = review_html(review, static=True, progress=report)
+        report("Printing the PDF", 0.8)
+        html_to_pdf(page, out)
+    report("Done", 1.0)
+    return out

@@ -1,0 +1,125 @@
+"""``proofboard report``: a self-contained HTML file, an A4 PDF, clear errors, progress."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pypdf
+import pytest
+
+from analytics.community import load_community
+from analytics.io import open_source
+from analytics.weekly import default_week, weekly_review
+from dashboard.cli import main
+from dashboard.report import review_html
+
+WEEK = "2026-W20"
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_html_report_is_self_contained_with_the_figures(
+    demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "review.html"
+    code, stdout, stderr = _run(
+        ["report", "--data", str(demo_folder), "--week", WEEK, "--out", str(out)], capsys
+    )
+    assert code == 0, stderr
+    assert f"Wrote the weekly review of {WEEK}" in stdout
+    page = out.read_text(encoding="utf-8")
+    # no external script or stylesheet: opens offline
+    assert not re.search(r"<script[^>]*\ssrc=", page)
+    assert not re.search(r"<link[^>]*stylesheet", page)
+    assert page.count("plotly.js v") == 1  # plotly.js embedded once for every chart
+    # the figures' data is in the page
+    assert page.count("Plotly.newPlot(") == 3
+    review = weekly_review(load_community(open_source(demo_folder)), WEEK)
+    signups = review.signups["signups"].to_list()
+    assert json.dumps(signups).replace(" ", "") in page.replace(" ", "")
+    for sentence in review.summary[:3]:
+        assert sentence.replace("'", "&#x27;") in page
+    assert "How to read these figures" in page
+    # progress: one line per step on stderr
+    assert "Review: Key figures of the week" in stderr
+    assert "Report: Done" in stderr
+    assert "Traceback" not in stderr
+
+
+def test_week_defaults_to_the_last_complete_week(
+    demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "review.html"
+    code, stdout, _ = _run(["report", "--data", str(demo_folder), "--out", str(out)], capsys)
+    assert code == 0
+    week = default_week(load_community(open_source(demo_folder)))
+    assert f"Wrote the weekly review of {week}" in stdout
+    assert f"<h1>Weekly review {week}</h1>" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+def test_pdf_report_has_a4_pages(
+    demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "review.pdf"
+    code, _, stderr = _run(
+        ["report", "--data", str(demo_folder), "--week", WEEK, "--out", str(out)], capsys
+    )
+    assert code == 0, stderr
+    assert out.read_bytes().startswith(b"%PDF")
+    reader = pypdf.PdfReader(out)
+    assert len(reader.pages) >= 1
+    for page in reader.pages:
+        box = page.mediabox
+        assert float(box.width) == pytest.approx(595.3, abs=1.5)  # A4: 210 mm
+        assert float(box.height) == pytest.approx(841.9, abs=1.5)  # 297 mm
+    text = "".join(page.extract_text() for page in reader.pages)
+    assert f"Weekly review {WEEK}" in text
+    assert "Report: Printing the PDF" in stderr
+
+
+def test_a_week_outside_the_data_exits_2_with_the_valid_range(
+    demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "review.html"
+    code, _, stderr = _run(
+        ["report", "--data", str(demo_folder), "--week", "2019-W01", "--out", str(out)], capsys
+    )
+    assert code == 2
+    assert "Week 2019-W01 is outside the data: complete weeks run from" in stderr
+    assert "Traceback" not in stderr
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--week", "2026-46", "--out", "r.html"], "is not an ISO week"),
+        (["--week", "2026-W60", "--out", "r.html"], "2026 has weeks 1 to 53"),
+        (["--out", "review.docx"], "must end in .html or .pdf"),
+    ],
+)
+def test_malformed_week_or_unknown_extension_exit_2(
+    demo_folder: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["report", "--data", str(demo_folder), *argv])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_the_page_download_is_the_same_html(demo_folder: Path) -> None:
+    review = weekly_review(load_community(open_source(demo_folder)), WEEK)
+    page = review_html(review)
+    assert page.startswith("<!DOCTYPE html>")
+    assert page.count("plotly.js v") == 1
+    assert f"Weekly review {WEEK}" in page

@@ -1,0 +1,80 @@
+"""AppTest for the Weekly review page: renders on the demo, week in the URL, bad weeks explained."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from analytics.community import load_community
+from analytics.io import open_source
+from analytics.overview import overview_kpis
+from analytics.weekly import available_weeks, parse_week, week_label, week_period
+from tests.dashboard.conftest import metrics, no_exceptions, plotly_spec, url
+
+PAGE = "app_pages/review.py"
+
+
+@pytest.fixture(scope="module")
+def weeks(demo_folder: Path) -> tuple[str, str]:
+    """(the default week, a week ten weeks earlier) of the demo community."""
+    found = available_weeks(load_community(open_source(demo_folder)))
+    assert found is not None
+    return week_label(found[1]), week_label(found[1] - timedelta(weeks=10))
+
+
+def _titles(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        plotly_spec(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))
+    ]
+
+
+def test_review_renders_the_last_complete_week(app_on, demo_folder: Path, weeks) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(demo_folder, page=PAGE)
+    no_exceptions(at)
+    assert at.title[0].value == "Weekly review"
+    assert at.selectbox(key="week").value == weeks[0]
+    assert url(at, "week") == [weeks[0]]
+    titles = _titles(at)
+    assert titles[0] == "Key figures by week (blue: the reviewed week)"
+    assert titles[1] == f"Signups per day: {weeks[0]} and the weeks before"
+    assert titles[2].startswith("Effect of early exposure")
+    assert any("members joined" in m.value for m in at.markdown)
+    assert at.status[0].proto.label == f"Review of {weeks[0]} ready"  # type: ignore[attr-defined]
+    assert not at.error
+
+
+def test_the_week_comes_from_the_url_and_matches_the_overview(  # type: ignore[no-untyped-def]
+    app_on, demo_folder: Path, weeks
+) -> None:
+    at = app_on(demo_folder, page=PAGE, week=weeks[1])
+    no_exceptions(at)
+    assert at.selectbox(key="week").value == weeks[1]
+    community = load_community(open_source(demo_folder))
+    kpis = overview_kpis(community, week_period(parse_week(weeks[1])))
+    new = next(k for k in kpis if k.key == "new_members")
+    assert metrics(at)["New members"] == f"{new.value:,.0f}"
+    at.selectbox(key="week").set_value(weeks[0]).run()
+    no_exceptions(at)
+    assert url(at, "week") == [weeks[0]]
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [("2019-W01", "is outside the data"), ("banana", "is not an ISO week")],
+)
+def test_a_bad_week_in_the_url_is_explained_not_raised(  # type: ignore[no-untyped-def]
+    app_on, demo_folder: Path, weeks, asked: str, message: str
+) -> None:
+    at = app_on(demo_folder, page=PAGE, week=asked)
+    no_exceptions(at)
+    assert message in at.error[0].value
+    assert f"Showing {weeks[0]}" in at.error[0].value
+    assert at.selectbox(key="week").value == weeks[0]
+
+
+def test_without_proof_items_the_findings_say_so(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(small_folder, page=PAGE)
+    no_exceptions(at)
+    assert any("no proof_items and exposures tables" in i.value for i in at.info)
