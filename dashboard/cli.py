@@ -13,9 +13,14 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from analytics.errors import DataContractError, ProofboardError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from analytics.quality import QualityReport
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 ENV_DATA = "PROOFBOARD_DATA"
@@ -115,6 +120,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _ingest_mapped(args: argparse.Namespace) -> tuple[dict[str, pl.DataFrame], QualityReport]:
+    """Read FILES, apply the mapping of --map and check the result (nothing is written)."""
+    from analytics.io.upload import read_text_file, read_upload_file
+    from analytics.mapping import mapping_from_toml, prepare
+
+    mapping = mapping_from_toml(read_text_file(Path(args.map)), origin=str(args.map))
+    files: dict[str, pl.DataFrame] = {}
+    for path in args.source:
+        uploaded = read_upload_file(Path(path))
+        if uploaded.name in files:
+            raise ProofboardError(
+                f"Two files are named {uploaded.name}. Fix: rename one; the mapping names "
+                "files by their name alone."
+            )
+        files[uploaded.name] = uploaded.frame
+    prepared = prepare(files, mapping, label=", ".join(sorted(files)))
+    if prepared.community is None:
+        raise DataContractError(prepared.report)
+    return prepared.clean_tables(), prepared.community.report
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from analytics.community import load_community
     from analytics.io import is_url, mask_url, open_source, write_database
@@ -126,20 +152,29 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         )
     progress = Progress()
     progress("Reading and checking the source", 0.0)
-    community = load_community(open_source(args.source))
-    tables = {
-        name: frame
-        for name, frame in {
-            "members": community.members,
-            "activity": community.activity,
-            "proof_items": community.proof_items,
-            "exposures": community.exposures,
-            "milestones": community.milestones,
-        }.items()
-        if frame is not None
-    }
+    if args.map:
+        tables, report = _ingest_mapped(args)
+    else:
+        if len(args.source) != 1:
+            raise ProofboardError(
+                f"Without --map, ingest copies one SOURCE (a folder or URL); got "
+                f"{len(args.source)}. Fix: pass one source, or files with --map mapping.toml."
+            )
+        community = load_community(open_source(args.source[0]))
+        report = community.report
+        tables = {
+            name: frame
+            for name, frame in {
+                "members": community.members,
+                "activity": community.activity,
+                "proof_items": community.proof_items,
+                "exposures": community.exposures,
+                "milestones": community.milestones,
+            }.items()
+            if frame is not None
+        }
     write_database(tables, args.to, progress=progress)
-    for issue in community.report.warnings:
+    for issue in report.warnings:
         print(f"warning: {issue.text()}", file=sys.stderr)
     rows = ", ".join(f"{name} {frame.height:,}" for name, frame in tables.items())
     print(f"Copied into {mask_url(args.to)}: {rows}")
@@ -515,14 +550,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "ingest",
-        help="check a source and copy it into a SQL database in one transaction",
+        help="check a source (or files with a column mapping) and copy it into a SQL database",
         description=(
             "Read SOURCE, check it against the data contract and copy its tables into the "
             "database at --to in one transaction: on any error the target stays as it was. "
-            "Tables of the same names in the target are replaced; other tables are left alone."
+            "Tables of the same names in the target are replaced; other tables are left alone. "
+            "With --map, SOURCE is one or more CSV/Parquet files in your own column names and "
+            "mapping.toml says which file holds which table and which column is which (the "
+            "Data page of the dashboard offers the guessed mapping as a download)."
         ),
     )
-    p.add_argument("source", metavar="SOURCE", help=SOURCE_HELP)
+    p.add_argument(
+        "source",
+        metavar="SOURCE",
+        nargs="+",
+        help=SOURCE_HELP + "; with --map: the CSV/Parquet files the mapping names",
+    )
+    p.add_argument(
+        "--map",
+        metavar="MAPPING_TOML",
+        help='a column mapping (see the README): [members] file = "users.csv", '
+        '[members.columns] member_id = "user_id", ...',
+    )
     p.add_argument("--to", required=True, metavar="URL", help="SQLAlchemy URL of the target")
     p.set_defaults(func=cmd_ingest)
 
@@ -551,17 +600,20 @@ def build_parser() -> argparse.ArgumentParser:
     formats = p.add_subparsers(dest="format", required=True, metavar="FORMAT")
     se = formats.add_parser(
         "stackexchange",
-        help="an extracted Stack Exchange data dump folder",
+        help="a Stack Exchange data dump: the site's .7z archive or its extracted folder",
         description=(
-            "Read Users.xml, Posts.xml, Comments.xml (when present) and Badges.xml of an "
-            "extracted Stack Exchange data dump and write members, activity (questions, answers, "
-            "comments), proof_items (one per badge) and exposures (each award). Rows of the bot "
-            "account, without an owner or of unknown accounts are counted and left out. Only "
-            "what is known at signup becomes a member attribute (nothing: reputation and votes "
-            "are measured at dump time)."
+            "Read Users.xml, Posts.xml, Comments.xml (when present) and Badges.xml of a "
+            "Stack Exchange data dump (the site's .7z archive, extracted to a temporary folder "
+            "that is removed afterwards, or the extracted folder) and write members, activity "
+            "(questions, answers, comments), proof_items (one per badge) and exposures (each "
+            "award). Rows of the bot account, without an owner or of unknown accounts are "
+            "counted and left out. Only what is known at signup becomes a member attribute "
+            "(nothing: reputation and votes are measured at dump time)."
         ),
     )
-    se.add_argument("path", metavar="PATH", help="the extracted dump folder")
+    se.add_argument(
+        "path", metavar="PATH", help="the site's .7z archive or the extracted dump folder"
+    )
     se.add_argument("--out", required=True, metavar="DIR_OR_URL", help="a folder or SQLAlchemy URL")
     se.set_defaults(func=cmd_import_stackexchange)
 

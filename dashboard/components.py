@@ -13,6 +13,7 @@ import streamlit as st
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.overview import Kpi
+from analytics.quality import QualityReport
 from dashboard import charts, exports, state
 from dashboard.data import Loaded, load
 
@@ -50,7 +51,7 @@ def share_link() -> None:
 
 def show_load_error(loaded: Loaded) -> None:
     """Explain why there is nothing to show, and where to look."""
-    st.error(f"The data could not be loaded from {loaded.source_label}.", icon="⚠️")
+    st.error(f"The data could not be loaded from {loaded.source_label}.", icon=":material/error:")
     if loaded.report is not None and loaded.report.errors:
         for issue in loaded.report.errors[:5]:
             st.markdown(f"- {issue.text()}")
@@ -72,6 +73,9 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
     first_day = community.first_join.date()
     last_day = community.data_end.date()
     url_as_of = state.url_date(state.AS_OF)
+    state.drop_invalid(
+        state.AS_OF_PICKER, lambda d: isinstance(d, date) and first_day <= d <= last_day
+    )
     state.seed(
         state.AS_OF_PICKER,
         min(max(url_as_of, first_day), last_day) if url_as_of else last_day,
@@ -111,6 +115,10 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
         url_first = state.url_date(state.FROM) or default_first
         url_last = state.url_date(state.TO) or default_last
         clamp = lambda d: min(max(d, first_day), as_of_day)  # noqa: E731
+        state.drop_invalid(
+            state.DATE_PICKER,
+            lambda v: all(isinstance(d, date) and first_day <= d <= as_of_day for d in v),
+        )
         state.seed(state.DATE_PICKER, (clamp(url_first), clamp(url_last)))
         picked = st.sidebar.date_input(
             "From – to (UTC)",
@@ -149,6 +157,7 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
     for attribute in community.attributes:
         key = state.segment_key(attribute)
         options = community.segment_values(attribute)
+        state.drop_invalid(key, lambda chosen: all(v in options for v in chosen))  # noqa: B023
         state.seed(key, state.url_list(key, options))
         chosen = st.sidebar.multiselect(
             attribute.replace("_", " ").capitalize(),
@@ -288,3 +297,29 @@ def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool =
             file_name=f"{file}.md", mime="text/markdown", key=f"{key}_md",
             icon=":material/download:",
         )  # fmt: skip
+
+
+def quality_report(report: QualityReport, *, key: str, what: str = "this source") -> None:
+    """The data-quality verdict, every error and warning with its rows and fix, and the issues
+    as a table with downloads."""
+    if report.ok and not report.warnings:
+        st.success("No problems found.", icon=":material/check_circle:")
+    elif report.ok:
+        st.success(
+            f"No errors. {len(report.warnings)} warning(s): the rows named are left out.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.error(
+            f"{len(report.errors)} error(s) stop {what} from loading. Fix them and load it again.",
+            icon=":material/error:",
+        )
+    for issue in report.errors:
+        st.markdown(f"- :material/error: **Error:** {issue.text()}")
+    for issue in report.warnings:
+        st.markdown(f"- :material/warning: **Warning:** {issue.text()}")
+    if report.issues:
+        st.caption("Row numbers count data rows: row 1 is the first row below a CSV file's header.")
+        issues = report.issues_frame()
+        st.dataframe(issues, hide_index=True, width="stretch")
+        table_download(issues, "data quality report", key=key)

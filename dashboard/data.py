@@ -1,8 +1,10 @@
 """Where the dashboard gets its data, and the caching around it.
 
-The source is, in order: ``$PROOFBOARD_DATA`` (set by ``proofboard dashboard --data``), the
-``data`` key of the ``[proofboard]`` section of ``.streamlit/secrets.toml``, or the embedded
-SQLite database under ``data/`` (created with the demo community when missing).
+The source is, in order: a database chosen on the Data page for this browser session (kept in
+``st.session_state`` only, never written to disk), ``$PROOFBOARD_DATA`` (set by ``proofboard
+dashboard --data``), the ``data`` key of the ``[proofboard]`` section of
+``.streamlit/secrets.toml``, or the embedded SQLite database under ``data/`` (created with the
+demo community when missing).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ import sqlalchemy as sa
 import streamlit as st
 
 from analytics.community import Community, load_community
+from analytics.contract import TABLE_NAMES
 from analytics.embedded import default_database, default_url, ensure_default_database
 from analytics.errors import DataContractError, ProofboardError
-from analytics.io import create_engine, mask_url, open_source, sqlite_path
+from analytics.io import create_engine, is_url, mask_url, open_source, sqlite_path, write_database
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
+from analytics.io.write import Progress
 from analytics.quality import QualityReport
+from dashboard import state
 
 ENV_DATA = "PROOFBOARD_DATA"
 
@@ -38,18 +43,80 @@ class Loaded:
     error: str | None
 
 
-def configured_source() -> str:
-    """The data source this dashboard runs on (a folder path or a SQLAlchemy URL)."""
-    env = os.environ.get(ENV_DATA)
-    if env:
-        return env
+def secret_source() -> str | None:
+    """``data`` of the ``[proofboard]`` section of ``.streamlit/secrets.toml``, if set."""
     try:
         secret = st.secrets.get("proofboard", {}).get("data")
     except (FileNotFoundError, KeyError, AttributeError):
         secret = None
     except Exception:
         secret = None
-    return str(secret) if secret else default_url()
+    return str(secret) if secret else None
+
+
+def session_source() -> str | None:
+    """The database URL chosen on the Data page for this browser session, if any."""
+    chosen = st.session_state.get(state.SESSION_SOURCE)
+    return str(chosen) if chosen else None
+
+
+def configured_source() -> str:
+    """The data source this dashboard runs on (a folder path or a SQLAlchemy URL)."""
+    return session_source() or os.environ.get(ENV_DATA) or secret_source() or default_url()
+
+
+def source_origin() -> str:
+    """Where :func:`configured_source` came from, in words."""
+    if session_source():
+        return "chosen on the Data page for this browser session only"
+    if os.environ.get(ENV_DATA):
+        return f"from ${ENV_DATA} (proofboard dashboard --data)"
+    if secret_source():
+        return "from data in the [proofboard] section of .streamlit/secrets.toml"
+    return "the embedded database (no source configured)"
+
+
+def data_changed() -> None:
+    """Forget every cached load and result, so that every page reads the data again."""
+    _load.clear()
+    _segment.clear()
+    _computed.clear()
+    _stored_milestones.clear()
+
+
+def use_for_session(url: str | None) -> None:
+    """Read ``url`` in this browser session from now on (``None``: back to the configured
+    source). Only ``st.session_state`` holds it: nothing is written to disk or logged."""
+    if url:
+        st.session_state[state.SESSION_SOURCE] = url
+    else:
+        st.session_state.pop(state.SESSION_SOURCE, None)
+    data_changed()
+
+
+def upload_limit_bytes() -> int:
+    """The largest file the upload accepts: ``server.maxUploadSize`` (MB) of the config."""
+    return int(st.get_option("server.maxUploadSize")) * 1024 * 1024
+
+
+def save_target() -> str:
+    """Where uploaded data is saved: the source database itself, or the embedded SQLite
+    database when the source is a folder (files are never overwritten by an upload)."""
+    source = configured_source()
+    return source if is_url(source) else default_url()
+
+
+def save_upload(tables: dict[str, pl.DataFrame], *, progress: Progress | None = None) -> str:
+    """Replace the community in :func:`save_target` with ``tables`` in one transaction (old
+    contract tables not among them are dropped; milestones added on the Growth page are kept),
+    then make this session read it and reload every page. Returns the target URL."""
+    target = save_target()
+    write_database(tables, target, drop=TABLE_NAMES, progress=progress)
+    if target != configured_source():
+        use_for_session(target)
+    else:
+        data_changed()
+    return target
 
 
 def source_label(source: str) -> str:

@@ -7,7 +7,7 @@ the widgets have run, the URL is rewritten from their state.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -103,6 +103,15 @@ def seed(key: str, value: Any) -> None:
         st.session_state[key] = st.session_state.get(_kept(key), value)
 
 
+def drop_invalid(key: str, valid: Callable[[Any], bool]) -> None:
+    """Forget a widget's remembered value when it no longer fits the data (another source was
+    loaded: a date past its end, a segment value it does not have), so that the widget falls
+    back to its default instead of failing."""
+    for name in (key, _kept(key)):
+        if name in st.session_state and not valid(st.session_state[name]):
+            del st.session_state[name]
+
+
 def keep(key: str, value: Any) -> Any:
     """Remember a widget's value for this session beyond the current page; returns it."""
     st.session_state[_kept(key)] = value
@@ -156,3 +165,30 @@ PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within
 
 # Weekly review page
 WEEK = "week"
+
+# Data page: uploads and the database connection (session only, never in the URL).
+SESSION_SOURCE = "_session_source"
+CONNECT_URL = "_connect_url"
+CONNECT_TEST = "_connect_test"
+CONNECT_USE = "_connect_use"
+CONNECT_RESET = "_connect_reset"
+CONNECT_FLASH = "_connect_flash"
+UPLOAD_ROUND = "_upload_round"
+UPLOAD_FLASH = "_upload_flash"
+UPLOAD_CONFIRM = "_upload_confirm"
+UPLOAD_SAVE = "_upload_save"
+UPLOAD_DISCARD = "_upload_discard"
+MAPPING_DOWNLOAD = "_mapping_toml"
+
+
+def upload_key() -> str:
+    """The file uploader's key: a new key empties it (after a save or a discard)."""
+    return f"_upload_files_{st.session_state.get(UPLOAD_ROUND, 0)}"
+
+
+def map_table_key(file_name: str) -> str:
+    return f"_map_table::{st.session_state.get(UPLOAD_ROUND, 0)}::{file_name}"
+
+
+def map_column_key(file_name: str, table: str, column: str) -> str:
+    return f"_map_column::{st.session_state.get(UPLOAD_ROUND, 0)}::{file_name}::{table}::{column}"

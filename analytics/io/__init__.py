@@ -1,13 +1,17 @@
 """The only place that reads or writes data: folders (CSV/Parquet) and SQLAlchemy URLs."""
 
 from analytics.io.source import (
+    DatabaseCheck,
     FolderSource,
+    FrameSource,
     Source,
     SqlSource,
+    check_database,
     create_engine,
     is_url,
     mask_url,
     open_source,
+    scrub_secret,
     sqlite_path,
 )
 from analytics.io.write import (
@@ -20,14 +24,18 @@ from analytics.io.write import (
 )
 
 __all__ = [
+    "DatabaseCheck",
     "FolderSource",
+    "FrameSource",
     "Source",
     "SqlSource",
+    "check_database",
     "create_engine",
     "is_url",
     "mask_url",
     "open_source",
     "read_json",
+    "scrub_secret",
     "sqlite_path",
     "truth_path_for",
     "write_database",

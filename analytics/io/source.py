@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote, quote_plus
 
 import polars as pl
 import sqlalchemy as sa
@@ -54,6 +55,21 @@ def mask_url(url: str) -> str:
         return sa.make_url(url).render_as_string(hide_password=True)
     except sa.exc.ArgumentError:
         return "<unreadable database URL>"
+
+
+def scrub_secret(text: str, url: str) -> str:
+    """``text`` (an error message, say) with the URL's password replaced by ``***`` wherever it
+    appears, plain or URL-encoded, and the full URL replaced by its masked form."""
+    try:
+        password = sa.make_url(url).password
+    except sa.exc.ArgumentError:
+        password = None
+    text = text.replace(url, mask_url(url))
+    if password:
+        for form in {str(password), quote(str(password), safe=""), quote_plus(str(password))}:
+            if form:
+                text = text.replace(form, "***")
+    return text
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -203,8 +219,8 @@ class SqlSource:
         except sa.exc.SQLAlchemyError as exc:
             raise DataSourceError(
                 f"Cannot reach the database {mask_url(self.url)}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0]}. Fix: check the host, port, user and that "
-                "the server is running."
+                f"{scrub_secret(str(exc).splitlines()[0], self.url)}. Fix: check the host, "
+                "port, user and that the server is running."
             ) from exc
 
     def location(self, table: str) -> str:
@@ -244,6 +260,124 @@ class SqlSource:
         return register_io_source(
             batches, schema=schema, explain_name="sql", explain_detail=f"table {table}"
         )
+
+
+@dataclass
+class FrameSource:
+    """Tables already in memory (files a user uploaded and mapped onto the contract).
+
+    ``locations`` says how each table is named in messages, e.g. ``users.csv`` for the file
+    the ``members`` table came from.
+    """
+
+    frames: dict[str, pl.DataFrame]
+    locations: dict[str, str] = field(default_factory=dict)
+    label: str = "uploaded files"
+
+    @property
+    def description(self) -> str:
+        return self.label
+
+    def table_names(self) -> list[str]:
+        return sorted(self.frames)
+
+    def location(self, table: str) -> str:
+        return self.locations.get(table, f"{table} (no file)")
+
+    def scan(self, table: str) -> pl.LazyFrame | None:
+        frame = self.frames.get(table)
+        return None if frame is None else frame.lazy()
+
+
+@dataclass(frozen=True)
+class DatabaseCheck:
+    """What a connection test found: whether the database answers, and which contract tables
+    and columns it holds. ``url`` is masked; nothing here holds the password."""
+
+    url: str
+    connected: bool
+    error: str | None = None
+    row_counts: dict[str, int | None] = field(default_factory=dict)
+    missing_tables: tuple[str, ...] = ()
+    missing_columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Connected, and every required table with its required columns is there."""
+        return self.connected and not self.missing_tables and not self.missing_columns
+
+    def summary(self) -> str:
+        """One paragraph saying what works and what is missing."""
+        if not self.connected:
+            return f"Cannot connect to {self.url}: {self.error}"
+        parts = [f"Connected to {self.url}."]
+        if self.missing_tables:
+            parts.append("Missing required table(s): " + ", ".join(self.missing_tables) + ".")
+        for table, columns in self.missing_columns.items():
+            parts.append(f"Table {table} lacks the required column(s) {', '.join(columns)}.")
+        if self.ok:
+            present = [f"{t} {n:,} rows" for t, n in self.row_counts.items() if n is not None]
+            parts.append("All required tables are there: " + ", ".join(present) + ".")
+        return " ".join(parts)
+
+
+def check_database(url: str) -> DatabaseCheck:
+    """Connect to ``url`` and compare its tables with the data contract.
+
+    Never raises for connection problems: they come back as ``error`` (the driver's message
+    with the password masked).
+    """
+    from analytics.contract import TABLES
+
+    shown = mask_url(url)
+    try:
+        engine = create_engine(url)
+        db_file = sqlite_path(url)
+    except DataSourceError as exc:
+        return DatabaseCheck(url=shown, connected=False, error=scrub_secret(str(exc), url))
+    if db_file is not None and not db_file.is_file():
+        # Connecting would create an empty file: a test must not leave anything behind.
+        return DatabaseCheck(
+            url=shown,
+            connected=False,
+            error=f"the SQLite database file {db_file} does not exist. Fix: check the path "
+            "(sqlite:/// plus a path relative to where the dashboard runs, or sqlite://// plus "
+            "an absolute path).",
+        )
+    try:
+        with engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            present = set(inspector.get_table_names())
+            counts: dict[str, int | None] = {}
+            missing_columns: dict[str, tuple[str, ...]] = {}
+            for name, spec in TABLES.items():
+                if name not in present:
+                    counts[name] = None
+                    continue
+                columns = {c["name"] for c in inspector.get_columns(name)}
+                lacking = tuple(c for c in spec.required_columns if c not in columns)
+                if lacking:
+                    missing_columns[name] = lacking
+                table = sa.table(name)
+                counts[name] = int(
+                    conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                )
+    except (sa.exc.SQLAlchemyError, OSError) as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        message = f"{type(exc).__name__}: {detail[0] if detail else ''}".rstrip(": ")
+        return DatabaseCheck(url=shown, connected=False, error=scrub_secret(message, url))
+    finally:
+        engine.dispose()
+    missing_tables = tuple(
+        n for n, spec in TABLES.items() if spec.required and counts.get(n) is None
+    )
+    return DatabaseCheck(
+        url=shown,
+        connected=True,
+        row_counts=counts,
+        missing_tables=missing_tables,
+        missing_columns=missing_columns,
+    )
 
 
 def open_source(spec: str | Path) -> FolderSource | SqlSource:

@@ -1,4 +1,5 @@
-"""Reading a Stack Exchange data dump (an extracted folder of XML files) as contract tables.
+"""Reading a Stack Exchange data dump (an extracted folder of XML files, or the site's ``.7z``
+archive) as contract tables.
 
 A dump folder holds ``Users.xml``, ``Posts.xml``, ``Badges.xml`` and, in full dumps,
 ``Comments.xml``, each one ``<row .../>`` element per record. They become:
@@ -14,6 +15,10 @@ Rows that cannot belong to a member (no owner, the bot, an account missing from 
 counted in :attr:`StackExchangeImport.skipped` and left out; a malformed file or row raises
 :class:`DataSourceError` naming the file and line.
 
+A ``.7z`` archive (as Stack Exchange publishes it) is extracted with ``py7zr`` into a temporary
+folder, only the four files above, and read like a folder; the temporary folder is removed
+afterwards. An archive must hold Users.xml, Posts.xml and Badges.xml.
+
 The XML is streamed with ``defusedxml`` (no entity declarations, no external references, no
 DTD) through a target that builds no element tree, so memory stays flat however large the file;
 values are collected in plain lists and turned into typed polars frames in batches.
@@ -22,7 +27,9 @@ values are collected in plain lists and turned into typed polars frames in batch
 from __future__ import annotations
 
 import hashlib
+import lzma
 import re
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -383,22 +390,88 @@ def _read_file(path: Path, spec: _FileSpec, report: Callable[[str, int], None]) 
 # --- finding the files ---------------------------------------------------------------------
 
 
-def _extract_first(archive: Path) -> str:
-    return (
-        f"{archive} is a 7-Zip archive, which Proofboard does not read: extract it first "
-        f"(e.g. `7z x {archive.name}`) and import the folder holding Users.xml and Posts.xml"
+#: Files an archive must hold to be taken for a Stack Exchange dump.
+ARCHIVE_REQUIRED = (USERS, POSTS, BADGES)
+
+
+def _archive_members(archive: Path, names: list[str]) -> dict[str, str]:
+    """The archive entry of each dump file, found by file name at any depth (case-insensitive);
+    entries whose path is absolute or climbs out of the archive are never used."""
+    wanted = {name.lower(): name for name in (USERS, POSTS, COMMENTS, BADGES)}
+    found: dict[str, str] = {}
+    for entry in sorted(names, key=lambda n: (n.count("/"), n)):
+        parts = entry.replace("\\", "/").split("/")
+        if entry.startswith(("/", "\\")) or ".." in parts:
+            continue
+        key = wanted.get(parts[-1].lower())
+        if key is not None and key not in found:
+            found[key] = entry
+    missing = [name for name in ARCHIVE_REQUIRED if name not in found]
+    if missing:
+        listed = ", ".join(sorted(names)[:8]) or "nothing"
+        raise DataSourceError(
+            f"{archive} does not hold {' and '.join(missing)} (it holds {listed}"
+            f"{', ...' if len(names) > 8 else ''}). Fix: pass the archive of one site as "
+            "downloaded from the Stack Exchange data dump, e.g. music.meta.stackexchange.com.7z."
+        )
+    return found
+
+
+def _extract_archive(archive: Path, into: Path) -> Path:
+    """Extract the dump files of a ``.7z`` archive into ``into``; returns the folder holding
+    them. Raises :class:`DataSourceError` for an unreadable archive or missing files."""
+    import py7zr
+    from py7zr.exceptions import ArchiveError, CrcError, DecompressionError, PasswordRequired
+
+    if not archive.is_file():
+        raise DataSourceError(f"Stack Exchange archive {archive} does not exist")
+    broken = (
+        ArchiveError,
+        CrcError,
+        DecompressionError,
+        PasswordRequired,
+        lzma.LZMAError,
+        EOFError,
+        KeyError,
+        ValueError,
+        TypeError,
+        IndexError,
     )
+    try:
+        with py7zr.SevenZipFile(archive, mode="r") as packed:
+            members = _archive_members(archive, packed.getnames())
+            packed.extract(path=into, targets=list(members.values()))
+    except DataSourceError:
+        raise
+    except OSError as exc:
+        raise DataSourceError(
+            f"Cannot extract {archive}: {exc.strerror or exc}. Fix: check the disk space of "
+            f"the temporary folder ({tempfile.gettempdir()})."
+        ) from exc
+    except broken as exc:
+        raise DataSourceError(
+            f"{archive} is not a readable 7-Zip archive ({type(exc).__name__}: {exc}). Fix: "
+            "download it again (it may be cut off or damaged) and check it with `7z t`."
+        ) from exc
+    folder = into / "dump"
+    folder.mkdir()
+    for name, entry in members.items():
+        extracted = into / entry
+        if not extracted.is_file():
+            raise DataSourceError(
+                f"{archive}: {entry} could not be extracted. Fix: download the archive again."
+            )
+        extracted.replace(folder / name)
+    return folder
 
 
 def _dump_files(folder: Path) -> dict[str, Path | None]:
-    if folder.suffix.lower() == ".7z":
-        raise DataSourceError(_extract_first(folder))
     if not folder.exists():
         raise DataSourceError(f"Stack Exchange dump folder {folder} does not exist")
     if not folder.is_dir():
         raise DataSourceError(
             f"{folder} is a file: pass the folder of the extracted dump (holding Users.xml, "
-            "Posts.xml, Badges.xml)"
+            "Posts.xml, Badges.xml) or the site's .7z archive"
         )
     try:
         entries = {p.name: p for p in folder.iterdir() if p.is_file()}
@@ -414,7 +487,10 @@ def _dump_files(folder: Path) -> dict[str, Path | None]:
         what = " and ".join(missing)
         archives = sorted(p for p in entries.values() if p.suffix.lower() == ".7z")
         if archives:
-            raise DataSourceError(f"{what} not found in {folder}. " + _extract_first(archives[0]))
+            raise DataSourceError(
+                f"{what} not found in {folder}, which holds the archive {archives[0].name}. "
+                f"Fix: import the archive itself (PATH = {archives[0]})."
+            )
         raise DataSourceError(
             f"{what} not found in {folder}: a Stack Exchange dump folder holds Users.xml, "
             "Posts.xml and Badges.xml (extracted from the site's .7z archive)"
@@ -483,14 +559,28 @@ def _keep_members(
     return kept
 
 
-def read_stackexchange(folder: Path, *, progress: Progress | None = None) -> StackExchangeImport:
-    """Read an extracted Stack Exchange dump folder as contract tables (see the module doc).
+def read_stackexchange(path: Path, *, progress: Progress | None = None) -> StackExchangeImport:
+    """Read a Stack Exchange dump, an extracted folder or the site's ``.7z`` archive, as
+    contract tables (see the module doc).
 
-    Raises :class:`DataSourceError` for a ``.7z`` archive (extract it first), a missing
-    Users.xml or Posts.xml, and a malformed file or row (naming the file and line).
+    Raises :class:`DataSourceError` for a missing Users.xml or Posts.xml (and, in an archive,
+    Badges.xml), an unreadable archive, and a malformed file or row (naming the file and line).
     """
     progress = progress or _noop
-    folder = Path(folder)
+    path = Path(path)
+    if path.suffix.lower() != ".7z":
+        return _read_folder(path, progress)
+    with tempfile.TemporaryDirectory(prefix="proofboard-7z-") as tmp:
+        progress(f"Extracting {path.name}", 0.0)
+        folder = _extract_archive(path, Path(tmp))
+        try:
+            return _read_folder(folder, progress)
+        except DataSourceError as exc:
+            # Name the archive, not the temporary folder that is gone once this returns.
+            raise DataSourceError(str(exc).replace(str(folder), f"{path}:")) from exc
+
+
+def _read_folder(folder: Path, progress: Progress) -> StackExchangeImport:
     files = _dump_files(folder)
     present = [(name, p) for name, p in files.items() if p is not None]
     sizes = {name: max(p.stat().st_size, 1) for name, p in present}

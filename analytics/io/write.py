@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,7 +18,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from analytics.errors import DataSourceError
-from analytics.io.source import create_engine, is_url, mask_url, sqlite_path
+from analytics.io.source import create_engine, is_url, mask_url, scrub_secret, sqlite_path
 
 Progress = Callable[[str, float], None]
 FileFormat = Literal["parquet", "csv"]
@@ -117,13 +117,16 @@ def write_database(
     tables: Mapping[str, pl.DataFrame],
     url: str,
     *,
+    drop: Sequence[str] = (),
     progress: Progress | None = None,
 ) -> None:
     """Replace the named tables in the database at ``url`` in one transaction.
 
-    Existing tables of the same names are dropped and recreated inside the transaction; tables
-    not named are left alone. Any failure rolls everything back. A SQLite database file is
-    created when missing (and removed again if the write fails).
+    Existing tables of the same names are dropped and recreated inside the transaction; the
+    tables named in ``drop`` are dropped when present (to replace a whole community, whose old
+    optional tables must not outlive it); other tables are left alone. Any failure rolls
+    everything back. A SQLite database file is created when missing (and removed again if the
+    write fails).
     """
     progress = progress or _noop
     db_file = sqlite_path(url)
@@ -138,6 +141,9 @@ def write_database(
         with engine.begin() as conn:
             metadata = sa.MetaData()
             existing = set(sa.inspect(conn).get_table_names())
+            for name in drop:
+                if name in existing and name not in tables:
+                    conn.execute(sa.text(f'DROP TABLE "{name}"'))
             for name, frame in tables.items():
                 table = _table_for(name, frame, metadata)
                 if name in existing:
@@ -153,7 +159,7 @@ def write_database(
             db_file.unlink(missing_ok=True)
         raise DataSourceError(
             f"Writing to {mask_url(url)} failed and was rolled back, nothing was changed: "
-            f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+            f"{type(exc).__name__}: {scrub_secret(str(exc).splitlines()[0], url)}"
         ) from exc
     finally:
         engine.dispose()

@@ -142,6 +142,79 @@ def test_ingest_of_invalid_data_leaves_the_target_untouched(
     engine.dispose()
 
 
+MAPPING = """
+[members]
+file = "users.csv"
+
+[members.columns]
+member_id = "user_id"
+joined_at = "created_at"
+
+[activity]
+file = "events.csv"
+
+[activity.columns]
+member_id = "uid"
+occurred_at = "timestamp"
+kind = "action"
+"""
+
+
+def _own_files(folder: Path, users: str | None = None) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "users.csv").write_text(
+        users or "user_id,created_at,plan\n1,2024-01-01,free\n2,2024-01-02,pro\n",
+        encoding="utf-8",
+    )
+    (folder / "events.csv").write_text(
+        "uid,timestamp,action\n1,2024-01-02,post\n2,2024-01-03T10:00:00Z,comment\n",
+        encoding="utf-8",
+    )
+    (folder / "mapping.toml").write_text(MAPPING, encoding="utf-8")
+    return [str(folder / "users.csv"), str(folder / "events.csv")]
+
+
+def test_ingest_with_a_mapping_copies_own_files(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _own_files(tmp_path / "own")
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    assert main(["ingest", *files, "--map", str(tmp_path / "own" / "mapping.toml"),
+                 "--to", url]) == 0  # fmt: skip
+    assert "Copied into sqlite:///" in capsys.readouterr().out
+    community = load_community(open_source(url))
+    assert community.members["member_id"].to_list() == ["1", "2"]
+    assert community.attributes == ("plan",)
+    assert community.activity["kind"].to_list() == ["post", "comment"]
+
+
+def test_ingest_with_a_mapping_names_file_column_and_row_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    good = _own_files(tmp_path / "good")
+    mapping = str(tmp_path / "good" / "mapping.toml")
+    assert main(["ingest", *good, "--map", mapping, "--to", url]) == 0
+    capsys.readouterr()
+    bad = _own_files(tmp_path / "bad", users="user_id,created_at\n1,2024-01-01\n2,yesterday\n")
+    assert main(["ingest", *bad, "--map", mapping, "--to", url]) == 1
+    err = capsys.readouterr().err
+    assert "users.csv, column created_at (as joined_at), row 2" in err
+    assert "cannot read 'yesterday'" in err
+    assert load_community(open_source(url)).members.height == 2  # the earlier data is intact
+    # a mapping naming a column the file lacks
+    (tmp_path / "bad" / "mapping.toml").write_text(
+        MAPPING.replace('kind = "action"', 'kind = "verb"'), encoding="utf-8"
+    )
+    assert main(["ingest", *good, "--map", str(tmp_path / "bad" / "mapping.toml"),
+                 "--to", url]) == 1  # fmt: skip
+    assert "events.csv (activity): column 'verb' (for kind) is not in the file" in (
+        capsys.readouterr().err
+    )
+    assert main(["ingest", *good, "--to", url]) == 1
+    assert "Without --map, ingest copies one SOURCE" in capsys.readouterr().err
+
+
 def test_ingest_needs_a_url(small_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", str(small_folder), "--to", "some/folder"]) == 1
     assert "--to must be a SQLAlchemy URL" in capsys.readouterr().err
@@ -275,6 +348,31 @@ def test_import_stackexchange_writes_a_loadable_community(
     assert community.members.height == 3_032  # 3,033 accounts less the bot
     assert community.attributes == ()  # nothing known at signup beyond the contract columns
     assert "badge:yearling" in community.proof_items["item_id"].to_list()  # type: ignore[index]
+
+
+def test_import_stackexchange_reads_the_7z_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import py7zr
+
+    from tests.conftest import SHARED_DATASETS
+
+    dump = SHARED_DATASETS / "stackexchange-music-meta"
+    if not dump.is_dir():
+        pytest.skip("the Stack Exchange sample is not available")
+    archive = tmp_path / "music.meta.stackexchange.com.7z"
+    with py7zr.SevenZipFile(archive, mode="w") as packed:
+        for name in ("Users.xml", "Posts.xml", "Badges.xml"):
+            packed.write(dump / name, arcname=name)
+    out = tmp_path / "se"
+    assert main(["import", "stackexchange", str(archive), "--out", str(out)]) == 0
+    assert "members: 3,032 rows" in capsys.readouterr().out
+    assert load_community(open_source(out)).exposures.height == 5_648  # type: ignore[union-attr]
+    broken = tmp_path / "broken.7z"
+    broken.write_bytes(archive.read_bytes()[:2_000])
+    assert main(["import", "stackexchange", str(broken), "--out", str(tmp_path / "x")]) == 1
+    assert "broken.7z is not a readable 7-Zip archive" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_effects_per_segment(demo_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,10 +14,13 @@ from analytics.community import load_community
 from analytics.errors import DataSourceError
 from analytics.io import (
     FolderSource,
+    FrameSource,
     SqlSource,
+    check_database,
     mask_url,
     open_source,
     read_json,
+    scrub_secret,
     truth_path_for,
     write_database,
     write_folder,
@@ -263,3 +266,82 @@ def test_postgres_native_types_and_naive_timestamps(postgres_url: str) -> None:
     assert community.members["joined_at"][0] == datetime(2024, 1, 1, 10, tzinfo=UTC)
     assert community.activity["occurred_at"][0] == datetime(2024, 1, 3, 11, tzinfo=UTC)
     assert community.members["age"].to_list() == ["30", "41"]  # attributes are text
+
+
+def test_write_database_can_drop_the_tables_of_an_old_community(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    write_database(TABLES, url)
+    write_database({"keep_me": pl.DataFrame({"x": [1]})}, url)
+    new = {"members": TABLES["members"].head(3), "activity": TABLES["activity"].head(3)}
+    write_database(new, url, drop=["members", "activity", "milestones", "exposures"])
+    engine = sa.create_engine(url)
+    assert sorted(sa.inspect(engine).get_table_names()) == ["activity", "keep_me", "members"]
+    engine.dispose()
+    # a failure rolls the drop back too
+    broken = {"members": pl.concat([TABLES["members"], TABLES["members"].head(1)])}
+    with pytest.raises(DataSourceError, match="rolled back"):
+        write_database(broken, url, drop=["activity"])
+    engine = sa.create_engine(url)
+    assert sorted(sa.inspect(engine).get_table_names()) == ["activity", "keep_me", "members"]
+    engine.dispose()
+
+
+def test_scrub_secret_masks_plain_and_encoded_passwords() -> None:
+    url = "postgresql+psycopg://ann:p%40ss%2Fw0rd@db.example/community"
+    text = f"failed for {url}: password p@ss/w0rd or p%40ss%2Fw0rd rejected"
+    scrubbed = scrub_secret(text, url)
+    assert "p@ss/w0rd" not in scrubbed
+    assert "p%40ss%2Fw0rd" not in scrubbed
+    assert "ann:***@db.example" in scrubbed
+
+
+def test_check_database_reports_what_is_missing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    check = check_database(url)
+    assert not check.connected
+    assert "c.db does not exist" in check.summary()
+    assert not (tmp_path / "c.db").exists()  # a test creates nothing
+    (tmp_path / "c.db").touch()
+    check = check_database(url)  # an empty SQLite file
+    assert check.connected
+    assert check.missing_tables == ("members", "activity")
+    assert not check.ok
+    write_database({"members": TABLES["members"].drop("joined_at")}, url)
+    check = check_database(url)
+    assert check.missing_tables == ("activity",)
+    assert check.missing_columns == {"members": ("joined_at",)}
+    assert "Table members lacks the required column(s) joined_at." in check.summary()
+    write_database(TABLES, url)
+    check = check_database(url)
+    assert check.ok
+    assert check.row_counts["members"] == 60
+    assert check.row_counts["exposures"] is None
+    assert "All required tables are there: members 60 rows" in check.summary()
+
+
+def test_check_database_never_shows_the_password() -> None:
+    check = check_database("postgresql+psycopg://ann:s3cret-pw@127.0.0.1:9/none")
+    assert not check.connected
+    assert check.url == "postgresql+psycopg://ann:***@127.0.0.1:9/none"
+    assert "s3cret-pw" not in check.summary()
+    assert check.summary().startswith("Cannot connect to postgresql+psycopg://ann:***@")
+    bad = check_database("nosuchdialect://ann:s3cret-pw@x/y")
+    assert not bad.connected
+    assert "s3cret-pw" not in bad.summary()
+
+
+@pytest.mark.postgres
+def test_check_database_on_postgres(postgres_url: str) -> None:
+    assert check_database(postgres_url).missing_tables == ("members", "activity")
+    write_database(TABLES, postgres_url)
+    assert check_database(postgres_url).ok
+
+
+def test_frame_source_names_the_uploaded_files() -> None:
+    source = FrameSource({"members": TABLES["members"]}, {"members": "users.csv"})
+    assert source.location("members") == "users.csv"
+    assert source.table_names() == ["members"]
+    assert source.scan("activity") is None
+    scan = source.scan("members")
+    assert scan is not None
+    assert scan.collect().equals(TABLES["members"])

@@ -7,6 +7,7 @@ the module's own parser.
 from __future__ import annotations
 
 import re
+import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -425,12 +426,88 @@ def test_a_billion_laughs_payload_is_refused(tmp_path: Path) -> None:
     assert time.perf_counter() - started < 5
 
 
-def test_a_7z_archive_must_be_extracted_first(tmp_path: Path) -> None:
-    archive = tmp_path / "music.meta.stackexchange.com.7z"
-    archive.write_bytes(b"7z\xbc\xaf\x27\x1c")
-    with pytest.raises(DataSourceError, match=r"music\.meta\.stackexchange\.com\.7z.*extract it"):
+def _seven_zip(archive: Path, files: dict[str, Path]) -> Path:
+    """Pack ``{name in archive: file}`` into a .7z archive (LZMA2, as Stack Exchange does)."""
+    import py7zr
+
+    with py7zr.SevenZipFile(archive, mode="w") as packed:
+        for name, file in files.items():
+            packed.write(file, arcname=name)
+    return archive
+
+
+@pytest.fixture(scope="module")
+def real_archive(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not (DUMP / "Users.xml").is_file():
+        pytest.skip(f"the Stack Exchange Music meta dump is not at {DUMP}")
+    folder = tmp_path_factory.mktemp("archive")
+    return _seven_zip(
+        folder / "music.meta.stackexchange.com.7z",
+        {name: DUMP / name for name in ("Users.xml", "Posts.xml", "Badges.xml", "README.md")},
+    )
+
+
+def test_the_7z_archive_imports_exactly_like_the_extracted_folder(
+    real_archive: Path, real: StackExchangeImport
+) -> None:
+    steps: list[str] = []
+    packed = read_stackexchange(real_archive, progress=lambda step, _f: steps.append(step))
+    assert {n: f.height for n, f in packed.tables.items()} == {
+        "members": 3_032,
+        "activity": 679 + 1_194,
+        "proof_items": 38,
+        "exposures": 5_648,
+    }
+    for name, frame in real.tables.items():
+        assert packed.tables[name].equals(frame), name
+    assert packed.skipped == real.skipped
+    assert steps[0] == "Extracting music.meta.stackexchange.com.7z"
+
+
+def test_the_archive_may_hold_the_files_in_a_subfolder(tmp_path: Path) -> None:
+    folder = _dump(tmp_path / "dump")
+    archive = _seven_zip(
+        tmp_path / "site.7z", {f"site/{p.name}": p for p in sorted(folder.iterdir())}
+    )
+    assert (
         read_stackexchange(archive)
-    with pytest.raises(DataSourceError, match=r"Users\.xml and Posts\.xml not found.*extract it"):
+        .tables["members"]
+        .equals(read_stackexchange(folder).tables["members"])
+    )
+    # the temporary extraction folder is gone afterwards
+    assert not list(Path(tempfile.gettempdir()).glob("proofboard-7z-*"))
+
+
+def test_an_archive_without_the_dump_files_is_named(tmp_path: Path) -> None:
+    folder = _dump(tmp_path / "dump")
+    archive = _seven_zip(tmp_path / "partial.7z", {"Users.xml": folder / "Users.xml"})
+    with pytest.raises(
+        DataSourceError, match=r"partial\.7z does not hold Posts\.xml and Badges\.xml"
+    ):
+        read_stackexchange(archive)
+
+
+def test_a_corrupt_or_cut_off_archive_is_refused_clearly(tmp_path: Path) -> None:
+    folder = _dump(tmp_path / "dump")
+    archive = _seven_zip(tmp_path / "whole.7z", {p.name: p for p in sorted(folder.iterdir())})
+    data = archive.read_bytes()
+    cut = tmp_path / "cut.7z"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(DataSourceError, match=r"cut\.7z is not a readable 7-Zip archive"):
+        read_stackexchange(cut)
+    garbage = tmp_path / "garbage.7z"
+    garbage.write_bytes(b"7z\xbc\xaf\x27\x1c" + b"\x00" * 40)
+    with pytest.raises(DataSourceError, match=r"garbage\.7z is not a readable 7-Zip archive"):
+        read_stackexchange(garbage)
+    with pytest.raises(DataSourceError, match="does not exist"):
+        read_stackexchange(tmp_path / "missing.7z")
+
+
+def test_a_folder_holding_only_the_archive_points_at_it(tmp_path: Path) -> None:
+    (tmp_path / "music.meta.stackexchange.com.7z").write_bytes(b"7z\xbc\xaf\x27\x1c")
+    with pytest.raises(
+        DataSourceError, match=r"Users\.xml and Posts\.xml not found.*import the archive itself"
+    ):
         read_stackexchange(tmp_path)
 
 

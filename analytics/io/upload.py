@@ -1,0 +1,176 @@
+"""Reading files a user hands over (uploaded in the dashboard or named on the command line).
+
+Each file is a CSV or Parquet file holding one table in the user's own column names; the
+mapping onto the data contract happens in :mod:`analytics.mapping`. CSV columns are read as
+text, so that validation can report unparseable values by row, as for a data folder.
+
+Every problem raises :class:`~analytics.errors.DataSourceError` with a message that names the
+file and says how to fix it: a file over the size limit, text that is not UTF-8 (with the byte
+offset and line of the first bad byte), a file that is not CSV or Parquet, or cannot be parsed.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from analytics.errors import DataSourceError
+
+#: File types a user can hand over.
+UPLOAD_SUFFIXES = (".csv", ".parquet")
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One file as read: its name (without folders) and its rows.
+
+    ``frame`` has the file's own column names; CSV columns are text.
+    """
+
+    name: str
+    frame: pl.DataFrame
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self.frame.columns)
+
+
+def format_size(n_bytes: int) -> str:
+    """A byte count for messages: ``812 bytes``, ``3.4 MB``."""
+    if n_bytes < 1024 * 1024:
+        return f"{n_bytes:,} bytes" if n_bytes < 1024 else f"{n_bytes / 1024:,.1f} KB"
+    return f"{n_bytes / 1024 / 1024:,.1f} MB"
+
+
+def check_size(name: str, n_bytes: int, max_bytes: int | None) -> None:
+    """Refuse a file larger than ``max_bytes`` (``None`` = no limit), naming file and limit."""
+    if max_bytes is not None and n_bytes > max_bytes:
+        raise DataSourceError(
+            f"{name} is {format_size(n_bytes)}, more than the upload limit of "
+            f"{format_size(max_bytes)} (server.maxUploadSize in .streamlit/config.toml). Fix: "
+            "raise the limit there and restart the dashboard, or load the file with "
+            "`proofboard ingest FILE --map mapping.toml --to URL`, which has no limit."
+        )
+
+
+def _check_utf8(name: str, data: bytes) -> None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex().upper()
+        raise DataSourceError(
+            f"{name} is not UTF-8 text: byte {exc.start:,} (line {line:,}) is 0x{bad}, which "
+            "UTF-8 does not allow there. The file was probably saved as Latin-1 or Windows-1252. "
+            "Fix: save it again as UTF-8 (in Excel: Save As > CSV UTF-8; in LibreOffice: "
+            "character set Unicode (UTF-8))."
+        ) from exc
+
+
+def _read_csv(name: str, data: bytes) -> pl.DataFrame:
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    _check_utf8(name, data)
+    if not data.strip():
+        raise DataSourceError(f"{name} is empty. Fix: export it again with a header row.")
+    try:
+        frame = pl.read_csv(io.BytesIO(data), infer_schema=False)
+    except pl.exceptions.PolarsError as exc:
+        raise DataSourceError(
+            f"{name} cannot be read as CSV: {str(exc).splitlines()[0]}. Fix: save it as "
+            "comma-separated UTF-8 text with one header row and the same number of fields on "
+            "every line."
+        ) from exc
+    blank = [i + 1 for i, c in enumerate(frame.columns) if not c.strip()]
+    if blank:
+        raise DataSourceError(
+            f"{name}: column {blank[0]} of the header row has no name. Fix: give every column "
+            "a name in the first line."
+        )
+    return frame
+
+
+def _read_parquet(name: str, data: bytes) -> pl.DataFrame:
+    try:
+        return pl.read_parquet(io.BytesIO(data))
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise DataSourceError(
+            f"{name} cannot be read as Parquet: {str(exc).splitlines()[0]}. Fix: write it again "
+            "(e.g. with pandas or polars `write_parquet`) or upload it as CSV."
+        ) from exc
+
+
+def read_upload(name: str, data: bytes, *, max_bytes: int | None = None) -> UploadedFile:
+    """Read one handed-over file from its bytes.
+
+    Parameters
+    ----------
+    name
+        The file name as the user knows it (``users.csv``); its ending decides the format.
+    data
+        The file's content.
+    max_bytes
+        Refuse files larger than this (the dashboard's upload limit); ``None`` = no limit.
+    """
+    name = Path(name).name
+    check_size(name, len(data), max_bytes)
+    suffix = Path(name).suffix.lower()
+    if suffix == ".csv":
+        frame = _read_csv(name, data)
+    elif suffix == ".parquet":
+        frame = _read_parquet(name, data)
+    else:
+        raise DataSourceError(
+            f"{name} is neither a .csv nor a .parquet file. Fix: export the table as CSV "
+            "(UTF-8, with a header row) or Parquet."
+        )
+    return UploadedFile(name=name, frame=frame)
+
+
+def read_upload_file(path: Path, *, max_bytes: int | None = None) -> UploadedFile:
+    """Read one file from disk (see :func:`read_upload`)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        check_size(path.name, size, max_bytes)
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise DataSourceError(f"{path} does not exist. Fix: check the file name.") from exc
+    except IsADirectoryError as exc:
+        raise DataSourceError(
+            f"{path} is a folder. Fix: name the CSV or Parquet files themselves."
+        ) from exc
+    except OSError as exc:
+        raise DataSourceError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+    return read_upload(path.name, data)
+
+
+def read_text_file(path: Path) -> str:
+    """A small UTF-8 text file (such as ``mapping.toml``), with clear errors."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DataSourceError(f"{path} does not exist. Fix: check the file name.") from exc
+    except UnicodeDecodeError as exc:
+        raise DataSourceError(
+            f"{path} is not UTF-8 text (byte {exc.start:,}). Fix: save it as UTF-8."
+        ) from exc
+    except OSError as exc:
+        raise DataSourceError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+
+
+__all__ = [
+    "UPLOAD_SUFFIXES",
+    "UploadedFile",
+    "check_size",
+    "format_size",
+    "read_text_file",
+    "read_upload",
+    "read_upload_file",
+]

@@ -1,0 +1,277 @@
+"""AppTest of the Data page's upload (with column mapping) and database connection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from streamlit.testing.v1 import AppTest
+
+from analytics.community import load_community
+from analytics.io import open_source, write_database
+from tests.conftest import small_community_tables
+from tests.dashboard.conftest import no_exceptions
+
+DATA_PAGE = "app_pages/data.py"
+USERS = b"user_id,created_at,plan\n1,2024-01-01,free\n2,2024-01-02,pro\n3,2024-01-03,free\n"
+EVENTS = (
+    b"uid,timestamp,action\n1,2024-01-02,post\n2,2024-01-03T10:00:00Z,comment\n"
+    b"3,2024-01-04,post\n3,2024-01-05,login\n"
+)
+
+
+def _files(users: bytes = USERS, events: bytes = EVENTS) -> list[tuple[str, bytes, str]]:
+    return [("users.csv", users, "text/csv"), ("events.csv", events, "text/csv")]
+
+
+def _table_names(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        return sorted(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    """A SQLite store holding the hand-made community (60 members, with milestones)."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    write_database(small_community_tables(), url)
+    return url
+
+
+def _upload(at: AppTest, files: list[tuple[str, bytes, str]], round_: int = 0) -> AppTest:
+    at.file_uploader(key=f"_upload_files_{round_}").set_value(files).run()
+    no_exceptions(at)
+    return at
+
+
+def _texts(at: AppTest, kind: str) -> str:
+    return " ".join(str(e.value) for e in at.get(kind))
+
+
+def test_upload_guesses_the_mapping_and_writes_nothing_before_save(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    assert at.selectbox(key="_map_table::0::users.csv").value == "members"
+    assert at.selectbox(key="_map_table::0::events.csv").value == "activity"
+    assert at.selectbox(key="_map_column::0::users.csv::members::member_id").value == "user_id"
+    assert at.selectbox(key="_map_column::0::users.csv::members::joined_at").value == "created_at"
+    assert at.selectbox(key="_map_column::0::events.csv::activity::member_id").value == "uid"
+    assert at.selectbox(key="_map_column::0::events.csv::activity::kind").value == "action"
+    assert "No errors" in _texts(at, "success") or "No problems found" in _texts(at, "success")
+    assert "replaces the community data" in _texts(at, "markdown")
+    assert at.button(key="_upload_save").disabled  # not before the confirmation
+    assert load_community(open_source(store)).members.height == 60  # nothing written yet
+
+
+def test_save_replaces_the_community_in_one_go_and_reloads(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    at.checkbox(key="_upload_confirm").check().run()
+    at.button(key="_upload_save").click().run()
+    no_exceptions(at)
+    assert "Saved to sqlite:///" in _texts(at, "success")
+    community = load_community(open_source(store))
+    assert community.members["member_id"].to_list() == ["1", "2", "3"]
+    assert community.attributes == ("plan",)
+    assert community.activity.height == 4
+    # the old community's milestones do not outlive it
+    assert _table_names(store) == ["activity", "members"]
+    # every page reads the new data at once; the uploader is empty again
+    tables = at.dataframe[0].value
+    assert tables["rows"].tolist()[:2] == [3, 4]
+    assert not at.file_uploader(key="_upload_files_1").value
+
+
+def test_discard_writes_nothing(app_on: Callable[..., AppTest], store: str) -> None:
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    at.button(key="_upload_discard").click().run()
+    no_exceptions(at)
+    assert "nothing was written" in _texts(at, "success")
+    assert load_community(open_source(store)).members.height == 60
+    assert "milestones" in _table_names(store)
+
+
+def test_bad_dates_name_file_column_and_rows_and_block_saving(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    users = b"user_id,created_at\n1,2024-01-01\n2,02/01/2024\n3,soon\n"
+    at = _upload(app_on(store, page=DATA_PAGE), _files(users=users))
+    text = _texts(at, "markdown")
+    assert "users.csv, column created_at (as joined_at), rows 2, 3" in text
+    assert "1 error(s) stop these files from loading" in _texts(at, "error")
+    assert [b for b in at.button if b.key == "_upload_save"] == []
+
+
+def test_wrong_encoding_and_size_are_named(
+    app_on: Callable[..., AppTest], store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dashboard import data
+
+    latin = "user_id,created_at,city\n1,2024-01-01,Zürich\n".encode("latin-1")
+    at = _upload(app_on(store, page=DATA_PAGE), _files(users=latin))
+    errors = _texts(at, "error")
+    offset = latin.index(b"\xfc")
+    assert f"users.csv is not UTF-8 text: byte {offset} (line 2) is 0xFC" in errors
+    monkeypatch.setattr(data, "upload_limit_bytes", lambda: 100)
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    assert f"events.csv is {len(EVENTS)} bytes, more than the upload limit of 100 bytes" in _texts(
+        at, "error"
+    )
+    assert "No file is mapped to the required table activity" in _texts(at, "markdown")
+
+
+def test_changing_the_mapping_is_checked(app_on: Callable[..., AppTest], store: str) -> None:
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    at.selectbox(key="_map_column::0::events.csv::activity::kind").set_value("").run()
+    no_exceptions(at)
+    assert "the required column kind is not mapped" in _texts(at, "markdown")
+    at.selectbox(key="_map_table::0::events.csv").set_value("members").run()
+    no_exceptions(at)
+    assert "users.csv and events.csv both hold members" in _texts(at, "markdown")
+
+
+def test_the_mapping_download_repeats_the_upload_from_the_cli(
+    app_on: Callable[..., AppTest], store: str, tmp_path: Path
+) -> None:
+    from analytics.mapping import guess_mapping, mapping_to_toml
+    from dashboard.cli import main
+
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    [button] = [b for b in at.get("download_button") if "mapping.toml" in str(b.proto)]
+    assert "proofboard ingest events.csv users.csv --map mapping.toml" in str(button.proto)
+    # AppTest cannot read a download's bytes: build them as the page does and use them
+    columns = {
+        "users.csv": ["user_id", "created_at", "plan"],
+        "events.csv": ["uid", "timestamp", "action"],
+    }
+    toml = mapping_to_toml(guess_mapping(columns))
+    (tmp_path / "mapping.toml").write_text(toml, encoding="utf-8")
+    for name, content, _ in _files():
+        (tmp_path / name).write_bytes(content)
+    cli_url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["ingest", str(tmp_path / "users.csv"), str(tmp_path / "events.csv"),
+                 "--map", str(tmp_path / "mapping.toml"), "--to", cli_url]) == 0  # fmt: skip
+    at.checkbox(key="_upload_confirm").check().run()
+    at.button(key="_upload_save").click().run()
+    from_page, from_cli = load_community(open_source(store)), load_community(open_source(cli_url))
+    assert from_page.members.equals(from_cli.members)
+    assert from_page.activity.equals(from_cli.activity)
+
+
+def test_upload_on_a_folder_source_goes_to_the_embedded_database(
+    app_on: Callable[..., AppTest],
+    small_folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from analytics import embedded
+
+    db = tmp_path / "data" / "proofboard.db"
+    monkeypatch.setattr(embedded, "DEFAULT_DATABASE", db)
+    at = _upload(app_on(small_folder, page=DATA_PAGE), _files())
+    assert "which an upload never overwrites" in _texts(at, "markdown")
+    at.checkbox(key="_upload_confirm").check().run()
+    at.button(key="_upload_save").click().run()
+    no_exceptions(at)
+    assert load_community(open_source(f"sqlite:///{db}")).members.height == 3
+    assert len(list(small_folder.iterdir())) == 3  # the folder is untouched
+    # this session now reads the database
+    assert f"sqlite:///{db}" in " ".join(c.value for c in at.sidebar.caption)
+
+
+# -- connecting a database ----------------------------------------------------------------------
+
+
+def _connect(at: AppTest, url: str, button: str) -> AppTest:
+    at.text_input(key="_connect_url").input(url).run()
+    at.button(key=button).click().run()
+    no_exceptions(at)
+    return at
+
+
+def _rendered(at: AppTest) -> Iterator[str]:
+    """The protobuf text of every element on the page except the URL field itself."""
+
+    def walk(node: object) -> Iterator[object]:
+        children = getattr(node, "children", None)
+        if isinstance(children, dict):
+            for child in children.values():
+                yield child
+                yield from walk(child)
+
+    for node in walk(at._tree):
+        proto = getattr(node, "proto", None)
+        if proto is not None and getattr(node, "type", "") != "text_input":
+            yield str(proto)
+
+
+def test_connect_reports_missing_tables(
+    app_on: Callable[..., AppTest], small_folder: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    write_database({"something_else": pl.DataFrame({"x": [1]})}, url)
+    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_test")
+    warning = _texts(at, "warning")
+    assert "Connected to sqlite:///" in warning
+    assert "Missing required table(s): members, activity." in warning
+    assert "_session_source" not in at.session_state  # a test alone changes nothing
+
+
+def test_connect_uses_a_database_for_this_session_only(
+    app_on: Callable[..., AppTest], small_folder: Path, store: str
+) -> None:
+    at = _connect(app_on(small_folder, page=DATA_PAGE), store, "_connect_use")
+    assert "All required tables are there: members 60 rows" in _texts(at, "success")
+    assert store in " ".join(c.value for c in at.sidebar.caption)
+    assert "chosen on the Data page for this browser session only" in _texts(at, "markdown")
+    assert at.text_input(key="_connect_url").value == ""  # not kept in the field
+    at.button(key="_connect_reset").click().run()
+    no_exceptions(at)
+    assert str(small_folder) in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_a_missing_sqlite_file_cannot_connect(
+    app_on: Callable[..., AppTest], small_folder: Path, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'nope.db'}"
+    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_use")
+    assert "nope.db does not exist" in _texts(at, "error")
+    assert not (tmp_path / "nope.db").exists()
+    assert str(small_folder) in " ".join(c.value for c in at.sidebar.caption)
+
+
+def test_the_password_never_appears_in_the_page(
+    app_on: Callable[..., AppTest], small_folder: Path
+) -> None:
+    url = "postgresql+psycopg://ann:s3cret-Pw0rd@127.0.0.1:9/community"
+    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_test")
+    assert "Cannot connect to postgresql+psycopg://ann:***@127.0.0.1:9/community" in _texts(
+        at, "error"
+    )
+    assert not [p for p in _rendered(at) if "s3cret-Pw0rd" in p]
+    at.button(key="_connect_use").click().run()
+    no_exceptions(at)
+    assert "Cannot connect" in _texts(at, "error")
+    assert not [p for p in _rendered(at) if "s3cret-Pw0rd" in p]
+
+
+@pytest.mark.postgres
+def test_connect_to_postgres(
+    app_on: Callable[..., AppTest], small_folder: Path, postgres_url: str
+) -> None:
+    # the throwaway server trusts local connections, so a password is accepted and ignored
+    with_password = postgres_url.replace("postgres@", "postgres:pg-S3cret@", 1)
+    at = _connect(app_on(small_folder, page=DATA_PAGE), with_password, "_connect_test")
+    assert "Missing required table(s): members, activity." in _texts(at, "warning")
+    write_database(small_community_tables(), postgres_url)
+    at = _connect(at, with_password, "_connect_use")
+    assert "All required tables are there: members 60 rows" in _texts(at, "success")
+    assert at.dataframe[0].value["rows"].tolist()[0] == 60
+    assert not [p for p in _rendered(at) if "pg-S3cret" in p]
