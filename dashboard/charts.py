@@ -45,6 +45,23 @@ def view_caption(as_of: datetime, segments: Mapping[str, Sequence[str]], period_
     return f"{period_label} · {segment_text} · data as of {as_of:%Y-%m-%d %H:%M} UTC"
 
 
+def milestone_columns() -> list[pl.Expr]:
+    """How a milestone-effects table is shown (Growth page, weekly review): percent uplift with
+    its interval, rounded p and expected count."""
+    return [
+        pl.col("title"),
+        pl.col("announced_at").dt.strftime("%Y-%m-%d %H:%M").alias("announced (UTC)"),
+        pl.col("verdict"),
+        (pl.col("uplift") * 100).round(0).alias("uplift (%)"),
+        pl.format(
+            "{} to {}", (pl.col("ci_low") * 100).round(0), (pl.col("ci_high") * 100).round(0)
+        ).alias("95 % CI (%)"),
+        pl.col("p_value").round(3).alias("p"),
+        pl.col("observed"),
+        pl.col("expected").round(0),
+    ]
+
+
 def _title(title: str, subtitle: str) -> dict[str, object]:
     return {
         "text": title,

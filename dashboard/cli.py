@@ -415,7 +415,7 @@ def cmd_export_chart(args: argparse.Namespace) -> int:
         return 2
 
     from analytics.community import load_community
-    from analytics.io import open_source
+    from analytics.io import open_source, write_file
     from dashboard import exports
     from dashboard.catalog import build
 
@@ -431,9 +431,7 @@ def cmd_export_chart(args: argparse.Namespace) -> int:
         data = exports.frame_csv(frame)
     else:
         data = exports.figure_image(fig, fmt)  # type: ignore[arg-type]
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, out)
+    write_file(data, out)
     progress("Done", 1.0)
     print(f"Wrote {out} ({len(data):,} bytes)", file=sys.stderr)
     return 0

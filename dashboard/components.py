@@ -15,7 +15,7 @@ from analytics.community import Community
 from analytics.overview import Kpi
 from analytics.quality import QualityReport
 from dashboard import charts, exports, state
-from dashboard.data import Loaded, load
+from dashboard.data import Loaded, load, segmented
 
 
 def sync_url(params: dict[str, str | list[str] | None]) -> None:
@@ -187,6 +187,28 @@ def sidebar() -> tuple[Loaded, state.ViewState | None]:
         segments=segments,
     )
     return loaded, view
+
+
+def page_community() -> tuple[Community, state.ViewState]:
+    """The sidebar, and the community it selects (segments applied); stops the page with the
+    reason when the data cannot be loaded."""
+    loaded, view = sidebar()
+    if loaded.community is None or view is None:
+        show_load_error(loaded)
+        st.stop()
+    community = segmented(view.as_of_day, view.segments)
+    assert community is not None
+    return community, view
+
+
+def require_members(community: Community) -> None:
+    """Stop the page with an explanation when no member matches the segments."""
+    if community.members.height == 0:
+        st.info(
+            "No members match the chosen segments. Clear a segment filter in the sidebar to see "
+            "more members."
+        )
+        st.stop()
 
 
 def page_choice(key: str, label: str, options: dict[str, str], default: str) -> str:

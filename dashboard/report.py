@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.errors import ProofboardError
+from analytics.io import write_file
 from analytics.weekly import WeeklyReview
 from dashboard import charts, exports
 
@@ -167,16 +167,7 @@ def milestone_rows(review: WeeklyReview) -> pl.DataFrame:
     if table.is_empty():
         return pl.DataFrame(schema={"title": pl.String})
     return table.select(
-        "title",
-        pl.col("announced_at").dt.strftime("%Y-%m-%d %H:%M").alias("announced (UTC)"),
-        "verdict",
-        (pl.col("uplift") * 100).round(0).alias("uplift (%)"),
-        pl.format(
-            "{} to {}", (pl.col("ci_low") * 100).round(0), (pl.col("ci_high") * 100).round(0)
-        ).alias("95 % CI (%)"),
-        pl.col("p_value").round(3).alias("p"),
-        pl.col("observed"),
-        pl.col("expected").round(0),
+        *charts.milestone_columns(),
         pl.col("available_on").cast(pl.String).alias("estimate available with data as of"),
     )
 
@@ -341,7 +332,7 @@ def html_to_pdf(page: str, out: Path) -> None:
         if not target.is_file() or target.stat().st_size == 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise ReportError(f"Chromium could not print the PDF (exit {done.returncode}): {last}")
-        shutil.move(str(target), out)
+        write_file(target.read_bytes(), out)
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -365,7 +356,7 @@ def write_report(
     if out.suffix.lower() == ".html":
         page = review_html(review, progress=report)
         report("Writing the HTML file", 0.9)
-        out.write_text(page, encoding="utf-8")
+        write_file(page.encode("utf-8"), out)
     else:
         report("Starting the chart renderer", 0.05)
         page = review_html(review, static=True, progress=report)

@@ -193,18 +193,22 @@ def truth_path_for(target: str | Path) -> Path:
     return Path.cwd() / "truth.json"
 
 
-def write_json(payload: Mapping[str, Any], path: Path) -> None:
-    """Write JSON atomically (temporary file, then rename)."""
+def write_file(data: bytes, path: Path) -> None:
+    """Write a file atomically (temporary file beside it, then rename): a failure leaves the
+    old file, or none, never half of the new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _staging_file(path.parent, path.name)
     try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=2, sort_keys=False)
-            handle.write("\n")
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise DataSourceError(f"Cannot write {path}: {exc}") from exc
+
+
+def write_json(payload: Mapping[str, Any], path: Path) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    write_file((json.dumps(payload, indent=2, sort_keys=False) + "\n").encode("utf-8"), path)
 
 
 def read_json(path: Path) -> dict[str, Any]:

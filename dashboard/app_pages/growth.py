@@ -13,12 +13,7 @@ from analytics.periods import Period
 from dashboard import charts, components, data, state
 
 st.title("Growth")
-loaded, view = components.sidebar()
-if loaded.community is None or view is None:
-    components.show_load_error(loaded)
-    st.stop()
-community = data.segmented(view.as_of_day, view.segments)
-assert community is not None
+community, view = components.page_community()
 period = Period.from_dates(view.first_day, view.last_day, as_of=community.as_of)
 subtitle = components.filters_caption(community, view, period.label())
 st.caption(subtitle)
@@ -141,19 +136,7 @@ with st.status("Estimating each announcement's effect…", expanded=False) as st
 st.subheader(f"What each announcement did to {unit}")
 table = result.table()
 st.dataframe(
-    table.select(
-        "title",
-        pl.col("announced_at").dt.strftime("%Y-%m-%d %H:%M").alias("announced (UTC)"),
-        pl.col("verdict"),
-        (pl.col("uplift") * 100).round(0).alias("uplift (%)"),
-        pl.format(
-            "{} to {}", (pl.col("ci_low") * 100).round(0), (pl.col("ci_high") * 100).round(0)
-        ).alias("95 % CI (%)"),
-        pl.col("p_value").round(3).alias("p"),
-        pl.col("observed"),
-        pl.col("expected").round(0),
-        pl.col("reason").alias("why"),
-    ),
+    table.select(*charts.milestone_columns(), pl.col("reason").alias("why")),
     hide_index=True,
     width="stretch",
 )

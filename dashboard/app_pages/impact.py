@@ -7,12 +7,7 @@ from analytics.impact import ImpactSettings, estimate_effects, item_detail, time
 from dashboard import charts, components, data, state
 
 st.title("Impact")
-loaded, view = components.sidebar()
-if loaded.community is None or view is None:
-    components.show_load_error(loaded)
-    st.stop()
-community = data.segmented(view.as_of_day, view.segments)
-assert community is not None
+community, view = components.page_community()
 if community.proof_items is None or community.exposures is None:
     st.info(
         "This page needs the **proof_items** table (item_id, kind, title, published_at) and the "

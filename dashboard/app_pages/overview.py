@@ -8,21 +8,10 @@ from analytics.periods import Period
 from dashboard import charts, components, data, state
 
 st.title("Overview")
-loaded, view = components.sidebar()
-if loaded.community is None or view is None:
-    components.show_load_error(loaded)
-    st.stop()
-
-community = data.segmented(view.as_of_day, view.segments)
-assert community is not None
+community, view = components.page_community()
 period = Period.from_dates(view.first_day, view.last_day, as_of=community.as_of)
 st.caption(components.filters_caption(community, view, period.label()))
-if community.members.height == 0:
-    st.info(
-        "No members match the chosen segments. Clear a segment filter in the sidebar to see "
-        "more members."
-    )
-    st.stop()
+components.require_members(community)
 
 kpis = data.compute(
     "overview_kpis", overview_kpis, view.as_of_day, view.segments,

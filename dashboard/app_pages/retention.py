@@ -18,16 +18,8 @@ from dashboard import charts, components, data, state
 from dashboard.survival_view import comparison_summary, sampled_curves
 
 st.title("Retention")
-loaded, view = components.sidebar()
-if loaded.community is None or view is None:
-    components.show_load_error(loaded)
-    st.stop()
-
-community = data.segmented(view.as_of_day, view.segments)
-assert community is not None
-if community.members.height == 0:
-    st.info("No members match the chosen segments. Clear a segment filter in the sidebar.")
-    st.stop()
+community, view = components.page_community()
+components.require_members(community)
 first, last = view.first_day, view.last_day
 subtitle = components.filters_caption(community, view, f"joined {first} to {last}")
 st.caption(subtitle)

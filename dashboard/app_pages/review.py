@@ -31,18 +31,8 @@ def _plain(text: str) -> str:
 
 
 st.title("Weekly review")
-loaded, view = components.sidebar()
-if loaded.community is None or view is None:
-    components.show_load_error(loaded)
-    st.stop()
-community = data.segmented(view.as_of_day, view.segments)
-assert community is not None
-if community.members.height == 0:
-    st.info(
-        "No members match the chosen segments. Clear a segment filter in the sidebar to see "
-        "more members."
-    )
-    st.stop()
+community, view = components.page_community()
+components.require_members(community)
 weeks = available_weeks(community)
 if weeks is None:
     st.info(
