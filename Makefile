@@ -40,7 +40,7 @@ $(UV_HOME)/bin/uv:
 	python3 -m pip install --quiet --disable-pip-version-check --target $(UV_HOME) uv
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --locked
+	$(UV) sync --locked --all-extras
 	@touch $@
 
 clean:
