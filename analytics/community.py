@@ -8,15 +8,20 @@ timestamps, or raises :class:`~analytics.errors.DataContractError` carrying the 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from analytics.contract import PROOF_ITEM_KINDS, TABLES, TIMESTAMP_HELP, TableSpec
 from analytics.errors import DataContractError
 from analytics.io import Source
+from analytics.io.backends import Backend, open_backend
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
+from analytics.queries.checks import EventCheck, activity_by_member, problem_counts, problem_rows
+from analytics.queries.events import EventFrames
 
 ROW = "__row"
 UTC_US = pl.Datetime("us", "UTC")
@@ -32,24 +37,160 @@ _TIMESTAMP_PATTERN = (
 )
 
 
+class Events:
+    """The community's event tables where they are stored, read lazily.
+
+    Holds the backend, the members analysed (with their dense ``member_key``) and the as-of
+    time; :meth:`frames` gives the queries their inputs, :meth:`collect` runs them.
+    ``summary`` is what the check pass learned per member with valid activity: ``member_key``,
+    ``activities``, ``first_activity_at``, ``last_activity_at``.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        keyed: pl.DataFrame,
+        cutoff_us: int,
+        item_ids: tuple[str, ...] | None,
+        summary: pl.DataFrame,
+    ) -> None:
+        self.backend = backend
+        self.keyed = keyed
+        self.cutoff_us = cutoff_us
+        self.item_ids = item_ids
+        self.summary = summary
+        self._cache: dict[str, pl.DataFrame | None] = {}
+
+    def restricted(self, keys: pl.DataFrame) -> Events:
+        """The same events for the members whose ``member_key`` is in ``keys``."""
+        keyed = self.keyed.join(keys.select("member_key"), on="member_key", how="semi")
+        summary = self.summary.join(keys.select("member_key"), on="member_key", how="semi")
+        return Events(self.backend, keyed, self.cutoff_us, self.item_ids, summary)
+
+    def frames(self) -> EventFrames:
+        activity = self.backend.table("activity")
+        assert activity is not None, "a community always has activity"
+        exposures = self.backend.table("exposures") if self.item_ids is not None else None
+        return EventFrames(
+            members=self.backend.frame(self.keyed),
+            raw_activity=activity,
+            raw_exposures=exposures,
+            cutoff_us=self.cutoff_us,
+            item_ids=self.item_ids or (),
+        )
+
+    def collect(self, *frames: nw.LazyFrame[Any]) -> list[pl.DataFrame]:
+        return self.backend.collect(list(frames))
+
+    def with_ids(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """``frame`` with ``member_key`` replaced by ``member_id``."""
+        ids = self.keyed.select("member_key", "member_id")
+        columns = ["member_id" if c == "member_key" else c for c in frame.columns]
+        return frame.join(ids, on="member_key", how="left").select(columns)
+
+    def materialised(self, table: str) -> pl.DataFrame | None:
+        """Every valid row of an event table in memory, in the source's order (for analyses
+        that truly need every row, and for tests)."""
+        if table not in self._cache:
+            self._cache[table] = self._materialise(table)
+        return self._cache[table]
+
+    def _materialise(self, table: str) -> pl.DataFrame | None:
+        raw = self.backend.table(table, row_numbers=True)
+        if raw is None or (table == "exposures" and self.item_ids is None):
+            return None
+        base = self.frames()
+        frames = (
+            replace(base, raw_activity=raw)
+            if table == "activity"
+            else replace(base, raw_exposures=raw)
+        )
+        if table == "activity":
+            lazy = frames.activity()
+            columns = ["member_id", "occurred_at", "kind"]
+        else:
+            lazy_exposures = frames.exposures()
+            assert lazy_exposures is not None
+            lazy = lazy_exposures
+            columns = ["member_id", "item_id", "occurred_at", "kind"]
+        keep = [c for c in columns if c != "member_id"]
+        (frame,) = self.collect(lazy.select("__row", "member_key", *keep))
+        return (
+            self.with_ids(frame.sort("__row"))
+            .select(columns)
+            .with_columns(pl.col("kind").cast(pl.String))
+        )
+
+
 @dataclass(frozen=True)
 class Community:
     """A validated community: clean frames, all timestamps UTC, nothing after ``as_of``.
 
     ``members`` has ``member_id``, ``joined_at``, ``left_at``, ``last_seen_at`` and the member
-    attributes (as text); ``activity`` has ``member_id``, ``occurred_at``, ``kind``. The optional
-    tables are ``None`` when the source does not have them.
+    attributes (as text). The event tables stay where they are stored (``events``): queries
+    from :mod:`analytics.queries` run there, and only their results are collected. ``activity``
+    (``member_id``, ``occurred_at``, ``kind``) and ``exposures`` collect every valid row, for
+    analyses that truly need every row. The optional tables are ``None`` when the source does
+    not have them.
     """
 
     members: pl.DataFrame
-    activity: pl.DataFrame
     proof_items: pl.DataFrame | None
-    exposures: pl.DataFrame | None
     milestones: pl.DataFrame | None
     as_of: datetime
     data_end: datetime
     attributes: tuple[str, ...]
     report: QualityReport
+    events: Events = field(repr=False, compare=False)
+
+    @property
+    def activity(self) -> pl.DataFrame:
+        """Every valid activity row (materialised on first use: prefer a query)."""
+        frame = self.events.materialised("activity")
+        assert frame is not None
+        return frame
+
+    @property
+    def exposures(self) -> pl.DataFrame | None:
+        """Every valid exposure row, or ``None`` without exposures (materialised on first use)."""
+        return self.events.materialised("exposures")
+
+    def collect(self, *frames: nw.LazyFrame[Any]) -> list[pl.DataFrame]:
+        """Run queries built on :meth:`frames` where the data lives; polars frames back."""
+        return self.events.collect(*frames)
+
+    def frames(self) -> EventFrames:
+        """The lazy inputs of the event-level queries (see :mod:`analytics.queries`)."""
+        return self.events.frames()
+
+    def backend_frame(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+        """A small polars frame on the backend, to join with the queries' frames there."""
+        return self.events.backend.frame(frame)
+
+    def last_activity(self) -> pl.DataFrame:
+        """Each member's latest valid activity (``member_id``, ``occurred_at``): what the churn
+        definition needs of the activity, known from the load's single pass."""
+        return self.activity_summary.select(
+            "member_id", pl.col("last_activity_at").alias("occurred_at")
+        )
+
+    @property
+    def activity_rows(self) -> int:
+        """How many valid activity rows the analyses use."""
+        return int(self.events.summary["activities"].sum())
+
+    def activity_kinds(self) -> list[str]:
+        """The kinds of activity that occur, sorted."""
+        from analytics.queries.active import kinds
+
+        (found,) = self.collect(kinds(self.frames().activity()))
+        return sorted(str(k) for k in found["kind"].to_list())
+
+    @property
+    def activity_summary(self) -> pl.DataFrame:
+        """Per member with activity: ``member_id``, ``activities``, ``first_activity_at``,
+        ``last_activity_at`` (from the load's single pass over the activity)."""
+        return self.events.with_ids(self.events.summary)
 
     @property
     def first_join(self) -> datetime | None:
@@ -96,17 +237,8 @@ class Community:
         if not conditions:
             return self
         members = self.members.filter(pl.all_horizontal(conditions))
-        ids = members.select("member_id")
-        return replace(
-            self,
-            members=members,
-            activity=self.activity.join(ids, on="member_id", how="semi"),
-            exposures=(
-                None
-                if self.exposures is None
-                else self.exposures.join(ids, on="member_id", how="semi")
-            ),
-        )
+        keys = self.events.keyed.join(members.select("member_id"), on="member_id", how="semi")
+        return replace(self, members=members, events=self.events.restricted(keys))
 
 
 class _Checker:
@@ -331,8 +463,11 @@ def _ids(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in columns)
 
 
-def _latest(frames: Sequence[tuple[pl.DataFrame | None, Sequence[str]]]) -> datetime | None:
-    values: list[datetime] = []
+def _latest(
+    frames: Sequence[tuple[pl.DataFrame | None, Sequence[str]]],
+    extra: Sequence[datetime] = (),
+) -> datetime | None:
+    values: list[datetime] = list(extra)
     for frame, columns in frames:
         if frame is None:
             continue
@@ -358,232 +493,436 @@ def _attributes(members: pl.DataFrame) -> tuple[pl.DataFrame, tuple[str, ...]]:
     return members, segments
 
 
-def _inspect(
-    source: Source, as_of: datetime | None
-) -> tuple[
-    _Checker, dict[str, pl.DataFrame | None], datetime | None, datetime | None, tuple[str, ...]
-]:
-    check = _Checker(source)
-    raw = {name: check.read(spec) for name, spec in TABLES.items()}
+EVENT_TABLES = ("activity", "exposures")
+_US_PER_SECOND = 1_000_000
 
-    # Identifiers, required values, parsing.
-    members, activity = raw["members"], raw["activity"]
-    items, exposures, milestones = raw["proof_items"], raw["exposures"], raw["milestones"]
-    if members is not None:
-        members = _ids(members, "member_id")
-        check.not_null(members, "members", "member_id", "member_id")
-        check.unique(members, "members", "member_id")
-        check.not_null(members, "members", "joined_at", "joined_at (signup time)")
-        for col in TABLES["members"].timestamp_columns:
-            members = check.timestamps(members, "members", col)
-    if activity is not None:
-        activity = _ids(activity, "member_id")
-        check.not_null(activity, "activity", "occurred_at", "occurred_at")
-        activity = check.timestamps(activity, "activity", "occurred_at")
-        activity = activity.with_columns(
-            pl.col("kind").cast(pl.String).str.strip_chars().fill_null("unknown")
+
+def _timestamp_columns() -> dict[str, tuple[str, ...]]:
+    return {name: spec.timestamp_columns for name, spec in TABLES.items()}
+
+
+def _from_us(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    seconds, micros = divmod(int(value), _US_PER_SECOND)
+    return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
+
+
+def _to_us(moment: datetime) -> int:
+    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
+
+
+@dataclass
+class _EventTable:
+    """What is known of one event table while it is checked."""
+
+    name: str
+    present: bool = False
+    usable: bool = False
+    dtype_problem: str | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, tuple[list[int], list[str | None]]] = field(default_factory=dict)
+
+
+class _Inspection:
+    """Reads and checks one source: small tables in memory, event tables by lazy aggregation."""
+
+    def __init__(self, source: Source, as_of: datetime | None, engine: str | None) -> None:
+        self.source = source
+        self.as_of = _as_utc(as_of) if as_of is not None else None
+        self.check = _Checker(source)
+        self.backend = open_backend(source, engine, timestamp_columns=_timestamp_columns())
+        self.events = {name: _EventTable(name) for name in EVENT_TABLES}
+
+    # -- event tables ------------------------------------------------------------------------
+
+    def _open_event(self, name: str) -> None:
+        """Is the table there, with its required columns and a usable timestamp type?"""
+        spec, table = TABLES[name], self.events[name]
+        try:
+            raw = self.backend.table(name)
+            if raw is None:
+                self.check.row_counts[name] = None
+                if spec.required:
+                    self.check.add(
+                        "error", name, None, f"the required table {name} is missing.",
+                        f"provide {name}.csv or {name}.parquet (or a database table {name}) "
+                        f"with the columns {', '.join(spec.required_columns)}.",
+                    )  # fmt: skip
+                return
+            schema = raw.collect_schema()
+        except pl.exceptions.PolarsError as exc:
+            self.check.row_counts[name] = None
+            self.check.add(
+                "error", name, None,
+                f"the file cannot be read: {str(exc).splitlines()[0]}",
+                "save it again as UTF-8 CSV with a header row, or as Parquet.",
+            )  # fmt: skip
+            return
+        table.present = True
+        missing = [c for c in spec.required_columns if c not in schema]
+        for column in missing:
+            found = [c for c in schema.names() if not c.endswith(("_us", "__text"))]
+            self.check.add(
+                "error", name, column,
+                f"the required column {column} is missing (found: {', '.join(found) or 'none'}).",
+                f"add a column named exactly {column}: {_describe(spec, column)}.",
+            )  # fmt: skip
+        if missing:
+            return
+        if "occurred_at_us" not in schema:
+            raw_schema = getattr(self.backend, "raw", lambda _n: None)(name)
+            dtype = raw_schema.collect_schema()["occurred_at"] if raw_schema is not None else "?"
+            table.dtype_problem = f"holds {dtype} values, not timestamps."
+        table.usable = True
+
+    def _event_check(self, name: str, members: pl.DataFrame | None) -> EventCheck:
+        keyed = None if members is None else self.backend.frame(self.keyed)
+        items = self.items_ids if name == "exposures" and members is not None else None
+        return EventCheck(
+            time="occurred_at",
+            members=keyed,
+            cutoff_us=None if self.as_of is None else _to_us(self.as_of),
+            item_ids=items,
         )
-    if items is not None:
-        items = _ids(items, "item_id")
-        check.not_null(items, "proof_items", "item_id", "item_id")
-        check.unique(items, "proof_items", "item_id")
-        items = check.timestamps(items, "proof_items", "published_at")
-        items = items.with_columns(
-            pl.col("kind").cast(pl.String).str.strip_chars().str.to_lowercase(),
-            pl.col("title").cast(pl.String),
-        )
-        unknown = items.filter(~pl.col("kind").is_in(PROOF_ITEM_KINDS) | pl.col("kind").is_null())
-        if unknown.height:
-            check.add(
-                "error",
-                "proof_items",
-                "kind",
-                f"unknown proof-item kind {unknown['kind'][0]!r}.",
-                "use one of " + ", ".join(PROOF_ITEM_KINDS) + ".",
-                rows=unknown[ROW],
-            )
-        items = items.with_columns(pl.col("title").fill_null(pl.col("item_id")))
-    if exposures is not None:
-        exposures = _ids(exposures, "member_id", "item_id")
-        check.not_null(exposures, "exposures", "occurred_at", "occurred_at")
-        exposures = check.timestamps(exposures, "exposures", "occurred_at")
-        if "kind" not in exposures.columns:
-            exposures = exposures.with_columns(pl.lit(None, dtype=pl.String).alias("kind"))
-        exposures = exposures.with_columns(pl.col("kind").cast(pl.String))
-    if milestones is not None:
-        check.not_null(milestones, "milestones", "announced_at", "announcement time")
-        milestones = check.timestamps(milestones, "milestones", "announced_at")
-        check.not_null(milestones, "milestones", "title", "title")
-        if "milestone_id" not in milestones.columns:
-            milestones = milestones.sort("announced_at", nulls_last=True).with_columns(
-                pl.format(
-                    "milestone-{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(3)
-                ).alias("milestone_id")
-            )
-        else:
-            milestones = _ids(milestones, "milestone_id")
-            check.unique(milestones, "milestones", "milestone_id")
-        if "channel" not in milestones.columns:
-            milestones = milestones.with_columns(pl.lit(None, dtype=pl.String).alias("channel"))
-        milestones = milestones.with_columns(pl.col("title", "channel").cast(pl.String))
 
-    tables: dict[str, pl.DataFrame | None] = {
-        "members": members,
-        "activity": activity,
-        "proof_items": items,
-        "exposures": exposures,
-        "milestones": milestones,
-    }
-    if check.has_errors or members is None or activity is None:
-        return check, tables, None, None, ()
-
-    data_end = _latest(
-        [
-            (members, ("joined_at", "left_at", "last_seen_at")),
-            (activity, ("occurred_at",)),
-            (items, ("published_at",)),
-            (exposures, ("occurred_at",)),
-            (milestones, ("announced_at",)),
+    def _count_events(self, members: pl.DataFrame | None) -> pl.DataFrame | None:
+        """One pass per event table (run together): the problem counts, and per member the
+        valid activity."""
+        names = [
+            n for n in EVENT_TABLES if self.events[n].usable and not self.events[n].dtype_problem
         ]
-    )
-    cutoff = _as_utc(as_of) if as_of is not None else data_end
-    if cutoff is None:
-        return check, tables, None, None, ()
-    first_join = members["joined_at"].min()
-    if as_of is not None and isinstance(first_join, datetime) and cutoff < first_join:
-        check.add(
-            "error",
-            "as-of time",
-            None,
-            f"the as-of time {cutoff:%Y-%m-%d %H:%M} UTC is before the first member joined "
-            f"({first_join:%Y-%m-%d %H:%M} UTC).",
-            "choose a later as-of time, or leave it empty to use the latest time in the data.",
-        )
-        return check, tables, None, data_end, ()
+        lazy: list[nw.LazyFrame[Any]] = []
+        for name in names:
+            raw = self.backend.table(name)
+            assert raw is not None
+            lazy.append(problem_counts(raw, self._event_check(name, members)))
+        summary_index = None
+        if members is not None and "activity" in names:
+            raw = self.backend.table("activity")
+            assert raw is not None
+            summary_index = len(lazy)
+            lazy.append(activity_by_member(raw, self._event_check("activity", members)))
+        results = self.backend.collect(lazy) if lazy else []
+        for name, counts in zip(names, results, strict=False):
+            self.events[name].counts = counts.row(0, named=True)
+            self.check.row_counts[name] = int(counts["rows"][0])
+        return None if summary_index is None else results[summary_index]
 
-    # Consistency: everything is cut at the as-of time and must refer to known members/items.
-    members = check.drop(
-        members, "members", "joined_at", pl.col("joined_at") > cutoff, "joined after the as-of time"
-    )
-    bad_left = members.filter(pl.col("left_at") < pl.col("joined_at"))
-    if bad_left.height:
-        check.add(
-            "warning",
-            "members",
-            "left_at",
-            f"{bad_left.height:,} member(s) left before they joined; that left_at is ignored.",
-            "check the time zone and order of joined_at and left_at.",
-            rows=bad_left[ROW],
-        )
-    members = members.with_columns(
-        pl.when((pl.col("left_at") < pl.col("joined_at")) | (pl.col("left_at") > cutoff))
-        .then(None)
-        .otherwise(pl.col("left_at"))
-        .alias("left_at"),
-        pl.when((pl.col("last_seen_at") < pl.col("joined_at")) | pl.col("last_seen_at").is_null())
-        .then(None)
-        .otherwise(pl.min_horizontal("last_seen_at", pl.lit(cutoff)))
-        .alias("last_seen_at"),
-    )
-    ids = members.select("member_id")
-    known = pl.col("member_id").is_in(ids["member_id"].implode())
-    activity = check.drop(
-        activity, "activity", "member_id", ~known, "refer to members not in the members table"
-    )
-    activity = activity.join(members.select("member_id", "joined_at"), on="member_id")
-    activity = check.drop(
-        activity,
-        "activity",
-        "occurred_at",
-        pl.col("occurred_at") < pl.col("joined_at"),
-        "happened before the member joined",
-    )
-    activity = check.drop(
-        activity,
-        "activity",
-        "occurred_at",
-        pl.col("occurred_at") > cutoff,
-        "happened after the as-of time",
-    ).drop("joined_at")
+    def _problem_rows(self, members: pl.DataFrame | None, wanted: list[tuple[str, str]]) -> None:
+        """The first rows of each problem that occurs (one more pass, only when needed)."""
+        if not wanted:
+            return
+        lazy = []
+        for name, problem in wanted:
+            raw = self.backend.table(name, row_numbers=True)
+            assert raw is not None
+            lazy.append(
+                problem_rows(raw, self._event_check(name, members), problem, limit=EXAMPLE_ROWS)
+            )
+        for (name, problem), found in zip(wanted, self.backend.collect(lazy), strict=True):
+            self.events[name].rows[problem] = (
+                [int(r) for r in found["__row"].to_list()],
+                found["value"].to_list(),
+            )
 
-    if items is not None:
-        items = check.drop(
-            items,
-            "proof_items",
-            "published_at",
-            pl.col("published_at") > cutoff,
-            "were published after the as-of time",
-        )
-    if exposures is not None and items is None:
-        check.add(
+    def _issue(self, name: str, problem: str, severity: Severity, column: str | None,
+               message: str, fix: str = "") -> None:  # fmt: skip
+        count = int(self.events[name].counts.get(problem) or 0)
+        if not count:
+            return
+        rows, _values = self.events[name].rows.get(problem, ([], []))
+        self.check.issues.append(
+            Issue(
+                severity=severity, table=name, location=self.source.location(name),
+                column=column, message=message.format(count=count), fix=fix,
+                rows=tuple(rows), count=count,
+            )
+        )  # fmt: skip
+
+    def _event_errors(self, name: str) -> None:
+        table = self.events[name]
+        if not table.usable:
+            return
+        if table.dtype_problem:
+            self.check.add(
+                "error", name, "occurred_at", table.dtype_problem,
+                "store this column as a timestamp, or as text in ISO 8601.",
+            )  # fmt: skip
+            return
+        self._issue(
+            name, "missing", "error", "occurred_at", "{count:,} row(s) have no occurred_at.",
+            "fill in occurred_at on every row, or remove those rows.",
+        )  # fmt: skip
+        values = table.rows.get("unreadable", ([], []))[1]
+        shown = repr(values[0]) if values else "?"
+        self._issue(
+            name, "unreadable", "error", "occurred_at",
+            f"cannot read {shown} as a timestamp.", TIMESTAMP_HELP + ".",
+        )  # fmt: skip
+
+    def _event_warnings(self, name: str, cutoff: datetime) -> None:
+        left = "; they are left out of the analyses."
+        self._issue(
+            name,
+            "unknown_member",
             "warning",
-            "exposures",
-            None,
-            "exposures are present but the proof_items table is missing, so they are ignored.",
-            "add proof_items.csv with item_id, kind and title for every item.",
-            count=exposures.height,
+            "member_id",
+            "{count:,} row(s) refer to members not in the members table" + left,
         )
-        exposures = None
-    if exposures is not None and items is not None:
-        exposures = check.drop(
-            exposures, "exposures", "member_id", ~known, "refer to members not in the members table"
-        )
-        exposures = check.drop(
-            exposures,
-            "exposures",
-            "item_id",
-            ~pl.col("item_id").is_in(items["item_id"].implode()),
-            "refer to items not in the proof_items table",
-        )
-        exposures = exposures.join(members.select("member_id", "joined_at"), on="member_id")
-        exposures = check.drop(
-            exposures,
-            "exposures",
+        if name == "exposures":
+            self._issue(
+                name,
+                "unknown_item",
+                "warning",
+                "item_id",
+                "{count:,} row(s) refer to items not in the proof_items table" + left,
+            )
+        self._issue(
+            name,
+            "before_join",
+            "warning",
             "occurred_at",
-            pl.col("occurred_at") < pl.col("joined_at"),
-            "happened before the member joined",
+            "{count:,} row(s) happened before the member joined" + left,
         )
-        exposures = check.drop(
-            exposures,
-            "exposures",
-            "occurred_at",
-            pl.col("occurred_at") > cutoff,
-            "happened after the as-of time",
-        ).drop("joined_at")
-    if milestones is not None:
-        milestones = check.drop(
-            milestones,
-            "milestones",
-            "announced_at",
-            pl.col("announced_at") > cutoff,
-            "were announced after the as-of time",
-        )
+        self._issue(name, "after_as_of", "warning", "occurred_at",
+                    "{count:,} row(s) happened after the as-of time" + left)  # fmt: skip
 
-    silent = members.join(activity.select("member_id").unique(), on="member_id", how="anti")
-    if silent.height and activity.height:
-        check.add(
-            "warning",
-            "members",
-            None,
-            f"{silent.height:,} member(s) have no activity at all; they count as members who "
-            "never became active.",
-            rows=silent[ROW],
+    # -- the whole inspection ------------------------------------------------------------------
+
+    def run(self) -> tuple[dict[str, pl.DataFrame | None], datetime | None, datetime | None,
+                           tuple[str, ...], pl.DataFrame | None]:  # fmt: skip
+        check = self.check
+        members = check.read(TABLES["members"])
+        self._open_event("activity")
+        items = check.read(TABLES["proof_items"])
+        self._open_event("exposures")
+        milestones = check.read(TABLES["milestones"])
+        order_errors: list[Issue] = []
+
+        if members is not None:
+            members = _ids(members, "member_id")
+            check.not_null(members, "members", "member_id", "member_id")
+            check.unique(members, "members", "member_id")
+            check.not_null(members, "members", "joined_at", "joined_at (signup time)")
+            for col in TABLES["members"].timestamp_columns:
+                members = check.timestamps(members, "members", col)
+        members_issues = list(check.issues)
+        check.issues.clear()
+        if items is not None:
+            items = _ids(items, "item_id")
+            check.not_null(items, "proof_items", "item_id", "item_id")
+            check.unique(items, "proof_items", "item_id")
+            items = check.timestamps(items, "proof_items", "published_at")
+            items = items.with_columns(
+                pl.col("kind").cast(pl.String).str.strip_chars().str.to_lowercase(),
+                pl.col("title").cast(pl.String),
+            )
+            unknown = items.filter(
+                ~pl.col("kind").is_in(PROOF_ITEM_KINDS) | pl.col("kind").is_null()
+            )
+            if unknown.height:
+                check.add(
+                    "error", "proof_items", "kind",
+                    f"unknown proof-item kind {unknown['kind'][0]!r}.",
+                    "use one of " + ", ".join(PROOF_ITEM_KINDS) + ".",
+                    rows=unknown[ROW],
+                )  # fmt: skip
+            items = items.with_columns(pl.col("title").fill_null(pl.col("item_id")))
+        items_issues = list(check.issues)
+        check.issues.clear()
+        if milestones is not None:
+            check.not_null(milestones, "milestones", "announced_at", "announcement time")
+            milestones = check.timestamps(milestones, "milestones", "announced_at")
+            check.not_null(milestones, "milestones", "title", "title")
+            if "milestone_id" not in milestones.columns:
+                milestones = milestones.sort("announced_at", nulls_last=True).with_columns(
+                    pl.format(
+                        "milestone-{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(3)
+                    ).alias("milestone_id")
+                )
+            else:
+                milestones = _ids(milestones, "milestone_id")
+                check.unique(milestones, "milestones", "milestone_id")
+            if "channel" not in milestones.columns:
+                milestones = milestones.with_columns(pl.lit(None, dtype=pl.String).alias("channel"))
+            milestones = milestones.with_columns(pl.col("title", "channel").cast(pl.String))
+        milestones_issues = list(check.issues)
+        check.issues.clear()
+        opening_issues = list(order_errors)
+
+        members_ok = members is not None and not any(i.severity == "error" for i in members_issues)
+        self.items_ids = (
+            tuple(items["item_id"].drop_nulls().to_list()) if items is not None else None
         )
-    members, segments = _attributes(members)
-    tables = {
-        "members": members,
-        "activity": activity,
-        "proof_items": items,
-        "exposures": exposures,
-        "milestones": milestones,
-    }
-    return check, tables, cutoff, data_end, segments
+        # Members who joined after the as-of time are not members yet: their rows count as
+        # rows of unknown members, as they always have.
+        present = None
+        if members_ok and members is not None:
+            present = members
+            if self.as_of is not None:
+                present = members.filter(pl.col("joined_at") <= self.as_of)
+            self.keyed = _keyed(present)
+        summary = self._count_events(present)
+
+        # Errors of the event tables, then (when there are none anywhere) the warnings.
+        wanted = [
+            (name, p)
+            for name in EVENT_TABLES
+            for p in ("missing", "unreadable")
+            if int(self.events[name].counts.get(p) or 0)
+        ]
+        self._problem_rows(present, wanted)
+        check.issues.extend(members_issues)
+        check.issues.extend(opening_issues)
+        activity_issues_at = len(check.issues)
+        self._event_errors("activity")
+        check.issues.extend(items_issues)
+        self._event_errors("exposures")
+        check.issues.extend(milestones_issues)
+        del activity_issues_at
+
+        tables: dict[str, pl.DataFrame | None] = {
+            "members": members, "proof_items": items, "milestones": milestones,
+        }  # fmt: skip
+        activity_ok = self.events["activity"].usable
+        if check.has_errors or members is None or not activity_ok:
+            return tables, None, None, (), None
+
+        latest = [
+            _from_us(self.events[n].counts.get("latest_us"))
+            for n in EVENT_TABLES
+            if self.events[n].counts
+        ]
+        data_end = _latest(
+            [
+                (members, ("joined_at", "left_at", "last_seen_at")),
+                (items, ("published_at",)),
+                (milestones, ("announced_at",)),
+            ],
+            extra=[t for t in latest if t is not None],
+        )
+        cutoff = self.as_of if self.as_of is not None else data_end
+        if cutoff is None:
+            return tables, None, None, (), None
+        first_join = members["joined_at"].min()
+        if self.as_of is not None and isinstance(first_join, datetime) and cutoff < first_join:
+            check.add(
+                "error", "as-of time", None,
+                f"the as-of time {cutoff:%Y-%m-%d %H:%M} UTC is before the first member joined "
+                f"({first_join:%Y-%m-%d %H:%M} UTC).",
+                "choose a later as-of time, or leave it empty to use the latest time in the data.",
+            )  # fmt: skip
+            return tables, None, data_end, (), None
+
+        problems = ("unknown_member", "unknown_item", "before_join", "after_as_of")
+        self._problem_rows(
+            present,
+            [
+                (name, p)
+                for name in EVENT_TABLES
+                for p in problems
+                if int(self.events[name].counts.get(p) or 0)
+                and not (name == "exposures" and items is None)
+            ],
+        )
+        members = check.drop(
+            members, "members", "joined_at", pl.col("joined_at") > cutoff,
+            "joined after the as-of time",
+        )  # fmt: skip
+        bad_left = members.filter(pl.col("left_at") < pl.col("joined_at"))
+        if bad_left.height:
+            check.add(
+                "warning", "members", "left_at",
+                f"{bad_left.height:,} member(s) left before they joined; that left_at is ignored.",
+                "check the time zone and order of joined_at and left_at.",
+                rows=bad_left[ROW],
+            )  # fmt: skip
+        members = members.with_columns(
+            pl.when((pl.col("left_at") < pl.col("joined_at")) | (pl.col("left_at") > cutoff))
+            .then(None)
+            .otherwise(pl.col("left_at"))
+            .alias("left_at"),
+            pl.when(
+                (pl.col("last_seen_at") < pl.col("joined_at")) | pl.col("last_seen_at").is_null()
+            )
+            .then(None)
+            .otherwise(pl.min_horizontal("last_seen_at", pl.lit(cutoff)))
+            .alias("last_seen_at"),
+        )
+        self._event_warnings("activity", cutoff)
+        if items is not None:
+            items = check.drop(
+                items, "proof_items", "published_at", pl.col("published_at") > cutoff,
+                "were published after the as-of time",
+            )  # fmt: skip
+        if self.events["exposures"].present and items is None:
+            check.add(
+                "warning", "exposures", None,
+                "exposures are present but the proof_items table is missing, so they are ignored.",
+                "add proof_items.csv with item_id, kind and title for every item.",
+                count=int(self.events["exposures"].counts.get("rows") or 0),
+            )  # fmt: skip
+            self.items_ids = None
+        elif self.events["exposures"].present:
+            self._event_warnings("exposures", cutoff)
+        else:
+            self.items_ids = None
+        if milestones is not None:
+            milestones = check.drop(
+                milestones, "milestones", "announced_at", pl.col("announced_at") > cutoff,
+                "were announced after the as-of time",
+            )  # fmt: skip
+        assert summary is not None
+        active_rows = int(summary["activities"].sum())
+        silent = members.join(
+            self.keyed.join(summary.select("member_key"), on="member_key").select("member_id"),
+            on="member_id",
+            how="anti",
+        )
+        if silent.height and active_rows:
+            check.add(
+                "warning", "members", None,
+                f"{silent.height:,} member(s) have no activity at all; they count as members who "
+                "never became active.",
+                rows=silent[ROW],
+            )  # fmt: skip
+        members, segments = _attributes(members)
+        tables = {"members": members, "proof_items": items, "milestones": milestones}
+        self.summary = summary.select(
+            "member_key",
+            "activities",
+            pl.from_epoch("first_us", time_unit="us")
+            .dt.replace_time_zone("UTC")
+            .alias("first_activity_at"),
+            pl.from_epoch("last_us", time_unit="us")
+            .dt.replace_time_zone("UTC")
+            .alias("last_activity_at"),
+        )
+        self.cutoff = cutoff
+        return tables, cutoff, data_end, segments, self.summary
+
+
+def _keyed(members: pl.DataFrame) -> pl.DataFrame:
+    """Members with a dense integer key (their rank by id) and joining time in microseconds:
+    the events are joined to this once per query, and grouped by the key."""
+    return (
+        members.select("member_id", "joined_at")
+        .filter(pl.col("member_id").is_not_null())
+        .sort("member_id")
+        .with_row_index("member_key")
+        .select(
+            "member_id",
+            "member_key",
+            pl.col("joined_at").dt.replace_time_zone(None).alias("joined_at"),
+            pl.col("joined_at").dt.epoch("us").alias("joined_at_us"),
+        )
+    )
 
 
 _COLUMNS: dict[str, list[str]] = {
-    "activity": ["member_id", "occurred_at", "kind"],
     "proof_items": ["item_id", "kind", "title", "published_at"],
-    "exposures": ["member_id", "item_id", "occurred_at", "kind"],
     "milestones": ["milestone_id", "announced_at", "title", "channel"],
 }
 
@@ -595,9 +934,10 @@ def _report(
     data_end: datetime | None,
     segments: tuple[str, ...],
 ) -> QualityReport:
+    row_counts = {name: check.row_counts.get(name) for name in TABLES}
     return QualityReport(
         source=source.description,
-        row_counts=dict(check.row_counts),
+        row_counts=row_counts,
         issues=tuple(check.issues),
         as_of=as_of,
         data_end=data_end,
@@ -605,14 +945,22 @@ def _report(
     )
 
 
-def check_source(source: Source, *, as_of: datetime | None = None) -> QualityReport:
+def check_source(
+    source: Source, *, as_of: datetime | None = None, engine: str | None = None
+) -> QualityReport:
     """Read and check a source; the report lists every error and warning (never raises for
     contract problems)."""
-    check, _tables, cutoff, data_end, segments = _inspect(source, as_of)
-    return _report(source, check, cutoff, data_end, segments)
+    inspection = _Inspection(source, as_of, engine)
+    try:
+        _tables, cutoff, data_end, segments, _summary = inspection.run()
+    finally:
+        inspection.backend.close()
+    return _report(source, inspection.check, cutoff, data_end, segments)
 
 
-def load_community(source: Source, *, as_of: datetime | None = None) -> Community:
+def load_community(
+    source: Source, *, as_of: datetime | None = None, engine: str | None = None
+) -> Community:
     """Read, check and clean a source.
 
     Parameters
@@ -622,6 +970,9 @@ def load_community(source: Source, *, as_of: datetime | None = None) -> Communit
     as_of
         The time the analyses look from; rows after it are left out. Default: the latest
         timestamp in the data.
+    engine
+        Where the event-level queries run (see :func:`analytics.io.backends.open_backend`):
+        default polars' streaming engine for folders, the database itself for database URLs.
 
     Raises
     ------
@@ -629,10 +980,12 @@ def load_community(source: Source, *, as_of: datetime | None = None) -> Communit
         When the data breaks the contract; its ``report`` lists every error with table,
         column, rows and the fix.
     """
-    check, tables, cutoff, data_end, segments = _inspect(source, as_of)
+    inspection = _Inspection(source, as_of, engine)
+    check = inspection.check
+    tables, cutoff, data_end, segments, summary = inspection.run()
     report = _report(source, check, cutoff, data_end, segments)
-    members, activity = tables["members"], tables["activity"]
-    if not report.ok or members is None or activity is None or cutoff is None or data_end is None:
+    members = tables["members"]
+    if not report.ok or members is None or cutoff is None or data_end is None or summary is None:
         if report.ok:  # only reachable with empty tables: no timestamp anywhere
             check.add(
                 "error",
@@ -642,6 +995,7 @@ def load_community(source: Source, *, as_of: datetime | None = None) -> Communit
                 "add members with joined_at and their activity.",
             )
             report = _report(source, check, cutoff, data_end, segments)
+        inspection.backend.close()
         raise DataContractError(report)
 
     def clean(name: str) -> pl.DataFrame | None:
@@ -652,16 +1006,22 @@ def load_community(source: Source, *, as_of: datetime | None = None) -> Communit
         "member_id", "joined_at", "left_at", "last_seen_at",
         *[c for c in members.columns if c not in {*TABLES["members"].column_names, ROW}],
     ]  # fmt: skip
-    activity_clean = clean("activity")
-    assert activity_clean is not None
+    members = members.select(member_columns)
+    keyed = inspection.keyed.join(members.select("member_id"), on="member_id", how="semi")
+    events = Events(
+        inspection.backend,
+        keyed,
+        _to_us(cutoff),
+        inspection.items_ids,
+        summary.join(keyed.select("member_key"), on="member_key", how="semi"),
+    )
     return Community(
-        members=members.select(member_columns),
-        activity=activity_clean.with_columns(pl.col("kind").cast(pl.String)),
+        members=members,
         proof_items=clean("proof_items"),
-        exposures=clean("exposures"),
         milestones=clean("milestones"),
         as_of=cutoff,
         data_end=data_end,
         attributes=segments,
         report=report,
+        events=events,
     )

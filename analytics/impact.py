@@ -244,7 +244,7 @@ def landmark_population(community: Community, settings: ImpactSettings) -> Popul
     decidable_by = community.as_of - timedelta(days=settings.inactive_days)
     status = churn_table(
         community.members,
-        community.activity,
+        community.last_activity(),
         as_of=community.as_of,
         inactive_days=settings.inactive_days,
     )
@@ -826,7 +826,7 @@ def item_detail(
     population = landmark_population(community, settings)
     status = churn_table(
         community.members,
-        community.activity,
+        community.last_activity(),
         as_of=community.as_of,
         inactive_days=settings.inactive_days,
     ).select("member_id", "tenure_days", pl.col("churned_at").is_not_null().alias("churned"))
@@ -888,7 +888,7 @@ def time_varying_effects(
         )
     status = churn_table(
         community.members,
-        community.activity,
+        community.last_activity(),
         as_of=community.as_of,
         inactive_days=settings.inactive_days,
     )

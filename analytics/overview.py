@@ -11,6 +11,8 @@ import polars as pl
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
 from analytics.periods import Period
+from analytics.queries.active import active_between
+from analytics.queries.events import to_us
 from analytics.stats import wilson_interval
 
 ACTIVE_WINDOW_DAYS = 30
@@ -61,13 +63,14 @@ def _new(status: pl.DataFrame, period: Period) -> int:
     ).height
 
 
-def _active(activity: pl.DataFrame, moment: datetime) -> int:
-    window = activity.filter(
-        pl.col("occurred_at").is_between(
-            moment - timedelta(days=ACTIVE_WINDOW_DAYS), moment, closed="left"
-        )
-    )
-    return window["member_id"].n_unique()
+def _active(community: Community, *moments: datetime) -> list[int]:
+    """Members with activity in the ACTIVE_WINDOW_DAYS before each moment (one pass)."""
+    activity = community.frames().activity()
+    window = timedelta(days=ACTIVE_WINDOW_DAYS)
+    found = community.collect(
+        active_between(activity, [(to_us(m - window), to_us(m)) for m in moments])
+    )[0]
+    return [int(v) for v in found.sort("window")["active"]]
 
 
 def _churned(status: pl.DataFrame, period: Period) -> int:
@@ -102,9 +105,13 @@ def overview_kpis(
     """Members, new members, active members, churned members and 90-day retention for
     ``period``, each with its value in the previous period of equal length."""
     status = churn_table(
-        community.members, community.activity, as_of=community.as_of, inactive_days=inactive_days
+        community.members,
+        community.last_activity(),
+        as_of=community.as_of,
+        inactive_days=inactive_days,
     ).join(community.members.select("member_id", "left_at"), on="member_id")
     previous = period.previous()
+    active = _active(community, period.end, previous.end)
     ret, ret_ci, ret_n = _retention(status, period, community.as_of)
     prev_ret, prev_ret_ci, prev_ret_n = _retention(status, previous, community.as_of)
     return [
@@ -128,8 +135,8 @@ def overview_kpis(
             key="active_members",
             label=f"Active ({ACTIVE_WINDOW_DAYS} days)",
             unit="members",
-            value=_active(community.activity, period.end),
-            previous=_active(community.activity, previous.end),
+            value=active[0],
+            previous=active[1],
             help=(
                 f"Members with at least one activity in the {ACTIVE_WINDOW_DAYS} days before the "
                 "end of the period."

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import polars as pl
 
 from analytics.community import Community
+from analytics.queries.cohorts import cohort_cells
 from analytics.stats import wilson_interval
 
 RetentionPeriod = Literal["week", "month"]
@@ -128,22 +129,16 @@ def cohort_matrix(
         .cast(pl.Int64)
         .alias("complete_periods"),
     )
-    retained = (
-        community.activity.lazy()
-        .select("member_id", "occurred_at")
-        .join(members, on="member_id")
-        .select(
-            "cohort",
-            "member_id",
-            ((pl.col("occurred_at") - pl.col("joined_at")).dt.total_microseconds() // step_us)
-            .cast(pl.Int64)
-            .alias("k"),
+    frames = community.frames()
+    activity = frames.activity()
+    if first_cohort is not None or last_cohort is not None:
+        chosen = members.select("member_id").collect()
+        keys = community.events.keyed.join(chosen, on="member_id", how="semi")
+        activity = activity.join(
+            community.backend_frame(keys.select("member_key")), on="member_key", how="semi"
         )
-        .filter(pl.col("k") >= 0)
-        .unique(["member_id", "k"])
-        .group_by("cohort", "k")
-        .agg(pl.len().cast(pl.Int64).alias("retained"))
-    )
+    (cells_found,) = community.collect(cohort_cells(activity, step_us=step_us, cohort=period))
+    retained = _cohort_dates(cells_found, period).lazy()
     sizes_df = sizes.collect()
     last_k = (
         int(sizes_df.select(pl.col("complete_periods").max()).item() or 0) - 1
@@ -173,6 +168,20 @@ def cohort_matrix(
         .collect()
     )
     return CohortMatrix(period, as_of, cells, _average(cells))
+
+
+def _cohort_dates(cells: pl.DataFrame, period: str) -> pl.DataFrame:
+    """Cohorts from the query (a week index, or the first moment of a month) as dates."""
+    if period == "week":
+        day = pl.col("cohort").cast(pl.Int64) * 7 - 3
+        cohort = pl.lit(date(1970, 1, 1)) + pl.duration(days=day)
+    else:
+        cohort = pl.col("cohort").dt.date()
+    return cells.select(
+        cohort.cast(pl.Date).alias("cohort"),
+        pl.col("k").cast(pl.Int64),
+        pl.col("retained").cast(pl.Int64),
+    ).filter(pl.col("k") >= 0)
 
 
 def _average(cells: pl.DataFrame) -> pl.DataFrame:

@@ -33,7 +33,10 @@ def survival_table(
     """One row per member: ``tenure_days`` (to churn, or to the as-of time when censored),
     ``churned`` (1/0), ``cohort`` (quarter of joining, e.g. ``2025 Q1``) and the attributes."""
     status = churn_table(
-        community.members, community.activity, as_of=community.as_of, inactive_days=inactive_days
+        community.members,
+        community.last_activity(),
+        as_of=community.as_of,
+        inactive_days=inactive_days,
     )
     table = status.join(
         community.members.select("member_id", *community.attributes), on="member_id"

@@ -426,7 +426,7 @@ def weekly_review(
     five_weeks = Period(period.start - AVERAGE_WEEKS * _ONE_WEEK, period.end)
     churn = churn_by_period(
         community.members,
-        community.activity,
+        community.last_activity(),
         as_of=community.as_of,
         period="week",
         inactive_days=inactive_days,

@@ -126,7 +126,7 @@ def _lifecycle(view: View) -> Built:
 
 def _churn(view: View) -> Built:
     c = view.community
-    churn = churn_by_period(c.members, c.activity, as_of=c.as_of, period="week",
+    churn = churn_by_period(c.members, c.last_activity(), as_of=c.as_of, period="week",
                             inactive_days=DEFAULT_INACTIVE_DAYS)  # fmt: skip
     first_week = view.first - timedelta(days=view.first.weekday())
     churn = churn.filter(pl.col("period_start").is_between(first_week, view.last))

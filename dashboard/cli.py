@@ -112,7 +112,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from analytics.community import check_source
     from analytics.io import open_source
 
-    report = check_source(open_source(args.data), as_of=args.as_of)
+    report = check_source(open_source(args.data), as_of=args.as_of, engine=args.engine)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
@@ -212,7 +212,7 @@ def cmd_retention(args: argparse.Namespace) -> int:
 
     progress = Progress()
     progress("Reading and checking the data", 0.0)
-    community = load_community(open_source(args.data), as_of=args.as_of)
+    community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     progress("Computing the cohort matrix", 0.6)
     matrix = cohort_matrix(community, period=args.period)
     progress("Done", 1.0)
@@ -261,7 +261,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     )
     progress = Progress()
     progress("Reading and checking the data", 0.0)
-    community = load_community(open_source(args.data), as_of=args.as_of)
+    community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     if args.segment:
         chosen: dict[str, list[str]] = {}
         for spec in args.segment:
@@ -302,7 +302,7 @@ def cmd_milestones(args: argparse.Namespace) -> int:
 
     progress = Progress()
     progress("Reading and checking the data", 0.0)
-    community = load_community(open_source(args.data), as_of=args.as_of)
+    community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     result = estimate_milestones(
         community, MilestoneSettings(window_days=args.window_days), progress=progress
     )
@@ -365,7 +365,7 @@ def cmd_risk(args: argparse.Namespace) -> int:
 
     progress = Progress()
     progress("Reading and checking the data", 0.0)
-    community = load_community(open_source(args.data), as_of=args.as_of)
+    community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     settings = RiskSettings(horizon_days=args.horizon_days, inactive_days=args.inactive_days)
     result = churn_risk(community, settings, progress=progress)
     payload = result.to_json()
@@ -421,7 +421,7 @@ def cmd_export_chart(args: argparse.Namespace) -> int:
 
     progress = Progress()
     progress("Reading and checking the data", 0.0)
-    community = load_community(open_source(args.data), as_of=args.as_of)
+    community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     progress(f"Computing the {args.name} chart", 0.4)
     fig, frame = build(args.name, community)
     progress(f"Writing {fmt.upper()}", 0.8)
@@ -463,7 +463,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     progress = Progress()
     progress("Reading and checking the data", 0.0)
-    community = load_community(open_source(args.data), as_of=args.as_of)
+    community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     week = args.week or default_week(community)
     try:
         if week is None:
@@ -487,8 +487,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+ENGINE_CHOICES = ("polars", "polars-eager", "duckdb", "spark", "sql")
+
+
 def _add_data(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+    _add_engine(parser)
+
+
+def _add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        help="where the event-level queries run: polars (streaming; the default for folders), "
+        "polars-eager (in memory), duckdb (folders; the duckdb extra), spark (folders; the "
+        "spark extra, master from $PROOFBOARD_SPARK_MASTER, default local[2]) or sql (inside "
+        "the database; the default for database URLs other than SQLite)",
+    )
 
 
 def _add_as_of(parser: argparse.ArgumentParser) -> None:
@@ -639,6 +654,7 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("name", nargs="?", metavar="NAME", help="the chart (see --list)")
     chart.add_argument("--list", action="store_true", help="list the charts and exit")
     chart.add_argument("--data", metavar="SOURCE", help=SOURCE_HELP)
+    _add_engine(chart)
     _add_as_of(chart)
     chart.add_argument(
         "--format",

@@ -31,7 +31,7 @@ def current_data(loaded: Loaded) -> None:
         )
         used = {
             "members": community.members.height,
-            "activity": community.activity.height,
+            "activity": community.activity_rows,
             "proof_items": None if community.proof_items is None else community.proof_items.height,
             "exposures": None if community.exposures is None else community.exposures.height,
             "milestones": None if community.milestones is None else community.milestones.height,

@@ -168,7 +168,7 @@ with activity_tab:
             )
 
 with boards_tab:
-    kinds_available = sorted(set(community.activity["kind"].unique().to_list()))
+    kinds_available = community.activity_kinds()
     kind_options = {"all": "All activity", **{k: k.replace("_", " ") for k in kinds_available}}
     left, right = st.columns([2, 1])
     with left:

@@ -210,7 +210,7 @@ with lifecycle_tab:
 with churn_tab:
     churn = data.compute(
         "churn_by_period",
-        lambda c, **p: churn_by_period(c.members, c.activity, as_of=c.as_of, **p),
+        lambda c, **p: churn_by_period(c.members, c.last_activity(), as_of=c.as_of, **p),
         view.as_of_day,
         view.segments,
         period=period,

@@ -1,0 +1,106 @@
+"""The DuckDB backend (``--engine duckdb``): the same queries on a data folder, run by DuckDB.
+
+Parquet files are read as they are; CSV files are read as text, and their timestamp columns are
+cast by DuckDB (ISO 8601, with or without an offset; a text DuckDB cannot read becomes null and
+is reported by the checks with its row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import narwhals.stable.v2 as nw
+import polars as pl
+
+from analytics.errors import DataSourceError
+from analytics.io.backends.base import ROW, US_SUFFIX
+from analytics.io.backends.polars import TEXT_SUFFIX, as_utc
+from analytics.io.source import TABLE_FILE_SUFFIXES
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class DuckDBBackend:
+    """Contract tables of a folder as DuckDB relations (one in-memory connection)."""
+
+    name = "duckdb"
+    pushdown = False
+
+    def __init__(self, folder: Path, *, timestamp_columns: Mapping[str, tuple[str, ...]]) -> None:
+        try:
+            import duckdb
+        except ModuleNotFoundError as exc:
+            raise DataSourceError(
+                "DuckDB is not installed. Fix: install the duckdb extra "
+                "(pip install 'proofboard[duckdb]'), or leave out --engine duckdb."
+            ) from exc
+        self.folder = Path(folder)
+        self.timestamp_columns = dict(timestamp_columns)
+        self.con = duckdb.connect(config={"threads": 2})
+        self.con.execute("SET TimeZone = 'UTC'")
+        self._registered = 0
+
+    def _file(self, table: str) -> Path | None:
+        found = [self.folder / f"{table}{s}" for s in TABLE_FILE_SUFFIXES]
+        found = [p for p in found if p.is_file()]
+        return found[0] if found else None
+
+    def _sql(self, table: str, file: Path, *, row_numbers: bool) -> str:
+        path = _literal(str(file))
+        if file.suffix == ".parquet":
+            source = f"read_parquet({path}, file_row_number = true)"
+            columns = self.con.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
+            row = f"file_row_number + 1 AS {ROW}"
+        else:
+            source = f"read_csv({path}, all_varchar = true, header = true)"
+            columns = self.con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            row = f"row_number() OVER () AS {ROW}"
+        types = {str(c[0]): str(c[1]).upper() for c in columns}
+        wanted = set(self.timestamp_columns.get(table, ()))
+        select = []
+        for name, kind in types.items():
+            if name == "file_row_number":
+                continue
+            q = _quote(name)
+            if name not in wanted:
+                select.append(q)
+                continue
+            if kind.startswith("TIMESTAMP") or kind == "DATE":
+                value = f"CAST({q} AS TIMESTAMP)"
+            elif kind == "VARCHAR":
+                value = f"CAST(TRY_CAST(trim({q}) AS TIMESTAMPTZ) AS TIMESTAMP)"
+                select.append(f"{q} AS {_quote(name + TEXT_SUFFIX)}")
+            else:  # a type that holds no timestamps: reported by the checks
+                select.append(q)
+                continue
+            select.append(f"{value} AS {q}")
+            select.append(f"epoch_us({value}) AS {_quote(name + US_SUFFIX)}")
+        if row_numbers:
+            select.append(row)
+        return f"SELECT {', '.join(select)} FROM {source}"
+
+    def table(self, name: str, *, row_numbers: bool = False) -> nw.LazyFrame[Any] | None:
+        file = self._file(name)
+        if file is None:
+            return None
+        return nw.from_native(self.con.sql(self._sql(name, file, row_numbers=row_numbers)))
+
+    def frame(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+        self._registered += 1
+        view = f"_frame_{self._registered}"
+        self.con.register(view, frame.to_arrow())
+        return nw.from_native(self.con.sql(f"SELECT * FROM {view}"))
+
+    def collect(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
+        return [as_utc(f.collect("polars").to_native()) for f in frames]
+
+    def close(self) -> None:
+        self.con.close()

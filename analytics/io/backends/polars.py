@@ -1,0 +1,176 @@
+"""The polars backend: folders (CSV/Parquet), the embedded SQLite store and uploaded files.
+
+Tables are scanned lazily and collected with polars' streaming engine (``streaming=False`` runs
+the same plans in memory). Text timestamps (CSV files, SQLite) are parsed here, by the rules of
+``analytics.contract.TIMESTAMP_HELP``; a value that cannot be read becomes null, and its text is
+kept beside it in ``<column>__text`` so that the quality report can name the row and the value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import narwhals.stable.v2 as nw
+import polars as pl
+
+from analytics.io.backends.base import ROW, US_SUFFIX
+
+if TYPE_CHECKING:
+    from analytics.io.source import Source
+
+#: Suffix of the original text of a parsed timestamp column.
+TEXT_SUFFIX = "__text"
+
+_TIMESTAMP_PATTERN = (
+    r"^(\d{4}-\d{2}-\d{2})"
+    r"(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
+    r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def parse_timestamp(column: str) -> pl.Expr:
+    """Text in ISO 8601 as a naive UTC timestamp (null where it cannot be read).
+
+    A date is midnight UTC; a date and time without offset is UTC; ``Z``, ``UTC`` or an offset
+    (``+02``, ``+0200``, ``+02:00``) is converted to UTC.
+    """
+    parts = pl.col(column).str.strip_chars().str.extract_groups(_TIMESTAMP_PATTERN)
+    date, time, offset = (parts.struct.field(k) for k in ("1", "2", "3"))
+    digits = offset.str.replace_all(r"[^0-9]", "")
+    minutes = (
+        pl.when(offset.is_null() | offset.is_in(["Z", "z", "UTC"]))
+        .then(pl.lit(0))
+        .otherwise(
+            pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
+            * (
+                digits.str.slice(0, 2).cast(pl.Int64) * 60
+                + pl.when(digits.str.len_chars() >= 4)
+                .then(digits.str.slice(2, 2).cast(pl.Int64, strict=False))
+                .otherwise(0)
+            )
+        )
+    )
+    clock = (
+        pl.when(time.is_null())
+        .then(pl.lit("00:00:00"))
+        .when(time.str.len_chars() == 5)
+        .then(time + ":00")
+        .otherwise(time)
+    )
+    naive = (date + "T" + clock).str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False
+    )
+    return naive - pl.duration(minutes=minutes)
+
+
+def normalise_timestamp(column: str, dtype: pl.DataType) -> list[pl.Expr] | None:
+    """Expressions turning ``column`` of type ``dtype`` into a naive UTC timestamp (plus its
+    text, for text columns); ``None`` when the type cannot hold timestamps."""
+    col = pl.col(column)
+    if isinstance(dtype, pl.Datetime):
+        utc = col.dt.convert_time_zone("UTC") if dtype.time_zone else col
+        return [utc.dt.replace_time_zone(None).dt.cast_time_unit("us").alias(column)]
+    if dtype == pl.Date:
+        return [col.cast(pl.Datetime("us")).alias(column)]
+    if dtype == pl.Null:
+        return [col.cast(pl.Datetime("us")).alias(column)]
+    if dtype == pl.String:
+        return [parse_timestamp(column).alias(column), col.alias(column + TEXT_SUFFIX)]
+    return None
+
+
+class PolarsBackend:
+    """Contract tables of a :class:`~analytics.io.source.Source` as polars lazy frames.
+
+    Parameters
+    ----------
+    source
+        An opened folder, SQLite store or in-memory frames.
+    streaming
+        Collect with polars' streaming engine (the default: bounded memory on large folders);
+        ``False`` collects in memory.
+    timestamp_columns
+        Per table, the columns the contract reads as timestamps.
+    """
+
+    pushdown = False
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        streaming: bool = True,
+        timestamp_columns: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.source = source
+        self.streaming = streaming
+        self.timestamp_columns = timestamp_columns or {}
+        self._scans: dict[str, pl.LazyFrame | None] = {}
+
+    @property
+    def name(self) -> str:
+        return "polars" if self.streaming else "polars-eager"
+
+    def _scan(self, name: str) -> pl.LazyFrame | None:
+        if name not in self._scans:
+            self._scans[name] = self.source.scan(name)
+        return self._scans[name]
+
+    def raw(self, name: str) -> pl.LazyFrame | None:
+        """The table exactly as the source holds it (for checks that need the stored types)."""
+        return self._scan(name)
+
+    def polars_table(self, name: str, *, row_numbers: bool = False) -> pl.LazyFrame | None:
+        scan = self._scan(name)
+        if scan is None:
+            return None
+        schema = scan.collect_schema()
+        exprs: list[pl.Expr] = []
+        for column in self.timestamp_columns.get(name, ()):
+            if column not in schema:
+                continue
+            normal = normalise_timestamp(column, schema[column])
+            if normal is None:  # a type that holds no timestamps: reported by the checks
+                continue
+            exprs.extend(normal)
+        frame = scan.with_row_index(ROW, offset=1) if row_numbers else scan
+        if exprs:
+            frame = frame.with_columns(exprs)
+            present = [c for c in self.timestamp_columns.get(name, ()) if c in schema]
+            frame = frame.with_columns(
+                pl.col(c).dt.epoch("us").alias(c + US_SUFFIX)
+                for c in present
+                if normalise_timestamp(c, schema[c]) is not None
+            )
+        return frame
+
+    def table(self, name: str, *, row_numbers: bool = False) -> nw.LazyFrame[Any] | None:
+        frame = self.polars_table(name, row_numbers=row_numbers)
+        return None if frame is None else nw.from_native(frame)
+
+    def frame(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
+        return nw.from_native(frame.lazy())
+
+    def collect(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
+        natives: list[pl.LazyFrame] = [f.to_native() for f in frames]
+        if self.streaming:
+            return [as_utc(df) for df in pl.collect_all(natives, engine="streaming")]
+        return [as_utc(df) for df in pl.collect_all(natives, engine="in-memory")]
+
+    def close(self) -> None:
+        self._scans.clear()
+
+
+def as_utc(frame: pl.DataFrame) -> pl.DataFrame:
+    """Naive timestamps as UTC (the backends' convention for results)."""
+    naive = [
+        name
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Datetime) and dtype.time_zone is None
+    ]
+    if not naive:
+        return frame
+    return frame.with_columns(
+        pl.col(c).dt.cast_time_unit("us").dt.replace_time_zone("UTC") for c in naive
+    )

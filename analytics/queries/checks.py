@@ -1,0 +1,129 @@
+"""The data-quality checks of the event tables (activity, exposures) as lazy aggregations.
+
+One pass counts every problem at once (:func:`problem_counts`); only for a problem that occurs
+are its first rows looked up (:func:`problem_rows`), in the source's own row order. The problems
+are the ones the quality report has always named, in the order it names them:
+
+* ``missing``: no timestamp (null or blank);
+* ``unreadable``: a timestamp text that cannot be read;
+* ``unknown_member``: a member id not in the members table (or of a member who joined after the
+  as-of time);
+* ``unknown_item`` (exposures): an item id not in the proof_items table;
+* ``before_join``: earlier than the member's joining;
+* ``after_as_of``: later than the as-of time.
+
+Each later problem counts only rows without the earlier ones, as the rows are left out one rule
+after the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from analytics.queries.events import clean_id
+
+Frame = nw.LazyFrame[Any]
+TEXT_SUFFIX = "__text"
+
+
+@dataclass(frozen=True)
+class EventCheck:
+    """How to check one event table.
+
+    ``members`` (``member_id``, ``joined_at_us``) are the members rows may refer to, or ``None``
+    when the members table itself has errors (then only the timestamps are checked);
+    ``item_ids`` the existing proof items (exposures only, ``None`` to skip that rule).
+    """
+
+    time: str
+    members: Frame | None
+    cutoff_us: int | None
+    item_ids: tuple[str, ...] | None = None
+
+    def prepare(self, raw: Frame) -> Frame:
+        """The table with its ids cleaned and, when members are known, their joining time."""
+        frame = raw.with_columns(clean_id("member_id").alias("member_id"))
+        if self.item_ids is not None:
+            frame = frame.with_columns(clean_id("item_id").alias("item_id"))
+        if self.members is None:
+            return frame
+        known = self.members.select(
+            "member_id",
+            "member_key",
+            nw.col("joined_at_us").alias("_joined_us"),
+            nw.lit(1).alias("_known"),
+        )
+        return frame.join(known, on="member_id", how="left")
+
+    def conditions(self, schema: list[str]) -> dict[str, nw.Expr]:
+        """Problem name -> the condition marking its rows (each excluding earlier problems)."""
+        time, us = nw.col(self.time), nw.col(self.time + "_us")
+        text = self.time + TEXT_SUFFIX
+        if text in schema:
+            raw = nw.col(text)
+            missing = raw.is_null() | (raw.str.strip_chars() == "")
+            unreadable = ~raw.is_null() & time.is_null()
+        else:
+            missing = time.is_null()
+            unreadable = time.is_null() & ~time.is_null()  # never (a typed column)
+        out = {"missing": missing, "unreadable": unreadable}
+        if self.members is None:
+            return out
+        readable = ~time.is_null()
+        unknown = nw.col("_known").is_null()
+        out["unknown_member"] = readable & unknown
+        ok = readable & ~unknown
+        if self.item_ids is not None:
+            unknown_item = ~nw.col("item_id").is_in(list(self.item_ids))
+            out["unknown_item"] = ok & unknown_item
+            ok = ok & ~unknown_item
+        before = us < nw.col("_joined_us")
+        out["before_join"] = ok & before
+        if self.cutoff_us is not None:
+            out["after_as_of"] = ok & ~before & (us > self.cutoff_us)
+        return out
+
+
+def problem_counts(raw: Frame, check: EventCheck) -> Frame:
+    """One row: ``rows`` (all rows), one count per problem, ``latest_us`` (the latest readable
+    timestamp, integer microseconds)."""
+    frame = check.prepare(raw)
+    conditions = check.conditions(frame.collect_schema().names())
+    return frame.select(
+        nw.len().alias("rows"),
+        *[cond.cast(nw.Int64).sum().alias(name) for name, cond in conditions.items()],
+        nw.col(check.time + "_us").max().alias("latest_us"),
+    )
+
+
+def problem_rows(raw_with_rows: Frame, check: EventCheck, problem: str, *, limit: int) -> Frame:
+    """The first ``limit`` rows with ``problem`` (``__row`` and the offending value)."""
+    frame = check.prepare(raw_with_rows)
+    names = frame.collect_schema().names()
+    condition = check.conditions(names)[problem]
+    text = check.time + TEXT_SUFFIX
+    value = text if text in names else check.time
+    return (
+        frame.filter(condition)
+        .select("__row", nw.col(value).cast(nw.String).alias("value"))
+        .sort("__row")
+        .head(limit)
+    )
+
+
+def activity_by_member(raw: Frame, check: EventCheck) -> Frame:
+    """Per member with valid activity (no problem at all): ``member_key``, ``activities``,
+    ``first_us``, ``last_us`` (integer microseconds). Built on the same joined rows as
+    :func:`problem_counts`, so that both run in one pass where the engine shares work."""
+    frame = check.prepare(raw)
+    conditions = check.conditions(frame.collect_schema().names())
+    bad = nw.any_horizontal(*conditions.values(), ignore_nulls=True)
+    valid = frame.filter(~bad & ~nw.col("_known").is_null())
+    return valid.group_by("member_key").agg(
+        nw.len().cast(nw.Int64).alias("activities"),
+        nw.col("occurred_at_us").min().alias("first_us"),
+        nw.col("occurred_at_us").max().alias("last_us"),
+    )
