@@ -22,9 +22,11 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import polars as pl
 import sqlalchemy as sa
+import sqlglot
 from sqlframe.base.session import _BaseSession
 from sqlframe.standalone import StandaloneSession
 from sqlframe.standalone import functions as F
+from sqlglot import exp
 
 from analytics.contract import TABLES
 from analytics.errors import DataSourceError
@@ -71,6 +73,54 @@ _SQL_TYPES: dict[type[pl.DataType], str] = {
     pl.Date: "DATE",
     pl.Datetime: "TIMESTAMP",
 }
+
+
+#: Spark date-part functions that narwhals emits and PostgreSQL lacks -> EXTRACT fields.
+_EXTRACT_FIELDS: dict[type[exp.Expression], str] = {
+    exp.Hour: "HOUR",
+    exp.Minute: "MINUTE",
+    exp.Second: "SECOND",
+    exp.DayOfYear: "DOY",
+}
+
+
+def _extract(field: str, value: exp.Expression) -> exp.Expression:
+    part = exp.Extract(this=exp.var(field), expression=value)
+    return exp.cast(exp.Floor(this=part), "INT")  # SECOND has a fraction
+
+
+def _narwhals_weekday(node: exp.Expression) -> exp.Expression | None:
+    """The argument of narwhals' ``(DAYOFWEEK(x) + 6) % 7`` (its weekday on Spark, which gives
+    Sunday 0 where polars gives 7), or None."""
+    if not isinstance(node, exp.Mod) or node.expression != exp.Literal.number(7):
+        return None
+    inner = node.this.unnest()
+    if (
+        isinstance(inner, exp.Add)
+        and isinstance(inner.this, exp.DayOfWeek)
+        and inner.expression == exp.Literal.number(6)
+    ):
+        return inner.this.this
+    return None
+
+
+def _postgres_functions(node: exp.Expression) -> exp.Expression:
+    """Rewrite Spark functions in SQLFrame's output that PostgreSQL does not have."""
+    if isinstance(node, exp.Anonymous) and node.name.upper() in ("ISNULL", "ISNOTNULL"):
+        test: exp.Expression = exp.Is(this=node.expressions[0], expression=exp.Null())
+        return test if node.name.upper() == "ISNULL" else exp.Not(this=test)
+    weekday_of = _narwhals_weekday(node)
+    if weekday_of is not None:
+        return _extract("ISODOW", weekday_of)  # Monday = 1 ... Sunday = 7, as polars
+    if isinstance(node, exp.DayOfWeek):
+        # Spark's DAYOFWEEK: Sunday = 1 ... Saturday = 7; PostgreSQL's DOW: Sunday = 0.
+        return exp.Paren(
+            this=exp.Add(this=_extract("DOW", node.this), expression=exp.Literal.number(1))
+        )
+    for kind, field_name in _EXTRACT_FIELDS.items():
+        if isinstance(node, kind):
+            return _extract(field_name, node.this)
+    return node
 
 
 def _one_line(exc: BaseException, url: str) -> str:
@@ -161,7 +211,7 @@ class SqlBackend:
 
     def _activate(self) -> StandaloneSession:
         # SQLFrame (and narwhals' spark-like layer) look up "the" session: make it ours.
-        _BaseSession._instance = self._session
+        setattr(_BaseSession, "_instance", self._session)  # noqa: B010 (class attribute typed None)
         return self._session
 
     def _type_sql(self, kind: Any) -> str:
@@ -218,8 +268,11 @@ class SqlBackend:
     def sql(self, frame: nw.LazyFrame[Any]) -> str:
         """The one SQL statement that computes ``frame`` in this database."""
         self._activate()
-        native = frame.to_native()
-        return str(native.sql(dialect=self._dialect, pretty=False))
+        text = str(frame.to_native().sql(dialect=self._dialect, pretty=False))
+        if self._dialect != "postgres":
+            return text
+        tree = sqlglot.parse_one(text, read=self._dialect)
+        return tree.transform(_postgres_functions).sql(dialect=self._dialect)
 
     def collect(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         statements = [self.sql(frame) for frame in frames]
@@ -227,12 +280,20 @@ class SqlBackend:
         try:
             with self._engine.connect() as conn:
                 for statement in statements:
+                    if self._engine.dialect.paramstyle in ("format", "pyformat"):
+                        statement = statement.replace("%", "%%")  # modulo, not a parameter
                     cursor = conn.exec_driver_sql(statement)
                     names = list(cursor.keys())
                     description = cursor.cursor.description if cursor.cursor else None
                     codes = [d[1] for d in description or ()]
                     results.append(_to_polars(names, cursor.fetchall(), codes))
                 conn.rollback()
+        except (sa.exc.ProgrammingError, sa.exc.DataError) as exc:
+            raise DataSourceError(
+                f"The database {mask_url(self.url)} rejected the SQL written for a query: "
+                f"{_one_line(exc, self.url)}. Fix: run this analysis with --engine polars and "
+                "report the query (a narwhals operation this database lacks)."
+            ) from None
         except (sa.exc.SQLAlchemyError, OSError) as exc:
             raise DataSourceError(
                 f"A query inside the database {mask_url(self.url)} failed: "
