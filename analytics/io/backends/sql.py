@@ -177,6 +177,8 @@ class SqlBackend:
                 "engine (--engine polars) for this URL."
             )
         self._dialect = dialect
+        # SQLFrame hands out one session per process; each backend needs its own catalog.
+        setattr(_BaseSession, "_instance", None)  # noqa: B010 (class attribute typed None)
         self._session = StandaloneSession.builder.config(
             map={
                 "sqlframe.input.dialect": dialect,

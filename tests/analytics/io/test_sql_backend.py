@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -260,3 +261,140 @@ def test_probe(probe_backend: SqlBackend, name: str) -> None:
     assert_frame_equal(
         _normalise(got), _normalise(expected.to_native()), check_dtypes=False, check_exact=False
     )
+
+
+# -- Conformance: every contract table as stored ------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_contract_tables_match_parquet(postgres_url: str, tmp_path: Path) -> None:
+    from analytics.contract import TABLES
+    from analytics.embedded import write_demo
+
+    write_demo(postgres_url, members=2_000, seed=11)
+    write_demo(tmp_path, members=2_000, seed=11)
+    backend = SqlBackend(postgres_url)
+    try:
+        for name, spec in TABLES.items():
+            file = tmp_path / f"{name}.parquet"
+            frame = backend.table(name)
+            if not file.exists():
+                assert frame is None, name
+                continue
+            assert frame is not None, name
+            expected = pl.read_parquet(file).with_columns(
+                pl.col(c).dt.epoch("us").alias(c + US_SUFFIX)
+                for c in spec.timestamp_columns
+                if c in pl.read_parquet_schema(file)
+            )
+            got = backend.collect([frame])[0]
+            assert sorted(got.columns) == sorted(expected.columns), name
+            got = got.select(expected.columns)
+            for c in spec.timestamp_columns:
+                if c in got.columns:
+                    assert got.schema[c] == pl.Datetime("us", "UTC"), (name, c)
+                    assert got.schema[c + US_SUFFIX] == pl.Int64, (name, c)
+            assert_frame_equal(
+                got.sort(got.columns), expected.sort(expected.columns), check_dtypes=False
+            )
+            numbered = backend.collect([backend.table(name, row_numbers=True)])[0]  # type: ignore[list-item]
+            assert numbered["__row"].sort().to_list() == list(range(1, expected.height + 1))
+    finally:
+        backend.close()
+
+
+# -- Proof of pushdown --------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_only_aggregates_leave_the_database(postgres_stats_url: str) -> None:
+    from analytics.embedded import write_demo
+    from analytics.io.source import SqlSource
+    from tests.pg_stats import reset_statements, rows_returned
+
+    write_demo(postgres_stats_url, members=2_000, seed=11)
+    backend = SqlBackend(postgres_stats_url)
+    activity = backend.table("activity")
+    assert activity is not None
+    per_day = (
+        activity.with_columns(day=nw.col("occurred_at").dt.date()).group_by("day").agg(nw.len())
+    )
+    total = int(backend.collect([activity.select(nw.len())])[0].item())
+
+    reset_statements(postgres_stats_url)
+    days = backend.collect([per_day])[0]
+    pushed = rows_returned(postgres_stats_url)
+    assert int(days["len"].sum()) == total
+    assert pushed, "the query was not counted"
+    assert max(rows for _, rows in pushed) == days.height < total / 10
+
+    reset_statements(postgres_stats_url)
+    streamed = SqlSource(postgres_stats_url).scan("activity")
+    assert streamed is not None
+    assert streamed.collect().height == total
+    assert sum(rows for _, rows in rows_returned(postgres_stats_url)) >= total
+    backend.close()
+
+
+# -- Errors -------------------------------------------------------------------------------------
+
+
+def test_silent_listener_times_out_with_a_clear_error() -> None:
+    import socket
+    import time
+
+    from analytics.errors import DataSourceError
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        started = time.monotonic()
+        with pytest.raises(DataSourceError) as caught:
+            SqlBackend(f"postgresql+psycopg://ann:s3cret@127.0.0.1:{port}/db")
+        assert time.monotonic() - started < 15
+    message = str(caught.value)
+    assert "s3cret" not in message
+    assert "ann:***@" in message
+    assert "\n" not in message
+
+
+def test_unreachable_server_and_unsupported_dialect() -> None:
+    from analytics.errors import DataSourceError
+
+    with pytest.raises(DataSourceError, match=r"Cannot reach .*ann:\*\*\*@") as caught:
+        SqlBackend("postgresql+psycopg://ann:s3cret@127.0.0.1:9/none")
+    assert "s3cret" not in str(caught.value)
+    with pytest.raises(DataSourceError, match="pushdown supports"):
+        SqlBackend("sqlite://")
+
+
+@pytest.mark.postgres
+def test_text_timestamps_are_refused(postgres_url: str) -> None:
+    import sqlalchemy as sa
+
+    from analytics.errors import DataSourceError
+
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE activity (member_id text, occurred_at text, kind text)"))
+        conn.execute(sa.text("INSERT INTO activity VALUES ('a', '2024-01-01', 'post')"))
+    engine.dispose()
+    backend = SqlBackend(postgres_url)
+    with pytest.raises(DataSourceError, match=r"occurred_at of table activity.*TIMESTAMP"):
+        backend.table("activity")
+    backend.close()
+
+
+@pytest.mark.postgres
+def test_small_frames_join_tables(probe_backend: SqlBackend) -> None:
+    cutoffs = pl.DataFrame(
+        {"kind": ["post", "login"], "cutoff": [D.replace(tzinfo=UTC), None], "n": [1, None]}
+    )
+    activity = probe_backend.table("activity")
+    assert activity is not None
+    joined = activity.join(probe_backend.frame(cutoffs), on="kind").filter(
+        nw.col("occurred_at") < nw.col("cutoff")
+    )
+    got = probe_backend.collect([joined.select("kind", "cutoff").unique()])[0]
+    assert got.to_dicts() == [{"kind": "post", "cutoff": D.replace(tzinfo=UTC)}]
