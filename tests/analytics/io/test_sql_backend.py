@@ -267,16 +267,19 @@ def test_probe(probe_backend: SqlBackend, name: str) -> None:
 
 
 @pytest.mark.postgres
-def test_contract_tables_match_parquet(postgres_url: str, tmp_path: Path) -> None:
+def test_contract_tables_match_parquet(
+    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from analytics.contract import TABLES
     from analytics.embedded import write_demo
 
+    monkeypatch.chdir(tmp_path)  # truth.json of a database demo goes to the working directory
     write_demo(postgres_url, members=2_000, seed=11)
-    write_demo(tmp_path, members=2_000, seed=11)
+    write_demo(tmp_path / "parquet", members=2_000, seed=11)
     backend = SqlBackend(postgres_url)
     try:
         for name, spec in TABLES.items():
-            file = tmp_path / f"{name}.parquet"
+            file = tmp_path / "parquet" / f"{name}.parquet"
             frame = backend.table(name)
             if not file.exists():
                 assert frame is None, name
@@ -307,11 +310,14 @@ def test_contract_tables_match_parquet(postgres_url: str, tmp_path: Path) -> Non
 
 
 @pytest.mark.postgres
-def test_only_aggregates_leave_the_database(postgres_stats_url: str) -> None:
+def test_only_aggregates_leave_the_database(
+    postgres_stats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from analytics.embedded import write_demo
     from analytics.io.source import SqlSource
     from tests.pg_stats import reset_statements, rows_returned
 
+    monkeypatch.chdir(tmp_path)  # truth.json of a database demo goes to the working directory
     write_demo(postgres_stats_url, members=2_000, seed=11)
     backend = SqlBackend(postgres_stats_url)
     activity = backend.table("activity")
