@@ -404,3 +404,42 @@ def test_small_frames_join_tables(probe_backend: SqlBackend) -> None:
     )
     got = probe_backend.collect([joined.select("kind", "cutoff").unique()])[0]
     assert got.to_dicts() == [{"kind": "post", "cutoff": D.replace(tzinfo=UTC)}]
+
+
+@pytest.mark.postgres
+def test_connection_dropped_mid_query(probe_backend: SqlBackend, postgres_server: str) -> None:
+    import threading
+    import time
+
+    import sqlalchemy as sa
+
+    from analytics.errors import DataSourceError
+
+    activity = probe_backend.table("activity")
+    assert activity is not None
+    huge = activity.select(x0="x")
+    for i in range(1, 7):  # 40**7 rows: runs until stopped
+        huge = huge.join(activity.select(nw.col("x").alias(f"x{i}")), how="cross")
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+
+    def terminate() -> None:
+        time.sleep(1.5)
+        with admin.connect() as conn:
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = 'probe' AND pid <> pg_backend_pid()"
+                )
+            )
+
+    killer = threading.Thread(target=terminate)
+    killer.start()
+    try:
+        with pytest.raises(DataSourceError, match="A query inside the database") as caught:
+            probe_backend.collect([huge.select(nw.len())])
+    finally:
+        killer.join()
+        admin.dispose()
+    assert "\n" not in str(caught.value)
+    # The backend recovers: the next query gets a fresh connection.
+    assert probe_backend.collect([activity.select(nw.len())])[0].item() == 40
