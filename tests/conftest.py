@@ -8,6 +8,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -127,9 +128,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster on loopback; yields the URL of its ``postgres`` database.
+@contextmanager
+def _postgres_cluster(extra_options: str = "") -> Iterator[str]:
+    """Start a throwaway PostgreSQL cluster on loopback; yields the URL of its ``postgres``
+    database and removes the cluster afterwards.
 
     Skipped where the server binaries are missing, unless PROOFBOARD_REQUIRE_POSTGRES is set
     (CI), where that is a failure.
@@ -151,7 +153,7 @@ def postgres_server() -> Iterator[str]:
          "-E", "UTF8", "--no-locale", "--no-sync"],
         check=True, capture_output=True,
     )  # fmt: skip
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off"
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off {extra_options}"
     subprocess.run(
         [*run_as, str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-o", options,
          "start"],
@@ -165,6 +167,28 @@ def postgres_server() -> Iterator[str]:
             check=False, capture_output=True,
         )  # fmt: skip
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on loopback; yields the URL of its ``postgres`` database."""
+    with _postgres_cluster() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_stats_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster that counts the rows every statement returns
+    (``pg_stat_statements``); yields the URL of its ``postgres`` database. See
+    :func:`tests.pg_stats.rows_returned`."""
+    import sqlalchemy as sa
+
+    with _postgres_cluster("-c shared_preload_libraries=pg_stat_statements") as url:
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture

@@ -99,10 +99,11 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
-def create_engine(url: str) -> sa.Engine:
-    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs."""
+def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> sa.Engine:
+    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs. ``connect_args``
+    go to the driver's ``connect`` (timeouts, session options)."""
     try:
-        engine = sa.create_engine(url)
+        engine = sa.create_engine(url, connect_args=connect_args or {})
         if engine.dialect.name == "sqlite":
             _transactional_sqlite(engine)
         return engine
