@@ -21,7 +21,7 @@ from analytics.io import Source
 from analytics.io.backends import Backend, open_backend
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
 from analytics.queries.checks import EventCheck, activity_by_member, problem_counts, problem_rows
-from analytics.queries.events import EventFrames
+from analytics.queries.events import EventFrames, clean_id
 
 ROW = "__row"
 UTC_US = pl.Datetime("us", "UTC")
@@ -35,6 +35,39 @@ _TIMESTAMP_PATTERN = (
     r"(?:[T ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?))?"
     r"\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$"
 )
+
+
+def members_view(
+    backend: Backend,
+    keyed: pl.DataFrame,
+    cutoff_us: int | None,
+    segments: Mapping[str, Sequence[str]],
+    attributes: Sequence[str],
+) -> nw.LazyFrame[Any]:
+    """The members analysed, on the backend: ``member_id``, ``member_key``, ``joined_at``,
+    ``joined_at_us``. In-process engines get the checked, keyed frame itself; where the queries
+    run in a database or on Spark, the members table there is read with the same rules (joined
+    by the as-of time, segments applied), so that a million ids never cross the wire."""
+    if not backend.pushdown:
+        return backend.frame(keyed)
+    raw = backend.table("members")
+    assert raw is not None, "the members table was read before"
+    view = raw.with_columns(clean_id("member_id").alias("member_id")).filter(
+        ~nw.col("member_id").is_null() & ~nw.col("joined_at_us").is_null()
+    )
+    if cutoff_us is not None:
+        view = view.filter(nw.col("joined_at_us") <= cutoff_us)
+    for attribute, values in segments.items():
+        if values and attribute in attributes:
+            view = view.filter(
+                nw.col(attribute)
+                .cast(nw.String)
+                .fill_null("(missing)")
+                .is_in([str(v) for v in values])
+            )
+    return view.select(
+        "member_id", nw.col("member_id").alias("member_key"), "joined_at", "joined_at_us"
+    )
 
 
 class Events:
@@ -53,26 +86,36 @@ class Events:
         cutoff_us: int,
         item_ids: tuple[str, ...] | None,
         summary: pl.DataFrame,
+        attributes: tuple[str, ...] = (),
+        segments: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.backend = backend
         self.keyed = keyed
         self.cutoff_us = cutoff_us
         self.item_ids = item_ids
         self.summary = summary
+        self.attributes = attributes
+        self.segments = dict(segments or {})
         self._cache: dict[str, pl.DataFrame | None] = {}
 
-    def restricted(self, keys: pl.DataFrame) -> Events:
-        """The same events for the members whose ``member_key`` is in ``keys``."""
+    def restricted(self, keys: pl.DataFrame, segments: Mapping[str, Sequence[str]]) -> Events:
+        """The same events for the members whose ``member_key`` is in ``keys`` (chosen by
+        ``segments``)."""
         keyed = self.keyed.join(keys.select("member_key"), on="member_key", how="semi")
         summary = self.summary.join(keys.select("member_key"), on="member_key", how="semi")
-        return Events(self.backend, keyed, self.cutoff_us, self.item_ids, summary)
+        return Events(
+            self.backend, keyed, self.cutoff_us, self.item_ids, summary, self.attributes,
+            {**self.segments, **segments},
+        )  # fmt: skip
 
     def frames(self) -> EventFrames:
         activity = self.backend.table("activity")
         assert activity is not None, "a community always has activity"
         exposures = self.backend.table("exposures") if self.item_ids is not None else None
         return EventFrames(
-            members=self.backend.frame(self.keyed),
+            members=members_view(
+                self.backend, self.keyed, self.cutoff_us, self.segments, self.attributes
+            ),
             raw_activity=activity,
             raw_exposures=exposures,
             cutoff_us=self.cutoff_us,
@@ -238,7 +281,7 @@ class Community:
             return self
         members = self.members.filter(pl.all_horizontal(conditions))
         keys = self.events.keyed.join(members.select("member_id"), on="member_id", how="semi")
-        return replace(self, members=members, events=self.events.restricted(keys))
+        return replace(self, members=members, events=self.events.restricted(keys, segments))
 
 
 class _Checker:
@@ -534,6 +577,7 @@ class _Inspection:
         self.check = _Checker(source)
         self.backend = open_backend(source, engine, timestamp_columns=_timestamp_columns())
         self.events = {name: _EventTable(name) for name in EVENT_TABLES}
+        self.as_of_us = None if self.as_of is None else _to_us(self.as_of)
 
     # -- event tables ------------------------------------------------------------------------
 
@@ -551,7 +595,7 @@ class _Inspection:
                         f"with the columns {', '.join(spec.required_columns)}.",
                     )  # fmt: skip
                 return
-            schema = raw.collect_schema()
+            schema = raw.columns
         except pl.exceptions.PolarsError as exc:
             self.check.row_counts[name] = None
             self.check.add(
@@ -563,7 +607,7 @@ class _Inspection:
         table.present = True
         missing = [c for c in spec.required_columns if c not in schema]
         for column in missing:
-            found = [c for c in schema.names() if not c.endswith(("_us", "__text"))]
+            found = [c for c in schema if not c.endswith(("_us", "__text"))]
             self.check.add(
                 "error", name, column,
                 f"the required column {column} is missing (found: {', '.join(found) or 'none'}).",
@@ -578,12 +622,16 @@ class _Inspection:
         table.usable = True
 
     def _event_check(self, name: str, members: pl.DataFrame | None) -> EventCheck:
-        keyed = None if members is None else self.backend.frame(self.keyed)
+        keyed = (
+            None
+            if members is None
+            else members_view(self.backend, self.keyed, self.as_of_us, {}, ())
+        )
         items = self.items_ids if name == "exposures" and members is not None else None
         return EventCheck(
             time="occurred_at",
             members=keyed,
-            cutoff_us=None if self.as_of is None else _to_us(self.as_of),
+            cutoff_us=self.as_of_us,
             item_ids=items,
         )
 
@@ -763,7 +811,7 @@ class _Inspection:
             present = members
             if self.as_of is not None:
                 present = members.filter(pl.col("joined_at") <= self.as_of)
-            self.keyed = _keyed(present)
+            self.keyed = _keyed(present, by_id=self.backend.pushdown)
         summary = self._count_events(present)
 
         # Errors of the event tables, then (when there are none anywhere) the warnings.
@@ -904,20 +952,26 @@ class _Inspection:
         return tables, cutoff, data_end, segments, self.summary
 
 
-def _keyed(members: pl.DataFrame) -> pl.DataFrame:
+def _keyed(members: pl.DataFrame, *, by_id: bool = False) -> pl.DataFrame:
     """Members with a dense integer key (their rank by id) and joining time in microseconds:
-    the events are joined to this once per query, and grouped by the key."""
-    return (
+    the events are joined to this once per query, and grouped by the key. Where the queries run
+    in a database or on Spark (``by_id``), the key is the member id itself: the members stay
+    there too, and their id is what both sides share."""
+    ordered = (
         members.select("member_id", "joined_at")
         .filter(pl.col("member_id").is_not_null())
         .sort("member_id")
-        .with_row_index("member_key")
-        .select(
-            "member_id",
-            "member_key",
-            pl.col("joined_at").dt.replace_time_zone(None).alias("joined_at"),
-            pl.col("joined_at").dt.epoch("us").alias("joined_at_us"),
-        )
+    )
+    keyed = (
+        ordered.with_columns(pl.col("member_id").alias("member_key"))
+        if by_id
+        else ordered.with_row_index("member_key")
+    )
+    return keyed.select(
+        "member_id",
+        "member_key",
+        pl.col("joined_at").dt.replace_time_zone(None).alias("joined_at"),
+        pl.col("joined_at").dt.epoch("us").alias("joined_at_us"),
     )
 
 
@@ -1014,6 +1068,7 @@ def load_community(
         _to_us(cutoff),
         inspection.items_ids,
         summary.join(keyed.select("member_key"), on="member_key", how="semi"),
+        segments,
     )
     return Community(
         members=members,

@@ -9,13 +9,15 @@ calendar month of ``joined_at``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from analytics.community import Community
 from analytics.queries.cohorts import cohort_cells
+from analytics.queries.events import to_us
 from analytics.stats import wilson_interval
 
 RetentionPeriod = Literal["week", "month"]
@@ -131,12 +133,12 @@ def cohort_matrix(
     )
     frames = community.frames()
     activity = frames.activity()
-    if first_cohort is not None or last_cohort is not None:
-        chosen = members.select("member_id").collect()
-        keys = community.events.keyed.join(chosen, on="member_id", how="semi")
-        activity = activity.join(
-            community.backend_frame(keys.select("member_key")), on="member_key", how="semi"
-        )
+    joined = nw.col("joined_at_us")
+    if first_cohort is not None:
+        activity = activity.filter(joined >= to_us(datetime.combine(first_cohort, time())))
+    if last_cohort is not None:
+        end = datetime.combine(last_cohort + timedelta(days=1), time())
+        activity = activity.filter(joined < to_us(end))
     (cells_found,) = community.collect(cohort_cells(activity, step_us=step_us, cohort=period))
     retained = _cohort_dates(cells_found, period).lazy()
     sizes_df = sizes.collect()

@@ -91,10 +91,13 @@ def problem_counts(raw: Frame, check: EventCheck) -> Frame:
     """One row: ``rows`` (all rows), one count per problem, ``latest_us`` (the latest readable
     timestamp, integer microseconds)."""
     frame = check.prepare(raw)
-    conditions = check.conditions(frame.collect_schema().names())
+    conditions = check.conditions(frame.columns)
     return frame.select(
         nw.len().alias("rows"),
-        *[cond.cast(nw.Int64).sum().alias(name) for name, cond in conditions.items()],
+        *[
+            nw.when(cond).then(1).otherwise(0).sum().alias(name)
+            for name, cond in conditions.items()
+        ],
         nw.col(check.time + "_us").max().alias("latest_us"),
     )
 
@@ -102,7 +105,7 @@ def problem_counts(raw: Frame, check: EventCheck) -> Frame:
 def problem_rows(raw_with_rows: Frame, check: EventCheck, problem: str, *, limit: int) -> Frame:
     """The first ``limit`` rows with ``problem`` (``__row`` and the offending value)."""
     frame = check.prepare(raw_with_rows)
-    names = frame.collect_schema().names()
+    names = frame.columns
     condition = check.conditions(names)[problem]
     text = check.time + TEXT_SUFFIX
     value = text if text in names else check.time
@@ -119,7 +122,7 @@ def activity_by_member(raw: Frame, check: EventCheck) -> Frame:
     ``first_us``, ``last_us`` (integer microseconds). Built on the same joined rows as
     :func:`problem_counts`, so that both run in one pass where the engine shares work."""
     frame = check.prepare(raw)
-    conditions = check.conditions(frame.collect_schema().names())
+    conditions = check.conditions(frame.columns)
     bad = nw.any_horizontal(*conditions.values(), ignore_nulls=True)
     valid = frame.filter(~bad & ~nw.col("_known").is_null())
     return valid.group_by("member_key").agg(

@@ -65,7 +65,7 @@ class EventFrames:
         )
         if self.cutoff_us is not None:
             condition = condition & (nw.col("occurred_at_us") <= self.cutoff_us)
-        rows = ["__row"] if "__row" in raw.collect_schema().names() else []
+        rows = ["__row"] if "__row" in raw.columns else []
         return keyed.filter(condition).select(
             *rows,
             "member_key",
@@ -90,7 +90,7 @@ class EventFrames:
         if self.raw_exposures is None:
             return None
         raw = self.raw_exposures.with_columns(clean_id("item_id").alias("item_id"))
-        if "kind" in raw.collect_schema().names():
+        if "kind" in raw.columns:
             raw = raw.with_columns(nw.col("kind").cast(nw.String))
         else:
             raw = raw.with_columns(nw.lit(None, dtype=nw.String).alias("kind"))

@@ -14,7 +14,7 @@ from sklearn.metrics import roc_auc_score
 
 from analytics.community import Community, load_community
 from analytics.errors import LeakageError
-from analytics.io import open_source
+from analytics.io import FrameSource, open_source
 from analytics.risk import (
     FeatureSpec,
     RiskSettings,
@@ -59,25 +59,28 @@ def test_features_do_not_change_when_the_future_changes(demo: Community) -> None
     later = pl.col("occurred_at") > cutoff
     # everything after the cutoff rewritten: more activity, other kinds, other departures
     future = demo.activity.filter(later)
-    changed = replace(
-        demo,
-        activity=pl.concat(
-            [
-                demo.activity.filter(~later),
-                future.with_columns(pl.lit("post").alias("kind")),
-                future.with_columns(pl.col("occurred_at") + timedelta(hours=1)),
-            ]
-        ),
-        members=demo.members.with_columns(
-            pl.when(pl.col("left_at") > cutoff).then(None).otherwise(pl.col("left_at")).alias(
-                "left_at"
-            ),
-            pl.lit(demo.as_of).alias("last_seen_at"),
-        ),
-        exposures=None if demo.exposures is None else demo.exposures.filter(
-            pl.col("occurred_at") <= cutoff
-        ),
+    members = demo.members.with_columns(
+        pl.when(pl.col("left_at") > cutoff)
+        .then(None)
+        .otherwise(pl.col("left_at"))
+        .alias("left_at"),
+        pl.lit(demo.as_of).alias("last_seen_at"),
+    )
+    activity = pl.concat(
+        [
+            demo.activity.filter(~later),
+            future.with_columns(pl.lit("post").alias("kind")),
+            future.with_columns(pl.col("occurred_at") + timedelta(hours=1)),
+        ]
+    )
+    exposures = None if demo.exposures is None else demo.exposures.filter(
+        pl.col("occurred_at") <= cutoff
     )  # fmt: skip
+    tables = {"members": members, "activity": activity, "exposures": exposures,
+              "proof_items": demo.proof_items, "milestones": demo.milestones}  # fmt: skip
+    changed = load_community(
+        FrameSource({k: v for k, v in tables.items() if v is not None}), as_of=demo.as_of
+    )
     after = features_as_of(changed, cutoff, spec=FeatureSpec.from_known(known_at(demo, cutoff)))
     assert before.height > 100
     assert before.equals(after)

@@ -91,4 +91,4 @@ def open_backend(
     assert isinstance(source, SqlSource)
     from analytics.io.backends.sql import SqlBackend
 
-    return SqlBackend(source.url, timestamp_columns=columns)
+    return SqlBackend(source.url)
