@@ -48,6 +48,9 @@ from sklearn.metrics import roc_auc_score
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
 from analytics.cox import CoxResult, counting_process, fit_cox_time_varying
+from analytics.queries.events import DAY_US, to_us
+from analytics.queries.exposures import exposures_before, first_exposures
+from analytics.queries.landmark import early_activity, early_kinds
 
 Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
 Progress = Callable[[str, float], None]
@@ -264,27 +267,41 @@ def landmark_population(community: Community, settings: ImpactSettings) -> Popul
             ).alias("present_at_landmark"),
         )
     )
-    early = community.activity.join(
-        base.select("member_id", "joined_at", "landmark_at"), on="member_id"
-    ).filter(pl.col("occurred_at") < pl.col("landmark_at"))
-    kinds = (
-        early.group_by("kind").len().sort(["len", "kind"], descending=[True, False])["kind"]
-    ).to_list()[:MAX_KIND_COVARIATES]
-    per_member = early.group_by("member_id").agg(
-        pl.len().alias("n_activity"),
-        pl.col("occurred_at").dt.date().n_unique().alias("active_days"),
-        pl.col("occurred_at").max().alias("last_activity"),
-        *[(pl.col("kind") == k).sum().alias(f"kind_{k}") for k in kinds],
+    landmark_us = settings.landmark_days * DAY_US
+    joined_until = decidable_by - horizon
+    joined_until_us = to_us(joined_until)
+    activity = community.frames().activity()
+    (kind_rows,) = community.collect(
+        early_kinds(activity, offset_us=landmark_us, joined_until_us=joined_until_us)
     )
-    if community.exposures is not None:
+    kinds = kind_rows.sort(["rows", "kind"], descending=[True, False])["kind"].to_list()[
+        :MAX_KIND_COVARIATES
+    ]
+    early = [early_activity(activity, offset_us=landmark_us, joined_until_us=joined_until_us,
+                            kinds=kinds)]  # fmt: skip
+    exposures = community.frames().exposures()
+    if exposures is not None:
+        early.append(
+            exposures_before(exposures, offset_us=landmark_us, joined_until_us=joined_until_us)
+        )
+    found = community.collect(*early)
+    per_member = (
+        community.events.with_ids(found[0])
+        .with_columns(
+            pl.from_epoch("last_us", time_unit="us")
+            .dt.replace_time_zone("UTC")
+            .alias("last_activity")
+        )
+        .drop("last_us")
+    )
+    if exposures is not None:
         seen = (
-            community.exposures.join(base.select("member_id", "landmark_at"), on="member_id")
-            .filter(pl.col("occurred_at") < pl.col("landmark_at"))
+            community.events.with_ids(found[1])
             .group_by("member_id")
-            .agg(pl.len().alias("n_exposures"))
+            .agg(pl.col("n").sum().alias("n_exposures"))
         )
     else:
-        seen = pl.DataFrame(schema={"member_id": pl.String, "n_exposures": pl.UInt32})
+        seen = pl.DataFrame(schema={"member_id": pl.String, "n_exposures": pl.Int64})
     first_join = community.members["joined_at"].min()
     frame = (
         base.join(per_member, on="member_id", how="left")
@@ -472,9 +489,13 @@ class _Candidate:
 
 
 def _first_exposures(community: Community) -> pl.DataFrame:
-    assert community.exposures is not None
-    return community.exposures.group_by("member_id", "item_id").agg(
-        pl.col("occurred_at").min().alias("first_at")
+    exposures = community.frames().exposures()
+    assert exposures is not None
+    (found,) = community.collect(first_exposures(exposures))
+    return community.events.with_ids(found).select(
+        "member_id",
+        "item_id",
+        pl.from_epoch("first_us", time_unit="us").dt.replace_time_zone("UTC").alias("first_at"),
     )
 
 
@@ -521,14 +542,14 @@ def _tenure_day(community: Community, first: pl.DataFrame, item_ids: Sequence[st
 
 def _own_counts(community: Community, population: Population) -> pl.DataFrame:
     """Exposure rows per member and item before the member's landmark."""
-    assert community.exposures is not None
-    return (
-        community.exposures.join(
-            population.frame.select("member_id", "landmark_at"), on="member_id"
-        )
-        .filter(pl.col("occurred_at") < pl.col("landmark_at"))
-        .group_by("member_id", "item_id")
-        .agg(pl.len().cast(pl.Int64).alias("n"))
+    exposures = community.frames().exposures()
+    assert exposures is not None
+    landmark_us = population.settings.landmark_days * DAY_US
+    (found,) = community.collect(
+        exposures_before(exposures, offset_us=landmark_us, joined_until_us=None)
+    )
+    return community.events.with_ids(found).join(
+        population.frame.select("member_id"), on="member_id", how="semi"
     )
 
 

@@ -1,0 +1,51 @@
+"""What members did in their first days: activity before a landmark ``joined_at + offset``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from analytics.queries.events import day_index
+
+Frame = nw.LazyFrame[Any]
+
+
+def _early(activity: Frame, offset_us: int, joined_until_us: int | None) -> Frame:
+    rows = activity.filter(nw.col("occurred_at_us") < nw.col("joined_at_us") + offset_us)
+    if joined_until_us is not None:
+        rows = rows.filter(nw.col("joined_at_us") <= joined_until_us)
+    return rows
+
+
+def early_kinds(activity: Frame, *, offset_us: int, joined_until_us: int | None) -> Frame:
+    """``kind``, ``rows``: how often each kind of activity occurs before the members'
+    landmarks (to choose which kinds become covariates)."""
+    return (
+        _early(activity, offset_us, joined_until_us)
+        .group_by("kind")
+        .agg(nw.len().cast(nw.Int64).alias("rows"))
+    )
+
+
+def early_activity(
+    activity: Frame, *, offset_us: int, joined_until_us: int | None, kinds: Sequence[str]
+) -> Frame:
+    """Per member with activity before their landmark: ``member_key``, ``n_activity``,
+    ``active_days`` (distinct UTC days), ``last_us`` (latest, integer microseconds) and
+    ``kind_<k>`` (rows of each kind in ``kinds``)."""
+    return (
+        _early(activity, offset_us, joined_until_us)
+        .with_columns(day_index("occurred_at_us").alias("_day"))
+        .group_by("member_key")
+        .agg(
+            nw.len().cast(nw.Int64).alias("n_activity"),
+            nw.col("_day").n_unique().cast(nw.Int64).alias("active_days"),
+            nw.col("occurred_at_us").max().alias("last_us"),
+            *[
+                nw.when(nw.col("kind") == k).then(1).otherwise(0).sum().alias(f"kind_{k}")
+                for k in kinds
+            ],
+        )
+    )
