@@ -21,7 +21,7 @@ Conventions every backend keeps, so that one query gives the same answer everywh
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import narwhals.stable.v2 as nw
 import polars as pl
@@ -52,17 +52,17 @@ class Backend(Protocol):
         their aggregated results cross the wire."""
         ...
 
-    def table(self, name: str, *, row_numbers: bool = False) -> nw.LazyFrame[object] | None:
+    def table(self, name: str, *, row_numbers: bool = False) -> nw.LazyFrame[Any] | None:
         """The contract table ``name`` as stored (see the module conventions), or ``None`` when
         the source has no such table. With ``row_numbers``, a 1-based ``__row`` column gives each
         row's position in the source's own order (the numbers the quality report names)."""
         ...
 
-    def frame(self, frame: pl.DataFrame) -> nw.LazyFrame[object]:
+    def frame(self, frame: pl.DataFrame) -> nw.LazyFrame[Any]:
         """A small polars frame as a lazy frame on this backend (to join with its tables)."""
         ...
 
-    def collect(self, frames: Sequence[nw.LazyFrame[object]]) -> list[pl.DataFrame]:
+    def collect(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         """Run the frames and return them as polars frames, in order. Where the engine can, the
         frames run as one job that reads shared inputs once."""
         ...
