@@ -61,6 +61,8 @@ TIMESTAMP_PATTERN = (
 )
 _SUFFIXES = (".parquet", ".csv")
 _US_PER_MINUTE = 60_000_000
+#: Errors only, without stack traces: failed queries come back as exceptions instead.
+LOG4J2_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 
 
 def resolve_master(master: str | None) -> str:
@@ -143,6 +145,7 @@ def spark_session(master: str | None = None) -> SparkSession:
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={LOG4J2_CONFIG}")
     )
     if chosen.startswith("local"):
         # Executors run in this JVM: no need to advertise an outside address.
@@ -154,7 +157,7 @@ def spark_session(master: str | None = None) -> SparkSession:
             f"Cannot start Apache Spark (master {chosen}): {_first_line(exc)}. Fix: check the "
             f"master address ({MASTER_ENV}) and the Java runtime (java -version, Java 17+)."
         ) from exc
-    session.sparkContext.setLogLevel("ERROR")
+    session.sparkContext.setLogLevel("OFF")
     _quiet_python_loggers()
     return session
 
