@@ -82,7 +82,7 @@ def open_backend(
             )
         from analytics.io.backends.spark import SparkBackend
 
-        return SparkBackend(source.path, timestamp_columns=columns)
+        return SparkBackend(source.path)
     if isinstance(source, FrameSource | FolderSource):
         raise DataSourceError(
             "--engine sql runs queries inside a database. Fix: give a database URL, or leave "

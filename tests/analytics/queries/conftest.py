@@ -17,8 +17,8 @@ import pytest
 from analytics.community import Community, load_community
 from analytics.io import open_source
 
-#: Engines compared with plain eager polars (Spark joins when its extra is installed).
-ENGINES = ["polars", "duckdb", "postgresql"]
+#: Engines compared with plain eager polars.
+ENGINES = ["polars", "duckdb", "postgresql", "spark"]
 
 
 def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -56,6 +56,9 @@ def communities(demo_folder: Path, request: pytest.FixtureRequest) -> dict[str, 
         if engine == "postgresql":
             url = request.getfixturevalue("demo_database")
             found[engine] = load_community(open_source(url))
+        elif engine == "spark":
+            request.getfixturevalue("spark_session")
+            found[engine] = load_community(open_source(demo_folder), engine="spark")
         else:
             found[engine] = load_community(open_source(demo_folder), engine=engine)
     return found
