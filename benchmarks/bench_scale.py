@@ -1,0 +1,239 @@
+"""Scale: Proofboard's analyses as whole processes at 1 M (and 10 M) members, side by side.
+
+    .venv/bin/python benchmarks/bench_scale.py cohort --data DIR        # vs DuckDB SQL
+    .venv/bin/python benchmarks/bench_scale.py cli --data DIR           # every CLI analysis
+    .venv/bin/python benchmarks/bench_scale.py engines --data DIR       # --json equal per engine
+    .venv/bin/python benchmarks/bench_scale.py postgres --data DIR      # pushdown, own RSS
+    .venv/bin/python benchmarks/bench_scale.py dashboard --data DIR     # pages in Chromium
+
+DIR is a Parquet folder written by ``proofboard demo`` (the figures in docs/benchmarks.md use
+``--members 1000000 --activity-scale 2.158``: 48.6 M activity rows). Each measurement is a
+separate process run under GNU time: wall seconds and peak resident memory of that process.
+The DuckDB reference computes the same cohort matrix (same cells, checked) as one SQL query in a
+process of its own. Speed is never asserted here: the script prints figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+PROOFBOARD = str(Path(PYTHON).with_name("proofboard"))
+
+DUCKDB_COHORTS = """
+import json, sys, duckdb
+folder, period = sys.argv[1], sys.argv[2]
+step = (30 if period == "month" else 7) * 86_400_000_000
+con = duckdb.connect(config={"enable_progress_bar": False})
+con.execute("SET TimeZone = 'UTC'")
+rows = con.execute(f'''
+WITH m AS (SELECT member_id, joined_at, CAST(date_trunc('{period}', joined_at) AS DATE) AS cohort
+           FROM read_parquet('{folder}/members.parquet')),
+lim AS (SELECT max(t) AS as_of FROM (SELECT max(joined_at) AS t FROM m UNION ALL
+        SELECT max(occurred_at) FROM read_parquet('{folder}/activity.parquet'))),
+sizes AS (SELECT cohort, count(*) AS size,
+          (epoch_us((SELECT as_of FROM lim)) - epoch_us(max(joined_at))) // {step} AS complete
+          FROM m GROUP BY cohort),
+cells AS (SELECT cohort, k, count(*) AS retained FROM (
+          SELECT DISTINCT a.member_id, m.cohort,
+                 (epoch_us(a.occurred_at) - epoch_us(m.joined_at)) // {step} AS k
+          FROM read_parquet('{folder}/activity.parquet') a JOIN m USING (member_id)
+          WHERE a.occurred_at >= m.joined_at) GROUP BY cohort, k)
+SELECT s.cohort, s.size, c.k, c.retained FROM sizes s JOIN cells c USING (cohort)
+WHERE c.k < s.complete ORDER BY s.cohort, c.k''').fetchall()
+print(json.dumps([[str(r[0]), r[1], r[2], r[3]] for r in rows]))
+"""
+
+
+def measure(command: list[str], *, env: dict[str, str] | None = None) -> tuple[float, float, str]:
+    """Run ``command`` as a process of its own: wall seconds, peak RSS (GiB) and stdout."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as stats:
+        start = time.perf_counter()
+        done = subprocess.run(
+            ["/usr/bin/time", "-f", "%M", "-o", stats.name, *command],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        peak_kib = float(stats.read().strip().splitlines()[-1])
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    return wall, peak_kib / 1024 / 1024, done.stdout
+
+
+def row(label: str, wall: float, peak: float, note: str = "") -> None:
+    print(f"| {label} | {wall:.1f} s | {peak:.2f} GiB | {note} |", flush=True)
+
+
+def cohort(folder: Path, repeats: int) -> None:
+    print("| cohort matrix, whole process | wall | peak RSS | |\n| --- | --- | --- | --- |")
+    for period in ("month", "week"):
+        ours, duck = [], []
+        for _ in range(repeats):
+            cmd = [PROOFBOARD, "retention", "--data", str(folder), "--period", period, "--json"]
+            ours.append(measure(cmd))
+            duck.append(measure([PYTHON, "-c", DUCKDB_COHORTS, str(folder), period]))
+        best_ours = min(ours, key=lambda r: r[0])
+        best_duck = min(duck, key=lambda r: r[0])
+        matrix = json.loads(best_ours[2])
+        cells = {
+            (c["cohort"], k): round(share, 12)
+            for c in matrix["cohorts"]
+            for k, share in enumerate(c["retention"])
+            if share is not None
+        }
+        reference = {
+            (c, k): round(retained / size, 12) for c, size, k, retained in json.loads(best_duck[2])
+        }
+        same = "identical cells" if cells == reference else "CELLS DIFFER"
+        ratio = best_ours[0] / best_duck[0]
+        row(f"Proofboard `retention --period {period}`", best_ours[0], best_ours[1],
+            f"{ratio:.2f}× DuckDB; {same} ({len(cells)})")  # fmt: skip
+        row(f"DuckDB SQL, {period}", best_duck[0], best_duck[1], f"best of {repeats}")
+
+
+def cli(folder: Path, out: Path, engine: str | None) -> None:
+    extra = ["--engine", engine] if engine else []
+    commands = {
+        "retention --period month": ["retention", "--period", "month", "--json"],
+        "effects": ["effects", "--json"],
+        "milestones": ["milestones", "--json"],
+        "risk": ["risk", "--json"],
+        "report --out review.html": ["report", "--out", str(out / "review.html")],
+    }
+    print(f"| CLI at {folder.name} ({engine or 'default engine'}) | wall | peak RSS | |")
+    print("| --- | --- | --- | --- |")
+    for label, args in commands.items():
+        wall, peak, _ = measure([PROOFBOARD, args[0], "--data", str(folder), *extra, *args[1:]])
+        row(f"`{label}`", wall, peak)
+
+
+def engines(folder: Path, names: list[str]) -> None:
+    """Every --json output per engine, compared with the default (polars streaming)."""
+    commands = {
+        "retention": ["retention", "--period", "week", "--json"],
+        "effects": ["effects", "--json"],
+        "milestones": ["milestones", "--json"],
+        "risk": ["risk", "--json"],
+    }
+    print(
+        "| output | engine | wall | peak RSS | equal to polars |\n| --- | --- | --- | --- | --- |"
+    )
+    for label, args in commands.items():
+        base = [PROOFBOARD, args[0], "--data", str(folder), *args[1:]]
+        _, _, expected = measure(base)
+        for engine in names:
+            wall, peak, found = measure([*base, "--engine", engine])
+            same = _close(json.loads(found), json.loads(expected))
+            print(f"| {label} | {engine} | {wall:.1f} s | {peak:.2f} GiB | {same} |", flush=True)
+
+
+def _close(a: object, b: object, tol: float = 1e-9) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], tol) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) and isinstance(b, float):
+        return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+    return a == b
+
+
+PAGES = ("", "review", "growth", "retention", "engagement", "impact", "data")
+
+
+def dashboard(folder: Path, port: int) -> None:
+    """Each page's first visit and a warm revisit in headless Chromium, from navigation until
+    the page has drawn everything (the share link is drawn last)."""
+    import signal
+    import urllib.request
+
+    from playwright.sync_api import sync_playwright
+
+    server = subprocess.Popen(
+        [PROOFBOARD, "dashboard", "--data", str(folder), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        print("| page | first visit | warm revisit |\n| --- | --- | --- |")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(
+                executable_path="/usr/bin/chromium",
+                args=["--headless", "--no-sandbox", "--disable-gpu",
+                      "--disable-background-networking", "--disable-component-update",
+                      "--disable-sync", "--no-first-run"],
+            )  # fmt: skip
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            for path in PAGES:
+                times = []
+                for _ in range(2):
+                    start = time.perf_counter()
+                    page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+                    page.get_by_text("Copy link to this view").first.wait_for(
+                        state="visible", timeout=600_000
+                    )
+                    times.append(time.perf_counter() - start)
+                name = path or "overview"
+                print(f"| {name} | {times[0]:.1f} s | {times[1]:.1f} s |", flush=True)
+            browser.close()
+        rss = _rss_gib(server.pid)
+        print(f"\nServer peak RSS: {rss:.2f} GiB")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+
+def _rss_gib(pid: int) -> float:
+    """Peak RSS of a process and its children (VmHWM), in GiB."""
+    total = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            text = status.read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+        if int(fields.get("PPid", "0").strip() or 0) == pid or status.parent.name == str(pid):
+            total += int(fields.get("VmHWM", "0 kB").split()[0])
+    return total / 1024 / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("section", choices=["cohort", "cli", "engines", "dashboard"])
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--engine", help="for cli: the engine (default: the source's)")
+    parser.add_argument("--engines", default="duckdb", help="for engines: comma-separated")
+    args = parser.parse_args()
+    if args.section == "cohort":
+        cohort(args.data, args.repeats)
+    elif args.section == "cli":
+        with tempfile.TemporaryDirectory() as out:
+            cli(args.data, Path(out), args.engine)
+    elif args.section == "dashboard":
+        dashboard(args.data, args.port)
+    else:
+        engines(args.data, args.engines.split(","))
+
+
+if __name__ == "__main__":
+    main()
