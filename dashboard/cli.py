@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 APP_PATH = Path(__file__).resolve().parent / "app.py"
 ENV_DATA = "PROOFBOARD_DATA"
+ENV_ENGINE = "PROOFBOARD_ENGINE"
 
 SOURCE_HELP = (
     "a data folder holding members.csv, activity.csv, ... (or .parquet), or a SQLAlchemy URL "
@@ -78,6 +79,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     source = args.data or os.environ.get(ENV_DATA) or _default_source(Progress())
     open_source(source)  # fail here, with a clear message, rather than inside the app
     env = {**os.environ, ENV_DATA: source, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if args.engine:
+        env[ENV_ENGINE] = args.engine
     command = [
         sys.executable, "-m", "streamlit", "run", str(APP_PATH),
         "--server.headless", "true",
@@ -537,6 +540,7 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--data", metavar="SOURCE", help=SOURCE_HELP)
+    _add_engine(p)
     p.add_argument("--port", type=int, default=8501, help="port to serve on (default 8501)")
     p.add_argument("--host", default="localhost", help="address to listen on (default localhost)")
     p.set_defaults(func=cmd_dashboard)

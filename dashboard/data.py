@@ -31,6 +31,7 @@ from analytics.quality import QualityReport
 from dashboard import state
 
 ENV_DATA = "PROOFBOARD_DATA"
+ENV_ENGINE = "PROOFBOARD_ENGINE"
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,19 @@ def secret_source() -> str | None:
     except Exception:
         secret = None
     return str(secret) if secret else None
+
+
+def configured_engine() -> str | None:
+    """Where the queries run: ``$PROOFBOARD_ENGINE`` (``proofboard dashboard --engine``), else
+    ``engine`` in the ``[proofboard]`` section of secrets.toml, else the source's default
+    (polars' streaming engine for folders, the database itself for database URLs)."""
+    chosen = os.environ.get(ENV_ENGINE)
+    if not chosen:
+        try:
+            chosen = st.secrets.get("proofboard", {}).get("engine")
+        except Exception:
+            chosen = None
+    return str(chosen) if chosen else None
 
 
 def session_source() -> str | None:
@@ -137,14 +151,14 @@ def _ensure_default(source: str) -> None:
 
 
 @st.cache_resource(show_spinner="Loading and checking the community data…", max_entries=4)
-def _load(source: str, as_of: datetime | None) -> Loaded:
+def _load(source: str, as_of: datetime | None, engine: str | None = None) -> Loaded:
     label = source_label(source)
     try:
         opened = open_source(source)
     except ProofboardError as exc:
         return Loaded(label, None, None, str(exc))
     try:
-        community = load_community(opened, as_of=as_of)
+        community = load_community(opened, as_of=as_of, engine=engine)
     except DataContractError as exc:
         return Loaded(label, None, exc.report, str(exc))
     except ProofboardError as exc:
@@ -161,7 +175,7 @@ def load(as_of_day: date | None = None) -> Loaded:
     """Load the configured source as of the end of ``as_of_day`` (default: latest data)."""
     source = configured_source()
     _ensure_default(source)
-    return _load(source, None if as_of_day is None else end_of_day(as_of_day))
+    return _load(source, None if as_of_day is None else end_of_day(as_of_day), configured_engine())
 
 
 Segments = tuple[tuple[str, tuple[str, ...]], ...]
@@ -219,7 +233,7 @@ def _stored_milestones(source: str) -> tuple[pl.DataFrame, int]:
 def _segment(
     source: str, as_of: datetime | None, segments: Segments, stored: int, _extra: pl.DataFrame
 ) -> Community | None:
-    community = _load(source, as_of).community
+    community = _load(source, as_of, configured_engine()).community
     if community is None:
         return None
     if stored:

@@ -25,6 +25,12 @@ def current_data(loaded: Loaded) -> None:
         return
     if loaded.community is not None:
         community = loaded.community
+        backend = community.events.backend
+        where = "inside the data's own database" if backend.pushdown else "in this app"
+        st.caption(
+            f"Queries run on **{backend.name}** ({where}); set `engine` under `[proofboard]` "
+            "in .streamlit/secrets.toml or start with `proofboard dashboard --engine` to choose."
+        )
         st.markdown(
             f"**As of:** {community.as_of:%Y-%m-%d %H:%M} UTC · **latest time in the data:** "
             f"{community.data_end:%Y-%m-%d %H:%M} UTC"
