@@ -148,6 +148,89 @@ def _close(a: object, b: object, tol: float = 1e-9) -> bool:
     return a == b
 
 
+def postgres(folder: Path, port: int) -> None:
+    """The folder copied into a throwaway PostgreSQL (with pg_stat_statements), then the cohort
+    matrix and the Engagement figures computed there: Proofboard's own peak RSS, and the most
+    rows any statement sent back."""
+    import shutil
+
+    import polars as pl
+    import psycopg
+
+    pg_bin = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))[-1].parent
+    base = Path(tempfile.mkdtemp(prefix="proofboard-bench-pg-"))
+    shutil.chown(base, user="postgres")
+    run_as = ["runuser", "-u", "postgres", "--"]
+    data = base / "data"
+    subprocess.run([*run_as, str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A",
+                    "trust", "-E", "UTF8", "--no-locale", "--no-sync"], check=True,
+                   capture_output=True)  # fmt: skip
+    options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
+               "-c shared_preload_libraries=pg_stat_statements -c shared_buffers=1GB "
+               "-c work_mem=256MB -c max_parallel_workers_per_gather=2")  # fmt: skip
+    subprocess.run([*run_as, str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(base / "log"),
+                    "-w", "-o", options, "start"], check=True, capture_output=True)  # fmt: skip
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    try:
+        start = time.perf_counter()
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION pg_stat_statements")
+            for table in ("members", "activity", "proof_items", "exposures", "milestones"):
+                frame = pl.scan_parquet(folder / f"{table}.parquet")
+                schema = frame.collect_schema()
+                columns = ", ".join(
+                    f'"{n}" {"timestamptz" if isinstance(t, pl.Datetime) else "text"}'
+                    for n, t in schema.items()
+                )
+                conn.execute(f'CREATE TABLE "{table}" ({columns})')
+                names = ", ".join(f'"{n}"' for n in schema)
+                with conn.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN (FORMAT csv)') as cp:
+                    for batch in frame.collect_batches(chunk_size=500_000):
+                        cp.write(batch.write_csv(include_header=False))
+            conn.execute("ANALYZE")
+        print(f"Copied {folder.name} into PostgreSQL in {time.perf_counter() - start:.0f} s\n")
+        print("| in PostgreSQL | wall | Proofboard peak RSS | most rows one statement returned |")
+        print("| --- | --- | --- | --- |")
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            activity_rows = conn.execute("SELECT count(*) FROM activity").fetchone()[0]  # type: ignore[index]
+        for label, command in {
+            "`retention --period month`": [PROOFBOARD, "retention", "--data", url, "--period",
+                                           "month", "--json"],
+            "Engagement figures (active members, activity by kind, lifecycle, 90 days)": [
+                PYTHON, "-c", ENGAGEMENT, url],
+        }.items():  # fmt: skip
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SELECT pg_stat_statements_reset()")
+            wall, peak, _ = measure(command)
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                most = conn.execute(
+                    "SELECT coalesce(max(rows), 0) FROM pg_stat_statements "
+                    "WHERE query !~* 'pg_stat_statements|pg_catalog|information_schema'"
+                ).fetchone()[0]  # type: ignore[index]
+            print(f"| {label} | {wall:.1f} s | {peak:.2f} GiB | {most:,} of {activity_rows:,} "
+                  "activity rows |", flush=True)  # fmt: skip
+    finally:
+        subprocess.run([*run_as, str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w",
+                        "stop"], check=False, capture_output=True)  # fmt: skip
+        shutil.rmtree(base, ignore_errors=True)
+
+
+ENGAGEMENT = """
+import sys
+from datetime import timedelta
+from analytics.community import load_community
+from analytics.engagement import active_members, activity_by_kind
+from analytics.io import open_source
+from analytics.lifecycle import lifecycle
+c = load_community(open_source(sys.argv[1]))
+last = c.as_of.date()
+first = last - timedelta(days=89)
+active_members(c, first=first, last=last)
+activity_by_kind(c, first=first, last=last)
+lifecycle(c, first_week=first)
+"""
+
 PAGES = ("", "review", "growth", "retention", "engagement", "impact", "data")
 
 
@@ -217,7 +300,7 @@ def _rss_gib(pid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("section", choices=["cohort", "cli", "engines", "dashboard"])
+    parser.add_argument("section", choices=["cohort", "cli", "engines", "dashboard", "postgres"])
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--repeats", type=int, default=3)
@@ -231,6 +314,8 @@ def main() -> None:
             cli(args.data, Path(out), args.engine)
     elif args.section == "dashboard":
         dashboard(args.data, args.port)
+    elif args.section == "postgres":
+        postgres(args.data, args.port)
     else:
         engines(args.data, args.engines.split(","))
 
