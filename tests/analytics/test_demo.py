@@ -18,8 +18,10 @@ import numpy as np
 import polars as pl
 import pytest
 
-from analytics import demo as demo_module
-from analytics.demo import DemoCommunity, _cumulative_hazard, _lifetimes, generate_demo
+from analytics.demo import DemoCommunity, generate_demo
+from analytics.demo import truth as truth_module
+from analytics.demo.lifetime import _cumulative_hazard, _lifetimes
+from analytics.demo.model import _Item
 
 TS = pl.Datetime("us", "UTC")
 SCHEMAS = {
@@ -661,14 +663,14 @@ def test_landmark_att_is_zero_without_effect_and_diluted_with_one(large: DemoCom
 def test_later_views_dilute_the_landmark_att(monkeypatch: pytest.MonkeyPatch) -> None:
     """The counterfactual's later first view: recompute landmark_att with the item's view rate
     set to 0 for the counterfactual only (no later view) and compare."""
-    original = demo_module._landmark_att
+    original = truth_module._landmark_att
     calls: dict[int, tuple[Any, ...]] = {}
 
     def spy(first_since_join: Any, column: int, items: Any, *rest: Any) -> dict[str, Any]:
         calls[column] = (first_since_join, column, items, *rest)
         return original(first_since_join, column, items, *rest)
 
-    monkeypatch.setattr(demo_module, "_landmark_att", spy)
+    monkeypatch.setattr(truth_module, "_landmark_att", spy)
     demo = generate_demo(members=20_000, seed=7)
     dilution = {}
     for column, it in enumerate(demo.truth["proof_items"]):
@@ -686,7 +688,7 @@ def test_later_views_dilute_the_landmark_att(monkeypatch: pytest.MonkeyPatch) ->
         # without the item. Recomputed here through `_lifetimes`.
         join, _, hazard_e, scale, lifetime, days, _ = rest
         who = np.flatnonzero(
-            demo_module._exposed_at_landmark(
+            truth_module._exposed_at_landmark(
                 first_since_join, column, items[column].published, join, lifetime, days
             )
         )
@@ -713,13 +715,9 @@ def test_cumulative_hazard_at_the_lifetime_is_the_exponential_draw() -> None:
     rng = np.random.default_rng(1)
     n = 2000
     items = [
-        demo_module._Item(
-            item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6
-        ),
-        demo_module._Item(item_id="b", kind="testimonial", title="b", published=0),
-        demo_module._Item(
-            item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25
-        ),
+        _Item(item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6),
+        _Item(item_id="b", kind="testimonial", title="b", published=0),
+        _Item(item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25),
     ]
     e = rng.standard_exponential(n)
     scale = rng.uniform(20, 400, n)
@@ -748,21 +746,21 @@ def test_milestone_truth_plants_the_intended_effects(demo: DemoCommunity) -> Non
 
 def test_lifetimes_solve_the_piecewise_cumulative_hazard() -> None:
     """H(T) = E where H accrues at the baseline times the ratios of items already seen."""
-    from analytics import demo as module
+    from analytics.demo.lifetime import _WEIBULL_SHAPE
 
     rng = np.random.default_rng(0)
     n = 2000
     items = [
-        module._Item(item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6),
-        module._Item(item_id="b", kind="testimonial", title="b", published=0, hazard_ratio=1.0),
-        module._Item(item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25),
+        _Item(item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6),
+        _Item(item_id="b", kind="testimonial", title="b", published=0, hazard_ratio=1.0),
+        _Item(item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25),
     ]
     e = rng.standard_exponential(n)
     scale = rng.uniform(20, 400, n)
     first = np.where(rng.random((n, 3)) < 0.6, rng.uniform(0, 300, (n, 3)), np.inf)
     lifetime = _lifetimes(e, scale, first, items)
 
-    k = module._WEIBULL_SHAPE
+    k = _WEIBULL_SHAPE
     cumulative = np.zeros(n)
     for i in range(n):
         breaks = sorted([(first[i, j], items[j].hazard_ratio) for j in range(3)])
