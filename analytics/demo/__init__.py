@@ -8,11 +8,21 @@ look as if they did). The ground truth is returned next to the tables so that an
 checked for finding what was planted and nothing else.
 
 Modules: ``signups`` and ``milestones`` (whole community), ``members``, ``exposures``,
-``lifetime`` and ``activity`` (per member), ``tables`` (contract tables), ``truth`` (what was
-planted) and ``generate`` (the entry point).
+``lifetime`` and ``activity`` (per member, drawn in blocks of members), ``tables`` (contract
+tables), ``truth`` (what was planted), ``generate`` (in memory or block by block) and ``stream``
+(written to Parquet block by block).
 """
 
-from analytics.demo.generate import generate_demo
+from analytics.demo.generate import BLOCK_MEMBERS, DemoBlocks, generate_demo, iter_demo_blocks
 from analytics.demo.model import DEMO_VERSION, DemoCommunity
+from analytics.demo.stream import write_demo_stream
 
-__all__ = ["DEMO_VERSION", "DemoCommunity", "generate_demo"]
+__all__ = [
+    "BLOCK_MEMBERS",
+    "DEMO_VERSION",
+    "DemoBlocks",
+    "DemoCommunity",
+    "generate_demo",
+    "iter_demo_blocks",
+    "write_demo_stream",
+]

@@ -69,16 +69,17 @@ def _draw_activity(
     end_active: FloatArray,
     milestones: Sequence[_Milestone],
     rng: np.random.Generator,
+    activity_scale: float = 1.0,
 ) -> _Activity:
     """Activity rows over each member's active life, plus re-activation bursts.
 
-    A Poisson process over the active life with the member's rate (which grows with engagement)
-    times a shape that is higher in the first weeks; re-activating milestones add rows for
-    members active during their window.
+    A Poisson process over the active life with the member's rate (which grows with engagement,
+    times `activity_scale`) times a shape that is higher in the first weeks; re-activating
+    milestones add rows for members active during their window.
     """
     n = len(people.join)
     life = end_active - people.join
-    rate = _ACTIVITY_RATE * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT
+    rate = _ACTIVITY_RATE * activity_scale * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT
     cumulative_life = _cumulative_activity(life)
     counts = rng.poisson(rate * cumulative_life)
     member = np.repeat(np.arange(n, dtype=np.int32), counts)

@@ -34,12 +34,12 @@ def _timestamps(name: str, day: FloatArray, start_dt: datetime, days: int) -> pl
     return pl.Series(name, us + start_us).cast(_TIMESTAMP)
 
 
-def _member_ids(n: int) -> pl.Series:
-    """Member ids in order of joining: m0000001, m0000002, ..."""
-    width = max(7, len(str(n)))
-    return ("m" + pl.int_range(1, n + 1, eager=True).cast(pl.String).str.zfill(width)).alias(
-        "member_id"
-    )
+def _member_ids(lo: int, hi: int, total: int) -> pl.Series:
+    """Ids of the members ``lo`` to ``hi - 1`` (0-based, in order of joining) of a community of
+    ``total``: m0000001, m0000002, ... (at least seven digits, as many as ``total`` needs)."""
+    width = max(7, len(str(total)))
+    numbers = pl.int_range(lo + 1, hi + 1, eager=True, dtype=pl.Int64).cast(pl.String)
+    return ("m" + numbers.str.zfill(width)).alias("member_id")
 
 
 def _labels(name: str, labels: Sequence[str], codes: npt.NDArray[Any]) -> pl.Series:

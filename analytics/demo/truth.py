@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import polars as pl
 
 from analytics.demo.activity import _ACTIVITY_RATE
 from analytics.demo.exposures import _EXPOSURE_ENGAGEMENT_EXPONENT, _first_view_from
@@ -32,7 +31,7 @@ from analytics.demo.milestones import (
     _WINDOW_DAYS,
     _round_numbers,
 )
-from analytics.demo.model import _US_PER_DAY, DEMO_VERSION, FloatArray, _Activity, _Item, _Milestone
+from analytics.demo.model import _US_PER_DAY, DEMO_VERSION, FloatArray, _Item, _Milestone
 from analytics.demo.signups import _ANNUAL_GROWTH, _WEEKDAY_FACTOR
 
 # --- truth ---------------------------------------------------------------------------------
@@ -242,7 +241,7 @@ def _landmark_att(
     return result
 
 
-def _item_truth(
+def _item_effects(
     items: Sequence[_Item],
     badges: Sequence[_Item],
     first_view: FloatArray,
@@ -254,16 +253,74 @@ def _item_truth(
     lifetime: FloatArray,
     truth_seed: np.random.SeedSequence,
     days: int,
-    start_dt: datetime,
-) -> list[dict[str, Any]]:
-    """Per proof item (content and badges): hazard ratio and ATTs on retention.
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Per proof item (content, then badges) of one block of members: the ATTs on retention
+    (``att_retention_difference``, ``landmark_att``) among that block's members.
 
     The counterfactual later views of `landmark_att` come from one stream per content item,
-    spawned from `truth_seed` (which the tables never use).
+    spawned from the block's `truth_seed` (which the tables never use). Blocks are combined
+    with :func:`_combine_effects`.
     """
     first_since_join = np.hstack([first_view, np.column_stack(earned)]) - join[:, None]
     first_since_join[np.isnan(first_since_join)] = np.inf
     later_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
+    out = []
+    for column, item in enumerate([*items, *badges]):
+        att = _att_retention_difference(
+            first_since_join,
+            column,
+            items,
+            item.published,
+            join,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+        )
+        landmark = _landmark_att(
+            first_since_join,
+            column,
+            items,
+            join,
+            reach,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+            later_views[column] if column < len(items) else None,
+        )
+        out.append((att, landmark))
+    return out
+
+
+def _combine_effects(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One ATT over all members from the ATTs of the blocks (a mean over the population, so
+    the blocks' values weighted by their population sizes ``n``).
+
+    The value is 0.0 for an item without effect, None for an item with an effect but nobody
+    in the population.
+    """
+    n = sum(int(p["n"]) for p in parts)
+    combined = {k: v for k, v in parts[0].items() if k not in ("value", "n")}
+    if n == 0:
+        value = None if any(p["value"] is None for p in parts) else 0.0
+    else:
+        value = float(sum(p["value"] * p["n"] for p in parts if p["n"]) / n)
+    combined["value"] = value
+    combined["n"] = n
+    return combined
+
+
+def _item_truth(
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    effects: Sequence[Sequence[tuple[dict[str, Any], dict[str, Any]]]],
+    start_dt: datetime,
+) -> list[dict[str, Any]]:
+    """Per proof item (content and badges): hazard ratio and ATTs on retention.
+
+    `effects` holds the result of :func:`_item_effects` for every block of members.
+    """
     out = []
     for column, item in enumerate([*items, *badges]):
         entry: dict[str, Any] = {
@@ -278,29 +335,8 @@ def _item_truth(
         else:
             entry["view_rate_per_day"] = item.view_rate
             entry["view_rate_decay_days"] = item.decay_days
-        entry["att_retention_difference"] = _att_retention_difference(
-            first_since_join,
-            column,
-            items,
-            item.published,
-            join,
-            hazard_e,
-            scale,
-            lifetime,
-            days,
-        )
-        entry["landmark_att"] = _landmark_att(
-            first_since_join,
-            column,
-            items,
-            join,
-            reach,
-            hazard_e,
-            scale,
-            lifetime,
-            days,
-            later_views[column] if column < len(items) else None,
-        )
+        entry["att_retention_difference"] = _combine_effects([b[column][0] for b in effects])
+        entry["landmark_att"] = _combine_effects([b[column][1] for b in effects])
         out.append(entry)
     return out
 
@@ -365,31 +401,33 @@ def _truth(
     seed: int,
     start: date,
     days: int,
+    activity_scale: float,
     start_dt: datetime,
     milestones: Sequence[_Milestone],
     join: FloatArray,
     items: Sequence[_Item],
     badges: Sequence[_Item],
-    first_view: FloatArray,
-    earned: Sequence[FloatArray],
-    hazard_e: FloatArray,
-    scale: FloatArray,
-    lifetime: FloatArray,
-    reach: FloatArray,
-    truth_seed: np.random.SeedSequence,
-    activity: _Activity,
-    tables: dict[str, pl.DataFrame],
+    effects: Sequence[Sequence[tuple[dict[str, Any], dict[str, Any]]]],
+    counts: dict[str, int],
+    rows: dict[str, int],
 ) -> dict[str, Any]:
-    """The JSON-serialisable ground truth."""
-    churned = join + lifetime < days
+    """The JSON-serialisable ground truth.
+
+    `effects` holds :func:`_item_effects` of every block of members; `counts` the member counts
+    of the summary (``churned``, ``left_explicitly``, ``last_seen_missing``,
+    ``members_without_activity``) summed over the blocks; `rows` the rows of every table.
+    """
+    parameters: dict[str, Any] = {
+        "members": int(members),
+        "seed": int(seed),
+        "start": start.isoformat(),
+        "days": int(days),
+        "version": DEMO_VERSION,
+    }
+    if activity_scale != 1.0:
+        parameters["activity_scale"] = float(activity_scale)
     return {
-        "parameters": {
-            "members": int(members),
-            "seed": int(seed),
-            "start": start.isoformat(),
-            "days": int(days),
-            "version": DEMO_VERSION,
-        },
+        "parameters": parameters,
         "as_of": _iso(start_dt, float(days)),
         "signups": {
             "annual_growth_factor": _ANNUAL_GROWTH,
@@ -406,27 +444,14 @@ def _truth(
         },
         "milestones": _milestone_truth(milestones, join, start_dt),
         "unannounced_round_numbers": _unannounced_truth(milestones, join, members, start_dt),
-        "proof_items": _item_truth(
-            items,
-            badges,
-            first_view,
-            earned,
-            join,
-            reach,
-            hazard_e,
-            scale,
-            lifetime,
-            truth_seed,
-            days,
-            start_dt,
-        ),
+        "proof_items": _item_truth(items, badges, effects, start_dt),
         "engagement": {
             "distribution": "lognormal",
             "mu": _ENGAGEMENT_MU,
             "sigma": _ENGAGEMENT_SIGMA,
             "channel_shift": dict(zip(_CHANNELS, _CHANNEL_SHIFT, strict=True)),
             "pro_shift": _PRO_SHIFT,
-            "activity_rate_per_day": f"{_ACTIVITY_RATE} * engagement",
+            "activity_rate_per_day": f"{_ACTIVITY_RATE * activity_scale:g} * engagement",
             "exposure_rate": f"view_rate * engagement ** {_EXPOSURE_ENGAGEMENT_EXPONENT} * "
             "exp(-age / decay_days)",
         },
@@ -439,11 +464,11 @@ def _truth(
         },
         "summary": {
             "members": int(members),
-            "churned": int(churned.sum()),
-            "left_explicitly": int(tables["members"]["left_at"].is_not_null().sum()),
-            "last_seen_missing": int(tables["members"]["last_seen_at"].is_null().sum()),
-            "members_without_activity": int(members - np.unique(activity.member).size),
-            "rows": {name: int(frame.height) for name, frame in tables.items()},
+            "churned": counts["churned"],
+            "left_explicitly": counts["left_explicitly"],
+            "last_seen_missing": counts["last_seen_missing"],
+            "members_without_activity": counts["members_without_activity"],
+            "rows": dict(rows),
         },
         "notes": _notes(milestones, items),
     }
