@@ -231,13 +231,13 @@ def generate_demo(
     for block in blocks:
         for name, frame in block.items():
             parts[name].append(frame)
-    concatenated = {name: pl.concat(frames, rechunk=True) for name, frames in parts.items()}
-    tables = {name: concatenated.get(name, blocks.tables.get(name)) for name in TABLE_NAMES}
+    whole = {
+        **blocks.tables,
+        **{name: pl.concat(frames, rechunk=True) for name, frames in parts.items()},
+    }
     report("Done", 1.0)
     return DemoCommunity(
-        tables={name: frame for name, frame in tables.items() if frame is not None},
-        truth=blocks.truth,
-        as_of=blocks.as_of,
+        tables={name: whole[name] for name in TABLE_NAMES}, truth=blocks.truth, as_of=blocks.as_of
     )
 
 
