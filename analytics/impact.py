@@ -272,7 +272,13 @@ def landmark_population(community: Community, settings: ImpactSettings) -> Popul
     ).to_list()[:MAX_KIND_COVARIATES]
     per_member = early.group_by("member_id").agg(
         pl.len().alias("n_activity"),
-        pl.col("occurred_at").dt.date().n_unique().alias("active_days"),
+        # days of membership (24-hour periods since joining) with activity: at most
+        # landmark_days, where calendar dates would give one more for a join after midnight
+        (pl.col("occurred_at") - pl.col("joined_at"))
+        .dt.total_days()
+        .clip(0, settings.landmark_days - 1)
+        .n_unique()
+        .alias("active_days"),
         pl.col("occurred_at").max().alias("last_activity"),
         *[(pl.col("kind") == k).sum().alias(f"kind_{k}") for k in kinds],
     )
