@@ -10,8 +10,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from analytics.demo import DemoCommunity, generate_demo
-from analytics.io import truth_path_for, write_json, write_tables
+from analytics.demo import generate_demo, write_demo_stream
+from analytics.io import is_url, truth_path_for, write_json, write_tables
 from analytics.io.write import FileFormat
 
 Progress = Callable[[str, float], None]
@@ -39,10 +39,26 @@ def write_demo(
     members: int = DEFAULT_DEMO_MEMBERS,
     seed: int = DEFAULT_DEMO_SEED,
     file_format: FileFormat = "parquet",
+    activity_scale: float = 1.0,
     progress: Progress | None = None,
-) -> tuple[DemoCommunity, Path]:
+) -> tuple[dict[str, int], Path]:
     """Generate the demo community and write it to a folder or database, with ``truth.json``
-    beside it. Returns the community and where the truth was written."""
+    beside it. Returns the rows written per table and where the truth was written.
+
+    A Parquet folder is written block by block (:func:`analytics.demo.write_demo_stream`), so
+    memory does not grow with the number of members; CSV folders and databases get the tables
+    built in memory. The tables are the same either way.
+    """
+    truth = truth_path_for(target)
+    if not is_url(str(target)) and file_format == "parquet":
+        written = write_demo_stream(
+            target,
+            members=members,
+            seed=seed,
+            activity_scale=activity_scale,
+            progress=progress,
+        )
+        return dict(written["summary"]["rows"]), truth
 
     def generating(step: str, fraction: float) -> None:
         if progress:
@@ -52,11 +68,12 @@ def write_demo(
         if progress:
             progress(step, 0.6 + 0.4 * fraction)
 
-    demo = generate_demo(members=members, seed=seed, progress=generating)
+    demo = generate_demo(
+        members=members, seed=seed, activity_scale=activity_scale, progress=generating
+    )
     write_tables(demo.tables, target, file_format=file_format, progress=writing)
-    truth = truth_path_for(target)
     write_json(demo.truth, truth)
-    return demo, truth
+    return {name: frame.height for name, frame in demo.tables.items()}, truth
 
 
 def build_default_database(

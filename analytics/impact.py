@@ -469,7 +469,8 @@ def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
     if m == 0:
         return []
     order = np.argsort(p_values)
-    ranked = np.asarray(p_values, dtype=np.float64)[order] * m / np.arange(1, m + 1)
+    # p * (m / rank), not p * m / rank: the factor is >= 1, so no q-value rounds below its p
+    ranked = np.asarray(p_values, dtype=np.float64)[order] * (m / np.arange(1, m + 1))
     q = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
     out = np.empty(m)
     out[order] = q

@@ -21,6 +21,7 @@ from analytics.io.write import (
     write_file,
     write_folder,
     write_json,
+    write_parquet_stream,
     write_tables,
 )
 
@@ -43,5 +44,6 @@ __all__ = [
     "write_file",
     "write_folder",
     "write_json",
+    "write_parquet_stream",
     "write_tables",
 ]

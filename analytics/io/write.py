@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,14 +68,85 @@ def write_folder(
                 frame.write_parquet(tmp)
             else:
                 frame.write_csv(tmp, datetime_format="%Y-%m-%dT%H:%M:%S%.6fZ")
-        for tmp, target in staged:
-            os.replace(tmp, target)
-            other = target.with_suffix(".csv" if file_format == "parquet" else ".parquet")
-            other.unlink(missing_ok=True)
+        _replace_staged(staged, file_format)
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
     progress("Written", 1.0)
+
+
+def _replace_staged(staged: Sequence[tuple[Path, Path]], file_format: FileFormat) -> None:
+    """Move every staged file onto its target and remove the target's file of the other format
+    (so that the folder holds one file per table)."""
+    for tmp, target in staged:
+        os.replace(tmp, target)
+        other = target.with_suffix(".csv" if file_format == "parquet" else ".parquet")
+        other.unlink(missing_ok=True)
+
+
+def write_parquet_stream(
+    blocks: Iterable[Mapping[str, pl.DataFrame]],
+    folder: Path,
+    *,
+    tables: Mapping[str, pl.DataFrame] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Write tables that arrive in blocks to ``folder/<name>.parquet``, all or nothing.
+
+    Each block maps table names to the next rows of those tables; a table's blocks must share
+    one schema and go into its file in order, each block as one or more row groups, so only
+    one block is in memory at a time. ``tables`` are written whole (small tables). As with
+    :func:`write_folder`, everything goes to temporary files beside the targets that replace
+    the old files (and remove CSV files of the same tables) only when every block was written.
+
+    Returns
+    -------
+    dict of str to int
+        Rows written per table (the whole tables first, then the blocked ones).
+    """
+    import pyarrow.parquet as pq  # only needed here; keeps importing analytics.io light
+
+    progress = progress or _noop
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    writers: dict[str, pq.ParquetWriter] = {}
+    rows: dict[str, int] = {}
+
+    def stage(name: str) -> Path:
+        tmp = _staging_file(folder, name)
+        staged.append((tmp, folder / f"{name}.parquet"))
+        return tmp
+
+    try:
+        for name, frame in (tables or {}).items():
+            frame.write_parquet(stage(name))
+            rows[name] = frame.height
+        for i, block in enumerate(blocks):
+            for name, frame in block.items():
+                arrow = frame.to_arrow()
+                if name not in writers:
+                    writers[name] = pq.ParquetWriter(stage(name), arrow.schema, compression="zstd")
+                    rows[name] = 0
+                elif not arrow.schema.equals(writers[name].schema):
+                    raise DataSourceError(
+                        f"Block {i + 1} of table {name} has the columns {arrow.schema} but the "
+                        f"earlier blocks had {writers[name].schema}; give every block of a "
+                        "table the same columns and types"
+                    )
+                writers[name].write_table(arrow)
+                rows[name] += frame.height
+        for writer in writers.values():
+            writer.close()
+        writers.clear()
+        _replace_staged(staged, "parquet")
+    finally:
+        for writer in writers.values():
+            writer.close()
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+    progress("Written", 1.0)
+    return rows
 
 
 def _sql_type(dtype: pl.DataType) -> sa.types.TypeEngine[Any]:
@@ -225,5 +296,6 @@ __all__ = [
     "write_database",
     "write_folder",
     "write_json",
+    "write_parquet_stream",
     "write_tables",
 ]

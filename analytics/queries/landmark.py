@@ -7,7 +7,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from analytics.queries.events import day_index
+from analytics.queries.events import DAY_US
 
 Frame = nw.LazyFrame[Any]
 
@@ -33,11 +33,13 @@ def early_activity(
     activity: Frame, *, offset_us: int, joined_until_us: int | None, kinds: Sequence[str]
 ) -> Frame:
     """Per member with activity before their landmark: ``member_key``, ``n_activity``,
-    ``active_days`` (distinct UTC days), ``last_us`` (latest, integer microseconds) and
-    ``kind_<k>`` (rows of each kind in ``kinds``)."""
+    ``active_days`` (days of membership, 24-hour periods since joining, with activity: at most
+    the landmark's days, where calendar dates would count one more for a join after midnight),
+    ``last_us`` (latest, integer microseconds) and ``kind_<k>`` (rows of each kind in
+    ``kinds``)."""
     return (
         _early(activity, offset_us, joined_until_us)
-        .with_columns(day_index("occurred_at_us").alias("_day"))
+        .with_columns(((nw.col("occurred_at_us") - nw.col("joined_at_us")) // DAY_US).alias("_day"))
         .group_by("member_key")
         .agg(
             nw.len().cast(nw.Int64).alias("n_activity"),

@@ -12,14 +12,20 @@ import json
 import math
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
 
-from analytics import demo as demo_module
-from analytics.demo import DemoCommunity, _cumulative_hazard, _lifetimes, generate_demo
+import analytics.demo as demo_module
+from analytics.community import load_community
+from analytics.demo import DemoCommunity, generate_demo, iter_demo_blocks, write_demo_stream
+from analytics.demo import truth as truth_module
+from analytics.demo.lifetime import _cumulative_hazard, _lifetimes
+from analytics.demo.model import _Item
+from analytics.io import open_source
 
 TS = pl.Datetime("us", "UTC")
 SCHEMAS = {
@@ -139,15 +145,15 @@ def _fingerprint(tables: dict[str, pl.DataFrame]) -> dict[str, object]:
     [
         (
             {"members": 1500, "seed": 3},
-            {"activity": 32204, "exposures": 4181, "members": 1500, "milestones": 6,
+            {"activity": 36974, "exposures": 4313, "members": 1500, "milestones": 6,
              "proof_items": 19},
-            "bb2d7ce851ae56d566e449669e209407ee2aa94f670d82a00fc92989c76987f8",
+            "78a548e42f74fa5ad7751fbceda48476921d8af1f2df0a596a690156e00c26d7",
         ),
         (
             {"members": 1234, "days": 200, "seed": 11},
-            {"activity": 16749, "exposures": 4698, "members": 1234, "milestones": 1,
+            {"activity": 16282, "exposures": 4640, "members": 1234, "milestones": 1,
              "proof_items": 19},
-            "c86f703adff5cbdb7c87fd51431eea7aa2a5fdff177161f92f355fadb4491ba8",
+            "3ad1b0591ee67ddd369898e54cfb060697666e0d6dddb76d0a35e3ccf0891604",
         ),
     ],
 )  # fmt: skip
@@ -155,8 +161,9 @@ def test_tables_for_a_seed_are_pinned(
     kwargs: dict[str, int], rows: dict[str, int], digest: str
 ) -> None:
     """The tables of a seed do not change by accident (pins renewed when the growth spurt was
-    made to run through its announcement; adding landmark_att to the truth left them alone: the
-    truth draws its own random numbers from a separate stream). Counts of events may move by a
+    made to run through its announcement, and again when per-member draws moved to blocks of
+    members with a seed each; adding landmark_att to the truth left them alone: the truth draws
+    its own random numbers from a separate stream). Counts of events may move by a
     row or two between CPUs (see :func:`_fingerprint`); anything more is a change."""
     found = _fingerprint(generate_demo(**kwargs).tables)  # type: ignore[arg-type]
     assert found["digest"] == digest
@@ -177,11 +184,11 @@ def test_timestamps_for_a_seed_are_pinned() -> None:
 
 
 PINNED_HOURS = {
-    "activity.occurred_at": 493184.9,
-    "exposures.occurred_at": 492832.6,
+    "activity.occurred_at": 493019.7,
+    "exposures.occurred_at": 492635.7,
     "members.joined_at": 492569.2,
-    "members.left_at": 492952.1,
-    "members.last_seen_at": 494656.2,
+    "members.left_at": 492973.5,
+    "members.last_seen_at": 494610.9,
     "milestones.announced_at": 489857.5,
     "proof_items.published_at": 485608.2,
 }
@@ -225,6 +232,73 @@ def test_progress_is_reported_from_zero_to_one() -> None:
     assert fractions[-1] == 1.0
     assert fractions == sorted(fractions)
     assert all(isinstance(step, str) and step for step, _ in calls)
+
+
+# --- blocks of members and streaming ---------------------------------------------------------
+
+
+def test_streamed_tables_equal_the_tables_in_memory(tmp_path: Path) -> None:
+    """Three blocks written one at a time read back as generate_demo's tables and truth."""
+    kwargs: dict[str, Any] = {"members": 1500, "seed": 3, "block_members": 500}
+    expected = generate_demo(**kwargs)
+    truth = write_demo_stream(tmp_path / "out", **kwargs)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "activity.parquet", "exposures.parquet", "members.parquet", "milestones.parquet",
+        "proof_items.parquet", "truth.json",
+    ]  # fmt: skip
+    for name, frame in expected.tables.items():
+        assert pl.read_parquet(tmp_path / "out" / f"{name}.parquet").equals(frame), name
+    assert truth == expected.truth
+    assert json.loads((tmp_path / "out" / "truth.json").read_text()) == json.loads(
+        json.dumps(expected.truth)
+    )
+    community = load_community(open_source(tmp_path / "out"))
+    assert community.report.ok
+    assert community.members.height == 1500
+
+
+def test_blocks_give_the_same_tables_however_they_are_consumed() -> None:
+    blocks = iter_demo_blocks(members=1200, seed=5, block_members=400)
+    assert blocks.n_blocks == 3
+    with pytest.raises(RuntimeError, match="iterate over all blocks"):
+        _ = blocks.truth
+    first = [{name: frame.clone() for name, frame in block.items()} for block in blocks]
+    again = list(blocks)  # a second pass draws the same blocks again
+    assert len(first) == len(again) == 3
+    for a, b in zip(first, again, strict=True):
+        assert all(a[name].equals(b[name]) for name in a)
+    whole = generate_demo(members=1200, seed=5, block_members=400)
+    members = pl.concat([block["members"] for block in first])
+    assert members.equals(whole.tables["members"])
+    assert members["member_id"].is_sorted()
+    assert blocks.truth == whole.truth
+    assert whole.truth["summary"]["rows"] == {k: v.height for k, v in whole.tables.items()}
+
+
+def test_block_size_changes_only_per_member_draws() -> None:
+    """Signup times and milestones are drawn for the whole community, before the blocks."""
+    one = generate_demo(members=1200, seed=5)
+    three = generate_demo(members=1200, seed=5, block_members=400)
+    assert one.tables["milestones"].equals(three.tables["milestones"])
+    assert one.tables["members"]["joined_at"].equals(three.tables["members"]["joined_at"])
+    assert not one.tables["activity"].equals(three.tables["activity"])
+
+
+def test_activity_scale_scales_activity_rows() -> None:
+    base = generate_demo(members=3000, seed=2)
+    dense = generate_demo(members=3000, seed=2, activity_scale=2.5)
+    ratio = dense.tables["activity"].height / base.tables["activity"].height
+    assert 2.3 < ratio < 2.7  # the same members and lifetimes, 2.5 times the Poisson rate
+    assert dense.tables["members"]["joined_at"].equals(base.tables["members"]["joined_at"])
+    assert dense.truth["parameters"]["activity_scale"] == 2.5
+    assert dense.truth["engagement"]["activity_rate_per_day"] == "0.325 * engagement"
+    assert "activity_scale" not in base.truth["parameters"]
+
+
+@pytest.mark.parametrize("scale", [0, -1.0, float("nan"), float("inf"), "2"])
+def test_activity_scale_must_be_positive(scale: object) -> None:
+    with pytest.raises(ValueError, match="activity_scale must be a positive number"):
+        generate_demo(members=100, activity_scale=scale)  # type: ignore[arg-type]
 
 
 # --- the data contract --------------------------------------------------------------------
@@ -661,14 +735,15 @@ def test_landmark_att_is_zero_without_effect_and_diluted_with_one(large: DemoCom
 def test_later_views_dilute_the_landmark_att(monkeypatch: pytest.MonkeyPatch) -> None:
     """The counterfactual's later first view: recompute landmark_att with the item's view rate
     set to 0 for the counterfactual only (no later view) and compare."""
-    original = demo_module._landmark_att
+    original = truth_module._landmark_att
     calls: dict[int, tuple[Any, ...]] = {}
 
     def spy(first_since_join: Any, column: int, items: Any, *rest: Any) -> dict[str, Any]:
         calls[column] = (first_since_join, column, items, *rest)
         return original(first_since_join, column, items, *rest)
 
-    monkeypatch.setattr(demo_module, "_landmark_att", spy)
+    monkeypatch.setattr(truth_module, "_landmark_att", spy)
+    assert demo_module.BLOCK_MEMBERS >= 20_000  # one block: the spy sees every member at once
     demo = generate_demo(members=20_000, seed=7)
     dilution = {}
     for column, it in enumerate(demo.truth["proof_items"]):
@@ -686,7 +761,7 @@ def test_later_views_dilute_the_landmark_att(monkeypatch: pytest.MonkeyPatch) ->
         # without the item. Recomputed here through `_lifetimes`.
         join, _, hazard_e, scale, lifetime, days, _ = rest
         who = np.flatnonzero(
-            demo_module._exposed_at_landmark(
+            truth_module._exposed_at_landmark(
                 first_since_join, column, items[column].published, join, lifetime, days
             )
         )
@@ -713,13 +788,9 @@ def test_cumulative_hazard_at_the_lifetime_is_the_exponential_draw() -> None:
     rng = np.random.default_rng(1)
     n = 2000
     items = [
-        demo_module._Item(
-            item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6
-        ),
-        demo_module._Item(item_id="b", kind="testimonial", title="b", published=0),
-        demo_module._Item(
-            item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25
-        ),
+        _Item(item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6),
+        _Item(item_id="b", kind="testimonial", title="b", published=0),
+        _Item(item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25),
     ]
     e = rng.standard_exponential(n)
     scale = rng.uniform(20, 400, n)
@@ -748,21 +819,21 @@ def test_milestone_truth_plants_the_intended_effects(demo: DemoCommunity) -> Non
 
 def test_lifetimes_solve_the_piecewise_cumulative_hazard() -> None:
     """H(T) = E where H accrues at the baseline times the ratios of items already seen."""
-    from analytics import demo as module
+    from analytics.demo.lifetime import _WEIBULL_SHAPE
 
     rng = np.random.default_rng(0)
     n = 2000
     items = [
-        module._Item(item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6),
-        module._Item(item_id="b", kind="testimonial", title="b", published=0, hazard_ratio=1.0),
-        module._Item(item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25),
+        _Item(item_id="a", kind="testimonial", title="a", published=0, hazard_ratio=0.6),
+        _Item(item_id="b", kind="testimonial", title="b", published=0, hazard_ratio=1.0),
+        _Item(item_id="c", kind="case_study", title="c", published=0, hazard_ratio=1.25),
     ]
     e = rng.standard_exponential(n)
     scale = rng.uniform(20, 400, n)
     first = np.where(rng.random((n, 3)) < 0.6, rng.uniform(0, 300, (n, 3)), np.inf)
     lifetime = _lifetimes(e, scale, first, items)
 
-    k = module._WEIBULL_SHAPE
+    k = _WEIBULL_SHAPE
     cumulative = np.zeros(n)
     for i in range(n):
         breaks = sorted([(first[i, j], items[j].hazard_ratio) for j in range(3)])

@@ -255,6 +255,28 @@ def test_demo_into_sqlite_puts_truth_beside_the_file(tmp_path: Path) -> None:
     assert load_community(open_source(url)).members.height == 200
 
 
+def test_demo_streams_parquet_with_denser_activity(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["demo", "--members", "400", "--seed", "2"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert main([*base, "--out", str(tmp_path / "b"), "--activity-scale", "2"]) == 0
+    assert "Wrote the demo community" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == [
+        "activity.parquet", "exposures.parquet", "members.parquet", "milestones.parquet",
+        "proof_items.parquet", "truth.json",
+    ]  # fmt: skip
+    rows = [load_community(open_source(tmp_path / d)).activity.height for d in ("a", "b")]
+    assert 1.6 < rows[1] / rows[0] < 2.4
+
+
+def test_demo_rejects_a_non_positive_activity_scale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--members", "100", "--activity-scale", "0", "--out", str(tmp_path)]) == 1
+    assert "activity_scale must be a positive number" in capsys.readouterr().err
+
+
 def test_demo_rejects_a_too_small_community(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -367,7 +389,7 @@ def test_import_stackexchange_reads_the_7z_archive(
     out = tmp_path / "se"
     assert main(["import", "stackexchange", str(archive), "--out", str(out)]) == 0
     assert "members: 3,032 rows" in capsys.readouterr().out
-    assert load_community(open_source(out)).exposures.height == 5_648  # type: ignore[union-attr]
+    assert load_community(open_source(out)).exposures.height == 5_648
     broken = tmp_path / "broken.7z"
     broken.write_bytes(archive.read_bytes()[:2_000])
     assert main(["import", "stackexchange", str(broken), "--out", str(tmp_path / "x")]) == 1

@@ -1,0 +1,474 @@
+"""The ground truth: what was planted, as a JSON-serialisable dict."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from analytics.demo.activity import _ACTIVITY_RATE
+from analytics.demo.exposures import _EXPOSURE_ENGAGEMENT_EXPONENT, _first_view_from
+from analytics.demo.lifetime import (
+    _WEIBULL_SCALE_DAYS,
+    _WEIBULL_SHAPE,
+    _cumulative_hazard,
+    _lifetimes,
+)
+from analytics.demo.members import (
+    _CHANNEL_SHIFT,
+    _CHANNELS,
+    _ENGAGEMENT_MU,
+    _ENGAGEMENT_SIGMA,
+    _PRO_SHIFT,
+)
+from analytics.demo.milestones import (
+    _REACTIVATION_MULTIPLIER,
+    _SPURT_PEAK,
+    _WINDOW_DAYS,
+    _round_numbers,
+)
+from analytics.demo.model import _US_PER_DAY, DEMO_VERSION, FloatArray, _Item, _Milestone
+from analytics.demo.signups import _ANNUAL_GROWTH, _WEEKDAY_FACTOR
+
+# --- truth ---------------------------------------------------------------------------------
+_LANDMARK_DAYS = 30
+_HORIZON_DAYS = 90
+
+
+def _iso(start_dt: datetime, day: float) -> str:
+    """ISO 8601 UTC timestamp ("Z") of a day offset, truncated to the microsecond."""
+    moment = start_dt + timedelta(microseconds=math.floor(day * _US_PER_DAY))
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _planted_intervals(milestones: Sequence[_Milestone]) -> list[tuple[float, float]]:
+    """Intervals (days) in which signups are changed: uplift windows and growth spurts."""
+    intervals = []
+    for m in milestones:
+        if m.uplift:
+            intervals.append((m.day, m.day + _WINDOW_DAYS))
+        if m.spurt_interval is not None:
+            intervals.append(m.spurt_interval)
+    return intervals
+
+
+def _milestone_truth(
+    milestones: Sequence[_Milestone], join: FloatArray, start_dt: datetime
+) -> list[dict[str, Any]]:
+    """Per milestone: placement, planted effects and expected signups in the window."""
+    out = []
+    for i, m in enumerate(milestones, start=1):
+        entry: dict[str, Any] = {
+            "milestone_id": f"ms{i:02d}",
+            "title": m.title,
+            "channel": m.channel,
+            "kind": m.kind,
+            "value": m.value,
+            "crossed_at": None if m.value is None else _iso(start_dt, float(join[m.value - 1])),
+            "announced_at": _iso(start_dt, m.day),
+            "window_days": _WINDOW_DAYS,
+            "true_uplift": float(m.uplift),
+            "expected_signups_in_window": m.expected_window,
+            "expected_signups_in_window_without_uplift": m.expected_window_without,
+            "growth_spurt_before": m.spurt_interval is not None,
+            "growth_spurt": None,
+            "active_member_effect": None,
+        }
+        if m.spurt_interval is not None:
+            entry["growth_spurt"] = {
+                "start": _iso(start_dt, m.spurt_interval[0]),
+                "end": _iso(start_dt, m.spurt_interval[1]),
+                "peak_multiplier": _SPURT_PEAK,
+                "shape": f"signup intensity rises log-linearly from start to end (through "
+                f"the announcement's window) to x{_SPURT_PEAK:g}, and stays at that level",
+            }
+        if m.reactivation != 1.0:
+            entry["active_member_effect"] = {
+                "activity_multiplier": float(m.reactivation),
+                "window_days": _WINDOW_DAYS,
+                "applies_to": "members active during the window: extra activity rows of kind "
+                "comment, reaction, login or event in the window; no effect on signups or "
+                "lifetimes",
+            }
+        out.append(entry)
+    return out
+
+
+def _unannounced_truth(
+    milestones: Sequence[_Milestone], join: FloatArray, members: int, start_dt: datetime
+) -> list[dict[str, Any]]:
+    """Round-number crossings that were not announced (placebos), with realised times."""
+    announced = {m.value for m in milestones if m.value is not None}
+    intervals = _planted_intervals(milestones)
+    out = []
+    for value in _round_numbers(members):
+        if value in announced:
+            continue
+        crossed = float(join[value - 1])
+        out.append(
+            {
+                "value": value,
+                "crossed_at": _iso(start_dt, crossed),
+                "true_uplift": 0.0,
+                "inside_planted_interval": any(lo <= crossed < hi for lo, hi in intervals),
+            }
+        )
+    return out
+
+
+def _exposed_at_landmark(
+    first_since_join: FloatArray,
+    column: int,
+    published: float,
+    join: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+) -> npt.NDArray[np.bool_]:
+    """Population of the ATTs: members alive at joined_at + 30 days, with joined_at + 120 days
+    within the period, for whom the item was published before joined_at + 30 days and who were
+    exposed to it in their first 30 days."""
+    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    return np.asarray(
+        (lifetime > landmark)
+        & (join + end <= days)
+        & (published < join + landmark)
+        & (first_since_join[:, column] < landmark)
+    )
+
+
+def _att_retention_difference(
+    first_since_join: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    published: float,
+    join: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+) -> dict[str, Any]:
+    """Effect of an item on being there at landmark + horizon, among the exposed (ATT).
+
+    Population: see `_exposed_at_landmark`. Value: share alive at joined_at + 120 days with the
+    item's hazard ratio minus the share alive then with that hazard ratio set to 1 (same Exp(1)
+    draw, other items unchanged).
+    """
+    end = float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    population = _exposed_at_landmark(first_since_join, column, published, join, lifetime, days)
+    n = int(population.sum())
+    hazard_ratio = items[column].hazard_ratio if column < len(items) else 1.0
+    result: dict[str, Any] = {
+        "landmark_days": _LANDMARK_DAYS,
+        "horizon_days": _HORIZON_DAYS,
+        "value": 0.0,
+        "n": n,
+    }
+    if hazard_ratio == 1.0:
+        return result
+    if n == 0:
+        result["value"] = None
+        return result
+    ratios = [1.0 if j == column else it.hazard_ratio for j, it in enumerate(items)]
+    who = np.flatnonzero(population)
+    counterfactual = _lifetimes(
+        hazard_e[who], scale[who], first_since_join[who][:, : len(items)], items, ratios
+    )
+    result["value"] = float(np.mean(lifetime[who] > end) - np.mean(counterfactual > end))
+    return result
+
+
+def _landmark_att(
+    first_since_join: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    join: FloatArray,
+    reach: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    rng: np.random.Generator | None,
+) -> dict[str, Any]:
+    """Effect of early exposure to an item on being there at landmark + horizon, as a landmark
+    comparison of exposed with comparable unexposed members estimates it.
+
+    Population: as for `_att_retention_difference`. Value: share alive at joined_at + 120 days
+    minus the share alive then in the counterfactual where the member's views of the item
+    before the landmark did not happen and the first view is instead the next one the view
+    process produces from the landmark on (a fresh Exp(1) draw from `rng`, inverted with the
+    generator's own rate, `_first_view_from`); other items unchanged. Like the unexposed members
+    it is compared with, the member is alive at the landmark: the counterfactual hazard accrues
+    from there, with the member's own Exp(1) draw less the hazard already used up, so the
+    counterfactual lifetime solves ``H(30) + H_cf(T) - H_cf(30) = E``.
+
+    `rng` draws one Exp(1) per member (whether in the population or not), so the draws do not
+    depend on the population; it is only used for items with a hazard ratio other than 1.
+    """
+    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    item = items[column] if column < len(items) else None
+    published = 0.0 if item is None else item.published
+    population = _exposed_at_landmark(first_since_join, column, published, join, lifetime, days)
+    n = int(population.sum())
+    result: dict[str, Any] = {
+        "landmark_days": _LANDMARK_DAYS,
+        "horizon_days": _HORIZON_DAYS,
+        "value": 0.0,
+        "n": n,
+    }
+    if item is None or item.hazard_ratio == 1.0 or rng is None:
+        return result
+    if n == 0:
+        result["value"] = None
+        return result
+    x = rng.standard_exponential(len(join))
+    who = np.flatnonzero(population)
+    after = np.maximum(join[who] + landmark, item.published)
+    later = _first_view_from(item, after, reach[who], x[who], days) - join[who]
+    actual = first_since_join[who][:, : len(items)]
+    counterfactual = actual.copy()
+    counterfactual[:, column] = later
+    at_landmark, at_end = np.full(len(who), landmark), np.full(len(who), end)
+    used = _cumulative_hazard(at_landmark, scale[who], actual, items)
+    needed = _cumulative_hazard(at_end, scale[who], counterfactual, items) - _cumulative_hazard(
+        at_landmark, scale[who], counterfactual, items
+    )
+    alive = hazard_e[who] - used > needed
+    result["value"] = float(np.mean(lifetime[who] > end) - np.mean(alive))
+    return result
+
+
+def _item_effects(
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    first_view: FloatArray,
+    earned: Sequence[FloatArray],
+    join: FloatArray,
+    reach: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    truth_seed: np.random.SeedSequence,
+    days: int,
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Per proof item (content, then badges) of one block of members: the ATTs on retention
+    (``att_retention_difference``, ``landmark_att``) among that block's members.
+
+    The counterfactual later views of `landmark_att` come from one stream per content item,
+    spawned from the block's `truth_seed` (which the tables never use). Blocks are combined
+    with :func:`_combine_effects`.
+    """
+    first_since_join = np.hstack([first_view, np.column_stack(earned)]) - join[:, None]
+    first_since_join[np.isnan(first_since_join)] = np.inf
+    later_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
+    out = []
+    for column, item in enumerate([*items, *badges]):
+        att = _att_retention_difference(
+            first_since_join,
+            column,
+            items,
+            item.published,
+            join,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+        )
+        landmark = _landmark_att(
+            first_since_join,
+            column,
+            items,
+            join,
+            reach,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+            later_views[column] if column < len(items) else None,
+        )
+        out.append((att, landmark))
+    return out
+
+
+def _combine_effects(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One ATT over all members from the ATTs of the blocks (a mean over the population, so
+    the blocks' values weighted by their population sizes ``n``).
+
+    The value is 0.0 for an item without effect, None for an item with an effect but nobody
+    in the population.
+    """
+    n = sum(int(p["n"]) for p in parts)
+    combined = {k: v for k, v in parts[0].items() if k not in ("value", "n")}
+    if n == 0:
+        value = None if any(p["value"] is None for p in parts) else 0.0
+    else:
+        value = float(sum(p["value"] * p["n"] for p in parts if p["n"]) / n)
+    combined["value"] = value
+    combined["n"] = n
+    return combined
+
+
+def _item_truth(
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    effects: Sequence[Sequence[tuple[dict[str, Any], dict[str, Any]]]],
+    start_dt: datetime,
+) -> list[dict[str, Any]]:
+    """Per proof item (content and badges): hazard ratio and ATTs on retention.
+
+    `effects` holds the result of :func:`_item_effects` for every block of members.
+    """
+    out = []
+    for column, item in enumerate([*items, *badges]):
+        entry: dict[str, Any] = {
+            "item_id": item.item_id,
+            "kind": item.kind,
+            "title": item.title,
+            "published_at": _iso(start_dt, item.published),
+            "hazard_ratio": float(item.hazard_ratio),
+        }
+        if item.rule is not None:
+            entry["rule"] = item.rule
+        else:
+            entry["view_rate_per_day"] = item.view_rate
+            entry["view_rate_decay_days"] = item.decay_days
+        entry["att_retention_difference"] = _combine_effects([b[column][0] for b in effects])
+        entry["landmark_att"] = _combine_effects([b[column][1] for b in effects])
+        out.append(entry)
+    return out
+
+
+def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str]:
+    """Plain-words summary of what was planted."""
+    lifted = [f"{m.title} (+{m.uplift:.0%})" for m in milestones if m.uplift]
+    flat = [m.title for m in milestones if not m.uplift]
+    spurts = [m.title for m in milestones if m.spurt_interval is not None]
+    effective = [
+        f"{it.item_id} {it.kind} (hazard ratio {it.hazard_ratio:g})"
+        for it in items
+        if it.hazard_ratio != 1.0
+    ]
+    notes = [
+        "Signups follow an upward trend with fewer signups at weekends, a yearly season, "
+        "day-level noise and a time-of-day profile; the total is exactly the requested number.",
+        "Announcements that really lift signups over the 14 days after them: "
+        + (", ".join(lifted) or "none")
+        + ".",
+        "Announcements with no effect on signups: " + (", ".join(flat) or "none") + ".",
+        "A growth spurt (not caused by any announcement) starts 28 days before and runs "
+        "through the window of: "
+        + (", ".join(spurts) or "none")
+        + "; comparing the 14 days after with the weeks before shows a lift although the "
+        "true effect is zero.",
+        "Round-number crossings that were not announced are listed as placebos.",
+        "Latent engagement (lognormal, higher for referral and pro members, lower for ads) "
+        "raises activity, exposure to content and lifetime: naive comparisons of exposed and "
+        "unexposed members are confounded.",
+        "Lifetimes are Weibull (shape 0.6: many leave early); most churners leave silently, "
+        "about a third have left_at; last_seen_at is missing for about 20 % of members.",
+        "Content items that change the hazard of leaving from the first view on: "
+        + (", ".join(effective) or "none")
+        + "; every other item has hazard ratio 1.",
+        "Badges have no effect on lifetime (hazard ratio 1), but holders had to stay long "
+        "enough to earn them (immortal-time bias), so they look far more loyal.",
+        "att_retention_difference of a proof item: among members still there 30 days after "
+        "joining who saw the item in those 30 days (and whose day 120 is in the period), the "
+        "share still there at day 120 minus the share that would be if the item had no effect "
+        "on them at all.",
+        "landmark_att of a proof item: in the same members, the share still there at day 120 "
+        "minus the share that would be if, still there at day 30, they had not seen the item "
+        "in their first 30 days but first seen it whenever their viewing would have brought "
+        "it later, which is what comparing them with similar members who did not see it early "
+        "estimates.",
+    ]
+    reactivating = [m.title for m in milestones if m.reactivation != 1.0]
+    if reactivating:
+        notes.append(
+            "Existing active members are more active in the 14 days after: "
+            + ", ".join(reactivating)
+            + f" (activity x{_REACTIVATION_MULTIPLIER:g}); "
+            "it has no effect on signups or lifetimes."
+        )
+    return notes
+
+
+def _truth(
+    *,
+    members: int,
+    seed: int,
+    start: date,
+    days: int,
+    activity_scale: float,
+    start_dt: datetime,
+    milestones: Sequence[_Milestone],
+    join: FloatArray,
+    items: Sequence[_Item],
+    badges: Sequence[_Item],
+    effects: Sequence[Sequence[tuple[dict[str, Any], dict[str, Any]]]],
+    counts: dict[str, int],
+    rows: dict[str, int],
+) -> dict[str, Any]:
+    """The JSON-serialisable ground truth.
+
+    `effects` holds :func:`_item_effects` of every block of members; `counts` the member counts
+    of the summary (``churned``, ``left_explicitly``, ``last_seen_missing``,
+    ``members_without_activity``) summed over the blocks; `rows` the rows of every table.
+    """
+    parameters: dict[str, Any] = {
+        "members": int(members),
+        "seed": int(seed),
+        "start": start.isoformat(),
+        "days": int(days),
+        "version": DEMO_VERSION,
+    }
+    if activity_scale != 1.0:
+        parameters["activity_scale"] = float(activity_scale)
+    return {
+        "parameters": parameters,
+        "as_of": _iso(start_dt, float(days)),
+        "signups": {
+            "annual_growth_factor": _ANNUAL_GROWTH,
+            "weekday_factors": dict(
+                zip(("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"), _WEEKDAY_FACTOR, strict=True)
+            ),
+            "uplift_definition": "during [announced_at, announced_at + window_days) the signup "
+            "intensity is multiplied by 1 + true_uplift",
+            "expected_signups_definition": "expected signups in the window given the signups "
+            "before announced_at and the fixed total, with and without the uplift; as the total "
+            "is fixed their ratio is slightly below 1 + true_uplift",
+            "round_number_announcements": "the day after the realised count crosses the value, "
+            "between 09:00 and 17:00 UTC",
+        },
+        "milestones": _milestone_truth(milestones, join, start_dt),
+        "unannounced_round_numbers": _unannounced_truth(milestones, join, members, start_dt),
+        "proof_items": _item_truth(items, badges, effects, start_dt),
+        "engagement": {
+            "distribution": "lognormal",
+            "mu": _ENGAGEMENT_MU,
+            "sigma": _ENGAGEMENT_SIGMA,
+            "channel_shift": dict(zip(_CHANNELS, _CHANNEL_SHIFT, strict=True)),
+            "pro_shift": _PRO_SHIFT,
+            "activity_rate_per_day": f"{_ACTIVITY_RATE * activity_scale:g} * engagement",
+            "exposure_rate": f"view_rate * engagement ** {_EXPOSURE_ENGAGEMENT_EXPONENT} * "
+            "exp(-age / decay_days)",
+        },
+        "lifetime": {
+            "distribution": "weibull",
+            "shape": _WEIBULL_SHAPE,
+            "scale_days": f"{_WEIBULL_SCALE_DAYS:g} * engagement",
+            "hazard": "baseline times the product of the hazard ratios of items first viewed "
+            "before t",
+        },
+        "summary": {
+            "members": int(members),
+            "churned": counts["churned"],
+            "left_explicitly": counts["left_explicitly"],
+            "last_seen_missing": counts["last_seen_missing"],
+            "members_without_activity": counts["members_without_activity"],
+            "rows": dict(rows),
+        },
+        "notes": _notes(milestones, items),
+    }
