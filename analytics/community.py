@@ -88,6 +88,7 @@ class Events:
         summary: pl.DataFrame,
         attributes: tuple[str, ...] = (),
         segments: Mapping[str, Sequence[str]] | None = None,
+        strip_ids: bool = True,
     ) -> None:
         self.backend = backend
         self.keyed = keyed
@@ -96,6 +97,7 @@ class Events:
         self.summary = summary
         self.attributes = attributes
         self.segments = dict(segments or {})
+        self.strip_ids = strip_ids
         self._cache: dict[str, pl.DataFrame | None] = {}
 
     def restricted(self, keys: pl.DataFrame, segments: Mapping[str, Sequence[str]]) -> Events:
@@ -105,7 +107,7 @@ class Events:
         summary = self.summary.join(keys.select("member_key"), on="member_key", how="semi")
         return Events(
             self.backend, keyed, self.cutoff_us, self.item_ids, summary, self.attributes,
-            {**self.segments, **segments},
+            {**self.segments, **segments}, self.strip_ids,
         )  # fmt: skip
 
     def frames(self) -> EventFrames:
@@ -120,6 +122,7 @@ class Events:
             raw_exposures=exposures,
             cutoff_us=self.cutoff_us,
             item_ids=self.item_ids or (),
+            strip_ids=self.strip_ids,
         )
 
     def collect(self, *frames: nw.LazyFrame[Any]) -> list[pl.DataFrame]:
@@ -578,6 +581,9 @@ class _Inspection:
         self.backend = open_backend(source, engine, timestamp_columns=_timestamp_columns())
         self.events = {name: _EventTable(name) for name in EVENT_TABLES}
         self.as_of_us = None if self.as_of is None else _to_us(self.as_of)
+        # Ids are compared as stored unless some do not match: then blanks around them are
+        # stripped (the contract's rule), at the cost of a second pass.
+        self.strip = False
 
     # -- event tables ------------------------------------------------------------------------
 
@@ -633,6 +639,7 @@ class _Inspection:
             members=keyed,
             cutoff_us=self.as_of_us,
             item_ids=items,
+            strip=self.strip,
         )
 
     def _count_events(self, members: pl.DataFrame | None) -> pl.DataFrame | None:
@@ -653,6 +660,15 @@ class _Inspection:
             summary_index = len(lazy)
             lazy.append(activity_by_member(raw, self._event_check("activity", members)))
         results = self.backend.collect(lazy) if lazy else []
+        unmatched = sum(
+            int(counts["unknown_member"][0] or 0)
+            + int(counts.row(0, named=True).get("unknown_item") or 0)
+            for counts in results[: len(names)]
+            if "unknown_member" in counts.columns
+        )
+        if unmatched and not self.strip:
+            self.strip = True
+            return self._count_events(members)
         for name, counts in zip(names, results, strict=False):
             self.events[name].counts = counts.row(0, named=True)
             self.check.row_counts[name] = int(counts["rows"][0])
@@ -1069,6 +1085,7 @@ def load_community(
         inspection.items_ids,
         summary.join(keyed.select("member_key"), on="member_key", how="semi"),
         segments,
+        strip_ids=inspection.strip,
     )
     return Community(
         members=members,

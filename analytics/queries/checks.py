@@ -23,7 +23,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
-from analytics.queries.events import clean_id
+from analytics.queries.events import as_text, clean_id
 
 Frame = nw.LazyFrame[Any]
 TEXT_SUFFIX = "__text"
@@ -42,12 +42,15 @@ class EventCheck:
     members: Frame | None
     cutoff_us: int | None
     item_ids: tuple[str, ...] | None = None
+    #: Strip blanks around ids before comparing them. Needed only when some id does not match
+    #: as stored: a first pass without it finds out (stripping millions of ids costs as much as
+    #: the rest of a pass).
+    strip: bool = True
 
     def prepare(self, raw: Frame) -> Frame:
         """The table with its ids cleaned and, when members are known, their joining time."""
-        frame = raw.with_columns(clean_id("member_id").alias("member_id"))
-        if self.item_ids is not None:
-            frame = frame.with_columns(clean_id("item_id").alias("item_id"))
+        ids = ["member_id", "item_id"] if self.item_ids is not None else ["member_id"]
+        frame = raw.with_columns((clean_id(c) if self.strip else as_text(c)).alias(c) for c in ids)
         if self.members is None:
             return frame
         known = self.members.select(

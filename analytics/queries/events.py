@@ -34,6 +34,11 @@ def week_index(column: str) -> nw.Expr:
     return (nw.col(column) // DAY_US + _MONDAY_SHIFT) // 7
 
 
+def as_text(column: str) -> nw.Expr:
+    """An identifier as text, as stored."""
+    return nw.col(column).cast(nw.String)
+
+
 def clean_id(column: str) -> nw.Expr:
     """An identifier as text without surrounding blanks (how the contract compares ids)."""
     return nw.col(column).cast(nw.String).str.strip_chars()
@@ -54,9 +59,12 @@ class EventFrames:
     raw_exposures: Frame | None
     cutoff_us: int | None
     item_ids: tuple[str, ...] = ()
+    #: Strip blanks around ids (only where the load found ids that do not match as stored).
+    strip_ids: bool = True
 
     def _valid(self, raw: Frame, extra: list[str]) -> Frame:
-        keyed = raw.with_columns(clean_id("member_id").alias("member_id")).join(
+        tidy = clean_id if self.strip_ids else as_text
+        keyed = raw.with_columns(tidy("member_id").alias("member_id")).join(
             self.members.select("member_id", "member_key", "joined_at", "joined_at_us"),
             on="member_id",
         )
@@ -89,7 +97,8 @@ class EventFrames:
         ``occurred_at_us``, ``joined_at_us``, ``kind`` (how: viewed, earned, ...)."""
         if self.raw_exposures is None:
             return None
-        raw = self.raw_exposures.with_columns(clean_id("item_id").alias("item_id"))
+        tidy = clean_id if self.strip_ids else as_text
+        raw = self.raw_exposures.with_columns(tidy("item_id").alias("item_id"))
         if "kind" in raw.columns:
             raw = raw.with_columns(nw.col("kind").cast(nw.String))
         else:

@@ -146,6 +146,30 @@ def test_activity_of_unknown_members_and_before_joining_is_dropped_and_counted(
     assert "left out of the analyses" in early.message
 
 
+def test_ids_with_blanks_around_them_match_their_member(tmp_path: Path) -> None:
+    """Ids are compared as stored first; one that matches only without its blanks makes the
+    load strip every id (the contract's rule), in the checks and in every query."""
+    activity = (
+        "member_id,occurred_at,kind\n"
+        " a ,2024-01-03,post\n"  # a, with blanks
+        "b,2024-01-05,post\n"
+        "zz,2024-01-03,post\n"  # unknown member
+    )
+    community = load(write_csvs(tmp_path, {**MINIMAL, "activity": activity}))
+    assert community.events.strip_ids
+    assert sorted(community.activity["member_id"].to_list()) == ["a", "b"]
+    assert sorted(community.activity_summary["member_id"].to_list()) == ["a", "b"]
+    unknown = warning_about(community.report, "activity", "refer to members not in")
+    assert (unknown.count, unknown.rows) == (1, (3,))
+
+
+def test_clean_ids_are_not_stripped_again(tmp_path: Path) -> None:
+    activity = "member_id,occurred_at,kind\na,2024-01-03,post\nb,2024-01-05,post\n"
+    community = load(write_csvs(tmp_path, {**MINIMAL, "activity": activity}))
+    assert not community.events.strip_ids
+    assert community.activity.height == 2
+
+
 def test_rows_after_the_as_of_time_are_left_out(tmp_path: Path) -> None:
     members = "member_id,joined_at\na,2024-01-01\nb,2024-01-02\nc,2024-03-01\n"
     activity = "member_id,occurred_at,kind\na,2024-01-03,post\na,2024-02-10,post\nc,2024-03-02,x\n"
