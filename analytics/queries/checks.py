@@ -125,10 +125,11 @@ def activity_by_member(raw: Frame, check: EventCheck) -> Frame:
     ``first_us``, ``last_us`` (integer microseconds). Built on the same joined rows as
     :func:`problem_counts`, so that both run in one pass where the engine shares work."""
     frame = check.prepare(raw)
-    conditions = check.conditions(frame.columns)
-    bad = nw.any_horizontal(*conditions.values(), ignore_nulls=True)
-    valid = frame.filter(~bad & ~nw.col("_known").is_null())
-    return valid.group_by("member_key").agg(
+    us = nw.col(check.time + "_us")
+    valid = ~nw.col("_known").is_null() & ~us.is_null() & (us >= nw.col("_joined_us"))
+    if check.cutoff_us is not None:
+        valid = valid & (us <= check.cutoff_us)
+    return frame.filter(valid).group_by("member_key").agg(
         nw.len().cast(nw.Int64).alias("activities"),
         nw.col("occurred_at_us").min().alias("first_us"),
         nw.col("occurred_at_us").max().alias("last_us"),
