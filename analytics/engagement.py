@@ -27,6 +27,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import polars as pl
 
 from analytics.community import Community
+from analytics.queries import active as active_queries
+from analytics.queries import leaderboards as board_queries
+from analytics.queries.events import to_us
 
 #: Member columns that identify a person; hidden together with member_id by pseudonyms.
 IDENTIFYING_COLUMNS = ("name", "display_name", "username", "user_name", "handle", "email")
@@ -38,9 +41,22 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def _in_days(frame: pl.DataFrame, first: date, last: date) -> pl.DataFrame:
-    start, end = _day_start(first), _day_start(last + timedelta(days=1))
-    return frame.filter((pl.col("occurred_at") >= start) & (pl.col("occurred_at") < end))
+def _bounds_us(first: date, last: date) -> tuple[int, int]:
+    """The days ``first``..``last`` as ``[start, end)`` in integer microseconds."""
+    return to_us(_day_start(first)), to_us(_day_start(last + timedelta(days=1)))
+
+
+_EPOCH_DAY = date(1970, 1, 1)
+
+
+def _day_number(day: date) -> int:
+    return (day - _EPOCH_DAY).days
+
+
+def _index_to_date(column: str, *, weeks: bool = False) -> pl.Expr:
+    """A day index (or a week index, see ``analytics.queries.events``) as a date."""
+    days = pl.col(column).cast(pl.Int64) * 7 - 3 if weeks else pl.col(column).cast(pl.Int64)
+    return (pl.lit(_EPOCH_DAY) + pl.duration(days=days)).cast(pl.Date)
 
 
 def _check_days(first: date, last: date) -> None:
@@ -56,40 +72,6 @@ def identifying_columns(community: Community) -> list[str]:
 # -- active members ----------------------------------------------------------------------------
 
 
-def _rolling_distinct(days: pl.DataFrame, window: int, grid: pl.DataFrame) -> pl.Series:
-    """Distinct members active in the ``window`` days ending with each day of ``grid``.
-
-    ``days`` holds one row per member and active day, sorted by member and day. Each active day
-    covers the days up to the member's next active day, at most ``window`` days: +1 and -1 marks
-    with a running sum count each member once per day.
-    """
-    span = pl.min_horizontal(
-        pl.lit(window, dtype=pl.Int64), (pl.col("next") - pl.col("day")).dt.total_days()
-    ).fill_null(window)
-    marks = (
-        pl.concat(
-            [
-                days.select("day", pl.lit(1, dtype=pl.Int64).alias("delta")),
-                days.select(
-                    (pl.col("day") + pl.duration(days=span)).alias("day"),
-                    pl.lit(-1, dtype=pl.Int64).alias("delta"),
-                ),
-            ]
-        )
-        .group_by("day")
-        .agg(pl.col("delta").sum())
-    )
-    start = grid["day"][0]
-    before = marks.filter(pl.col("day") < start)["delta"].sum()
-    counted = (
-        grid.join(marks, on="day", how="left")
-        .sort("day")
-        .select(pl.col("delta").fill_null(0).cum_sum() + before)
-        .to_series()
-    )
-    return counted.alias(f"active_{window}d")
-
-
 def active_members(community: Community, *, first: date, last: date) -> pl.DataFrame:
     """Daily, weekly and monthly active members and stickiness for each day of the period.
 
@@ -101,27 +83,26 @@ def active_members(community: Community, *, first: date, last: date) -> pl.DataF
         day cut short by the as-of time).
     """
     _check_days(first, last)
-    days = (
-        community.activity.select("member_id", pl.col("occurred_at").dt.date().alias("day"))
-        .unique()
-        .sort("member_id", "day")
-        .with_columns(
-            pl.when(pl.col("member_id") == pl.col("member_id").shift(-1))
-            .then(pl.col("day").shift(-1))
-            .alias("next")
+    first_day, last_day = _day_number(first), _day_number(last)
+    (marks,) = community.collect(
+        active_queries.rolling_active_marks(
+            community.frames().activity(), first_day=first_day, last_day=last_day
         )
     )
-    grid = pl.DataFrame({"day": pl.date_range(first, last, interval="1d", eager=True)})
-    dau = days.group_by("day").agg(pl.len().cast(pl.Int64).alias("dau"))
+    # running sums from the marks: the distinct members active in the 7 / 30 days ending each day
+    grid = pl.DataFrame({"day": pl.int_range(first_day, last_day + 1, eager=True)})
+    marks = marks.select(pl.col("day", "dau", "delta_7d", "delta_30d").cast(pl.Int64))
+    before = marks.filter(pl.col("day") < first_day).select(pl.col("delta_7d", "delta_30d").sum())
     as_of_day = community.as_of.date()
     end_of_as_of_day = _day_start(as_of_day + timedelta(days=1)) - timedelta(microseconds=1)
     return (
-        grid.join(dau, on="day", how="left")
+        grid.join(marks, on="day", how="left")
         .sort("day")
-        .with_columns(
+        .select(
+            _index_to_date("day").alias("day"),
             pl.col("dau").fill_null(0),
-            _rolling_distinct(days, 7, grid).alias("wau"),
-            _rolling_distinct(days, 30, grid).alias("mau"),
+            (pl.col("delta_7d").fill_null(0).cum_sum() + before["delta_7d"].item()).alias("wau"),
+            (pl.col("delta_30d").fill_null(0).cum_sum() + before["delta_30d"].item()).alias("mau"),
         )
         .with_columns(
             pl.when(pl.col("mau") > 0).then(pl.col("dau") / pl.col("mau")).alias("stickiness"),
@@ -147,15 +128,26 @@ def activity_by_kind(
     _check_days(first, last)
     if every not in {"1d", "1w", "1mo"}:
         raise ValueError(f"every must be '1d', '1w' or '1mo', got {every!r}.")
-    return (
-        _in_days(community.activity, first, last)
-        .group_by(pl.col("occurred_at").dt.truncate(every).dt.date().alias("period_start"), "kind")
-        .agg(
-            pl.len().cast(pl.Int64).alias("rows"),
-            pl.col("member_id").n_unique().cast(pl.Int64).alias("members"),
+    start_us, end_us = _bounds_us(first, last)
+    (found,) = community.collect(
+        active_queries.activity_per_kind(
+            community.frames().activity(),
+            start_us=start_us,
+            end_us=end_us,
+            every="1d" if every == "1d" else "1w" if every == "1w" else "1mo",
         )
-        .sort("period_start", "kind")
     )
+    period = (
+        pl.col("period").dt.date()
+        if every == "1mo"
+        else _index_to_date("period", weeks=every == "1w")
+    )
+    return found.select(
+        period.alias("period_start"),
+        pl.col("kind").cast(pl.String),
+        pl.col("rows").cast(pl.Int64),
+        pl.col("members").cast(pl.Int64),
+    ).sort("period_start", "kind")
 
 
 # -- concentration -----------------------------------------------------------------------------
@@ -184,10 +176,12 @@ def concentration(
 ) -> Concentration:
     """The share of activity that comes from the most active members (and the Lorenz curve)."""
     _check_days(first, last)
-    rows = _in_days(community.activity, first, last)
-    if kind is not None:
-        rows = rows.filter(pl.col("kind") == kind)
-    counts = rows.group_by("member_id").len().sort("len")["len"].cast(pl.Float64)
+    start_us, end_us = _bounds_us(first, last)
+    query = board_queries.member_counts(
+        community.frames().activity(), start_us=start_us, end_us=end_us, kind=kind
+    )
+    (found,) = community.collect(query.select("activities"))
+    counts = found["activities"].sort().cast(pl.Float64)
     n, total = counts.len(), float(counts.sum())
     empty = pl.DataFrame(schema={"member_share": pl.Float64, "activity_share": pl.Float64})
     if n == 0 or total == 0:
@@ -247,8 +241,8 @@ def time_to_first_activity(community: Community, *, first: date, last: date) -> 
     """Time from joining to first activity for members who joined in the period."""
     _check_days(first, last)
     start, end = _day_start(first), _day_start(last + timedelta(days=1))
-    firsts = community.activity.group_by("member_id").agg(
-        pl.col("occurred_at").min().alias("first_at")
+    firsts = community.activity_summary.select(
+        "member_id", pl.col("first_activity_at").alias("first_at")
     )
     joined = (
         community.members.filter(pl.col("joined_at").is_between(start, end, closed="left"))
@@ -291,14 +285,14 @@ def time_to_first_activity(community: Community, *, first: date, last: date) -> 
 # -- leaderboards ------------------------------------------------------------------------------
 
 
-def _counts(activity: pl.DataFrame, first: date, last: date, kind: str | None) -> pl.DataFrame:
-    rows = _in_days(activity, first, last)
-    if kind is not None:
-        rows = rows.filter(pl.col("kind") == kind)
-    return rows.group_by("member_id").agg(
-        pl.len().cast(pl.Int64).alias("activities"),
-        pl.col("occurred_at").dt.date().n_unique().cast(pl.Int64).alias("active_days"),
-        pl.col("occurred_at").max().alias("last_activity_at"),
+def _ranked(found: pl.DataFrame, community: Community, column: str, top: int) -> pl.DataFrame:
+    """The ``top`` rows by ``column`` (largest first, ties by member_id) with their ``rank``
+    (ties share the smallest), from a query's leading members (ties at the boundary included)."""
+    return (
+        community.events.with_ids(found)
+        .sort([column, "member_id"], descending=[True, False])
+        .with_columns(pl.col(column).rank("min", descending=True).cast(pl.Int64).alias("rank"))
+        .head(top)
     )
 
 
@@ -325,15 +319,14 @@ def leaderboard(
     _check_days(first, last)
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}.")
-    counts = (
-        _counts(community.activity, first, last, kind)
-        .sort(["activities", "member_id"], descending=[True, False])
-        .with_columns(
-            pl.col("activities").rank("min", descending=True).cast(pl.Int64).alias("rank")
+    start_us, end_us = _bounds_us(first, last)
+    (found,) = community.collect(
+        board_queries.top_members(
+            community.frames().activity(), start_us=start_us, end_us=end_us, kind=kind, top=top
         )
-        .head(top)
     )
-    out = _with_identity(counts, community)
+    found = found.with_columns(pl.col("activities", "active_days").cast(pl.Int64))
+    out = _with_identity(_ranked(found, community, "activities", top), community)
     names = identifying_columns(community)
     return out.select("rank", "member_id", *names, "activities", "active_days", "last_activity_at")
 
@@ -355,19 +348,20 @@ def rising_members(
     length = (last - first).days + 1
     before_last = first - timedelta(days=1)
     before_first = first - timedelta(days=length)
-    now = _counts(community.activity, first, last, kind).select("member_id", "activities")
-    then = _counts(community.activity, before_first, before_last, kind).select(
-        "member_id", pl.col("activities").alias("previous")
+    previous_start_us, start_us = _bounds_us(before_first, before_last)
+    end_us = _bounds_us(first, last)[1]
+    (found,) = community.collect(
+        board_queries.rising_members(
+            community.frames().activity(),
+            previous_start_us=previous_start_us,
+            start_us=start_us,
+            end_us=end_us,
+            kind=kind,
+            top=top,
+        )
     )
-    rising = (
-        now.join(then, on="member_id", how="left")
-        .with_columns(pl.col("previous").fill_null(0))
-        .with_columns((pl.col("activities") - pl.col("previous")).alias("increase"))
-        .filter(pl.col("increase") > 0)
-        .sort(["increase", "member_id"], descending=[True, False])
-        .with_columns(pl.col("increase").rank("min", descending=True).cast(pl.Int64).alias("rank"))
-        .head(top)
-    )
+    found = found.with_columns(pl.col("activities", "previous", "increase").cast(pl.Int64))
+    rising = _ranked(found, community, "increase", top)
     names = identifying_columns(community)
     return _with_identity(rising, community).select(
         "rank", "member_id", *names, "activities", "previous", "increase"
@@ -387,17 +381,24 @@ def badge_holders(
     """
     names = identifying_columns(community)
     schema = {"badge": pl.String, "item_id": pl.String, "member_id": pl.String}
-    if community.proof_items is None or community.exposures is None:
+    exposures = community.frames().exposures() if community.proof_items is not None else None
+    if community.proof_items is None or exposures is None:
         return pl.DataFrame(schema={**schema, **dict.fromkeys(names, pl.String),
                                     "earned_at": pl.Datetime("us", "UTC")})  # fmt: skip
     badges = community.proof_items.filter(pl.col("kind") == "badge").select(
         "item_id", pl.col("title").alias("badge")
     )
-    held = (
-        community.exposures.join(badges, on="item_id")
-        .group_by("item_id", "badge", "member_id")
-        .agg(pl.col("occurred_at").min().alias("earned_at"))
-    )
+    if badges.is_empty():  # (no query: an empty list of items is not valid SQL everywhere)
+        held = pl.DataFrame(schema={**schema, "earned_at": pl.Datetime("us", "UTC")})
+    else:
+        (firsts,) = community.collect(
+            board_queries.first_exposures(exposures, badges["item_id"].to_list())
+        )
+        held = (
+            community.events.with_ids(firsts)
+            .join(badges, on="item_id")
+            .select("badge", "item_id", "member_id", pl.col("first_at").alias("earned_at"))
+        )
     if first is not None and last is not None:
         _check_days(first, last)
         held = held.filter(

@@ -41,6 +41,7 @@ import polars as pl
 from scipy import stats
 
 from analytics.community import Community
+from analytics.queries.active import active_per_day
 
 Outcome = Literal["signups", "active"]
 Verdict = Literal["lift", "drop", "no_evidence", "not_estimable"]
@@ -169,8 +170,12 @@ def daily_series(community: Community, outcome: Outcome = "signups") -> pl.DataF
             pl.len().cast(pl.Int64).alias("count")
         )
     else:
-        counts = community.activity.group_by(pl.col("occurred_at").dt.date().alias("day")).agg(
-            pl.col("member_id").n_unique().cast(pl.Int64).alias("count")
+        (found,) = community.collect(active_per_day(community.frames().activity()))
+        counts = found.select(
+            (pl.lit(date(1970, 1, 1)) + pl.duration(days=pl.col("day").cast(pl.Int64)))
+            .cast(pl.Date)
+            .alias("day"),
+            pl.col("active").cast(pl.Int64).alias("count"),
         )
     grid = pl.DataFrame(
         {"day": pl.date_range(first.date(), community.as_of.date(), "1d", eager=True)}  # type: ignore[union-attr]
