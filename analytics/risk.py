@@ -35,7 +35,7 @@ How it is kept honest:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -51,6 +51,8 @@ from threadpoolctl import threadpool_limits
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
 from analytics.errors import LeakageError
+from analytics.queries import windows
+from analytics.queries.events import to_us
 
 Progress = Callable[[str, float], None]
 FloatArray = npt.NDArray[np.float64]
@@ -136,14 +138,19 @@ class KnownAt:
     attributes: tuple[str, ...]
 
 
-def known_at(community: Community, cutoff: datetime) -> KnownAt:
-    """What the community's data said at ``cutoff`` (rows after it left out)."""
-    members = community.members.filter(pl.col("joined_at") <= cutoff).select(
+def _members_at(community: Community, cutoff: datetime) -> pl.DataFrame:
+    """The members who had joined by ``cutoff``, with departures known then."""
+    return community.members.filter(pl.col("joined_at") <= cutoff).select(
         "member_id",
         "joined_at",
         pl.when(pl.col("left_at") <= cutoff).then(pl.col("left_at")).alias("left_at"),
         *community.attributes,
     )
+
+
+def known_at(community: Community, cutoff: datetime) -> KnownAt:
+    """What the community's data said at ``cutoff`` (rows after it left out)."""
+    members = _members_at(community, cutoff)
     activity = community.activity.filter(pl.col("occurred_at") <= cutoff).select(
         "member_id", "occurred_at", "kind"
     )
@@ -281,9 +288,23 @@ def features_from(known: KnownAt, spec: FeatureSpec, *, inactive_days: int) -> p
         for k in spec.proof_kinds
     ]
     proof = exp.group_by("member_id").agg(proof_aggs)
+    return _assemble(known.members, per_member, proof, t, spec, inactive_days=inactive_days)
 
+
+def _assemble(
+    members: pl.DataFrame,
+    per_member: pl.DataFrame,
+    proof: pl.DataFrame,
+    t: datetime,
+    spec: FeatureSpec,
+    *,
+    inactive_days: int,
+) -> pl.DataFrame:
+    """The features from the members known at ``t`` and their activity (``per_member``:
+    ``last_activity_at``, ``days_since_last_<kind>``, the counts) and proof (``proof``:
+    ``last_proof_at``, ``badges``, ``seen_<kind>``) aggregates, each one row per member."""
     frame = (
-        known.members.join(per_member, on="member_id", how="left")
+        members.join(per_member, on="member_id", how="left")
         .join(proof, on="member_id", how="left")
         .with_columns(
             pl.max_horizontal("joined_at", "last_activity_at").alias("last_sign_at"),
@@ -326,9 +347,154 @@ def features_as_of(
     spec: FeatureSpec | None = None,
     inactive_days: int = DEFAULT_INACTIVE_DAYS,
 ) -> pl.DataFrame:
-    """Features of every member still a member at ``cutoff``, from what was known then."""
-    known = known_at(community, cutoff)
-    return features_from(known, spec or FeatureSpec.from_known(known), inactive_days=inactive_days)
+    """Features of every member still a member at ``cutoff``, from what was known then (the
+    same as ``features_from(known_at(community, cutoff), spec)``, computed where the events
+    are stored)."""
+    spec = spec or _specs(community, [cutoff])[0]
+    return _features(community, [(cutoff, spec)], inactive_days=inactive_days)[0]
+
+
+# -- the same features from queries on the event tables ------------------------------------------
+
+
+def _from_us(column: str) -> pl.Expr:
+    return pl.from_epoch(pl.col(column), time_unit="us").dt.replace_time_zone("UTC")
+
+
+def _cutoff_frame(community: Community, cutoffs: Sequence[datetime]) -> tuple[Any, list[int]]:
+    """The cutoffs (distinct, ascending) on the backend and as microseconds."""
+    us = [to_us(c) for c in cutoffs]
+    frame = pl.DataFrame(
+        {"cutoff": list(range(len(us))), "cutoff_us": us},
+        schema={"cutoff": pl.Int64, "cutoff_us": pl.Int64},
+    )
+    return community.backend_frame(frame), us
+
+
+def _proof_items(community: Community) -> Any:
+    assert community.proof_items is not None
+    items = community.proof_items.select("item_id", pl.col("kind").alias("item_kind"))
+    return community.backend_frame(items)
+
+
+def _specs(
+    community: Community, cutoffs: Sequence[datetime], *, max_kinds: int = MAX_KIND_FEATURES
+) -> list[FeatureSpec]:
+    """:meth:`FeatureSpec.from_known` at each cutoff, from queries."""
+    ordered = sorted(set(cutoffs))
+    cut, us = _cutoff_frame(community, ordered)
+    frames = community.frames()
+    lazy = [windows.kind_counts(frames.activity(), cut, us)]
+    exposures = frames.exposures()
+    with_proof = exposures is not None and community.proof_items is not None
+    if with_proof:
+        assert exposures is not None
+        items = _proof_items(community)
+        lazy += [windows.proof_kinds(exposures, items, u) for u in us]
+    counts, *proof = community.collect(*lazy)
+    out = []
+    for cutoff in cutoffs:
+        i = ordered.index(cutoff)
+        kinds = (
+            counts.filter(pl.col("cutoff") == i)
+            .sort(["rows", "kind"], descending=[True, False])
+            .head(max_kinds)["kind"]
+            .to_list()
+        )
+        proof_kinds = sorted(set(proof[i]["item_kind"].to_list()) - {"badge"}) if proof else []
+        members = _members_at(community, cutoff)
+        categories = {
+            a: tuple(sorted(members[a].fill_null("(missing)").unique().to_list()))
+            for a in community.attributes
+        }
+        out.append(FeatureSpec(tuple(kinds), tuple(proof_kinds), community.attributes, categories))
+    return out
+
+
+def _features(
+    community: Community,
+    requests: Sequence[tuple[datetime, FeatureSpec]],
+    *,
+    inactive_days: int,
+) -> list[pl.DataFrame]:
+    """The features of each (cutoff, spec), all from one job on the event tables."""
+    ordered = sorted({c for c, _ in requests})
+    kinds = sorted({k for _, spec in requests for k in spec.kinds})
+    cut, us = _cutoff_frame(community, ordered)
+    frames = community.frames()
+    activity = frames.activity()
+    counts, days = windows.recent_counts(activity, cut, us, kinds)
+    lazy = [windows.last_activity(activity, cut, us, kinds), counts, days]
+    exposures = frames.exposures()
+    if exposures is not None and community.proof_items is not None:
+        lazy += list(windows.proof_seen(exposures, _proof_items(community), cut, us))
+    found = [community.events.with_ids(f) for f in community.collect(*lazy)]
+    lasts, counts_found, days_found = found[:3]
+    seen, last_proof = found[3:] if len(found) > 3 else (None, None)
+    out = []
+    for cutoff, spec in requests:
+        i = ordered.index(cutoff)
+
+        def at(frame: pl.DataFrame, i: int = i) -> pl.DataFrame:
+            return frame.filter(pl.col("cutoff") == i).drop("cutoff")
+
+        index = {k: kinds.index(k) for k in spec.kinds}
+        per_member = (
+            at(lasts)
+            .select(
+                "member_id",
+                _from_us("last_us").alias("last_activity_at"),
+                *(
+                    _days(cutoff, _from_us(f"last_us_{j}")).alias(f"days_since_last_{k}")
+                    for k, j in index.items()
+                ),
+            )
+            .join(
+                at(counts_found).select(
+                    "member_id",
+                    pl.col("n_7d").cast(pl.Float64).alias("activities_7d"),
+                    pl.col("n_28d").cast(pl.Float64).alias("activities_28d"),
+                    pl.col("n_90d").cast(pl.Float64).alias("activities_90d"),
+                    pl.col("n_prev_28d").cast(pl.Float64).alias("activities_prev_28d"),
+                    *(
+                        pl.col(f"n_28d_{j}").cast(pl.Float64).alias(f"{k}_28d")
+                        for k, j in index.items()
+                    ),
+                ),
+                on="member_id",
+                how="left",
+            )
+            .join(
+                at(days_found).select("member_id", pl.col("active_days_28d").cast(pl.Float64)),
+                on="member_id",
+                how="left",
+            )
+        )
+        proof = pl.DataFrame(
+            schema={"member_id": pl.String, "last_proof_at": pl.Datetime("us", "UTC"),
+                    "badges": pl.Int64, **{f"seen_{k}": pl.Int64 for k in spec.proof_kinds}}
+        )  # fmt: skip
+        if seen is not None and last_proof is not None:
+            by_kind = at(seen)
+            proof = (
+                at(last_proof)
+                .select("member_id", _from_us("last_proof_us").alias("last_proof_at"))
+                .join(by_kind.select("member_id").unique(), on="member_id", how="full",
+                      coalesce=True)
+                .join(_items(by_kind, "badge", "badges"), on="member_id", how="left")
+            )  # fmt: skip
+            for k in spec.proof_kinds:
+                proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_id", how="left")
+        members = _members_at(community, cutoff)
+        out.append(_assemble(members, per_member, proof, cutoff, spec,
+                             inactive_days=inactive_days))  # fmt: skip
+    return out
+
+
+def _items(by_kind: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
+    return by_kind.filter(pl.col("item_kind") == kind).select(
+        "member_id", pl.col("items").alias(name)
+    )
 
 
 def _churn_dates(community: Community, *, known: datetime, inactive_days: int) -> pl.DataFrame:
@@ -339,7 +505,12 @@ def _churn_dates(community: Community, *, known: datetime, inactive_days: int) -
         pl.when(pl.col("left_at") <= known).then(pl.col("left_at")).alias("left_at"),
         pl.when(pl.col("last_seen_at") <= known).then(pl.col("last_seen_at")).alias("last_seen_at"),
     )
-    activity = community.activity.filter(pl.col("occurred_at") <= known)
+    (last,) = community.collect(
+        windows.last_activity_at(community.frames().activity(), to_us(known))
+    )
+    activity = community.events.with_ids(last).select(
+        "member_id", _from_us("last_us").alias("occurred_at")
+    )
     status = churn_table(members, activity, as_of=known, inactive_days=inactive_days)
     return status.select("member_id", "joined_at", "churned_at")
 
@@ -523,27 +694,32 @@ class RiskResult:
         }
 
 
-def _training_set(
-    community: Community, last_cutoff: datetime, known: datetime, settings: RiskSettings
-) -> tuple[pl.DataFrame, FeatureSpec, tuple[datetime, ...]]:
+def _cutoffs(
+    community: Community, last_cutoff: datetime, settings: RiskSettings
+) -> tuple[datetime, ...]:
     cutoffs = tuple(
         last_cutoff - timedelta(days=settings.step_days * i)
         for i in range(settings.training_cutoffs)
     )
-    cutoffs = tuple(c for c in cutoffs if community.first_join and c > community.first_join)
-    if not cutoffs:
-        return pl.DataFrame(), FeatureSpec((), (), ()), ()
-    spec = FeatureSpec.from_known(known_at(community, cutoffs[0]))
-    dates = _churn_dates(community, known=known, inactive_days=settings.inactive_days)
+    return tuple(c for c in cutoffs if community.first_join and c > community.first_join)
+
+
+def _training_set(
+    features: Sequence[pl.DataFrame],
+    cutoffs: Sequence[datetime],
+    dates: pl.DataFrame,
+    known: datetime,
+    settings: RiskSettings,
+) -> pl.DataFrame:
+    """The features at the training cutoffs, with their labels as known at ``known``."""
     frames = []
-    for cutoff in cutoffs:
-        x = features_from(known_at(community, cutoff), spec, inactive_days=settings.inactive_days)
+    for x, cutoff in zip(features, cutoffs, strict=True):
         y = _labels(
             dates, cutoff, known=known,
             horizon_days=settings.horizon_days, inactive_days=settings.inactive_days,
         )  # fmt: skip
         frames.append(x.join(y, on="member_id"))
-    return pl.concat(frames), spec, cutoffs
+    return pl.concat(frames)
 
 
 def _enough(y: npt.NDArray[Any], settings: RiskSettings) -> bool:
@@ -833,13 +1009,20 @@ def _churn_risk(
             f"{settings.inactive_days} quiet days, twice).",
         )
     step("Building features at the training cutoffs", 0.05)
-    train, spec, train_cutoffs = _training_set(community, train_last, eval_cutoff, settings)
+    train_cutoffs = _cutoffs(community, train_last, settings)
+    latest_cutoffs = _cutoffs(community, eval_cutoff, settings)
+    spec, latest_spec = _specs(community, [train_cutoffs[0], latest_cutoffs[0]])
+    requests = [(c, spec) for c in (*train_cutoffs, eval_cutoff)]
+    requests += [(c, latest_spec) for c in (*latest_cutoffs, as_of)]
+    features = _features(community, requests, inactive_days=settings.inactive_days)
+    n = len(train_cutoffs)
+    dates_eval = _churn_dates(community, known=eval_cutoff, inactive_days=settings.inactive_days)
+    dates_now = _churn_dates(community, known=as_of, inactive_days=settings.inactive_days)
+    train = _training_set(features[:n], train_cutoffs, dates_eval, eval_cutoff, settings)
     step("Building features at the held-out cutoff", 0.3)
-    held_out = features_from(
-        known_at(community, eval_cutoff), spec, inactive_days=settings.inactive_days
-    ).join(
-        churn_labels(
-            community, eval_cutoff, known=as_of,
+    held_out = features[n].join(
+        _labels(
+            dates_now, eval_cutoff, known=as_of,
             horizon_days=settings.horizon_days, inactive_days=settings.inactive_days,
         ),
         on="member_id",
@@ -877,12 +1060,10 @@ def _churn_risk(
     )
 
     step("Refitting on the latest known labels", 0.75)
-    latest, latest_spec, _ = _training_set(community, eval_cutoff, as_of, settings)
+    latest = _training_set(features[n + 1 : -1], latest_cutoffs, dates_now, as_of, settings)
     final_model, final_base = _fit(latest, latest_spec, settings)
     step("Scoring today's members", 0.9)
-    today = features_from(
-        known_at(community, as_of), latest_spec, inactive_days=settings.inactive_days
-    )
+    today = features[-1]
     typical = _typical(today, latest_spec)
     x_today = _matrix(today, latest_spec)
     model_risk = (

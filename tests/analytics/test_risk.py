@@ -213,3 +213,17 @@ def test_too_little_history_gives_a_reason_not_a_model(tmp_path: Path) -> None:
     assert result.ranked_by is None
     assert "too little time" in (result.reason or "")
     assert result.to_json()["members"] == []
+
+
+# -- the query path equals the eager definition ------------------------------------------------
+
+
+@pytest.mark.parametrize("days_before", [0, 60, 120, 200])
+def test_features_from_queries_equal_the_eager_features(demo: Community, days_before: int) -> None:
+    cutoff = demo.as_of - timedelta(days=days_before)
+    known = known_at(demo, cutoff)
+    spec = FeatureSpec.from_known(known)
+    expected = features_from(known, spec, inactive_days=30)
+    found = features_as_of(demo, cutoff, inactive_days=30)
+    assert expected.height > 100
+    assert found.equals(expected)  # the same floats, to the last bit

@@ -1,0 +1,211 @@
+"""Per-member counts and recency relative to cutoffs, for many cutoffs in one pass.
+
+A *cutoff frame* is a small frame on the backend with ``cutoff`` (its position, 0, 1, ...) and
+``cutoff_us`` (integer microseconds), positions ascending with time; the same times are passed
+as a Python list (``cutoffs_us``, ascending) so that events can be put into *buckets*: bucket i
+holds the events after cutoff i-1 and at or before cutoff i. Anything "at or before cutoff j"
+is then an aggregate over buckets 0..j of a per-bucket aggregate: the whole history is grouped
+once, not once per cutoff. Counts in windows (the last 7, 28, 90 days) join the recent events
+with the cutoff frame and keep each event for the cutoffs whose window it falls in.
+
+Every query returns member-level rows (per cutoff and member, or per member), never events.
+Windows are relative to the cutoff (``cutoff_us``); :func:`since_joining` gives the same
+windows relative to ``joined_at`` for analyses of early engagement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import narwhals.stable.v2 as nw
+
+from analytics.queries.events import DAY_US
+
+Frame = nw.LazyFrame[Any]
+
+#: Windows of the activity counts, in days.
+WINDOW_DAYS = (7, 28, 90)
+
+
+def _one_if(condition: nw.Expr) -> nw.Expr:
+    return nw.when(condition).then(1).otherwise(0)
+
+
+def bucket(cutoffs_us: Sequence[int], column: str = "occurred_at_us") -> nw.Expr:
+    """How many cutoffs lie strictly before the event: the position of the first cutoff at or
+    after it (``len(cutoffs_us)`` when it is after all of them)."""
+    t = nw.col(column)
+    out: nw.Expr = nw.lit(0)
+    for c in cutoffs_us:
+        out = out + _one_if(t > c)
+    return out.alias("bucket")
+
+
+def _check(cutoffs_us: Sequence[int]) -> None:
+    if not cutoffs_us or list(cutoffs_us) != sorted(set(cutoffs_us)):
+        raise ValueError("cutoffs must be distinct and in ascending order.")
+
+
+def last_activity(
+    activity: Frame, cutoffs: Frame, cutoffs_us: Sequence[int], kinds: Sequence[str] = ()
+) -> Frame:
+    """Per cutoff and member with activity at or before it: ``cutoff``, ``member_key``,
+    ``last_us`` (latest activity at or before the cutoff) and ``last_us_<i>`` (latest activity
+    of kind ``kinds[i]``, null without one)."""
+    _check(cutoffs_us)
+    t = nw.col("occurred_at_us")
+    per_bucket = (
+        activity.filter(t <= cutoffs_us[-1])
+        .with_columns(bucket(cutoffs_us))
+        .group_by("member_key", "bucket")
+        .agg(
+            t.max().alias("last_us"),
+            *(
+                nw.when(nw.col("kind") == k).then(t).otherwise(None).max().alias(f"last_us_{i}")
+                for i, k in enumerate(kinds)
+            ),
+        )
+    )
+    names = ["last_us", *(f"last_us_{i}" for i in range(len(kinds)))]
+    return (
+        per_bucket.join(cutoffs, how="cross")
+        .filter(nw.col("bucket") <= nw.col("cutoff"))
+        .group_by("cutoff", "member_key")
+        .agg(*(nw.col(n).max() for n in names))
+    )
+
+
+def recent_counts(
+    activity: Frame,
+    cutoffs: Frame,
+    cutoffs_us: Sequence[int],
+    kinds: Sequence[str] = (),
+    *,
+    anchor: str = "cutoff_us",
+) -> tuple[Frame, Frame]:
+    """Activity counts in windows before each cutoff (``anchor="cutoff_us"``), or after joining
+    (``anchor="joined_at_us"``, the cutoffs then only bound the history used).
+
+    Before a cutoff, an event of age ``a`` (cutoff minus its time, at most the cutoff) counts in
+    the last d days when ``a < d`` days; after joining, an event ``a`` after joining counts in
+    the first d days when ``a < d`` days (and the event is at or before the cutoff).
+
+    Returns two frames, per cutoff and member with activity in the last (first) 90 days:
+    ``cutoff``, ``member_key``, ``n_7d``, ``n_28d``, ``n_90d``, ``n_prev_28d`` (28 to 56 days),
+    ``n_28d_<i>`` (kind ``kinds[i]`` in 28 days); and ``cutoff``, ``member_key``,
+    ``active_days_28d`` (distinct UTC days with activity in 28 days).
+    """
+    _check(cutoffs_us)
+    t = nw.col("occurred_at_us")
+    window = max(WINDOW_DAYS) * DAY_US
+    rows = activity.filter(t <= cutoffs_us[-1])
+    if anchor == "cutoff_us":
+        rows = rows.filter(t > cutoffs_us[0] - window)
+        age = nw.col("cutoff_us") - t
+    elif anchor == "joined_at_us":
+        age = t - nw.col("joined_at_us")
+    else:
+        raise ValueError(f"anchor must be 'cutoff_us' or 'joined_at_us', got {anchor!r}.")
+    within = (
+        rows.select("member_key", "occurred_at_us", "joined_at_us", "kind")
+        .join(cutoffs, how="cross")
+        .filter(t <= nw.col("cutoff_us"))
+        .with_columns(age.alias("age_us"))
+        .filter(nw.col("age_us") < window)
+    )
+    a = nw.col("age_us")
+    counts = within.group_by("cutoff", "member_key").agg(
+        *(_one_if(a < d * DAY_US).sum().alias(f"n_{d}d") for d in WINDOW_DAYS),
+        _one_if((a >= 28 * DAY_US) & (a < 56 * DAY_US)).sum().alias("n_prev_28d"),
+        *(
+            _one_if((nw.col("kind") == k) & (a < 28 * DAY_US)).sum().alias(f"n_28d_{i}")
+            for i, k in enumerate(kinds)
+        ),
+    )
+    days = (
+        within.filter(a < 28 * DAY_US)
+        .select("cutoff", "member_key", (t // DAY_US).alias("day"))
+        .unique()
+        .group_by("cutoff", "member_key")
+        .agg(nw.col("day").count().alias("active_days_28d"))
+    )
+    return counts, days
+
+
+def since_joining(
+    activity: Frame, cutoffs: Frame, cutoffs_us: Sequence[int], kinds: Sequence[str] = ()
+) -> tuple[Frame, Frame]:
+    """:func:`recent_counts` with windows starting at each member's joining."""
+    return recent_counts(activity, cutoffs, cutoffs_us, kinds, anchor="joined_at_us")
+
+
+def kind_counts(activity: Frame, cutoffs: Frame, cutoffs_us: Sequence[int]) -> Frame:
+    """Activity rows per kind at or before each cutoff: ``cutoff``, ``kind``, ``rows``."""
+    _check(cutoffs_us)
+    t = nw.col("occurred_at_us")
+    per_bucket = (
+        activity.filter(t <= cutoffs_us[-1])
+        .with_columns(bucket(cutoffs_us))
+        .group_by("kind", "bucket")
+        .agg(nw.col("member_key").count().alias("rows"))
+    )
+    return (
+        per_bucket.join(cutoffs, how="cross")
+        .filter(nw.col("bucket") <= nw.col("cutoff"))
+        .group_by("cutoff", "kind")
+        .agg(nw.col("rows").sum())
+    )
+
+
+def last_activity_at(activity: Frame, known_us: int) -> Frame:
+    """Each member's latest activity at or before ``known_us`` (the churn dates as the data said
+    then): ``member_key``, ``last_us``."""
+    t = nw.col("occurred_at_us")
+    return activity.filter(t <= known_us).group_by("member_key").agg(t.max().alias("last_us"))
+
+
+def _with_item_kind(exposures: Frame, items: Frame) -> Frame:
+    """Exposures with the kind of their item (``item_kind``) from ``items`` (``item_id``,
+    ``item_kind``: the small proof-items frame on the backend)."""
+    return exposures.select("member_key", "item_id", "occurred_at_us").join(
+        items.select("item_id", "item_kind"), on="item_id"
+    )
+
+
+def proof_seen(
+    exposures: Frame, items: Frame, cutoffs: Frame, cutoffs_us: Sequence[int]
+) -> tuple[Frame, Frame]:
+    """Proof seen at or before each cutoff.
+
+    Returns two frames: ``cutoff``, ``member_key``, ``item_kind``, ``items`` (distinct items of
+    that kind seen: badges earned for kind ``badge``), and ``cutoff``, ``member_key``,
+    ``last_proof_us`` (the latest exposure to an item that is not a badge).
+    """
+    _check(cutoffs_us)
+    t = nw.col("occurred_at_us")
+    seen = _with_item_kind(exposures, items).filter(t <= cutoffs_us[-1])
+    first = seen.group_by("member_key", "item_id", "item_kind").agg(t.min().alias("first_us"))
+    items_seen = (
+        first.join(cutoffs, how="cross")
+        .filter(nw.col("first_us") <= nw.col("cutoff_us"))
+        .group_by("cutoff", "member_key", "item_kind")
+        .agg(nw.col("item_id").count().alias("items"))
+    )
+    last = (
+        seen.filter(nw.col("item_kind") != "badge")
+        .with_columns(bucket(cutoffs_us))
+        .group_by("member_key", "bucket")
+        .agg(t.max().alias("last_proof_us"))
+        .join(cutoffs, how="cross")
+        .filter(nw.col("bucket") <= nw.col("cutoff"))
+        .group_by("cutoff", "member_key")
+        .agg(nw.col("last_proof_us").max())
+    )
+    return items_seen, last
+
+
+def proof_kinds(exposures: Frame, items: Frame, cutoff_us: int) -> Frame:
+    """The kinds of the items seen at or before ``cutoff_us``: ``item_kind``."""
+    seen = _with_item_kind(exposures, items)
+    return seen.filter(nw.col("occurred_at_us") <= cutoff_us).select("item_kind").unique()
