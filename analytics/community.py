@@ -98,6 +98,8 @@ class Events:
         self.attributes = attributes
         self.segments = dict(segments or {})
         self.strip_ids = strip_ids
+        self.tables: set[str] = set()
+        self.exposure_rows: int | None = None
         self._cache: dict[str, pl.DataFrame | None] = {}
 
     def restricted(self, keys: pl.DataFrame, segments: Mapping[str, Sequence[str]]) -> Events:
@@ -105,10 +107,12 @@ class Events:
         ``segments``)."""
         keyed = self.keyed.join(keys.select("member_key"), on="member_key", how="semi")
         summary = self.summary.join(keys.select("member_key"), on="member_key", how="semi")
-        return Events(
+        events = Events(
             self.backend, keyed, self.cutoff_us, self.item_ids, summary, self.attributes,
             {**self.segments, **segments}, self.strip_ids,
         )  # fmt: skip
+        events.tables, events.exposure_rows = self.tables, self.exposure_rows
+        return events
 
     def frames(self) -> EventFrames:
         activity = self.backend.table("activity")
@@ -219,6 +223,16 @@ class Community:
         return self.activity_summary.select(
             "member_id", pl.col("last_activity_at").alias("occurred_at")
         )
+
+    @property
+    def has_exposures(self) -> bool:
+        """Whether the community has exposures to analyse (and the proof items they are of)."""
+        return self.events.item_ids is not None and "exposures" in self.events.tables
+
+    @property
+    def exposure_rows(self) -> int | None:
+        """How many exposure rows the source holds (``None`` without exposures)."""
+        return self.events.exposure_rows if self.has_exposures else None
 
     @property
     def activity_rows(self) -> int:
@@ -1087,6 +1101,8 @@ def load_community(
         segments,
         strip_ids=inspection.strip,
     )
+    events.tables = {n for n, t in inspection.events.items() if t.present}
+    events.exposure_rows = inspection.check.row_counts.get("exposures")
     return Community(
         members=members,
         proof_items=clean("proof_items"),

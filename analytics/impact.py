@@ -731,7 +731,7 @@ def estimate_effects(
         When the community has no proof_items or exposures table.
     """
     settings = settings or ImpactSettings()
-    if community.proof_items is None or community.exposures is None:
+    if community.proof_items is None or not community.has_exposures:
         raise ValueError(
             "Estimating social-proof effects needs the proof_items and exposures tables. Add "
             "them to the source (see the Data page for their columns)."
@@ -827,7 +827,7 @@ def item_detail(
     """Survival of the exposed against the weighted comparable unexposed, covariate balance and
     exposure timing for one item (``kind:<kind>`` for all items of a kind)."""
     settings = settings or ImpactSettings()
-    if community.proof_items is None or community.exposures is None:
+    if community.proof_items is None or not community.has_exposures:
         raise ValueError("The drill-down needs the proof_items and exposures tables.")
     singles, kinds = _candidates(community)
     candidate = next((c for c in (*singles, *kinds) if c.item_id == item_id), None)
@@ -903,7 +903,7 @@ def time_varying_effects(
     still present gets on day 365) are reported as not estimable.
     """
     settings = settings or ImpactSettings()
-    if community.proof_items is None or community.exposures is None:
+    if community.proof_items is None or not community.has_exposures:
         raise ValueError(
             "The any-time view needs the proof_items and exposures tables. Add them to the "
             "source (see the Data page for their columns)."

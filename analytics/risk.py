@@ -158,9 +158,10 @@ def known_at(community: Community, cutoff: datetime) -> KnownAt:
         schema={"member_id": pl.String, "occurred_at": pl.Datetime("us", "UTC"),
                 "item_kind": pl.String, "item_id": pl.String}
     )  # fmt: skip
-    if community.exposures is not None and community.proof_items is not None:
+    every = community.exposures if community.has_exposures else None
+    if every is not None and community.proof_items is not None:
         exposures = (
-            community.exposures.filter(pl.col("occurred_at") <= cutoff)
+            every.filter(pl.col("occurred_at") <= cutoff)
             .join(
                 community.proof_items.select("item_id", pl.col("kind").alias("item_kind")),
                 on="item_id",

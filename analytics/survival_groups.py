@@ -13,10 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+import narwhals.stable.v2 as nw
 import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
+from analytics.queries.exposures import first_exposures
 
 DEFAULT_LANDMARK_DAYS = 30
 EXPOSED = "exposed in the first {days} days"
@@ -93,7 +95,7 @@ def exposure_landmark_table(
     last_join: date | None = None,
 ) -> LandmarkTable:
     """Members grouped by exposure to ``item_id`` within their first ``landmark_days``."""
-    if community.proof_items is None or community.exposures is None:
+    if community.proof_items is None or not community.has_exposures:
         raise ValueError(
             "Comparing by exposure needs the proof_items and exposures tables. Add them to the "
             "source (see the Data page for their columns)."
@@ -115,10 +117,14 @@ def exposure_landmark_table(
         base = base.filter(pl.col("landmark_at") > published)
     else:
         unpublished = base.clear()
-    first_exposure = (
-        community.exposures.filter(pl.col("item_id") == item_id)
-        .group_by("member_id")
-        .agg(pl.col("occurred_at").min().alias("first_exposure"))
+    exposures = community.frames().exposures()
+    assert exposures is not None
+    (found,) = community.collect(first_exposures(exposures.filter(nw.col("item_id") == item_id)))
+    first_exposure = community.events.with_ids(found).select(
+        "member_id",
+        pl.from_epoch("first_us", time_unit="us")
+        .dt.replace_time_zone("UTC")
+        .alias("first_exposure"),
     )
     table = (
         base.join(first_exposure, on="member_id", how="left")

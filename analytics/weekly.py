@@ -438,7 +438,7 @@ def weekly_review(
 
     impact_note: str | None = None
     notable: tuple[ItemEffect, ...] = ()
-    if community.proof_items is None or community.exposures is None:
+    if community.proof_items is None or not community.has_exposures:
         impact = None
         impact_note = "No social-proof findings: the data has no proof_items and exposures tables."
     else:

@@ -129,8 +129,12 @@ def activity_by_member(raw: Frame, check: EventCheck) -> Frame:
     valid = ~nw.col("_known").is_null() & ~us.is_null() & (us >= nw.col("_joined_us"))
     if check.cutoff_us is not None:
         valid = valid & (us <= check.cutoff_us)
-    return frame.filter(valid).group_by("member_key").agg(
-        nw.len().cast(nw.Int64).alias("activities"),
-        nw.col("occurred_at_us").min().alias("first_us"),
-        nw.col("occurred_at_us").max().alias("last_us"),
+    return (
+        frame.filter(valid)
+        .group_by("member_key")
+        .agg(
+            nw.len().cast(nw.Int64).alias("activities"),
+            nw.col("occurred_at_us").min().alias("first_us"),
+            nw.col("occurred_at_us").max().alias("last_us"),
+        )
     )

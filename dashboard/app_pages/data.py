@@ -39,7 +39,7 @@ def current_data(loaded: Loaded) -> None:
             "members": community.members.height,
             "activity": community.activity_rows,
             "proof_items": None if community.proof_items is None else community.proof_items.height,
-            "exposures": None if community.exposures is None else community.exposures.height,
+            "exposures": community.exposure_rows,
             "milestones": None if community.milestones is None else community.milestones.height,
         }
     else:

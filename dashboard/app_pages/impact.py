@@ -8,7 +8,7 @@ from dashboard import charts, components, data, state
 
 st.title("Impact")
 community, view = components.page_community()
-if community.proof_items is None or community.exposures is None:
+if community.proof_items is None or not community.has_exposures:
     st.info(
         "This page needs the **proof_items** table (item_id, kind, title, published_at) and the "
         "**exposures** table (member_id, item_id, occurred_at: when a member saw or earned an "

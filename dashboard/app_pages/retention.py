@@ -84,7 +84,7 @@ with matrix_tab:
 with survival_tab:
     choices: dict[str, str] = {"all": "Everyone", "cohort": "Join cohort (quarter)"}
     choices |= {f"attr:{a}": a.replace("_", " ").capitalize() for a in community.attributes}
-    if community.proof_items is not None and community.exposures is not None:
+    if community.proof_items is not None and community.has_exposures:
         choices["item"] = "Early exposure to a proof item"
     state.seed(state.KM_BY, state.url_choice(state.KM_BY, list(choices), "all"))
     compare_by = st.selectbox(

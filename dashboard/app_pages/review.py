@@ -65,7 +65,7 @@ components.sync_url({state.WEEK: week})
 
 with st.status(f"Preparing the review of {week}…", expanded=False) as status:
     inputs: dict[str, Any] = {}
-    if community.proof_items is not None and community.exposures is not None:
+    if community.proof_items is not None and community.has_exposures:
         status.update(label=f"Preparing the review of {week}: social-proof effects")
         st.write("Estimating the social-proof effects (the longest step)…")
         inputs["impact"] = data.compute(
