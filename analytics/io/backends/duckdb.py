@@ -56,7 +56,8 @@ class DuckDBBackend:
     def _sql(self, table: str, file: Path, *, row_numbers: bool) -> str:
         path = _literal(str(file))
         if file.suffix == ".parquet":
-            source = f"read_parquet({path}, file_row_number = true)"
+            numbered = ", file_row_number = true" if row_numbers else ""
+            source = f"read_parquet({path}{numbered})"
             columns = self.con.sql(f"DESCRIBE SELECT * FROM read_parquet({path})").fetchall()
             row = f"file_row_number + 1 AS {ROW}"
         else:
