@@ -32,7 +32,8 @@ DUCKDB_COHORTS = """
 import json, sys, duckdb
 folder, period = sys.argv[1], sys.argv[2]
 step = (30 if period == "month" else 7) * 86_400_000_000
-con = duckdb.connect(config={"enable_progress_bar": False})
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
 con.execute("SET TimeZone = 'UTC'")
 rows = con.execute(f'''
 WITH m AS (SELECT member_id, joined_at, CAST(date_trunc('{period}', joined_at) AS DATE) AS cohort
