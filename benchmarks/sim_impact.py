@@ -73,7 +73,8 @@ def run_seed(
     with tempfile.TemporaryDirectory() as folder:
         write_folder(demo.tables, folder)
         community = load_community(open_source(folder))
-    result = estimate_effects(community, settings, sensitivity=False)
+        # the events stay in the folder (read by each query), so analyse before it goes
+        result = estimate_effects(community, settings, sensitivity=False)
     # The naive comparison with a Wald interval and BH, as a correlation tool would report it.
     naive_rows = []
     for item in result.items:
