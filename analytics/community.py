@@ -21,7 +21,7 @@ from analytics.io import Source
 from analytics.io.backends import Backend, open_backend
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
 from analytics.queries.checks import EventCheck, activity_by_member, problem_counts, problem_rows
-from analytics.queries.events import EventFrames, clean_id
+from analytics.queries.events import EventFrames, clean_id, to_us
 
 ROW = "__row"
 UTC_US = pl.Datetime("us", "UTC")
@@ -568,11 +568,6 @@ def _from_us(value: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz=UTC).replace(microsecond=micros)
 
 
-def _to_us(moment: datetime) -> int:
-    delta = moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * _US_PER_SECOND + delta.microseconds
-
-
 @dataclass
 class _EventTable:
     """What is known of one event table while it is checked."""
@@ -594,7 +589,7 @@ class _Inspection:
         self.check = _Checker(source)
         self.backend = open_backend(source, engine, timestamp_columns=_timestamp_columns())
         self.events = {name: _EventTable(name) for name in EVENT_TABLES}
-        self.as_of_us = None if self.as_of is None else _to_us(self.as_of)
+        self.as_of_us = None if self.as_of is None else to_us(self.as_of)
         # Ids are compared as stored unless some do not match: then blanks around them are
         # stripped (the contract's rule), at the cost of a second pass.
         self.strip = False
@@ -777,7 +772,6 @@ class _Inspection:
         items = check.read(TABLES["proof_items"])
         self._open_event("exposures")
         milestones = check.read(TABLES["milestones"])
-        order_errors: list[Issue] = []
 
         if members is not None:
             members = _ids(members, "member_id")
@@ -828,7 +822,6 @@ class _Inspection:
             milestones = milestones.with_columns(pl.col("title", "channel").cast(pl.String))
         milestones_issues = list(check.issues)
         check.issues.clear()
-        opening_issues = list(order_errors)
 
         members_ok = members is not None and not any(i.severity == "error" for i in members_issues)
         self.items_ids = (
@@ -853,13 +846,10 @@ class _Inspection:
         ]
         self._problem_rows(present, wanted)
         check.issues.extend(members_issues)
-        check.issues.extend(opening_issues)
-        activity_issues_at = len(check.issues)
         self._event_errors("activity")
         check.issues.extend(items_issues)
         self._event_errors("exposures")
         check.issues.extend(milestones_issues)
-        del activity_issues_at
 
         tables: dict[str, pl.DataFrame | None] = {
             "members": members, "proof_items": items, "milestones": milestones,
@@ -1095,7 +1085,7 @@ def load_community(
     events = Events(
         inspection.backend,
         keyed,
-        _to_us(cutoff),
+        to_us(cutoff),
         inspection.items_ids,
         summary.join(keyed.select("member_key"), on="member_key", how="semi"),
         segments,

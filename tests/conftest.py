@@ -192,22 +192,28 @@ def postgres_stats_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def postgres_url(postgres_server: str) -> Iterator[str]:
-    """A fresh, empty database on the throwaway server for one test."""
+@contextmanager
+def throwaway_database(server_url: str) -> Iterator[str]:
+    """A new, empty database on the throwaway server, dropped afterwards; yields its URL."""
     import sqlalchemy as sa
 
     name = f"t_{os.getpid()}_{_free_port()}"
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
     try:
-        yield url
+        yield server_url.rsplit("/", 1)[0] + f"/{name}"
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty database on the throwaway server for one test."""
+    with throwaway_database(postgres_server) as url:
+        yield url
 
 
 # -- Apache Spark --------------------------------------------------------------------------------

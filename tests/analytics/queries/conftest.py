@@ -7,7 +7,6 @@ compares with the reference (see test_golden.py).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from analytics.community import Community, load_community
 from analytics.io import open_source
+from tests.conftest import throwaway_database
 
 #: Engines compared with plain eager polars.
 ENGINES = ["polars", "duckdb", "postgresql", "spark"]
@@ -29,24 +29,13 @@ def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
 @pytest.fixture(scope="module")
 def demo_database(postgres_server: str, demo_folder: Path) -> Iterator[str]:
     """The demo community copied into a PostgreSQL database of its own."""
-    import sqlalchemy as sa
-
     from analytics.io import write_tables
 
-    name = f"golden_{os.getpid()}"
-    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = postgres_server.rsplit("/", 1)[0] + f"/{name}"
-    source = open_source(demo_folder)
-    tables = {t: source.scan(t) for t in source.table_names()}
-    write_tables({t: f.collect() for t, f in tables.items() if f is not None}, url)
-    try:
+    with throwaway_database(postgres_server) as url:
+        source = open_source(demo_folder)
+        tables = {t: source.scan(t) for t in source.table_names()}
+        write_tables({t: f.collect() for t, f in tables.items() if f is not None}, url)
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="module")
