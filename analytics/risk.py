@@ -412,26 +412,85 @@ def _specs(
     return out
 
 
+def _training_sample(
+    community: Community, models: Sequence[Sequence[datetime]], settings: RiskSettings
+) -> pl.DataFrame | None:
+    """The members whose features at the training cutoffs are computed, or ``None`` for all.
+
+    A model trains on at most ``max_training_rows`` member-cutoffs, sampled from every member
+    at every training cutoff. In a large community computing all of them and keeping a few
+    percent wastes most of the work (at a million members, a dozen full feature sets). So a
+    seeded random share of the members is chosen first, large enough to give each model
+    (``models``: the training cutoffs of each) about twice the rows it takes (members, in
+    ``member_id`` order, decide by one uniform draw each: the same members on every engine).
+    """
+    # at most the members present at each cutoff: joined, not yet left, and some sign of life
+    # in the quiet days before it or later (the last activity known now bounds the one then)
+    members = community.members.select("member_id", "joined_at", "left_at").join(
+        community.last_activity(), on="member_id", how="left"
+    )
+    sign = pl.max_horizontal("joined_at", "occurred_at")
+    quiet = timedelta(days=settings.inactive_days)
+    share = max(
+        2.0 * settings.max_training_rows
+        / max(
+            sum(
+                members.filter(
+                    (pl.col("joined_at") <= c)
+                    & (pl.col("left_at").is_null() | (pl.col("left_at") > c))
+                    & (sign > c - quiet)
+                ).height
+                for c in cutoffs
+            ),
+            1,
+        )
+        for cutoffs in models
+    )
+    if share >= 1.0:
+        return None
+    ids = members.select("member_id").sort("member_id")
+    draw = np.random.default_rng(settings.seed).random(ids.height)
+    return ids.filter(pl.Series(draw < share))
+
+
 def _features(
     community: Community,
     requests: Sequence[tuple[datetime, FeatureSpec]],
     *,
     inactive_days: int,
+    sample: pl.DataFrame | None = None,
+    last_at: dict[datetime, pl.DataFrame] | None = None,
 ) -> list[pl.DataFrame]:
-    """The features of each (cutoff, spec), all from one job on the event tables."""
+    """The features of each (cutoff, spec), all from one job on the event tables; only of the
+    members in ``sample`` (``member_id``) when given. ``last_at``, when given, receives each
+    member's latest activity at or before each cutoff (``member_id``, ``occurred_at``), as
+    :func:`_churn_dates` needs it."""
     ordered = sorted({c for c, _ in requests})
     kinds = sorted({k for _, spec in requests for k in spec.kinds})
+    events = community.events
+    if sample is not None and not events.backend.pushdown:
+        # in-process engines read only the sampled members' events; where the queries run in a
+        # database or on Spark, the ids stay there and the sample is applied to the results
+        keys = events.keyed.join(sample, on="member_id", how="semi").select("member_key")
+        events = events.restricted(keys, {})
     cut, us = _cutoff_frame(community, ordered)
-    frames = community.frames()
+    frames = events.frames()
     activity = frames.activity()
     counts, days = windows.recent_counts(activity, cut, us, kinds)
     lazy = [windows.last_activity(activity, cut, us, kinds), counts, days]
     exposures = frames.exposures()
     if exposures is not None and community.proof_items is not None:
         lazy += list(windows.proof_seen(exposures, _proof_items(community), cut, us))
-    found = [community.events.with_ids(f) for f in community.collect(*lazy)]
+    found = [events.with_ids(f) for f in events.collect(*lazy)]
+    if sample is not None:
+        found = [f.join(sample, on="member_id", how="semi") for f in found]
     lasts, counts_found, days_found = found[:3]
     seen, last_proof = found[3:] if len(found) > 3 else (None, None)
+    if last_at is not None:
+        for i, cutoff in enumerate(ordered):
+            last_at[cutoff] = lasts.filter(pl.col("cutoff") == i).select(
+                "member_id", _from_us("last_us").alias("occurred_at")
+            )
     out = []
     for cutoff, spec in requests:
         i = ordered.index(cutoff)
@@ -487,6 +546,8 @@ def _features(
             for k in spec.proof_kinds:
                 proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_id", how="left")
         members = _members_at(community, cutoff)
+        if sample is not None:
+            members = members.join(sample, on="member_id", how="semi")
         out.append(_assemble(members, per_member, proof, cutoff, spec,
                              inactive_days=inactive_days))  # fmt: skip
     return out
@@ -498,20 +559,30 @@ def _items(by_kind: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
     )
 
 
-def _churn_dates(community: Community, *, known: datetime, inactive_days: int) -> pl.DataFrame:
-    """``member_id``, ``joined_at``, ``churned_at`` as the data said at ``known``."""
+def _churn_dates(
+    community: Community,
+    *,
+    known: datetime,
+    inactive_days: int,
+    last: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """``member_id``, ``joined_at``, ``churned_at`` as the data said at ``known`` (``last``:
+    each member's latest activity at or before ``known``, when already known)."""
     members = community.members.filter(pl.col("joined_at") <= known).select(
         "member_id",
         "joined_at",
         pl.when(pl.col("left_at") <= known).then(pl.col("left_at")).alias("left_at"),
         pl.when(pl.col("last_seen_at") <= known).then(pl.col("last_seen_at")).alias("last_seen_at"),
     )
-    (last,) = community.collect(
-        windows.last_activity_at(community.frames().activity(), to_us(known))
-    )
-    activity = community.events.with_ids(last).select(
-        "member_id", _from_us("last_us").alias("occurred_at")
-    )
+    if last is not None:
+        activity = last
+    else:
+        (found,) = community.collect(
+            windows.last_activity_at(community.frames().activity(), to_us(known))
+        )
+        activity = community.events.with_ids(found).select(
+            "member_id", _from_us("last_us").alias("occurred_at")
+        )
     status = churn_table(members, activity, as_of=known, inactive_days=inactive_days)
     return status.select("member_id", "joined_at", "churned_at")
 
@@ -610,6 +681,34 @@ def weighted_auc(y: npt.NDArray[Any], score: FloatArray, weight: FloatArray | No
         return math.nan
     below = np.cumsum(neg_g) - neg_g
     return float((pos_g * (below + 0.5 * neg_g)).sum() / (total_pos * total_neg))
+
+
+class _RankedScores:
+    """:func:`weighted_auc` of fixed labels and scores under many weightings: the scores are
+    sorted and their ties grouped once, so each weighting costs two weighted counts."""
+
+    def __init__(self, y: npt.NDArray[Any], score: FloatArray) -> None:
+        y = np.asarray(y, dtype=bool)
+        order = np.argsort(score, kind="mergesort")
+        s = score[order]
+        group = np.zeros(len(s), dtype=np.int64)
+        if len(s):
+            group[1:] = np.cumsum(np.diff(s) != 0)
+        self.groups = int(group[-1]) + 1 if len(s) else 0
+        # each member's tie group, split by class
+        rank = np.empty(len(s), dtype=np.int64)
+        rank[order] = group
+        self.positive, self.negative = y, ~y
+        self.pos_group, self.neg_group = rank[y], rank[~y]
+
+    def auc(self, weight: FloatArray) -> float:
+        pos_g = np.bincount(self.pos_group, weights=weight[self.positive], minlength=self.groups)
+        neg_g = np.bincount(self.neg_group, weights=weight[self.negative], minlength=self.groups)
+        total_pos, total_neg = pos_g.sum(), neg_g.sum()
+        if total_pos == 0 or total_neg == 0:
+            return math.nan
+        below = np.cumsum(neg_g) - neg_g
+        return float((pos_g * (below + 0.5 * neg_g)).sum() / (total_pos * total_neg))
 
 
 @dataclass(frozen=True)
@@ -767,10 +866,12 @@ def _evaluate(
     p = model.predict_proba(_matrix(frame, spec))[:, 1]
     b = base.predict_proba(frame.select("days_since_last").to_numpy())[:, 1]
     rng = np.random.default_rng(settings.seed)
+    model_auc, base_auc = _RankedScores(y, p), _RankedScores(y, b)
     diffs = []
     for _ in range(settings.bootstrap):
-        w = rng.multinomial(len(y), np.full(len(y), 1.0 / len(y))).astype(np.float64)
-        diffs.append(weighted_auc(y, p, w) - weighted_auc(y, b, w))
+        # how often each member is drawn in a resample of the same size (multinomial counts)
+        w = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(np.float64)
+        diffs.append(model_auc.auc(w) - base_auc.auc(w))
     low, high = np.nanquantile(np.asarray(diffs), [0.025, 0.975])
     metrics = {
         "auc": weighted_auc(y, p),
@@ -900,6 +1001,98 @@ def _sentence(group: str, row: dict[str, Any], typical: dict[str, float], spec: 
     return "; ".join(parts) or "member attributes"
 
 
+def _formatted(values: pl.Series, fmt: str) -> pl.Series:
+    """Each value formatted as Python would (``format(v, fmt)``): distinct values once."""
+    mapping = {v: format(v, fmt) for v in values.unique().drop_nulls().to_list()}
+    return values.replace_strict(mapping, default=None, return_dtype=pl.String)
+
+
+def _sentences(
+    frame: pl.DataFrame, typical: dict[str, float], spec: FeatureSpec, groups: Sequence[str]
+) -> dict[str, pl.Series]:
+    """:func:`_sentence` of every member for each group, built column-wise."""
+
+    def whole(column: str | pl.Series) -> pl.Series:
+        return _formatted(frame[column] if isinstance(column, str) else column, ".0f")
+
+    def usual(name: str) -> str:
+        return format(typical[name], ".0f")
+
+    out: dict[str, pl.Series] = {}
+    for group in groups:
+        if group == "recency":
+            text = "no activity for " + whole("days_since_last")
+            text = text + f" days (typical: {usual('days_since_last')})"
+        elif group == "frequency":
+            count = frame["activities_28d"]
+            noun = pl.select(
+                pl.when(count.round(0) == 1).then(pl.lit("activity")).otherwise(pl.lit("activities"))
+            ).to_series()
+            text = whole(count) + " " + noun
+            text = text + f" in the last 4 weeks (typical: {usual('activities_28d')})"
+        elif group == "trend":
+            now, before = frame["activities_28d"], frame["activities_prev_28d"]
+            fell = (before > 0) & (now < before)
+            share = _formatted(pl.select(pl.when(fell).then(1 - now / before)).to_series(), ".0%")
+            text = pl.select(
+                pl.when(fell)
+                .then(
+                    pl.lit("activity fell ") + pl.lit(share) + " against the previous 4 weeks ("
+                    + pl.lit(whole(now)) + " after " + pl.lit(whole(before)) + ")"
+                )
+                .otherwise(
+                    pl.lit("activity ") + pl.lit(whole(now)) + " in the last 4 weeks after "
+                    + pl.lit(whole(before)) + " in the 4 weeks before"
+                )
+            ).to_series()  # fmt: skip
+        elif group == "tenure":
+            text = "member for " + whole("tenure_days")
+            text = text + (
+                f" days (typical: {usual('tenure_days')}); newer members leave more often"
+            )
+        elif group == "proof seen":
+            seen = frame.select(
+                pl.sum_horizontal(*(pl.col(f"seen_{k}") for k in spec.proof_kinds))
+                if spec.proof_kinds
+                else pl.repeat(0.0, frame.height)
+            ).to_series()
+            total = sum(typical[f"seen_{k}"] for k in spec.proof_kinds)
+            text = "has seen " + whole(seen) + f" proof item(s) (typical: {total:.0f})"
+        elif group == "badges":
+            text = whole("badges") + f" badge(s) (typical: {usual('badges')})"
+        else:
+            parts = []
+            for a in spec.attributes:
+                code, common_code = frame[f"attr_{a}"], typical[f"attr_{a}"]
+                values = spec.categories.get(a, ())
+                common = values[int(common_code)] if not math.isnan(common_code) else "?"
+                shown = code.replace_strict(
+                    {float(i): v for i, v in enumerate(values)}, default=None,
+                    return_dtype=pl.String,
+                )  # fmt: skip
+                differs = code.is_not_null() & code.is_not_nan() & (code != common_code)
+                parts.append(
+                    pl.select(
+                        pl.when(differs).then(
+                            pl.lit(f"{a} ") + pl.lit(shown) + f" (most members: {common})"
+                        )
+                    ).to_series()
+                )
+            if parts:
+                joined = pl.select(
+                    pl.concat_str([pl.lit(p) for p in parts], separator="; ", ignore_nulls=True)
+                ).to_series()
+                text = pl.select(
+                    pl.when(pl.lit(joined) == "")
+                    .then(pl.lit("member attributes"))
+                    .otherwise(pl.lit(joined))
+                ).to_series()
+            else:
+                text = pl.Series([("member attributes")] * frame.height, dtype=pl.String)
+        out[group] = text.rename(group)
+    return out
+
+
 def risk_factors(
     model: HistGradientBoostingClassifier,
     frame: pl.DataFrame,
@@ -907,12 +1100,13 @@ def risk_factors(
     typical: dict[str, float],
     *,
     top: int = 3,
-) -> list[list[str]]:
+) -> pl.Series:
     """Each member's top risk factors: the feature groups whose typical values would lower the
-    member's predicted risk most (at least ``MIN_FACTOR``), in words."""
+    member's predicted risk most (at least ``MIN_FACTOR``), in words (``factors``: a list of
+    strings per member)."""
     x = _matrix(frame, spec)
     if len(x) == 0:
-        return []
+        return pl.Series("factors", [], dtype=pl.List(pl.String))
     risk = model.predict_proba(x)[:, 1]
     columns = spec.columns()
     contributions = {}
@@ -926,23 +1120,35 @@ def risk_factors(
         contributions[group] = risk - model.predict_proba(swapped)[:, 1]
     groups = list(contributions)
     matrix = np.column_stack([contributions[g] for g in groups])
-    rows = frame.select(list(columns)).to_dicts()
-    out = []
-    for i, row in enumerate(rows):
-        order = np.argsort(-matrix[i])[:top]
-        out.append(
-            [_sentence(groups[j], row, typical, spec) for j in order if matrix[i, j] >= MIN_FACTOR]
-        )
-    return out
+    # per member, the groups by contribution (largest first; ties in group order)
+    order = np.argsort(-matrix, axis=1, kind="stable")[:, :top]
+    strong = np.take_along_axis(matrix, order, axis=1) >= MIN_FACTOR
+    texts = _sentences(frame, typical, spec, groups)
+    picked = []
+    for k in range(order.shape[1]):
+        choice = pl.Series(f"pick_{k}", order[:, k])
+        column = pl.select(
+            pl.coalesce(
+                pl.when(pl.lit(choice) == j).then(pl.lit(texts[g])) for j, g in enumerate(groups)
+            )
+        ).to_series()
+        picked.append(pl.select(pl.when(pl.lit(strong[:, k])).then(pl.lit(column))).to_series())
+    return (
+        pl.select(pl.concat_list([pl.lit(p) for p in picked]).list.drop_nulls())
+        .to_series()
+        .rename("factors")
+    )
 
 
-def _recency_factors(frame: pl.DataFrame, typical: dict[str, float]) -> list[list[str]]:
-    return [
-        [f"no activity for {d:.0f} days (typical: {typical['days_since_last']:.0f})"]
-        if d > typical["days_since_last"]
-        else []
-        for d in frame["days_since_last"].to_list()
-    ]
+def _recency_factors(frame: pl.DataFrame, typical: dict[str, float]) -> pl.Series:
+    days = frame["days_since_last"]
+    text = "no activity for " + _formatted(days, ".0f")
+    text = text + f" days (typical: {typical['days_since_last']:.0f})"
+    return pl.select(
+        pl.when(pl.lit(days) > typical["days_since_last"])
+        .then(pl.concat_list(pl.lit(text)))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    ).to_series().rename("factors")
 
 
 # -- the whole analysis ------------------------------------------------------------------------
@@ -1013,12 +1219,30 @@ def _churn_risk(
     train_cutoffs = _cutoffs(community, train_last, settings)
     latest_cutoffs = _cutoffs(community, eval_cutoff, settings)
     spec, latest_spec = _specs(community, [train_cutoffs[0], latest_cutoffs[0]])
-    requests = [(c, spec) for c in (*train_cutoffs, eval_cutoff)]
-    requests += [(c, latest_spec) for c in (*latest_cutoffs, as_of)]
-    features = _features(community, requests, inactive_days=settings.inactive_days)
+    # the training cutoffs' features of a sample of members (see _training_sample); the
+    # held-out and today's features of everyone
+    sample = _training_sample(community, (train_cutoffs, latest_cutoffs), settings)
+    requests = [(c, spec) for c in train_cutoffs]
+    requests += [(c, latest_spec) for c in latest_cutoffs]
+    trained_on = _features(
+        community, requests, inactive_days=settings.inactive_days, sample=sample
+    )
+    last_at: dict[datetime, pl.DataFrame] = {}
+    evaluated = _features(
+        community,
+        [(eval_cutoff, spec), (as_of, latest_spec)],
+        inactive_days=settings.inactive_days,
+        last_at=last_at,
+    )
     n = len(train_cutoffs)
-    dates_eval = _churn_dates(community, known=eval_cutoff, inactive_days=settings.inactive_days)
-    dates_now = _churn_dates(community, known=as_of, inactive_days=settings.inactive_days)
+    features = [*trained_on[:n], evaluated[0], *trained_on[n:], evaluated[1]]
+    dates_eval = _churn_dates(
+        community, known=eval_cutoff, inactive_days=settings.inactive_days,
+        last=last_at[eval_cutoff],
+    )  # fmt: skip
+    dates_now = _churn_dates(
+        community, known=as_of, inactive_days=settings.inactive_days, last=last_at[as_of]
+    )
     train = _training_set(features[:n], train_cutoffs, dates_eval, eval_cutoff, settings)
     step("Building features at the held-out cutoff", 0.3)
     held_out = features[n].join(
@@ -1093,7 +1317,7 @@ def _churn_risk(
             .then(pl.col("activities_28d") / pl.col("activities_prev_28d") - 1.0)
             .alias("trend_pct"),
             "tenure_days",
-            pl.Series("factors", factors, dtype=pl.List(pl.String)),
+            factors,
         )
         .sort(["risk", "member_id"], descending=[True, False])
         .with_row_index("rank", offset=1)

@@ -24,7 +24,19 @@ from analytics.risk import (
     features_as_of,
     features_from,
     known_at,
+    risk_factors,
     weighted_auc,
+)
+from analytics.risk import (
+    GROUPS,
+    MIN_FACTOR,
+    _churn_dates,
+    _features,
+    _fit,
+    _RankedScores,
+    _sentence,
+    _training_sample,
+    _typical,
 )
 from tests.conftest import write_csvs
 
@@ -162,6 +174,89 @@ def test_weighted_auc_agrees_with_scikit_learn(rng: np.random.Generator) -> None
     assert weighted_auc(y, score, weight) == pytest.approx(
         roc_auc_score(y, score, sample_weight=weight)
     )
+
+
+def test_ranked_scores_give_the_weighted_auc_under_any_weights(rng: np.random.Generator) -> None:
+    y = rng.integers(0, 2, size=2_000)
+    score = np.round(rng.normal(size=2_000) + y, 1)  # with ties
+    ranked = _RankedScores(y, score)
+    for _ in range(5):
+        weight = np.bincount(rng.integers(0, 2_000, 2_000), minlength=2_000).astype(float)
+        assert ranked.auc(weight) == pytest.approx(weighted_auc(y, score, weight), rel=1e-12)
+    assert ranked.auc(np.ones(2_000)) == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+
+
+def test_factors_in_words_equal_the_sentence_of_each_member(demo: Community) -> None:
+    # the factors are built column-wise; member by member they read as _sentence writes them
+    frame = features_as_of(demo, demo.as_of)
+    spec = FeatureSpec.from_known(known_at(demo, demo.as_of))
+    typical = _typical(frame, spec)
+    # a label that depends on several groups, so that factors of several kinds appear
+    labels = frame.select(
+        (
+            (pl.col("days_since_last") > typical["days_since_last"])
+            ^ (pl.col("tenure_days") < typical["tenure_days"])
+            ^ (pl.col("activities_28d") > pl.col("activities_prev_28d"))
+        ).cast(pl.Int8)
+    ).to_series()
+    model, _ = _fit(frame.with_columns(labels.alias("churned")), spec, RiskSettings())
+    found = risk_factors(model, frame, spec, typical).to_list()
+    x = frame.select(list(spec.columns())).to_numpy().astype(np.float64)
+    risk = model.predict_proba(x)[:, 1]
+    columns = list(spec.columns().items())
+    groups = [g for g in GROUPS if any(c == g for _, c in columns)]
+    drops = []
+    for group in groups:
+        swapped = x.copy()
+        for i, (name, g) in enumerate(columns):
+            if g == group:
+                swapped[:, i] = typical[name]
+        drops.append(risk - model.predict_proba(swapped)[:, 1])
+    matrix = np.column_stack(drops)
+    rows = frame.select(list(spec.columns())).to_dicts()
+    expected = []
+    for i, row in enumerate(rows):
+        order = np.argsort(-matrix[i], kind="stable")[:3]
+        expected.append(
+            [_sentence(groups[j], row, typical, spec) for j in order if matrix[i, j] >= MIN_FACTOR]
+        )
+    assert found == expected
+    assert sum(len(f) for f in found) > frame.height  # most members have several factors
+    assert len({g for f in found for g in f}) > 50
+    openings = {text.split(" ")[0] for f in found for text in f}
+    assert {"no", "member", "activity"} <= openings
+
+
+def test_training_features_are_computed_for_a_sample_of_a_large_community(
+    demo: Community,
+) -> None:
+    cutoffs = [demo.as_of - timedelta(days=100 + 14 * i) for i in range(6)]
+    assert _training_sample(demo, [cutoffs], RiskSettings()) is None  # 10 k members: everyone
+    settings = RiskSettings(max_training_rows=500)
+    sample = _training_sample(demo, [cutoffs], settings)
+    assert sample is not None
+    present = sum(features_as_of(demo, c).height for c in cutoffs)
+    # about twice the rows a model trains on, chosen by the seed alone
+    assert 1.4 * 500 < present * sample.height / demo.members.height < 2.6 * 500
+    again = _training_sample(demo, [cutoffs[::-1]], settings)
+    assert again is not None and again.equals(sample)
+    result = churn_risk(demo, settings)
+    assert result.evaluation is not None
+    assert 1.4 * 500 < result.evaluation.n_train < 2.6 * 500
+    # the held-out check and today's ranking still cover every member
+    assert result.at_risk.height == churn_risk(demo).at_risk.height
+
+
+def test_churn_dates_from_the_feature_job_equal_their_own_query(demo: Community) -> None:
+    cutoffs = [demo.as_of - timedelta(days=d) for d in (0, 60, 200)]
+    spec = FeatureSpec.from_known(known_at(demo, cutoffs[0]))
+    last_at: dict[datetime, pl.DataFrame] = {}
+    _features(demo, [(c, spec) for c in cutoffs], inactive_days=30, last_at=last_at)
+    for c in cutoffs:
+        expected = _churn_dates(demo, known=c, inactive_days=30)
+        found = _churn_dates(demo, known=c, inactive_days=30, last=last_at[c])
+        assert found.sort("member_id").equals(expected.sort("member_id"))
+        assert found["churned_at"].is_not_null().sum() > 100
 
 
 # -- the model on the demo ---------------------------------------------------------------------
