@@ -432,7 +432,8 @@ def _training_sample(
     sign = pl.max_horizontal("joined_at", "occurred_at")
     quiet = timedelta(days=settings.inactive_days)
     share = max(
-        2.0 * settings.max_training_rows
+        2.0
+        * settings.max_training_rows
         / max(
             sum(
                 members.filter(
@@ -1025,8 +1026,9 @@ def _sentences(
             text = text + f" days (typical: {usual('days_since_last')})"
         elif group == "frequency":
             count = frame["activities_28d"]
+            one = pl.lit(count.round(0)) == 1
             noun = pl.select(
-                pl.when(count.round(0) == 1).then(pl.lit("activity")).otherwise(pl.lit("activities"))
+                pl.when(one).then(pl.lit("activity")).otherwise(pl.lit("activities"))
             ).to_series()
             text = whole(count) + " " + noun
             text = text + f" in the last 4 weeks (typical: {usual('activities_28d')})"
@@ -1144,11 +1146,15 @@ def _recency_factors(frame: pl.DataFrame, typical: dict[str, float]) -> pl.Serie
     days = frame["days_since_last"]
     text = "no activity for " + _formatted(days, ".0f")
     text = text + f" days (typical: {typical['days_since_last']:.0f})"
-    return pl.select(
-        pl.when(pl.lit(days) > typical["days_since_last"])
-        .then(pl.concat_list(pl.lit(text)))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
-    ).to_series().rename("factors")
+    return (
+        pl.select(
+            pl.when(pl.lit(days) > typical["days_since_last"])
+            .then(pl.concat_list(pl.lit(text)))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+        )
+        .to_series()
+        .rename("factors")
+    )
 
 
 # -- the whole analysis ------------------------------------------------------------------------
@@ -1224,9 +1230,7 @@ def _churn_risk(
     sample = _training_sample(community, (train_cutoffs, latest_cutoffs), settings)
     requests = [(c, spec) for c in train_cutoffs]
     requests += [(c, latest_spec) for c in latest_cutoffs]
-    trained_on = _features(
-        community, requests, inactive_days=settings.inactive_days, sample=sample
-    )
+    trained_on = _features(community, requests, inactive_days=settings.inactive_days, sample=sample)
     last_at: dict[datetime, pl.DataFrame] = {}
     evaluated = _features(
         community,

@@ -16,8 +16,17 @@ from analytics.community import Community, load_community
 from analytics.errors import LeakageError
 from analytics.io import FrameSource, open_source
 from analytics.risk import (
+    GROUPS,
+    MIN_FACTOR,
     FeatureSpec,
     RiskSettings,
+    _churn_dates,
+    _features,
+    _fit,
+    _RankedScores,
+    _sentence,
+    _training_sample,
+    _typical,
     at_risk_export,
     churn_labels,
     churn_risk,
@@ -26,17 +35,6 @@ from analytics.risk import (
     known_at,
     risk_factors,
     weighted_auc,
-)
-from analytics.risk import (
-    GROUPS,
-    MIN_FACTOR,
-    _churn_dates,
-    _features,
-    _fit,
-    _RankedScores,
-    _sentence,
-    _training_sample,
-    _typical,
 )
 from tests.conftest import write_csvs
 
@@ -239,7 +237,8 @@ def test_training_features_are_computed_for_a_sample_of_a_large_community(
     # about twice the rows a model trains on, chosen by the seed alone
     assert 1.4 * 500 < present * sample.height / demo.members.height < 2.6 * 500
     again = _training_sample(demo, [cutoffs[::-1]], settings)
-    assert again is not None and again.equals(sample)
+    assert again is not None
+    assert again.equals(sample)
     result = churn_risk(demo, settings)
     assert result.evaluation is not None
     assert 1.4 * 500 < result.evaluation.n_train < 2.6 * 500
