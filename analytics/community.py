@@ -37,6 +37,11 @@ _TIMESTAMP_PATTERN = (
 )
 
 
+#: From this many activity rows on, analyses that run many queries keep the valid event rows
+#: computed once (:meth:`Community.keep_events`).
+KEEP_EVENTS_ROWS = 2_000_000
+
+
 def members_view(
     backend: Backend,
     keyed: pl.DataFrame,
@@ -101,6 +106,7 @@ class Events:
         self.tables: set[str] = set()
         self.exposure_rows: int | None = None
         self._cache: dict[str, pl.DataFrame | None] = {}
+        self._kept: tuple[nw.LazyFrame[Any] | None, nw.LazyFrame[Any] | None] | None = None
 
     def restricted(self, keys: pl.DataFrame, segments: Mapping[str, Sequence[str]]) -> Events:
         """The same events for the members whose ``member_key`` is in ``keys`` (chosen by
@@ -112,7 +118,28 @@ class Events:
             {**self.segments, **segments}, self.strip_ids,
         )  # fmt: skip
         events.tables, events.exposure_rows = self.tables, self.exposure_rows
+        if self._kept is not None and not self.backend.pushdown:
+            chosen = self.backend.frame(keyed.select("member_key"))
+            events._kept = tuple(  # type: ignore[assignment]
+                None if f is None else f.join(chosen, on="member_key", how="semi")
+                for f in self._kept
+            )
         return events
+
+    def keep(self) -> bool:
+        """Compute the valid event rows once, keyed and typed, and keep them where the backend
+        reads them fastest (polars: a temporary Parquet file), so that analyses running many
+        queries do not parse, clean and join the source again for each. Returns whether the
+        backend keeps them (engines that run the queries where the data lives do not)."""
+        if self._kept is None:
+            frames = self.frames()
+            activity = self.backend.keep(frames.activity(), "activity")
+            exposures = frames.exposures()
+            if activity is not None and exposures is not None:
+                self._kept = (activity, self.backend.keep(exposures, "exposures"))
+            else:
+                self._kept = (activity, None)
+        return self._kept[0] is not None
 
     def frames(self) -> EventFrames:
         activity = self.backend.table("activity")
@@ -127,6 +154,8 @@ class Events:
             cutoff_us=self.cutoff_us,
             item_ids=self.item_ids or (),
             strip_ids=self.strip_ids,
+            kept_activity=self._kept[0] if self._kept else None,
+            kept_exposures=self._kept[1] if self._kept else None,
         )
 
     def collect(self, *frames: nw.LazyFrame[Any]) -> list[pl.DataFrame]:
@@ -150,10 +179,11 @@ class Events:
         if raw is None or (table == "exposures" and self.item_ids is None):
             return None
         base = self.frames()
+        # from the source itself, in its order (the kept rows are in no particular order)
         frames = (
-            replace(base, raw_activity=raw)
+            replace(base, raw_activity=raw, kept_activity=None)
             if table == "activity"
-            else replace(base, raw_exposures=raw)
+            else replace(base, raw_exposures=raw, kept_exposures=None)
         )
         if table == "activity":
             lazy = frames.activity()
@@ -238,6 +268,15 @@ class Community:
     def activity_rows(self) -> int:
         """How many valid activity rows the analyses use."""
         return int(self.events.summary["activities"].sum())
+
+    def keep_events(self, *, min_rows: int = KEEP_EVENTS_ROWS) -> bool:
+        """Before an analysis that runs many queries: keep the valid event rows computed once
+        (see :meth:`Events.keep`) when there are at least ``min_rows`` activity rows (below
+        that, reading the source again costs less than writing the rows). Returns whether the
+        rows are kept."""
+        if self.activity_rows < min_rows:
+            return False
+        return self.events.keep()
 
     def activity_kinds(self) -> list[str]:
         """The kinds of activity that occur, sorted."""

@@ -738,6 +738,8 @@ def estimate_effects(
         )
     report = progress or (lambda _s, _f: None)
     rng = np.random.default_rng(settings.seed)
+    if community.keep_events():
+        report("Kept the activity rows in compact form for the many queries ahead", 0.0)
     report("Building the landmark population and early-activity covariates", 0.0)
     population = landmark_population(community, settings)
     first = _first_exposures(community)

@@ -408,6 +408,8 @@ def weekly_review(
     assert weeks is not None  # resolve_week checked it
     period = week_period(monday)
 
+    if community.keep_events():
+        report("Kept the activity rows in compact form for the many queries ahead", 0.0)
     report("Key figures of the week and the week before", 0.0)
     kpis = overview_kpis(community, period, inactive_days=inactive_days)
     history: list[list[Kpi]] = []

@@ -61,6 +61,9 @@ class EventFrames:
     item_ids: tuple[str, ...] = ()
     #: Strip blanks around ids (only where the load found ids that do not match as stored).
     strip_ids: bool = True
+    #: :meth:`activity` and :meth:`exposures` as kept by the backend (computed once), if kept.
+    kept_activity: Frame | None = None
+    kept_exposures: Frame | None = None
 
     def _valid(self, raw: Frame, extra: list[str]) -> Frame:
         tidy = clean_id if self.strip_ids else as_text
@@ -87,6 +90,8 @@ class EventFrames:
     def activity(self) -> Frame:
         """Valid activity: ``member_key``, ``occurred_at``, ``occurred_at_us``, ``joined_at``,
         ``joined_at_us``, ``kind`` (blank or missing kinds read ``unknown``)."""
+        if self.kept_activity is not None:
+            return self.kept_activity
         raw = self.raw_activity.with_columns(
             nw.col("kind").cast(nw.String).str.strip_chars().fill_null("unknown").alias("kind")
         )
@@ -97,6 +102,8 @@ class EventFrames:
         ``occurred_at_us``, ``joined_at_us``, ``kind`` (how: viewed, earned, ...)."""
         if self.raw_exposures is None:
             return None
+        if self.kept_exposures is not None:
+            return self.kept_exposures
         tidy = clean_id if self.strip_ids else as_text
         raw = self.raw_exposures.with_columns(tidy("item_id").alias("item_id"))
         if "kind" in raw.columns:

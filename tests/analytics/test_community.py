@@ -11,6 +11,7 @@ import pytest
 from analytics.community import check_source, load_community
 from analytics.errors import DataContractError
 from analytics.io import open_source
+from analytics.queries import cohorts
 from tests.conftest import MINIMAL, write_csvs
 
 
@@ -330,3 +331,35 @@ def test_filter_members_keeps_their_activity_only(small_folder: Path) -> None:
     assert ads.members.height == 30
     assert set(ads.activity["member_id"]) <= set(ads.members["member_id"])
     assert community.filter_members({"channel": ()}) is community
+
+
+def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close(
+    demo_folder: Path,
+) -> None:
+    small = load_community(open_source(demo_folder))
+    assert not small.keep_events()  # 10 k members: reading the source again costs less
+    assert not load_community(open_source(demo_folder), engine="duckdb").keep_events(min_rows=0)
+    community = load_community(open_source(demo_folder))
+    assert community.keep_events(min_rows=0)
+    folder = community.events.backend._kept  # type: ignore[attr-defined]
+    assert folder is not None
+    assert sorted(p.name for p in folder.iterdir()) == ["activity.parquet", "exposures.parquet"]
+    kept = pl.read_parquet(folder / "activity.parquet")
+    assert kept.height == community.activity_rows
+    assert kept.columns == ["member_key", "occurred_at", "occurred_at_us", "joined_at",
+                            "joined_at_us", "kind"]  # fmt: skip
+    # the kept rows answer as the source does: the same last activity per member
+    segment = community.filter_members({"channel": ["organic"]})
+    assert segment.activity_rows < community.activity_rows
+    assert segment.activity.height == segment.activity_rows
+    plain = small.filter_members({"channel": ["organic"]})
+    step = 30 * 86_400_000_000
+    (kept_counts,) = segment.collect(
+        cohorts.cohort_cells(segment.frames().activity(), step_us=step, cohort="month")
+    )
+    (plain_counts,) = plain.collect(
+        cohorts.cohort_cells(plain.frames().activity(), step_us=step, cohort="month")
+    )
+    assert kept_counts.sort(kept_counts.columns).equals(plain_counts.sort(plain_counts.columns))
+    community.events.backend.close()
+    assert not folder.exists()

@@ -67,6 +67,12 @@ class Backend(Protocol):
         frames run as one job that reads shared inputs once."""
         ...
 
+    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+        """``frame`` computed once and kept where this engine reads it fastest, as a lazy frame
+        over the kept rows; ``None`` where keeping would not pay (the queries already run where
+        the data lives)."""
+        ...
+
     def close(self) -> None:
         """Release connections, sessions and temporary files."""
         ...

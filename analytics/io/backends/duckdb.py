@@ -103,5 +103,8 @@ class DuckDBBackend:
     def collect(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         return [as_utc(f.collect("polars").to_native()) for f in frames]
 
+    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+        return None
+
     def close(self) -> None:
         self.con.close()

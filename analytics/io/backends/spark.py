@@ -320,6 +320,9 @@ class SparkBackend:
             results.append(_utc(result))
         return results
 
+    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+        return None
+
     def close(self) -> None:
         """Nothing to release per backend: the Spark session lives as long as the process (one
         per process, reused by every backend); :func:`stop_session` ends it."""

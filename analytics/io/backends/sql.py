@@ -305,6 +305,9 @@ class SqlBackend:
             ) from None
         return results
 
+    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+        return None
+
     def close(self) -> None:
         self._engine.dispose()
 

@@ -17,8 +17,9 @@ from analytics.community import Community, load_community
 from analytics.io import open_source
 from tests.conftest import throwaway_database
 
-#: Engines compared with plain eager polars.
-ENGINES = ["polars", "duckdb", "postgresql", "spark"]
+#: Engines compared with plain eager polars ("polars-kept": streaming polars reading the valid
+#: event rows kept once in a temporary Parquet file, as large communities do).
+ENGINES = ["polars", "polars-kept", "duckdb", "postgresql", "spark"]
 
 
 def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -48,6 +49,10 @@ def communities(demo_folder: Path, request: pytest.FixtureRequest) -> dict[str, 
         elif engine == "spark":
             request.getfixturevalue("spark_session")
             found[engine] = load_community(open_source(demo_folder), engine="spark")
+        elif engine == "polars-kept":
+            kept = load_community(open_source(demo_folder), engine="polars")
+            assert kept.keep_events(min_rows=0)
+            found[engine] = kept
         else:
             found[engine] = load_community(open_source(demo_folder), engine=engine)
     return found
