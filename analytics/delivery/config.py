@@ -289,8 +289,14 @@ class _Reader:
                 "smtp", "timeout", None, f"timeout must be seconds, not {timeout!r}.",
                 "write e.g. timeout = 30.",
             )  # fmt: skip
+        ca_file = self.text(values, "smtp", "ca_file", None, required=False)
         return SmtpServer(
-            host=host, port=port, sender=sender, security=security, timeout_s=float(timeout)
+            host=host,
+            port=port,
+            sender=sender,
+            security=security,
+            timeout_s=float(timeout),
+            ca_file=ca_file,
         )
 
     def subscription(self, values: dict[str, Any], index: int) -> Subscription:
@@ -428,19 +434,16 @@ def parse_config(text: str, *, origin: str = "delivery.toml") -> DeliveryConfig:
     )
     webhooks = tuple(reader.webhook(v, i) for i, v in enumerate(reader.tables(data, "webhook")))
     seen: set[str] = set()
-    named: tuple[tuple[str, tuple[Subscription, ...] | tuple[Webhook, ...]], ...] = (
-        ("subscription", subscriptions),
-        ("webhook", webhooks),
-    )
-    for kind, items in named:
-        for i, item in enumerate(items):
-            if item.name in seen:
-                raise reader.fail(
-                    kind, "name", i, f"the name {item.name!r} is used twice.",
-                    "give every subscription and webhook its own name: the delivery log "
-                    "knows them by it.",
-                )  # fmt: skip
-            seen.add(item.name)
+    named = [("subscription", i, s.name) for i, s in enumerate(subscriptions)]
+    named += [("webhook", i, w.name) for i, w in enumerate(webhooks)]
+    for kind, i, name in named:
+        if name in seen:
+            raise reader.fail(
+                kind, "name", i, f"the name {name!r} is used twice.",
+                "give every subscription and webhook its own name: the delivery log knows "
+                "them by it.",
+            )  # fmt: skip
+        seen.add(name)
     if subscriptions and smtp is None:
         raise reader.fail(
             "subscription", None, 0, "e-mail subscriptions need an [smtp] table.",

@@ -47,6 +47,8 @@ class SmtpServer:
     sender: str
     security: str = "starttls"
     timeout_s: float = 30.0
+    #: A CA bundle to trust besides the system's (a company's own certificate authority).
+    ca_file: str | None = None
 
     @property
     def label(self) -> str:
@@ -123,7 +125,13 @@ def send_email(
         With the server named and no secret in the message; ``permanent`` when the login or a
         recipient was refused.
     """
-    context = ssl.create_default_context()
+    try:
+        context = ssl.create_default_context(cafile=server.ca_file)
+    except (OSError, ssl.SSLError) as exc:
+        raise SendError(
+            f"Cannot read the CA bundle {server.ca_file}: {exc}. Fix: check ca_file in [smtp].",
+            permanent=True,
+        ) from None
     try:
         client: smtplib.SMTP
         if server.security == "ssl":
