@@ -146,7 +146,7 @@ def send_email(
                 client.starttls(context=context)
                 client.ehlo()
             if credentials is not None:
-                client.login(credentials.user, credentials.password)
+                _login(client, credentials)
             client.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
         raise SendError(
@@ -157,7 +157,7 @@ def send_email(
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(
             f"The SMTP server {server.label} does not support what was asked: "
-            f"{_scrub(str(exc), credentials)}. Fix: check security (starttls, ssl or none) "
+            f"{_scrub(str(exc), credentials).rstrip('.')}. Fix: check security (starttls, ssl or none) "
             "and whether the server wants a login.",
             permanent=True,
         ) from None
@@ -172,6 +172,29 @@ def send_email(
             f"Could not send through the SMTP server {server.label}: {type(exc).__name__}: "
             f"{_scrub(str(exc), credentials) or 'no answer'}."
         ) from None
+
+
+def _login(client: smtplib.SMTP, credentials: Credentials) -> None:
+    """Log in once, with the best mechanism the server offers (``SMTP.login`` would try the
+    next one after a refusal, which some servers answer by hanging up)."""
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError(
+            "the server offers no login (AUTH) though credentials are set"
+        )
+    offered = client.esmtp_features["auth"].upper().split()
+    client.user, client.password = credentials.user, credentials.password
+    methods = (
+        ("CRAM-MD5", client.auth_cram_md5),
+        ("PLAIN", client.auth_plain),
+        ("LOGIN", client.auth_login),
+    )
+    for mechanism, method in methods:
+        if mechanism in offered:
+            client.auth(mechanism, method)
+            return
+    raise smtplib.SMTPNotSupportedError(
+        f"the server offers no login mechanism Proofboard knows ({' '.join(offered)})"
+    )
 
 
 def _scrub(text: str, credentials: Credentials | None) -> str:
