@@ -157,8 +157,8 @@ def send_email(
     except smtplib.SMTPNotSupportedError as exc:
         raise SendError(
             f"The SMTP server {server.label} does not support what was asked: "
-            f"{_scrub(str(exc), credentials).rstrip('.')}. Fix: check security (starttls, ssl or none) "
-            "and whether the server wants a login.",
+            f"{_scrub(str(exc), credentials).rstrip('.')}. Fix: check security (starttls, ssl "
+            "or none) and whether the server wants a login.",
             permanent=True,
         ) from None
     except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused) as exc:
