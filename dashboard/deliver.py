@@ -47,6 +47,7 @@ from analytics.io import mask_url, open_source
 from analytics.io.delivery_store import (
     ALERT,
     FAILED,
+    LOG_SCHEMA,
     REVIEW,
     SENT,
     DeliveryRecord,
@@ -525,9 +526,32 @@ def _report_skips(result: RunResult, out: TextIO) -> None:
 
 
 def delivery_log(store_url: str, limit: int = 500) -> pl.DataFrame:
-    """The latest delivery log rows of the store at ``store_url`` (newest first)."""
+    """The latest delivery log rows of the store at ``store_url`` (newest first); empty when
+    nothing was delivered there yet (nothing is created to find out)."""
+    if not DeliveryStore.exists(store_url):
+        return pl.DataFrame(schema=LOG_SCHEMA)
     store = DeliveryStore(store_url)
     try:
         return store.log(limit)
+    finally:
+        store.close()
+
+
+def dashboard_subscriptions(store_url: str) -> list[StoredSubscription]:
+    """The subscriptions made on the dashboard (none when the store has no delivery tables)."""
+    if not DeliveryStore.exists(store_url):
+        return []
+    store = DeliveryStore(store_url)
+    try:
+        return store.subscriptions()
+    finally:
+        store.close()
+
+
+def unsubscribe(store_url: str, subscription_id: str) -> bool:
+    """Remove a subscription made on the dashboard; returns whether there was one."""
+    store = DeliveryStore(store_url)
+    try:
+        return store.remove_subscription(subscription_id)
     finally:
         store.close()

@@ -137,6 +137,21 @@ class DeliveryStore:
         )
         self._run("prepare the delivery tables in", self._create_tables, write=True)
 
+    @classmethod
+    def exists(cls, url: str) -> bool:
+        """Whether the store at ``url`` has a delivery log yet (creates nothing)."""
+        try:
+            db_file = sqlite_path(url)
+            if db_file is not None and not Path(db_file).is_file():
+                return False
+            engine = create_engine(url)
+            try:
+                return sa.inspect(engine).has_table(cls.LOG_TABLE)
+            finally:
+                engine.dispose()
+        except (DataSourceError, sa.exc.SQLAlchemyError):
+            return False
+
     @property
     def description(self) -> str:
         return f"tables {self.LOG_TABLE} and {self.SUBSCRIPTIONS_TABLE} in {mask_url(self.url)}"
