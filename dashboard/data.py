@@ -36,6 +36,7 @@ from dashboard import state
 
 ENV_DATA = "PROOFBOARD_DATA"
 ENV_ENGINE = "PROOFBOARD_ENGINE"
+ENV_STORE = "PROOFBOARD_STORE"
 
 
 @dataclass(frozen=True)
@@ -191,9 +192,17 @@ def _as_of(as_of_day: date | None) -> datetime | None:
 
 def store_url(source: str | None = None) -> str:
     """Where milestones added in the dashboard, subscriptions and the delivery log are kept:
-    the source database itself, or a ``proofboard.db`` SQLite file inside a data folder (the
-    same rule ``proofboard deliver`` follows)."""
-    return store_url_for(source or configured_source())
+    ``$PROOFBOARD_STORE`` or ``store`` of the ``[proofboard]`` section of secrets.toml when set
+    (the ``[store] url`` of ``proofboard deliver``'s configuration should say the same), else the
+    source database itself, or a ``proofboard.db`` SQLite file inside a data folder (the rule
+    ``proofboard deliver`` follows without ``[store]``)."""
+    chosen = os.environ.get(ENV_STORE)
+    if not chosen:
+        try:
+            chosen = st.secrets.get("proofboard", {}).get("store")
+        except Exception:
+            chosen = None
+    return str(chosen) if chosen else store_url_for(source or configured_source())
 
 
 def milestones_changed() -> None:

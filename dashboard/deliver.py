@@ -54,6 +54,7 @@ from analytics.io.delivery_store import (
     DeliveryStore,
     StoredSubscription,
 )
+from analytics.io.milestone_store import stored_milestones
 from analytics.io.send import Credentials, SendError, post_json, send_email, smtp_credentials
 from analytics.io.upload import read_text_file
 from analytics.milestones import MilestoneSettings, estimate_milestones
@@ -410,17 +411,21 @@ def deliver(
             return result
 
         source = open_source(data)
-        community = load_community(source, as_of=now, engine=engine)
+        added = stored_milestones(store_url)  # those added on the Growth page, as the page shows
+
+        def community_as_of(moment: datetime) -> Community:
+            loaded = load_community(source, as_of=moment, engine=engine)
+            return loaded.with_extra_milestones(added) if added.height else loaded
+
+        community = community_as_of(now)
         _check_fresh(community, monday)
         review = weekly_review(community, week, inactive_days=config.inactive_days)
 
         alert_jobs: list[Job] = []
         if wants_alerts:
-
-            def earlier() -> Community:
-                return load_community(source, as_of=now - timedelta(days=7), engine=engine)
-
-            found = find_alerts(config, community, review, monday, earlier)
+            found = find_alerts(
+                config, community, review, monday, lambda: community_as_of(now - timedelta(days=7))
+            )
             for target, channel in targets:
                 if not target.alerts:
                     continue

@@ -481,3 +481,23 @@ def test_a_bad_config_is_refused_before_anything_is_sent(
     assert code == 1
     line = next(n for n, text in enumerate(config.read_text().splitlines(), 1) if "discord" in text)
     assert f"line {line}, key webhook[1].kind: unknown webhook kind 'discord'" in err
+
+
+def test_milestones_added_on_the_dashboard_are_in_the_review(
+    demo_folder: Path, tmp_path: Path, as_of: datetime, secrets_env: None
+) -> None:
+    from analytics.io.milestone_store import MilestoneStore
+
+    monday = last_complete_week(as_of)
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    moment = datetime.combine(monday + timedelta(days=2), datetime.min.time(), tzinfo=UTC)
+    MilestoneStore(store_url).add(announced_at=moment + timedelta(hours=10), title="Podcast launch")
+    with smtp_server(login=(USER, PASSWORD)) as box:
+        config = load_config(write_config(tmp_path, smtp_port=box.port, fmt="html"))
+        run = deliver(config, data=str(demo_folder), as_of=as_of, out=io.StringIO(),
+                      err=io.StringIO())  # fmt: skip
+        assert run.exit_code == 0
+        [message] = box.messages()
+    body = message.get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"'Podcast launch' was announced on {moment:%Y-%m-%d}" in body.get_content()
