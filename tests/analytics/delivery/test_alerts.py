@@ -110,3 +110,32 @@ def test_last_complete_week_and_due_times() -> None:
     assert due_at(week, weekday="sunday", hour=23, timezone="Asia/Tokyo") == datetime(
         2026, 12, 6, 14, tzinfo=UTC
     )
+
+
+def test_a_churn_spike_in_the_last_known_week_is_alerted(tmp_path: Path) -> None:
+    """One member joins a day from 2024-01-01 and is last active 20 days later; 15 more, who
+    joined in April, are last active in 2024-W19, the last week whose churn is known."""
+    start = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    as_of = datetime(2024, 6, 13, 12, tzinfo=UTC)
+    joined = [start + timedelta(days=d) for d in range(164)]
+    last = [j + timedelta(days=20) for j in joined]
+    spike_join = [datetime(2024, 4, 1, 9, tzinfo=UTC) + timedelta(days=k % 7) for k in range(15)]
+    joined += spike_join
+    last += [datetime(2024, 5, 7, 9, tzinfo=UTC) + timedelta(hours=k) for k in range(15)]
+    ids = [f"m{i:03d}" for i in range(len(joined))]
+    ts = pl.Datetime("us", "UTC")
+    folder = tmp_path / "churn"
+    folder.mkdir()
+    pl.DataFrame({"member_id": ids, "joined_at": joined}, schema={"member_id": pl.String,
+                  "joined_at": ts}).write_parquet(folder / "members.parquet")  # fmt: skip
+    pl.DataFrame(
+        {"member_id": ids + ids, "occurred_at": joined + [min(t, as_of) for t in last],
+         "kind": ["post"] * (2 * len(ids))},
+        schema={"member_id": pl.String, "occurred_at": ts, "kind": pl.String},
+    ).write_parquet(folder / "activity.parquet")  # fmt: skip
+    community = load_community(open_source(folder), as_of=as_of)
+    alerts = range_alerts(community, last_complete_week(as_of), inactive_days=30)
+    [churn] = [a for a in alerts if a.key.startswith("churn:")]
+    assert churn.key == "churn:2024-W19"
+    assert "above the range of the 8 weeks before" in churn.text
+    assert "the latest week whose churn is known (after 30 quiet days)" in churn.text
