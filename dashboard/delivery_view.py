@@ -19,7 +19,7 @@ import streamlit as st
 from analytics.delivery.config import FORMATS, WEEKDAYS
 from analytics.delivery.schedule import due_at
 from analytics.weekly import parse_week
-from dashboard import components, data, deliver, state
+from dashboard import components, data, state, subscriptions
 
 _COMMON_ZONES = (
     "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
@@ -76,7 +76,7 @@ def subscribe_control(week: str) -> None:
             )
         if submitted:
             try:
-                stored = deliver.subscribe(
+                stored = subscriptions.subscribe(
                     data.store_url(), email=email or "", weekday=weekday, hour=int(hour),
                     timezone=zone, format=fmt, alerts=alerts, created_by=subscriber(),
                 )  # fmt: skip
@@ -102,8 +102,8 @@ def deliveries_panel() -> None:
         "run."
     )
     try:
-        log = deliver.delivery_log(url)
-        subscriptions = deliver.dashboard_subscriptions(url)
+        log = subscriptions.delivery_log(url)
+        made_here = subscriptions.dashboard_subscriptions(url)
     except Exception as exc:  # a store that cannot be read should not break the Data page
         st.error(f"The delivery log could not be read: {exc}")
         return
@@ -115,7 +115,7 @@ def deliveries_panel() -> None:
         st.dataframe(log, hide_index=True, width="stretch", key="delivery_log")
         components.table_download(log, "delivery log", key="delivery_log_csv")
     st.subheader("Subscriptions made on the dashboard")
-    if not subscriptions:
+    if not made_here:
         st.caption("None yet: subscribe on the Weekly review page.")
         return
     st.dataframe(
@@ -128,17 +128,17 @@ def deliveries_panel() -> None:
                 "alerts": s.alerts,
                 "since": s.created_at,
             }
-            for s in subscriptions
+            for s in made_here
         ],
         hide_index=True,
         width="stretch",
     )
     labels = {s.subscription_id: f"{s.email} ({s.weekday}, {s.hour:02d}:00 {s.timezone}, "
-              f"{s.format})" for s in subscriptions}  # fmt: skip
+              f"{s.format})" for s in made_here}  # fmt: skip
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox(
         "Unsubscribe", list(labels), format_func=labels.__getitem__, key=state.UNSUBSCRIBE_CHOICE
     )
     if right.button("Unsubscribe", key=state.UNSUBSCRIBE, icon=":material/unsubscribe:"):
-        deliver.unsubscribe(url, chosen)
+        subscriptions.unsubscribe(url, chosen)
         st.rerun()

@@ -21,7 +21,8 @@ from analytics.io import open_source
 from analytics.io.delivery_store import DeliveryStore
 from analytics.weekly import WeeklyReview, week_label, weekly_review
 from dashboard.cli import main
-from dashboard.deliver import deliver, load_config, subscribe
+from dashboard.deliver import deliver, load_config
+from dashboard.subscriptions import subscribe
 from tests.mail_servers import free_port, self_signed_cert, smtp_server, webhook_server
 
 pytestmark = pytest.mark.skipif(
