@@ -17,8 +17,6 @@ from zoneinfo import available_timezones
 import streamlit as st
 
 from analytics.delivery.config import FORMATS, WEEKDAYS
-from analytics.delivery.schedule import due_at
-from analytics.weekly import parse_week
 from dashboard import components, data, state, subscriptions
 
 _COMMON_ZONES = (
@@ -38,7 +36,7 @@ def subscriber() -> str | None:
     return None
 
 
-def subscribe_control(week: str) -> None:
+def subscribe_control() -> None:
     """A "Subscribe" expander: e-mail, weekday, hour, time zone, PDF or HTML, alerts."""
     flash = st.session_state.pop(state.SUBSCRIBE_FLASH, None)
     with st.expander("Subscribe: get this review by e-mail every week", icon=":material/mail:",
@@ -83,12 +81,11 @@ def subscribe_control(week: str) -> None:
             except ValueError as exc:
                 st.error(str(exc))
                 return
-            next_due = due_at(parse_week(week), weekday=weekday, hour=int(hour), timezone=zone)
             st.session_state[state.SUBSCRIBE_FLASH] = (
-                f"Subscribed {stored.email}: the review of each week is sent from "
-                f"{weekday.capitalize()} {int(hour):02d}:00 {zone} on (the review of {week} from "
-                f"{next_due:%Y-%m-%d %H:%M} UTC), as {fmt.upper()}. The Data page lists "
-                "subscriptions and deliveries."
+                f"Subscribed {stored.email}: each complete week's review goes out as "
+                f"{fmt.upper()} with the first run of `proofboard deliver` from "
+                f"{weekday.capitalize()} {int(hour):02d}:00 ({zone}) after the week ended. The "
+                "Data page lists subscriptions and deliveries."
             )
             st.rerun()
 

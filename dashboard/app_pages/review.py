@@ -109,7 +109,7 @@ st.download_button(
     "`proofboard report --week ... --out review.pdf`.",
 )
 
-delivery_view.subscribe_control(review.week)
+delivery_view.subscribe_control()
 
 st.subheader("Summary")
 st.markdown("\n".join(f"- {_plain(sentence)}" for sentence in review.summary))
