@@ -33,6 +33,16 @@ def default_url(path: Path | None = None) -> str:
     return f"sqlite:///{path or default_database()}"
 
 
+def store_url_for(source: str | Path) -> str:
+    """Where the dashboard keeps what it adds (milestones, subscriptions, the delivery log) for
+    a data source: the source database itself, or a ``proofboard.db`` SQLite file inside a data
+    folder."""
+    source = str(source)
+    if is_url(source):
+        return source
+    return default_url(Path(source) / "proofboard.db")
+
+
 def write_demo(
     target: str | Path,
     *,

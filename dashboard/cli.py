@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from analytics.errors import DataContractError, ProofboardError
+from dashboard import cli_deliver
 
 if TYPE_CHECKING:
     import polars as pl
@@ -807,6 +808,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per item")
     p.set_defaults(func=cmd_effects)
+
+    cli_deliver.add_parser(
+        sub, source_help=SOURCE_HELP, add_engine=_add_engine, add_as_of=_add_as_of
+    )
     return parser
 
 

@@ -13,7 +13,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,7 +21,12 @@ import streamlit as st
 
 from analytics.community import Community, load_community
 from analytics.contract import TABLE_NAMES
-from analytics.embedded import default_database, default_url, ensure_default_database
+from analytics.embedded import (
+    default_database,
+    default_url,
+    ensure_default_database,
+    store_url_for,
+)
 from analytics.errors import DataContractError, ProofboardError
 from analytics.io import create_engine, is_url, mask_url, open_source, sqlite_path, write_database
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
@@ -32,6 +36,7 @@ from dashboard import state
 
 ENV_DATA = "PROOFBOARD_DATA"
 ENV_ENGINE = "PROOFBOARD_ENGINE"
+ENV_STORE = "PROOFBOARD_STORE"
 
 
 @dataclass(frozen=True)
@@ -186,12 +191,18 @@ def _as_of(as_of_day: date | None) -> datetime | None:
 
 
 def store_url(source: str | None = None) -> str:
-    """Where milestones added in the dashboard are kept: the source database itself, or a
-    ``proofboard.db`` SQLite file inside a data folder."""
-    source = source or configured_source()
-    if "://" in source:
-        return source
-    return default_url(Path(source) / "proofboard.db")
+    """Where milestones added in the dashboard, subscriptions and the delivery log are kept:
+    ``$PROOFBOARD_STORE`` or ``store`` of the ``[proofboard]`` section of secrets.toml when set
+    (the ``[store] url`` of ``proofboard deliver``'s configuration should say the same), else the
+    source database itself, or a ``proofboard.db`` SQLite file inside a data folder (the rule
+    ``proofboard deliver`` follows without ``[store]``)."""
+    chosen = os.environ.get(ENV_STORE)
+    if not chosen:
+        try:
+            chosen = st.secrets.get("proofboard", {}).get("store")
+        except Exception:
+            chosen = None
+    return str(chosen) if chosen else store_url_for(source or configured_source())
 
 
 def milestones_changed() -> None:

@@ -220,9 +220,14 @@ def _list_html(items: list[str], css: str) -> str:
 _STATIC_HEIGHTS = {"signups": 480, "kpis": 400}
 
 
+def static_height(chart: ReviewChart) -> int:
+    """The height (CSS pixels, at :data:`STATIC_WIDTH`) a chart is drawn at as an image."""
+    return _STATIC_HEIGHTS.get(chart.key) or int(chart.figure.layout.height or 480)
+
+
 def _figure_html(chart: ReviewChart, *, first: bool, static: bool) -> str:
     if static:
-        height = _STATIC_HEIGHTS.get(chart.key) or int(chart.figure.layout.height or 480)
+        height = static_height(chart)
         svg = exports.figure_image(chart.figure, "svg", width=STATIC_WIDTH, height=height)
         body = (
             '<img alt="" src="data:image/svg+xml;base64,'
@@ -308,8 +313,8 @@ def find_browser() -> str:
     )
 
 
-def html_to_pdf(page: str, out: Path) -> None:
-    """Print an HTML page to an A4 PDF with headless Chromium."""
+def print_pdf(page: str) -> bytes:
+    """An HTML page printed to an A4 PDF with headless Chromium, as bytes."""
     browser = find_browser()
     with tempfile.TemporaryDirectory(prefix="proofboard-report-") as tmp:
         source = Path(tmp) / "review.html"
@@ -332,7 +337,28 @@ def html_to_pdf(page: str, out: Path) -> None:
         if not target.is_file() or target.stat().st_size == 0:
             last = (done.stderr.strip().splitlines() or ["no output"])[-1]
             raise ReportError(f"Chromium could not print the PDF (exit {done.returncode}): {last}")
-        write_file(target.read_bytes(), out)
+        return target.read_bytes()
+
+
+def html_to_pdf(page: str, out: Path) -> None:
+    """Print an HTML page to an A4 PDF with headless Chromium."""
+    write_file(print_pdf(page), out)
+
+
+def review_file(review: WeeklyReview, fmt: str, *, progress: Progress | None = None) -> bytes:
+    """The review as the bytes of a file: ``"html"`` (interactive, self-contained) or
+    ``"pdf"`` (A4, static charts). The same as :func:`write_report` writes."""
+    report = progress or (lambda _s, _f: None)
+    if fmt == "html":
+        data = review_html(review, progress=report).encode("utf-8")
+    elif fmt == "pdf":
+        report("Starting the chart renderer", 0.05)
+        page = review_html(review, static=True, progress=report)
+        report("Printing the PDF", 0.8)
+        data = print_pdf(page)
+    else:
+        raise ReportError(f"Cannot write a report as {fmt!r}: choose html or pdf.")
+    return data
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -353,14 +379,9 @@ def write_report(
     out = check_output_path(path)
     if out.parent and not out.parent.is_dir():
         raise ReportError(f"The folder {out.parent} does not exist. Fix: create it first.")
+    data = review_file(review, out.suffix.lower().lstrip("."), progress=report)
     if out.suffix.lower() == ".html":
-        page = review_html(review, progress=report)
         report("Writing the HTML file", 0.9)
-        write_file(page.encode("utf-8"), out)
-    else:
-        report("Starting the chart renderer", 0.05)
-        page = review_html(review, static=True, progress=report)
-        report("Printing the PDF", 0.8)
-        html_to_pdf(page, out)
+    write_file(data, out)
     report("Done", 1.0)
     return out

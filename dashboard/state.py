@@ -165,6 +165,18 @@ PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within
 
 # Weekly review page
 WEEK = "week"
+# the Subscribe control (session only, never in the URL)
+SUBSCRIBE_EMAIL = "_subscribe_email"
+SUBSCRIBE_WEEKDAY = "_subscribe_weekday"
+SUBSCRIBE_HOUR = "_subscribe_hour"
+SUBSCRIBE_TIMEZONE = "_subscribe_timezone"
+SUBSCRIBE_FORMAT = "_subscribe_format"
+SUBSCRIBE_ALERTS = "_subscribe_alerts"
+SUBSCRIBE_SUBMIT = "_subscribe_submit"
+SUBSCRIBE_FLASH = "_subscribe_flash"
+# Data page: the Deliveries panel
+UNSUBSCRIBE_CHOICE = "_unsubscribe_choice"
+UNSUBSCRIBE = "_unsubscribe"
 
 # Data page: uploads and the database connection (session only, never in the URL).
 SESSION_SOURCE = "_session_source"

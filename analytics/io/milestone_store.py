@@ -363,3 +363,28 @@ class MilestoneStore:
             created_at=m["created_at"],
             updated_at=m["updated_at"],
         )
+
+
+def stored_milestones(url: str) -> pl.DataFrame:
+    """The milestones added on the dashboard in the store at ``url`` (:data:`FRAME_SCHEMA`),
+    empty when there are none; creates nothing to find out."""
+    db_file = sqlite_path(url)
+    if db_file is not None and not db_file.is_file():
+        return pl.DataFrame(schema=FRAME_SCHEMA)
+    engine = create_engine(url)
+    try:
+        exists = sa.inspect(engine).has_table(MilestoneStore.TABLE)
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(
+            f"Could not read the milestones of {mask_url(url)}: {type(exc).__name__}. Fix: "
+            "check that the database is reachable."
+        ) from exc
+    finally:
+        engine.dispose()
+    if not exists:
+        return pl.DataFrame(schema=FRAME_SCHEMA)
+    store = MilestoneStore(url)
+    try:
+        return store.frame()
+    finally:
+        store.close()

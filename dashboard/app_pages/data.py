@@ -1,11 +1,11 @@
 """Data: where the data comes from, how much there is, every problem found in it; upload your
-own files with a column mapping; connect a database."""
+own files with a column mapping; connect a database; what was delivered by e-mail and chat."""
 
 import polars as pl
 import streamlit as st
 
 from analytics.contract import TABLES
-from dashboard import components, connect_view, upload_view
+from dashboard import components, connect_view, delivery_view, upload_view
 from dashboard.data import Loaded
 
 st.title("Data")
@@ -93,11 +93,12 @@ def current_data(loaded: Loaded) -> None:
             )
 
 
-current, upload, connect = st.tabs(
+current, upload, connect, deliveries = st.tabs(
     [
         ":material/table_view: Current data",
         ":material/upload_file: Upload files",
         ":material/cable: Connect a database",
+        ":material/outgoing_mail: Deliveries",
     ]
 )
 with current:
@@ -106,3 +107,5 @@ with upload:
     upload_view.render()
 with connect:
     connect_view.render()
+with deliveries:
+    delivery_view.deliveries_panel()

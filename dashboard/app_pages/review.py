@@ -19,7 +19,7 @@ from analytics.weekly import (
     week_period,
     weekly_review,
 )
-from dashboard import components, data, report, state
+from dashboard import components, data, delivery_view, report, state
 from dashboard.exports import slug
 
 
@@ -108,6 +108,8 @@ st.download_button(
     help="One self-contained file with interactive charts that opens offline. For a PDF, run "
     "`proofboard report --week ... --out review.pdf`.",
 )
+
+delivery_view.subscribe_control()
 
 st.subheader("Summary")
 st.markdown("\n".join(f"- {_plain(sentence)}" for sentence in review.summary))

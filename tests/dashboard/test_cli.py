@@ -17,6 +17,7 @@ from tests.conftest import MINIMAL, write_csvs
 
 SUBCOMMANDS = [
     "dashboard",
+    "deliver",
     "demo",
     "effects",
     "export",

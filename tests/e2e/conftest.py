@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,13 +45,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def app_url(demo_folder: Path) -> Iterator[str]:
-    """The dashboard served on the demo community; stopped after the module's tests."""
+@contextmanager
+def serve_app(source: Path | str) -> Iterator[str]:
+    """``streamlit run`` on ``source`` on a free port; yields its address and stops exactly that
+    process afterwards."""
     port = _free_port()
     env = {
         **os.environ,
-        "PROOFBOARD_DATA": str(demo_folder),
+        "PROOFBOARD_DATA": str(source),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
     }
     process = subprocess.Popen(
@@ -80,6 +82,13 @@ def app_url(demo_folder: Path) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def app_url(demo_folder: Path) -> Iterator[str]:
+    """The dashboard served on the demo community; stopped after the module's tests."""
+    with serve_app(demo_folder) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,141 @@
+"""The weekly review by e-mail, on the dashboard: the Subscribe control of the Weekly review
+page and the Deliveries panel of the Data page.
+
+Both use the functions ``proofboard deliver`` uses (:mod:`dashboard.deliver`) on the SQL store
+the dashboard keeps its milestones in (:func:`dashboard.data.store_url`), so a subscription made
+here is served by the next ``proofboard deliver --data SOURCE`` run on the same source.
+
+Proofboard has no sign-in yet: anyone who can open the dashboard can subscribe an address. When
+sign-in arrives, :func:`subscriber` is the one place to restrict it (a signed-in user subscribes
+their own address, an admin any).
+"""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+import streamlit as st
+
+from analytics.delivery.config import FORMATS, WEEKDAYS
+from dashboard import components, data, state, subscriptions
+
+_COMMON_ZONES = (
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
+    "America/Chicago", "America/Los_Angeles", "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney",
+)  # fmt: skip
+
+
+def time_zones() -> list[str]:
+    """Common zones first, then every other IANA zone."""
+    rest = sorted(z for z in available_timezones() if "/" in z and z not in _COMMON_ZONES)
+    return [*_COMMON_ZONES, *rest]
+
+
+def subscriber() -> str | None:
+    """Who is subscribing (the signed-in user's e-mail); ``None`` while there is no sign-in."""
+    return None
+
+
+def subscribe_control() -> None:
+    """A "Subscribe" expander: e-mail, weekday, hour, time zone, PDF or HTML, alerts."""
+    flash = st.session_state.pop(state.SUBSCRIBE_FLASH, None)
+    with st.expander("Subscribe: get this review by e-mail every week", icon=":material/mail:",
+                     expanded=flash is not None):  # fmt: skip
+        if flash is not None:
+            st.success(flash, icon=":material/check_circle:")
+        st.caption(
+            "The review of each complete week is e-mailed from the weekday and hour you choose "
+            "(in your time zone) once `proofboard deliver` runs on this data (from cron, a "
+            "systemd timer or a Kubernetes CronJob: see the README), with the summary, key "
+            "figures and charts in the e-mail and the full review attached. Alerts tell you "
+            "when a proof item's verdict changes, new members or churn leave their usual range, "
+            "or a milestone's estimate becomes available."
+        )
+        with st.form("subscribe_form", clear_on_submit=False, border=False):
+            email = st.text_input(
+                "E-mail", key=state.SUBSCRIBE_EMAIL, placeholder="you@example.org"
+            )
+            left, middle, right = st.columns(3)
+            weekday = left.selectbox(
+                "Weekday", WEEKDAYS, key=state.SUBSCRIBE_WEEKDAY, format_func=str.capitalize
+            )
+            hour = middle.selectbox(
+                "Hour", list(range(24)), index=8, key=state.SUBSCRIBE_HOUR,
+                format_func=lambda h: f"{h:02d}:00",
+            )  # fmt: skip
+            zone = right.selectbox("Time zone", time_zones(), key=state.SUBSCRIBE_TIMEZONE)
+            fmt = st.radio(
+                "Attach the review as", FORMATS, key=state.SUBSCRIBE_FORMAT, horizontal=True,
+                format_func=lambda f: {"pdf": "PDF (A4)", "html": "HTML (interactive)"}[f],
+            )  # fmt: skip
+            alerts = st.checkbox("Also send alerts", value=True, key=state.SUBSCRIBE_ALERTS)
+            submitted = st.form_submit_button(
+                "Subscribe", icon=":material/mail:", key=state.SUBSCRIBE_SUBMIT
+            )
+        if submitted:
+            try:
+                stored = subscriptions.subscribe(
+                    data.store_url(), email=email or "", weekday=weekday, hour=int(hour),
+                    timezone=zone, format=fmt, alerts=alerts, created_by=subscriber(),
+                )  # fmt: skip
+            except ValueError as exc:
+                st.error(str(exc))
+                return
+            st.session_state[state.SUBSCRIBE_FLASH] = (
+                f"Subscribed {stored.email}: each complete week's review goes out as "
+                f"{fmt.upper()} with the first run of `proofboard deliver` from "
+                f"{weekday.capitalize()} {int(hour):02d}:00 ({zone}) after the week ended. The "
+                "Data page lists subscriptions and deliveries."
+            )
+            st.rerun()
+
+
+def deliveries_panel() -> None:
+    """The delivery log and the subscriptions made here (with unsubscribe)."""
+    url = data.store_url()
+    st.caption(
+        "What `proofboard deliver` sent (or failed to send) from this data's store, newest "
+        "first. Only a delivery marked *sent* counts: a failed one is tried again on the next "
+        "run."
+    )
+    try:
+        log = subscriptions.delivery_log(url)
+        made_here = subscriptions.dashboard_subscriptions(url)
+    except Exception as exc:  # a store that cannot be read should not break the Data page
+        st.error(f"The delivery log could not be read: {exc}")
+        return
+    st.subheader("Delivery log")
+    if log.is_empty():
+        st.info("Nothing delivered yet. Run `proofboard deliver --data SOURCE --config "
+                "delivery.toml` (see the README).")  # fmt: skip
+    else:
+        st.dataframe(log, hide_index=True, width="stretch", key="delivery_log")
+        components.table_download(log, "delivery log", key="delivery_log_csv")
+    st.subheader("Subscriptions made on the dashboard")
+    if not made_here:
+        st.caption("None yet: subscribe on the Weekly review page.")
+        return
+    st.dataframe(
+        [
+            {
+                "id": s.subscription_id,
+                "e-mail": s.email,
+                "when": f"{s.weekday.capitalize()} {s.hour:02d}:00 {s.timezone}",
+                "format": s.format,
+                "alerts": s.alerts,
+                "since": s.created_at,
+            }
+            for s in made_here
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    labels = {s.subscription_id: f"{s.email} ({s.weekday}, {s.hour:02d}:00 {s.timezone}, "
+              f"{s.format})" for s in made_here}  # fmt: skip
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = left.selectbox(
+        "Unsubscribe", list(labels), format_func=labels.__getitem__, key=state.UNSUBSCRIBE_CHOICE
+    )
+    if right.button("Unsubscribe", key=state.UNSUBSCRIBE, icon=":material/unsubscribe:"):
+        subscriptions.unsubscribe(url, chosen)
+        st.rerun()
