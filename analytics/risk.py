@@ -35,6 +35,7 @@ How it is kept honest:
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -94,6 +95,9 @@ class RiskSettings:
     #: while the time grows (benchmarks/bench_risk.py).
     max_training_rows: int = 60_000
     max_importance_rows: int = 8_000
+    #: Risk factors in words are given for at most this many members, those at highest risk
+    #: (the others' ``factors`` are null: not computed).
+    max_factor_rows: int = 25_000
     seed: int = 20261124
 
     def __post_init__(self) -> None:
@@ -666,6 +670,18 @@ def _baseline(seed: int) -> HistGradientBoostingClassifier:
     )  # fmt: skip
 
 
+#: From this many rows on, predictions use every core (below, OpenMP's start-up costs more).
+PARALLEL_PREDICT_ROWS = 50_000
+
+
+def _predict(model: HistGradientBoostingClassifier, x: FloatArray) -> FloatArray:
+    """The predicted churn probability of each row; the same numbers on any number of threads."""
+    if len(x) < PARALLEL_PREDICT_ROWS:
+        return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
+    with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
+        return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
+
+
 def weighted_auc(y: npt.NDArray[Any], score: FloatArray, weight: FloatArray | None = None) -> float:
     """ROC AUC (ties count one half), with optional case weights; NaN without both classes."""
     y = np.asarray(y, dtype=bool)
@@ -864,8 +880,8 @@ def _evaluate(
     settings: RiskSettings,
 ) -> tuple[dict[str, Any], FloatArray, FloatArray]:
     y = frame["churned"].to_numpy().astype(np.int64)
-    p = model.predict_proba(_matrix(frame, spec))[:, 1]
-    b = base.predict_proba(frame.select("days_since_last").to_numpy())[:, 1]
+    p = _predict(model, _matrix(frame, spec))
+    b = _predict(base, frame.select("days_since_last").to_numpy())
     rng = np.random.default_rng(settings.seed)
     model_auc, base_auc = _RankedScores(y, p), _RankedScores(y, b)
     diffs = []
@@ -906,7 +922,7 @@ def permutation_importance_groups(
     """
     x = _matrix(frame, spec)
     y = frame["churned"].to_numpy()
-    reference = weighted_auc(y, model.predict_proba(x)[:, 1])
+    reference = weighted_auc(y, _predict(model, x))
     columns = spec.columns()
     rng = np.random.default_rng(seed)
     rows = []
@@ -919,7 +935,7 @@ def permutation_importance_groups(
             shuffled = x.copy()
             order = rng.permutation(len(x))
             shuffled[:, idx] = x[order][:, idx]
-            drops.append(reference - weighted_auc(y, model.predict_proba(shuffled)[:, 1]))
+            drops.append(reference - weighted_auc(y, _predict(model, shuffled)))
         low, high = np.quantile(drops, [0.025, 0.975])
         rows.append(
             {
@@ -1109,7 +1125,7 @@ def risk_factors(
     x = _matrix(frame, spec)
     if len(x) == 0:
         return pl.Series("factors", [], dtype=pl.List(pl.String))
-    risk = model.predict_proba(x)[:, 1]
+    risk = _predict(model, x)
     columns = spec.columns()
     contributions = {}
     for group in GROUPS:
@@ -1119,7 +1135,7 @@ def risk_factors(
         swapped = x.copy()
         for i in idx:
             swapped[:, i] = typical[list(columns)[i]]
-        contributions[group] = risk - model.predict_proba(swapped)[:, 1]
+        contributions[group] = risk - _predict(model, swapped)
     groups = list(contributions)
     matrix = np.column_stack([contributions[g] for g in groups])
     # per member, the groups by contribution (largest first; ties in group order)
@@ -1297,22 +1313,15 @@ def _churn_risk(
     today = features[-1]
     typical = _typical(today, latest_spec)
     x_today = _matrix(today, latest_spec)
-    model_risk = (
-        final_model.predict_proba(x_today)[:, 1] if len(x_today) else np.zeros(0, dtype=float)
-    )
+    model_risk = _predict(final_model, x_today) if len(x_today) else np.zeros(0, dtype=float)
     base_risk = (
-        final_base.predict_proba(today.select("days_since_last").to_numpy())[:, 1]
+        _predict(final_base, today.select("days_since_last").to_numpy())
         if len(x_today)
         else np.zeros(0, dtype=float)
     )
     ranked_by: Literal["model", "baseline"] = "model" if evaluation.beats_baseline else "baseline"
-    if ranked_by == "model":
-        factors = risk_factors(final_model, today, latest_spec, typical)
-        risk = model_risk
-    else:
-        factors = _recency_factors(today, typical)
-        risk = base_risk
-    at_risk = (
+    risk = model_risk if ranked_by == "model" else base_risk
+    ranked = (
         today.select(
             "member_id",
             pl.Series("risk", risk, dtype=pl.Float64),
@@ -1323,13 +1332,24 @@ def _churn_risk(
             .then(pl.col("activities_28d") / pl.col("activities_prev_28d") - 1.0)
             .alias("trend_pct"),
             "tenure_days",
-            factors,
         )
         .sort(["risk", "member_id"], descending=[True, False])
         .with_row_index("rank", offset=1)
         .with_columns(pl.col("rank").cast(pl.Int64))
-        .select(list(_AT_RISK_SCHEMA))
     )
+    # factors in words for the members at highest risk (everyone in all but large communities):
+    # each costs a prediction per feature group
+    explained = today.join(
+        ranked.head(settings.max_factor_rows).select("member_id"), on="member_id", how="semi"
+    )
+    factors = (
+        risk_factors(final_model, explained, latest_spec, typical)
+        if ranked_by == "model"
+        else _recency_factors(explained, typical)
+    )
+    at_risk = ranked.join(
+        explained.select("member_id", factors), on="member_id", how="left"
+    ).select(list(_AT_RISK_SCHEMA))
     step("Done", 1.0)
     return RiskResult(
         settings=settings,
@@ -1351,7 +1371,12 @@ def at_risk_export(result: RiskResult, *, top: int | None = None) -> pl.DataFram
         pl.col("trend_pct").round(3),
         pl.col("days_since_last").round(1),
         pl.col("tenure_days").round(1),
-        pl.col("factors").list.join("; "),
+        pl.col("factors")
+        .list.join("; ")
+        .fill_null(
+            f"not worked out: factors are given for the {result.settings.max_factor_rows:,} "
+            "members at highest risk"
+        ),
     )
 
 

@@ -356,7 +356,7 @@ def format_risk(payload: dict[str, object], *, limit: int) -> str:
     )
     lines.append(f"{'rank':>5}  {'risk':>6}  {'member_id':<20}factors")
     for rank, row in enumerate(members[:limit], start=1):
-        factors = "; ".join(row["factors"]) or "-"
+        factors = "-" if row["factors"] is None else "; ".join(row["factors"]) or "-"
         lines.append(f"{rank:>5}  {row['risk']:>6.1%}  {row['member_id']!s:<20}{factors}")
     if len(members) > limit:
         lines.append(f"... and {len(members) - limit:,} more (--top N, or --json for all)")

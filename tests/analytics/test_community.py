@@ -346,8 +346,12 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
     assert sorted(p.name for p in folder.iterdir()) == ["activity.parquet", "exposures.parquet"]
     kept = pl.read_parquet(folder / "activity.parquet")
     assert kept.height == community.activity_rows
-    assert kept.columns == ["member_key", "occurred_at", "occurred_at_us", "joined_at",
+    # timestamps are kept once, as integer microseconds, and rebuilt on reading
+    assert kept.columns == ["member_key", "occurred_at_us", "joined_at_us", "kind"]
+    read = community.frames().activity().to_native().collect()
+    assert read.columns == ["member_key", "occurred_at", "occurred_at_us", "joined_at",
                             "joined_at_us", "kind"]  # fmt: skip
+    assert read["occurred_at"].dt.epoch("us").equals(read["occurred_at_us"], check_names=False)
     # the kept rows answer as the source does: the same last activity per member
     segment = community.filter_members({"channel": ["organic"]})
     assert segment.activity_rows < community.activity_rows

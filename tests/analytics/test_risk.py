@@ -243,7 +243,20 @@ def test_training_features_are_computed_for_a_sample_of_a_large_community(
     assert result.evaluation is not None
     assert 1.4 * 500 < result.evaluation.n_train < 2.6 * 500
     # the held-out check and today's ranking still cover every member
-    assert result.at_risk.height == churn_risk(demo).at_risk.height
+    everyone = churn_risk(demo)
+    assert result.at_risk.height == everyone.at_risk.height
+
+
+def test_factors_are_worked_out_for_the_members_at_highest_risk(demo: Community, demo_risk) -> None:  # type: ignore[no-untyped-def]
+    capped = churn_risk(demo, replace(RiskSettings(), max_factor_rows=40))
+    assert capped.at_risk.drop("factors").equals(demo_risk.at_risk.drop("factors"))
+    factors = capped.at_risk["factors"]
+    assert factors.head(40).equals(demo_risk.at_risk["factors"].head(40))
+    assert factors.slice(40).is_null().all()
+    assert demo_risk.at_risk["factors"].is_not_null().all()
+    export = at_risk_export(capped)
+    assert export["factors"][40].startswith("not worked out")
+    assert capped.to_json()["members"][40]["factors"] is None
 
 
 def test_churn_dates_from_the_feature_job_equal_their_own_query(demo: Community) -> None:

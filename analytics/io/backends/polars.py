@@ -174,8 +174,19 @@ class PolarsBackend:
             weakref.finalize(self, shutil.rmtree, self._kept, True)
         path = self._kept / f"{name}.parquet"
         native: pl.LazyFrame = frame.to_native()
-        native.sink_parquet(path, compression="lz4", engine="streaming")
-        return nw.from_native(pl.scan_parquet(path))
+        schema = native.collect_schema()
+        # a timestamp with its integer twin is stored once, as the integer, and rebuilt on read
+        twinned = {
+            c: dtype
+            for c, dtype in schema.items()
+            if isinstance(dtype, pl.Datetime) and schema.get(c + US_SUFFIX) == pl.Int64
+        }
+        native.drop(list(twinned)).sink_parquet(path, compression="lz4", engine="streaming")
+        rebuilt = pl.scan_parquet(path).with_columns(
+            pl.from_epoch(c + US_SUFFIX, time_unit="us").cast(dtype).alias(c)
+            for c, dtype in twinned.items()
+        )
+        return nw.from_native(rebuilt.select(list(schema)))
 
     def close(self) -> None:
         self._scans.clear()
