@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -84,6 +84,10 @@ class ImpactSettings:
     bootstrap: int = 0
     alpha: float = 0.05
     seed: int = 20261124
+    #: The propensity and outcome models are fitted on at most this many members (a seeded
+    #: sample, up to half from each group, weighted back), then applied to everyone: beyond it
+    #: the coefficients barely move while the time grows with the members.
+    max_model_rows: int | None = 100_000
 
     def __post_init__(self) -> None:
         if self.landmark_days < 1 or self.horizon_days < 1:
@@ -240,8 +244,77 @@ _TABLE_SCHEMA: dict[str, Any] = {
 # -- population and covariates ------------------------------------------------------------------
 
 
-def landmark_population(community: Community, settings: ImpactSettings) -> Population:
-    """Members whose outcome at the horizon is known, with what was known at their landmark."""
+@dataclass(frozen=True)
+class EarlyActivity:
+    """What members did before their landmark, for members who joined by each of some times
+    (one job on the event tables serves the main analysis and its sensitivity analyses).
+
+    ``kinds`` maps each joined-by time (microseconds) to the activity kinds used as covariates
+    for it; ``per_member`` (``member_id``, ``n_activity``, ``active_days``, ``last_activity``,
+    ``kind_<kind>`` for every kind of any time) and ``seen`` (``member_id``, ``n_exposures``)
+    cover the members who joined by the latest time.
+    """
+
+    landmark_days: int
+    kinds: dict[int, list[str]]
+    per_member: pl.DataFrame
+    seen: pl.DataFrame
+
+
+def early_activity_by(
+    community: Community, landmark_days: int, joined_until: Sequence[datetime]
+) -> EarlyActivity:
+    """:class:`EarlyActivity` for the members who joined by each of ``joined_until``."""
+    landmark_us = landmark_days * DAY_US
+    until = sorted({to_us(t) for t in joined_until})
+    activity = community.frames().activity()
+    kind_rows = community.collect(
+        *(early_kinds(activity, offset_us=landmark_us, joined_until_us=u) for u in until)
+    )
+    kinds = {
+        u: rows.sort(["rows", "kind"], descending=[True, False])["kind"].to_list()[
+            :MAX_KIND_COVARIATES
+        ]
+        for u, rows in zip(until, kind_rows, strict=True)
+    }
+    every_kind = sorted({k for ks in kinds.values() for k in ks})
+    early = [early_activity(activity, offset_us=landmark_us, joined_until_us=until[-1],
+                            kinds=every_kind)]  # fmt: skip
+    exposures = community.frames().exposures()
+    if exposures is not None:
+        early.append(exposures_before(exposures, offset_us=landmark_us, joined_until_us=until[-1]))
+    found = community.collect(*early)
+    per_member = (
+        community.events.with_ids(found[0])
+        .with_columns(
+            pl.from_epoch("last_us", time_unit="us")
+            .dt.replace_time_zone("UTC")
+            .alias("last_activity")
+        )
+        .drop("last_us")
+    )
+    if exposures is not None:
+        seen = (
+            community.events.with_ids(found[1])
+            .group_by("member_id")
+            .agg(pl.col("n").sum().alias("n_exposures"))
+        )
+    else:
+        seen = pl.DataFrame(schema={"member_id": pl.String, "n_exposures": pl.Int64})
+    return EarlyActivity(landmark_days, kinds, per_member, seen)
+
+
+def _joined_until(community: Community, settings: ImpactSettings) -> datetime:
+    """The latest join whose outcome at the horizon is decidable at the as-of time."""
+    horizon = timedelta(days=settings.landmark_days + settings.horizon_days)
+    return community.as_of - timedelta(days=settings.inactive_days) - horizon
+
+
+def landmark_population(
+    community: Community, settings: ImpactSettings, *, early: EarlyActivity | None = None
+) -> Population:
+    """Members whose outcome at the horizon is known, with what was known at their landmark
+    (``early``: the early activity when already computed, see :func:`early_activity_by`)."""
     landmark = timedelta(days=settings.landmark_days)
     horizon = timedelta(days=settings.landmark_days + settings.horizon_days)
     decidable_by = community.as_of - timedelta(days=settings.inactive_days)
@@ -267,41 +340,19 @@ def landmark_population(community: Community, settings: ImpactSettings) -> Popul
             ).alias("present_at_landmark"),
         )
     )
-    landmark_us = settings.landmark_days * DAY_US
-    joined_until = decidable_by - horizon
+    joined_until = _joined_until(community, settings)
     joined_until_us = to_us(joined_until)
-    activity = community.frames().activity()
-    (kind_rows,) = community.collect(
-        early_kinds(activity, offset_us=landmark_us, joined_until_us=joined_until_us)
+    if (
+        early is None
+        or early.landmark_days != settings.landmark_days
+        or joined_until_us not in early.kinds
+    ):
+        early = early_activity_by(community, settings.landmark_days, [joined_until])
+    kinds = early.kinds[joined_until_us]
+    per_member = early.per_member.select(
+        "member_id", "n_activity", "active_days", *[f"kind_{k}" for k in kinds], "last_activity"
     )
-    kinds = kind_rows.sort(["rows", "kind"], descending=[True, False])["kind"].to_list()[
-        :MAX_KIND_COVARIATES
-    ]
-    early = [early_activity(activity, offset_us=landmark_us, joined_until_us=joined_until_us,
-                            kinds=kinds)]  # fmt: skip
-    exposures = community.frames().exposures()
-    if exposures is not None:
-        early.append(
-            exposures_before(exposures, offset_us=landmark_us, joined_until_us=joined_until_us)
-        )
-    found = community.collect(*early)
-    per_member = (
-        community.events.with_ids(found[0])
-        .with_columns(
-            pl.from_epoch("last_us", time_unit="us")
-            .dt.replace_time_zone("UTC")
-            .alias("last_activity")
-        )
-        .drop("last_us")
-    )
-    if exposures is not None:
-        seen = (
-            community.events.with_ids(found[1])
-            .group_by("member_id")
-            .agg(pl.col("n").sum().alias("n_exposures"))
-        )
-    else:
-        seen = pl.DataFrame(schema={"member_id": pl.String, "n_exposures": pl.Int64})
+    seen = early.seen
     first_join = community.members["joined_at"].min()
     frame = (
         base.join(per_member, on="member_id", how="left")
@@ -366,13 +417,48 @@ def _standardise(x: FloatArray) -> FloatArray:
     return (x[:, keep] - x[:, keep].mean(axis=0)) / sd[keep]
 
 
-def _fit_probability(x: FloatArray, y: npt.NDArray[np.int8]) -> FloatArray:
+def _subsample(
+    y: npt.NDArray[np.int8], max_rows: int | None, seed: int
+) -> tuple[npt.NDArray[np.intp], FloatArray] | None:
+    """Rows (and weights) to fit a model of ``y`` on when there are more than ``max_rows``:
+    up to half of them from each class, each weighted by its class's rows over those taken,
+    so that the weighted fit estimates the model of every row (``None``: fit on all)."""
+    if max_rows is None or len(y) <= max_rows:
+        return None
+    rng = np.random.default_rng(seed)
+    picks, weights = [], []
+    for value in (0, 1):
+        rows = np.flatnonzero(y == value)
+        take = min(len(rows), max_rows // 2)
+        chosen = np.sort(rng.choice(rows, size=take, replace=False)) if take < len(rows) else rows
+        picks.append(chosen)
+        weights.append(np.full(len(chosen), len(rows) / max(len(chosen), 1)))
+    return np.concatenate(picks), np.concatenate(weights)
+
+
+def _fit_probability(
+    x: FloatArray,
+    y: npt.NDArray[np.int8],
+    *,
+    predict: FloatArray | None = None,
+    max_rows: int | None = None,
+    seed: int = 0,
+) -> FloatArray:
+    """P(y = 1 | x) by logistic regression, predicted for ``predict`` (default ``x``). Beyond
+    ``max_rows`` rows the model is fitted on a weighted sample (see :func:`_subsample`): with a
+    few dozen coefficients, a hundred thousand members pin them down as well as a million."""
+    target = x if predict is None else predict
     if y.min() == y.max():  # everyone alike: the probability is that constant
-        return np.full(len(y), float(y[0]))
+        return np.full(len(target), float(y[0]))
     # Newton–Cholesky: exact and fast when there are many members and few covariates
     model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
-    model.fit(x, y)
-    probability: FloatArray = model.predict_proba(x)[:, 1]
+    sample = _subsample(y, max_rows, seed)
+    if sample is None:
+        model.fit(x, y)
+    else:
+        rows, weight = sample
+        model.fit(x[rows], y[rows], sample_weight=weight)
+    probability: FloatArray = model.predict_proba(target)[:, 1]
     return probability
 
 
@@ -392,19 +478,19 @@ def _doubly_robust(
     names: Sequence[str],
     exposed: npt.NDArray[np.bool_],
     retained: npt.NDArray[np.int8],
+    *,
+    max_rows: int | None = None,
+    seed: int = 0,
 ) -> _Estimate:
     x = _standardise(x_raw)
     a = exposed.astype(np.int8)
-    propensity = _fit_probability(x, a)
+    propensity = _fit_probability(x, a, max_rows=max_rows, seed=seed)
     auc = float(roc_auc_score(a, propensity))
     e = np.clip(propensity, *PROPENSITY_CLIP)
     w = np.where(exposed, 1.0, e / (1 - e))
-    controls_y = retained[~exposed]
-    if controls_y.min() == controls_y.max():
-        m0 = np.full(len(a), float(controls_y[0]))
-    else:
-        outcome = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
-        m0 = outcome.fit(x[~exposed], controls_y).predict_proba(x)[:, 1]
+    m0 = _fit_probability(
+        x[~exposed], retained[~exposed], predict=x, max_rows=max_rows, seed=seed + 1
+    )
     share_exposed = a.mean()
     residual = retained - m0
     terms = np.where(exposed, residual, -w * residual)
@@ -443,7 +529,11 @@ def _interval(
         pick = rng.integers(0, n, n)
         if exposed[pick].all() or not exposed[pick].any():
             continue
-        draws.append(_doubly_robust(x[pick], names, exposed[pick], retained[pick]).effect)
+        again = _doubly_robust(
+            x[pick], names, exposed[pick], retained[pick],
+            max_rows=settings.max_model_rows, seed=settings.seed,
+        )  # fmt: skip
+        draws.append(again.effect)
     values = np.asarray(draws)
     low, high = np.quantile(values, [settings.alpha / 2, 1 - settings.alpha / 2])
     # two-sided percentile p-value: how often the resampled effects fall on the other side of 0
@@ -541,17 +631,20 @@ def _tenure_day(community: Community, first: pl.DataFrame, item_ids: Sequence[st
     return None
 
 
-def _own_counts(community: Community, population: Population) -> pl.DataFrame:
-    """Exposure rows per member and item before the member's landmark."""
+def _own_rows(community: Community, landmark_days: int) -> pl.DataFrame:
+    """Exposure rows per member and item before the member's landmark: ``member_id``,
+    ``item_id``, ``n``."""
     exposures = community.frames().exposures()
     assert exposures is not None
-    landmark_us = population.settings.landmark_days * DAY_US
     (found,) = community.collect(
-        exposures_before(exposures, offset_us=landmark_us, joined_until_us=None)
+        exposures_before(exposures, offset_us=landmark_days * DAY_US, joined_until_us=None)
     )
-    return community.events.with_ids(found).join(
-        population.frame.select("member_id"), on="member_id", how="semi"
-    )
+    return community.events.with_ids(found)
+
+
+def _own_counts(own_rows: pl.DataFrame, population: Population) -> pl.DataFrame:
+    """:func:`_own_rows` of the members of ``population``."""
+    return own_rows.join(population.frame.select("member_id"), on="member_id", how="semi")
 
 
 def _analyse(
@@ -626,7 +719,9 @@ def _analyse(
     x = eligible.select(population.covariates).to_numpy().astype(np.float64)
     a = eligible["exposed"].to_numpy().astype(bool)
     y = eligible["retained"].to_numpy().astype(np.int8)
-    estimate = _doubly_robust(x, population.covariates, a, y)
+    estimate = _doubly_robust(
+        x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed
+    )
     if estimate.auc >= settings.max_propensity_auc:
         return unidentified(
             f"exposure is almost fully decided by early activity and join time (propensity AUC "
@@ -741,9 +836,18 @@ def estimate_effects(
     if community.keep_events():
         report("Kept the activity rows in compact form for the many queries ahead", 0.0)
     report("Building the landmark population and early-activity covariates", 0.0)
-    population = landmark_population(community, settings)
+    # one job on the event tables for the early activity of the main and the sensitivity
+    # populations, and one for the exposures before the landmark
+    others = [replace(settings, inactive_days=d) for d in SENSITIVITY_INACTIVE_DAYS]
+    early = early_activity_by(
+        community,
+        settings.landmark_days,
+        [_joined_until(community, s) for s in (settings, *(others if sensitivity else []))],
+    )
+    population = landmark_population(community, settings, early=early)
     first = _first_exposures(community)
-    own = _own_counts(community, population)
+    own_rows = _own_rows(community, settings.landmark_days)
+    own = _own_counts(own_rows, population)
     singles, kinds = _candidates(community)
     total = len(singles) + len(kinds)
     items: list[ItemEffect] = []
@@ -763,8 +867,8 @@ def estimate_effects(
         for j, days in enumerate(SENSITIVITY_INACTIVE_DAYS):
             report(f"Sensitivity: churn after {days} quiet days", 0.7 + 0.15 * j)
             other = replace(settings, inactive_days=days)
-            other_population = landmark_population(community, other)
-            other_own = _own_counts(community, other_population)
+            other_population = landmark_population(community, other, early=early)
+            other_own = _own_counts(own_rows, other_population)
             for effects, candidates in ((items, singles), (kind_effects, kinds)):
                 for k, candidate in enumerate(candidates):
                     if effects[k].effect is None:
@@ -862,14 +966,19 @@ def item_detail(
     if candidate.published_at is not None:
         frame = frame.filter(pl.col("landmark_at") > candidate.published_at)
     frame = _exclude_own(
-        frame, _own_counts(community, population), candidate.item_ids
+        frame,
+        _own_counts(_own_rows(community, settings.landmark_days), population),
+        candidate.item_ids,
     ).with_columns((pl.col("first_at") < pl.col("landmark_at")).fill_null(False).alias("exposed"))
     exposed = frame["exposed"].to_numpy().astype(bool)
     if exposed.sum() < settings.min_group_size or (~exposed).sum() < settings.min_group_size:
         return ItemDetail(item_id, empty, None, timing, "too few members to compare")
     x = frame.select(population.covariates).to_numpy().astype(np.float64)
     y = frame["retained"].to_numpy().astype(np.int8)
-    estimate = _doubly_robust(x, population.covariates, exposed, y)
+    estimate = _doubly_robust(
+        x, population.covariates, exposed, y,
+        max_rows=settings.max_model_rows, seed=settings.seed,
+    )  # fmt: skip
     weights = estimate.weights
     durations = (frame["tenure_days"] - settings.landmark_days).clip(lower_bound=0).to_numpy()
     events = frame["churned"].to_numpy().astype(np.float64)

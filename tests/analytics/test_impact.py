@@ -12,8 +12,11 @@ import pytest
 from analytics.community import Community, load_community
 from analytics.impact import (
     ImpactSettings,
+    _joined_until,
+    _subsample,
     benjamini_hochberg,
     e_value,
+    early_activity_by,
     estimate_effects,
     landmark_population,
 )
@@ -187,3 +190,47 @@ def test_any_time_view_refuses_the_tenure_badge(demo: Community) -> None:
     assert planted.estimable
     assert planted.ci_high < 1.0
     assert {t.name for t in cox.terms} >= {"join_years", *demo.proof_items["item_id"]}  # type: ignore[index]
+
+
+def test_models_fitted_on_a_weighted_sample_give_nearly_the_same_effects(
+    demo: Community, result
+) -> None:  # type: ignore[no-untyped-def]
+    # the default cap (100 k members) is above the demo: every model saw every member
+    assert result.population_size < ImpactSettings().max_model_rows  # type: ignore[operator]
+    sampled = estimate_effects(demo, ImpactSettings(max_model_rows=1_500), sensitivity=False)
+    compared = 0
+    for full, part in zip(result.items, sampled.items, strict=True):
+        assert (full.effect is None) == (part.effect is None)
+        if full.effect is None or part.effect is None:
+            continue
+        width = full.ci_high - full.ci_low
+        assert abs(part.effect - full.effect) < width / 3
+        compared += 1
+    assert compared >= 5
+
+
+def test_a_weighted_sample_takes_up_to_half_from_each_group_and_weighs_them_back() -> None:
+    y = np.r_[np.zeros(9_000, dtype=np.int8), np.ones(300, dtype=np.int8)]
+    assert _subsample(y, None, 1) is None
+    assert _subsample(y, 20_000, 1) is None
+    found = _subsample(y, 1_000, 1)
+    assert found is not None
+    rows, weight = found
+    assert (y[rows] == 0).sum() == 500
+    assert (y[rows] == 1).sum() == 300  # the rarer group is kept whole
+    assert weight[y[rows] == 0].sum() == pytest.approx(9_000)
+    assert weight[y[rows] == 1].sum() == pytest.approx(300)
+    again = _subsample(y, 1_000, 1)
+    assert again is not None
+    assert np.array_equal(again[0], rows)
+
+
+def test_one_early_activity_job_serves_every_population_exactly(demo: Community) -> None:
+    settings = [ImpactSettings(inactive_days=d) for d in (14, 30, 60)]
+    early = early_activity_by(demo, 30, [_joined_until(demo, s) for s in settings])
+    for s in settings:
+        alone = landmark_population(demo, s)
+        shared = landmark_population(demo, s, early=early)
+        assert shared.covariates == alone.covariates
+        assert shared.frame.equals(alone.frame)
+    assert len({len(p) for p in early.kinds.values()}) >= 1
