@@ -126,6 +126,11 @@ class Events:
             )
         return events
 
+    @property
+    def kept(self) -> bool:
+        """Whether the valid event rows are kept (see :meth:`keep`)."""
+        return self._kept is not None and self._kept[0] is not None
+
     def keep(self) -> bool:
         """Compute the valid event rows once, keyed and typed, and keep them where the backend
         reads them fastest (polars: a temporary Parquet file), so that analyses running many
@@ -272,9 +277,9 @@ class Community:
     def keep_events(self, *, min_rows: int = KEEP_EVENTS_ROWS) -> bool:
         """Before an analysis that runs many queries: keep the valid event rows computed once
         (see :meth:`Events.keep`) when there are at least ``min_rows`` activity rows (below
-        that, reading the source again costs less than writing the rows). Returns whether the
-        rows are kept."""
-        if self.activity_rows < min_rows:
+        that, reading the source again costs less than writing the rows). Returns whether they
+        were kept by this call (``False`` when kept before or not kept)."""
+        if self.activity_rows < min_rows or self.events.kept:
             return False
         return self.events.keep()
 

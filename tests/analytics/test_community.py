@@ -341,6 +341,8 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
     assert not load_community(open_source(demo_folder), engine="duckdb").keep_events(min_rows=0)
     community = load_community(open_source(demo_folder))
     assert community.keep_events(min_rows=0)
+    assert community.events.kept
+    assert not community.keep_events(min_rows=0)  # once
     folder = community.events.backend._kept  # type: ignore[attr-defined]
     assert folder is not None
     assert sorted(p.name for p in folder.iterdir()) == ["activity.parquet", "exposures.parquet"]
