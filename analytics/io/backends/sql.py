@@ -15,6 +15,7 @@ time.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,9 +55,27 @@ EPOCH_US_SQL = {
     "mysql": "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})",
 }
 
-#: Seconds to wait for a connection, and milliseconds any statement may run (PostgreSQL).
+#: Seconds to wait for a connection, and milliseconds any statement may run by default
+#: (PostgreSQL; ``$PROOFBOARD_STATEMENT_TIMEOUT``, in seconds, sets another limit).
 CONNECT_TIMEOUT_S = 10
 STATEMENT_TIMEOUT_MS = 120_000
+STATEMENT_TIMEOUT_VARIABLE = "PROOFBOARD_STATEMENT_TIMEOUT"
+
+
+def statement_timeout_ms() -> int:
+    """How long one statement may run, in milliseconds: ``$PROOFBOARD_STATEMENT_TIMEOUT``
+    seconds (a whole number, at least 1) or the default."""
+    value = os.environ.get(STATEMENT_TIMEOUT_VARIABLE, "").strip()
+    if not value:
+        return STATEMENT_TIMEOUT_MS
+    if not value.isdigit() or int(value) < 1:
+        raise DataSourceError(
+            f"{STATEMENT_TIMEOUT_VARIABLE}={value!r} is not a number of seconds. Fix: set it to "
+            f"a whole number such as 600, or unset it for the default "
+            f"{STATEMENT_TIMEOUT_MS // 1000} s."
+        )
+    return int(value) * 1000
+
 
 _SQL_TYPES: dict[type[pl.DataType], str] = {
     pl.Int8: "BIGINT",
@@ -142,7 +161,7 @@ def _engine_for(url: str) -> sa.Engine:
         url,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} -c TimeZone=UTC",
+            "options": f"-c statement_timeout={statement_timeout_ms()} -c TimeZone=UTC",
         },
     )
 
@@ -300,8 +319,8 @@ class SqlBackend:
             raise DataSourceError(
                 f"A query inside the database {mask_url(self.url)} failed: "
                 f"{_one_line(exc, self.url)}. Fix: check that the server is running and "
-                "reachable; a query running longer than "
-                f"{STATEMENT_TIMEOUT_MS // 1000} s is cancelled."
+                f"reachable; a query running longer than {statement_timeout_ms() // 1000} s is "
+                f"cancelled (set {STATEMENT_TIMEOUT_VARIABLE}, in seconds, to allow longer)."
             ) from None
         return results
 

@@ -443,3 +443,26 @@ def test_connection_dropped_mid_query(probe_backend: SqlBackend, postgres_server
     assert "\n" not in str(caught.value)
     # The backend recovers: the next query gets a fresh connection.
     assert probe_backend.collect([activity.select(nw.len())])[0].item() == 40
+
+
+def test_the_statement_timeout_can_be_set_in_seconds(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from analytics.errors import DataSourceError
+    from analytics.io.backends.sql import _engine_for
+
+    def shown() -> str:
+        engine = _engine_for(postgres_url)
+        with engine.connect() as conn:
+            value = str(conn.execute(sa.text("SHOW statement_timeout")).scalar())
+        engine.dispose()
+        return value
+
+    assert shown() == "2min"
+    monkeypatch.setenv("PROOFBOARD_STATEMENT_TIMEOUT", "600")
+    assert shown() == "10min"
+    monkeypatch.setenv("PROOFBOARD_STATEMENT_TIMEOUT", "ten minutes")
+    with pytest.raises(DataSourceError, match="PROOFBOARD_STATEMENT_TIMEOUT='ten minutes'"):
+        shown()
