@@ -482,6 +482,7 @@ def _doubly_robust(
     *,
     max_rows: int | None = None,
     seed: int = 0,
+    with_balance: bool = True,
 ) -> _Estimate:
     x = _standardise(x_raw)
     a = exposed.astype(np.int8)
@@ -505,7 +506,13 @@ def _doubly_robust(
         retained_exposed=float(retained[exposed].mean()),
         auc=auc,
         effective_controls=ess,
-        balance=_balance(names, x_raw, exposed, w),
+        balance=(
+            _balance(names, x_raw, exposed, w)
+            if with_balance
+            else pl.DataFrame(
+                schema={"covariate": pl.String, "smd_before": pl.Float64, "smd_after": pl.Float64}
+            )
+        ),
         weights=w,
     )
 
@@ -532,7 +539,7 @@ def _interval(
             continue
         again = _doubly_robust(
             x[pick], names, exposed[pick], retained[pick],
-            max_rows=settings.max_model_rows, seed=settings.seed,
+            max_rows=settings.max_model_rows, seed=settings.seed, with_balance=False,
         )  # fmt: skip
         draws.append(again.effect)
     values = np.asarray(draws)
@@ -721,8 +728,9 @@ def _analyse(
     a = eligible["exposed"].to_numpy().astype(bool)
     y = eligible["retained"].to_numpy().astype(np.int8)
     estimate = _doubly_robust(
-        x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed
-    )
+        x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed,
+        with_balance=with_interval,  # the sensitivity analyses need only the effect
+    )  # fmt: skip
     if estimate.auc >= settings.max_propensity_auc:
         return unidentified(
             f"exposure is almost fully decided by early activity and join time (propensity AUC "
