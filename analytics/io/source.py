@@ -7,12 +7,14 @@ one query per table when the frame is collected.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 import polars as pl
 import sqlalchemy as sa
@@ -49,32 +51,118 @@ def is_url(spec: str) -> bool:
     return "://" in spec
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, for display and logs."""
+#: ``scheme://userinfo@host...``: the userinfo runs to the last ``@`` before the host, so a
+#: password holding an unencoded ``@`` or ``:`` is still split off whole.
+_AUTHORITY = (
+    re.compile(r"^(?P<scheme>[^:/]+://)(?P<userinfo>.*)@(?P<host>[^@/?#]*)(?P<tail>[/?#][^@]*)?$"),
+    re.compile(
+        r"^(?P<scheme>[^:/]+://)(?P<userinfo>[^/?#]*)@(?P<host>[^@/?#]*)(?P<tail>[/?#].*)?$"
+    ),
+)
+
+PERCENT_ENCODE_FIX = (
+    "Fix: write it as dialect+driver://user:password@host:port/database and percent-encode "
+    "special characters in the user name and password (@ as %40, : as %3A, / as %2F)."
+)
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str] | None:
+    """``(scheme://, user:password, @host...)`` of ``url``, or ``None`` without credentials."""
+    for pattern in _AUTHORITY:
+        found = pattern.match(url)
+        if found:
+            return found["scheme"], found["userinfo"], "@" + found["host"] + (found["tail"] or "")
+    return None
+
+
+def normalise_url(url: str) -> str:
+    """``url`` with an unencoded ``@`` in its user name or password percent-encoded (``%40``).
+
+    ``@`` cannot belong to the host, so ``postgresql://u:Top@Secret@host/db`` can only mean the
+    password ``Top@Secret``; SQLAlchemy alone would split it at the first ``@``. A ``:`` inside
+    the password needs nothing: everything after the first ``:`` of the userinfo is password.
+    """
+    parts = _split_userinfo(url)
+    if parts is None or "@" not in parts[1]:
+        return url
+    scheme, userinfo, rest = parts
+    return scheme + userinfo.replace("@", "%40") + rest
+
+
+def parse_url(url: str) -> sa.URL:
+    """The SQLAlchemy URL of ``url`` (see :func:`normalise_url`).
+
+    Raises :class:`DataSourceError` for a URL SQLAlchemy cannot read (a port that is not a
+    number, no dialect); the message shows the URL with its password masked, never the
+    parser's own text, which may quote part of the password.
+    """
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unreadable database URL>"
+        return sa.make_url(normalise_url(url))
+    except Exception as exc:
+        reason = "its port is not a number" if isinstance(exc, ValueError) else "it is malformed"
+        raise DataSourceError(
+            f"Cannot read the database URL {mask_url(url)}: {reason}. {PERCENT_ENCODE_FIX}"
+        ) from None
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for display and logs. Never raises and
+    never shows any part of the password, however malformed the URL."""
+    try:
+        return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:
+        pass
+    try:
+        parts = _split_userinfo(url)
+    except Exception:
+        parts = None
+    if parts is None:
+        return "<unreadable database URL>" if "@" in url else url
+    scheme, userinfo, rest = parts
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{user}:***{rest}" if ":" in userinfo else f"{scheme}{user}{rest}"
+
+
+def _password_forms(url: str) -> set[str]:
+    """Every text under which ``url``'s password could show up in a message: as written, as
+    parsed, percent-encoded, and (for a password SQLAlchemy would split) its pieces."""
+    passwords: set[str] = set()
+    parts = _split_userinfo(url)
+    if parts is not None and ":" in parts[1]:
+        passwords.add(parts[1].partition(":")[2])
+    for candidate in (url, normalise_url(url)):
+        try:
+            parsed = sa.make_url(candidate).password
+        except Exception:
+            continue
+        if parsed:
+            passwords.add(str(parsed))
+    forms: set[str] = set()
+    for password in passwords:
+        forms |= {password, quote(password, safe=""), quote_plus(password), unquote(password)}
+        forms |= {piece for piece in re.split(r"[@:/%]", password) if len(piece) >= 3}
+    # A password of one or two characters cannot be told apart from ordinary text: it is
+    # masked inside the URL, but not replaced in every word of the message.
+    return {form for form in forms if len(form) >= 3}
 
 
 def scrub_secret(text: str, url: str) -> str:
     """``text`` (an error message, say) with the URL's password replaced by ``***`` wherever it
-    appears, plain or URL-encoded, and the full URL replaced by its masked form."""
+    appears, plain, URL-encoded or in pieces, and the full URL replaced by its masked form.
+    Never raises."""
     try:
-        password = sa.make_url(url).password
-    except sa.exc.ArgumentError:
-        password = None
-    text = text.replace(url, mask_url(url))
-    if password:
-        for form in {str(password), quote(str(password), safe=""), quote_plus(str(password))}:
-            if form:
-                text = text.replace(form, "***")
+        text = text.replace(url, mask_url(url))
+        forms = _password_forms(url)
+    except Exception:
+        return "<message hidden: it may hold a password>"
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
     return text
 
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a ``sqlite:///`` URL, or ``None`` for other URLs and memory."""
-    parsed = sa.make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     if parsed.database == ":memory:":
@@ -102,14 +190,16 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
 def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> sa.Engine:
     """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs. ``connect_args``
     go to the driver's ``connect`` (timeouts, session options)."""
+    parsed = parse_url(url)
     try:
-        engine = sa.create_engine(url, connect_args=connect_args or {})
+        engine = sa.create_engine(parsed, connect_args=connect_args or {})
         if engine.dialect.name == "sqlite":
             _transactional_sqlite(engine)
         return engine
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise DataSourceError(
-            f"Cannot use the database URL {mask_url(url)}: {exc}. Fix: write it as "
+            f"Cannot use the database URL {mask_url(url)}: {scrub_secret(str(exc), url)}. "
+            "Fix: write it as "
             "dialect+driver://user:password@host:port/database, e.g. "
             "sqlite:///data/proofboard.db or postgresql+psycopg://user@localhost/community."
         ) from exc

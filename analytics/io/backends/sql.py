@@ -31,7 +31,7 @@ from sqlglot import exp
 from analytics.contract import TABLES
 from analytics.errors import DataSourceError
 from analytics.io.backends.base import ROW, US_SUFFIX
-from analytics.io.source import create_engine, mask_url, scrub_secret
+from analytics.io.source import create_engine, mask_url, parse_url, scrub_secret
 
 #: SQLAlchemy dialect name -> sqlglot dialect name.
 SQLGLOT_DIALECTS = {
@@ -132,10 +132,7 @@ def _one_line(exc: BaseException, url: str) -> str:
 def _engine_for(url: str) -> sa.Engine:
     """Our engine for ``url``: PostgreSQL gets a connect timeout and a statement timeout, and
     every connection runs in UTC."""
-    try:
-        backend = sa.make_url(url).get_backend_name()
-    except sa.exc.ArgumentError:
-        backend = ""
+    backend = parse_url(url).get_backend_name()
     if backend != "postgresql":
         return create_engine(url)
     engine = create_engine(
