@@ -8,7 +8,6 @@ one query per table when the frame is collected.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
