@@ -236,4 +236,5 @@ def test_cli_csv_export_neutralises_a_formula_title(demo_folder: Path, tmp_path:
     assert main(["export", "chart", "effects", "--data", str(folder), "--out", str(out),
                  "--format", "csv"]) == 0  # fmt: skip
     titles = pl.read_csv(out)["title"].to_list()
-    assert titles and all(t == "'" + ATTACKS[0] for t in titles)
+    assert titles
+    assert all(t == "'" + ATTACKS[0] for t in titles)
