@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from analytics.contract import EARLIEST_YEAR, LATEST_YEAR, RANGE_HELP
 from analytics.errors import DataContractError, ProofboardError
 from dashboard import cli_deliver
 
@@ -63,7 +64,12 @@ def parse_timestamp(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 timestamp (e.g. 2025-06-30 or 2025-06-30T12:00:00Z)"
         ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST_YEAR <= value.year < LATEST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside {EARLIEST_YEAR}-{LATEST_YEAR - 1}: {RANGE_HELP}"
+        )
+    return value
 
 
 def _default_source(progress: Callable[[str, float], None]) -> str:
