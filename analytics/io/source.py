@@ -186,12 +186,48 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+#: Seconds to wait for a connection (a server that accepts TCP and never answers included),
+#: and milliseconds any statement may run, on every engine Proofboard opens.
+CONNECT_TIMEOUT_S = 10
+STATEMENT_TIMEOUT_MS = 120_000
+
+
+def default_connect_args(parsed: sa.URL) -> dict[str, Any]:
+    """The driver arguments that bound waiting: a connect timeout and a statement timeout for
+    PostgreSQL (psycopg, psycopg2) and MySQL (pymysql, mysqldb: a read timeout), unless the
+    URL sets them itself (``?connect_timeout=30``)."""
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "postgresql" and driver in {"psycopg", "psycopg2", "psycopg2cffi"}:
+        args: dict[str, Any] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        }
+    elif backend in {"mysql", "mariadb"} and driver in {"pymysql", "mysqldb"}:
+        args = {"connect_timeout": CONNECT_TIMEOUT_S, "read_timeout": STATEMENT_TIMEOUT_MS // 1000}
+    else:
+        return {}
+    return {key: value for key, value in args.items() if key not in parsed.query}
+
+
+def timeout_hint(message: str) -> str:
+    """For a driver message about a timeout: what it means, to append to it."""
+    if "timeout" not in message.lower() and "timed out" not in message.lower():
+        return ""
+    return (
+        f" (no answer within {CONNECT_TIMEOUT_S} s, or a statement ran longer than "
+        f"{STATEMENT_TIMEOUT_MS // 1000} s: is this the database's host and port, and is the "
+        "server answering?)"
+    )
+
+
 def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> sa.Engine:
-    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs. ``connect_args``
-    go to the driver's ``connect`` (timeouts, session options)."""
+    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs, and the timeouts
+    of :func:`default_connect_args`. ``connect_args`` go to the driver's ``connect`` on top of
+    those (timeouts, session options)."""
     parsed = parse_url(url)
     try:
-        engine = sa.create_engine(parsed, connect_args=connect_args or {})
+        args = {**default_connect_args(parsed), **(connect_args or {})}
+        engine = sa.create_engine(parsed, connect_args=args)
         if engine.dialect.name == "sqlite":
             _transactional_sqlite(engine)
         return engine
@@ -309,7 +345,8 @@ class SqlSource:
         except sa.exc.SQLAlchemyError as exc:
             raise DataSourceError(
                 f"Cannot reach the database {mask_url(self.url)}: {type(exc).__name__}: "
-                f"{scrub_secret(str(exc).splitlines()[0], self.url)}. Fix: check the host, "
+                f"{scrub_secret(str(exc).splitlines()[0], self.url)}"
+                f"{timeout_hint(str(exc))}. Fix: check the host, "
                 "port, user and that the server is running."
             ) from exc
 
@@ -455,6 +492,7 @@ def check_database(url: str) -> DatabaseCheck:
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         message = f"{type(exc).__name__}: {detail[0] if detail else ''}".rstrip(": ")
+        message += timeout_hint(message)
         return DatabaseCheck(url=shown, connected=False, error=scrub_secret(message, url))
     finally:
         engine.dispose()

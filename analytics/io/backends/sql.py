@@ -31,7 +31,15 @@ from sqlglot import exp
 from analytics.contract import TABLES
 from analytics.errors import DataSourceError
 from analytics.io.backends.base import ROW, US_SUFFIX
-from analytics.io.source import create_engine, mask_url, parse_url, scrub_secret
+from analytics.io.source import (
+    CONNECT_TIMEOUT_S,
+    STATEMENT_TIMEOUT_MS,
+    create_engine,
+    mask_url,
+    parse_url,
+    scrub_secret,
+    timeout_hint,
+)
 
 #: SQLAlchemy dialect name -> sqlglot dialect name.
 SQLGLOT_DIALECTS = {
@@ -54,9 +62,6 @@ EPOCH_US_SQL = {
     "mysql": "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})",
 }
 
-#: Seconds to wait for a connection, and milliseconds any statement may run (PostgreSQL).
-CONNECT_TIMEOUT_S = 10
-STATEMENT_TIMEOUT_MS = 120_000
 
 _SQL_TYPES: dict[type[pl.DataType], str] = {
     pl.Int8: "BIGINT",
@@ -126,7 +131,7 @@ def _postgres_functions(node: exp.Expression) -> exp.Expression:
 def _one_line(exc: BaseException, url: str) -> str:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     text = f"{type(exc).__name__}: {detail[0] if detail else ''}".rstrip(": ")
-    return scrub_secret(text, url)
+    return scrub_secret(text + timeout_hint(text), url)
 
 
 def _engine_for(url: str) -> sa.Engine:
