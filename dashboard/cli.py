@@ -80,12 +80,49 @@ def _default_source(progress: Callable[[str, float], None]) -> str:
     return default_url()
 
 
+def secrets_files() -> tuple[Path, ...]:
+    """The secrets.toml files Streamlit reads, in its order (a later one wins): the user's
+    ``~/.streamlit/secrets.toml``, then ``.streamlit/secrets.toml`` where the dashboard runs."""
+    return (Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml")
+
+
+def secrets_data(files: Sequence[Path] | None = None) -> str | None:
+    """``data`` of the ``[proofboard]`` section of the secrets.toml files, as the dashboard
+    will read it (``None`` when none sets it)."""
+    import tomllib
+
+    from analytics.io.upload import read_text_file
+
+    found = None
+    for path in secrets_files() if files is None else files:
+        if not path.is_file():
+            continue
+        try:
+            section = tomllib.loads(read_text_file(path)).get("proofboard", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ProofboardError(
+                f"{path} is not valid TOML ({exc}). Fix: compare it with "
+                ".streamlit/secrets.toml.example."
+            ) from None
+        value = section.get("data") if isinstance(section, dict) else None
+        found = str(value) if value else found
+    return found
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start Streamlit. The source is ``--data``, else ``$PROOFBOARD_DATA``, else ``data`` in
+    secrets.toml, else the embedded database (created here on first run); only ``--data`` is
+    passed on in the environment, so the dashboard resolves the rest itself, as the README
+    says (and as a browser session's "Connect a database" can override)."""
     from analytics.io import mask_url, open_source
 
-    source = args.data or os.environ.get(ENV_DATA) or _default_source(Progress())
+    source = args.data or os.environ.get(ENV_DATA) or secrets_data()
+    if not source:
+        source = _default_source(Progress())
     open_source(source)  # fail here, with a clear message, rather than inside the app
-    env = {**os.environ, ENV_DATA: source, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if args.data:
+        env[ENV_DATA] = args.data
     if args.engine:
         env[ENV_ENGINE] = args.engine
     command = [
