@@ -7,6 +7,7 @@ one query per table when the frame is collected.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -245,6 +246,53 @@ def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> sa
         ) from exc
 
 
+def not_utf8_message(name: str, offset: int, line: int, byte: bytes) -> str:
+    """The message for text that is not UTF-8: the file, the byte offset and line of the
+    first bad byte, and how to save it again."""
+    return (
+        f"{name} is not UTF-8 text: byte {offset:,} (line {line:,}) is 0x{byte.hex().upper()}, "
+        "which UTF-8 does not allow there. The file was probably saved as Latin-1 or "
+        "Windows-1252. Fix: save it again as UTF-8 (in Excel: Save As > CSV UTF-8; in "
+        "LibreOffice: character set Unicode (UTF-8))."
+    )
+
+
+_UTF8_CHECKED: dict[tuple[str, int, int], bool] = {}
+
+
+def check_utf8_file(path: Path, name: str | None = None) -> None:
+    """Raise :class:`DataSourceError` (file, byte offset, line) unless ``path`` is UTF-8.
+
+    Read in blocks, so a file of any size takes little memory; a file already checked with the
+    same size and modification time is not read again."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _UTF8_CHECKED:
+        return
+    shown = name or path.name
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                line = lines + data.count(b"\n", 0, exc.start) + 1
+                start = offset - len(pending) + exc.start
+                raise DataSourceError(
+                    not_utf8_message(shown, start, line, data[exc.start : exc.start + 1])
+                ) from None
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+    pending = decoder.getstate()[0]
+    if pending:  # the file ends inside a character
+        start = offset - len(pending)
+        raise DataSourceError(not_utf8_message(shown, start, lines + 1, pending[:1]))
+    _UTF8_CHECKED[key] = True
+
+
 @dataclass
 class FolderSource:
     """A folder holding ``<table>.csv`` or ``<table>.parquet`` files.
@@ -290,7 +338,8 @@ class FolderSource:
             return None
         if file.suffix == ".parquet":
             return pl.scan_parquet(file)
-        return pl.scan_csv(file, infer_schema=False, encoding="utf8-lossy")
+        check_utf8_file(file)  # strict: a Latin-1 "José" must not be stored as "Jos\ufffd"
+        return pl.scan_csv(file, infer_schema=False, encoding="utf8")
 
 
 #: Rows fetched from the database per batch when a lazy SQL frame is collected.
