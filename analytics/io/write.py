@@ -252,6 +252,31 @@ def write_tables(
         write_folder(tables, Path(text), file_format=file_format, progress=progress)
 
 
+def check_replaceable_folder(folder: Path, tables: Iterable[str]) -> None:
+    """Refuse to write ``tables`` into ``folder`` when it holds anything else than the files
+    they would replace (``<table>.csv`` or ``<table>.parquet``).
+
+    A file left beside the new ones would be read with them: an older community's
+    ``milestones.csv`` would add its milestones and move the as-of time to the old data's.
+    A missing or empty folder is fine.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise DataSourceError(f"{folder} is a file. Fix: pass a folder to write the tables into.")
+    replaced = {f"{name}{suffix}" for name in tables for suffix in (".csv", ".parquet")}
+    others = sorted(p.name for p in folder.iterdir() if p.name not in replaced)
+    if others:
+        shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
+        raise DataSourceError(
+            f"{folder} already holds {shown}, which this import would not replace: they would "
+            "be read together with the new tables (an older community's milestones.csv, say, "
+            "would move the as-of time to the old data's). Nothing was written. Fix: write into "
+            "a new or empty folder, or move those files away first."
+        )
+
+
 def truth_path_for(target: str | Path) -> Path:
     """Where a demo's ``truth.json`` goes: inside a folder target, beside a SQLite file, and in
     the working directory for other databases."""

@@ -45,3 +45,31 @@ def test_a_closed_pipe_ends_quietly(small_folder: Path) -> None:
         os.close(write_end)
     assert done.stderr == ""
     assert done.returncode == 141
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_import_refuses_a_folder_holding_an_older_community(
+    tmp_path: Path, small_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.analytics.io.test_stackexchange import _dump
+
+    dump = _dump(tmp_path / "dump")
+    before = _tree(small_folder)  # members, activity and milestones of another community
+    assert main(["import", "stackexchange", str(dump), "--out", str(small_folder)]) == 1
+    err = capsys.readouterr().err
+    assert "already holds milestones.parquet, which this import would not replace" in err
+    assert _tree(small_folder) == before  # nothing written
+
+
+def test_import_replaces_exactly_its_own_files(tmp_path: Path) -> None:
+    from tests.analytics.io.test_stackexchange import _dump
+
+    dump = _dump(tmp_path / "dump")
+    out = tmp_path / "out"
+    assert main(["import", "stackexchange", str(dump), "--out", str(out)]) == 0
+    first = _tree(out)
+    assert main(["import", "stackexchange", str(dump), "--out", str(out)]) == 0  # a re-run
+    assert _tree(out).keys() == first.keys()
