@@ -293,6 +293,26 @@ def check_utf8_file(path: Path, name: str | None = None) -> None:
     _UTF8_CHECKED[key] = True
 
 
+def check_csv_header(path: Path) -> None:
+    """Raise :class:`DataSourceError` when the header row of a CSV file names a column twice
+    (polars would silently rename the second one ``<name>_duplicated_0``)."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as stream:
+        header = next(csv.reader([stream.readline()]), [])
+    names = [name.strip() for name in header]
+    doubled = sorted({name for name in names if names.count(name) > 1})
+    if doubled:
+        columns = ", ".join(
+            f"{name} (columns {', '.join(str(i + 1) for i, n in enumerate(names) if n == name)})"
+            for name in doubled
+        )
+        raise DataSourceError(
+            f"{path.name}, line 1: the header names a column more than once: {columns}. Fix: "
+            "give every column its own name, or remove the extra column."
+        )
+
+
 @dataclass
 class FolderSource:
     """A folder holding ``<table>.csv`` or ``<table>.parquet`` files.
@@ -339,6 +359,7 @@ class FolderSource:
         if file.suffix == ".parquet":
             return pl.scan_parquet(file)
         check_utf8_file(file)  # strict: a Latin-1 "José" must not be stored as "Jos\ufffd"
+        check_csv_header(file)
         return pl.scan_csv(file, infer_schema=False, encoding="utf8")
 
 
