@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.community import load_community
 from analytics.io import open_source, write_database
+from dashboard.markup import shown
 from tests.conftest import small_community_tables
 from tests.dashboard.conftest import no_exceptions
 
@@ -50,7 +51,8 @@ def _upload(at: AppTest, files: list[tuple[str, bytes, str]], round_: int = 0) -
 
 
 def _texts(at: AppTest, kind: str) -> str:
-    return " ".join(str(e.value) for e in at.get(kind))
+    """The text of every element of ``kind`` as a reader sees it (Markdown escapes removed)."""
+    return " ".join(shown(str(e.value)) for e in at.get(kind))
 
 
 def test_upload_guesses_the_mapping_and_writes_nothing_before_save(

@@ -31,6 +31,10 @@ def _html(markdown: str) -> str:
         "a | b\n--- | ---\nc | d",
         "http://host/x.png <http://host/y>",
         "\\![x](http://host/pixel.png)",
+        "12. item",
+        "+ item",
+        "see www.example.com or ann@example.com",
+        "> quote",
     ],
 )
 def test_escaped_text_renders_as_the_same_plain_text(text: str) -> None:
@@ -47,7 +51,8 @@ def test_escaped_text_renders_as_the_same_plain_text(text: str) -> None:
 
 def test_none_and_numbers_are_text() -> None:
     assert escape(None) == ""
-    assert escape(3.5) == "3\\.5"
+    assert escape(3.5) == "3.5"
+    assert escape("12. x") == "12\\. x"
 
 
 def _markdown_texts(at: AppTest) -> list[str]:
