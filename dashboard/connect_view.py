@@ -10,7 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.io import DatabaseCheck, check_database, is_url, mask_url
-from dashboard import data, state
+from dashboard import data, log_scrub, state
 from dashboard.markup import escape
 
 PLACEHOLDER = "postgresql+psycopg://user:password@host:5432/community"
@@ -47,6 +47,7 @@ def _use_typed() -> None:
             "database, e.g. sqlite:///data/community.db.",
         )
         return
+    log_scrub.remember(url)
     check = check_database(url)
     if not check.connected:
         st.session_state[state.CONNECT_FLASH] = ("check", check)
@@ -122,6 +123,7 @@ def render() -> None:
         else:
             if not typed:
                 st.caption(f"Testing the URL from .streamlit/secrets.toml: {escape(mask_url(url))}")
+            log_scrub.remember(url)
             _show(check_database(url))
 
     st.markdown(
