@@ -334,11 +334,13 @@ def cmd_effects(args: argparse.Namespace) -> int:
 def cmd_import_stackexchange(args: argparse.Namespace) -> int:
     from analytics.io import is_url, write_tables
     from analytics.io.stackexchange import read_stackexchange
-    from analytics.io.write import check_replaceable_folder
+    from analytics.io.write import check_replaceable_database, check_replaceable_folder
 
     progress = Progress()
     imported = read_stackexchange(Path(args.path), progress=progress)
-    if not is_url(str(args.out)):
+    if is_url(str(args.out)):
+        check_replaceable_database(str(args.out), imported.tables)
+    else:
         check_replaceable_folder(Path(args.out), imported.tables)
     write_tables(imported.tables, args.out, progress=progress)
     print(imported.summary())

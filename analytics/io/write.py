@@ -277,6 +277,36 @@ def check_replaceable_folder(folder: Path, tables: Iterable[str]) -> None:
         )
 
 
+def check_replaceable_database(url: str, tables: Iterable[str]) -> None:
+    """Refuse to write ``tables`` into the database at ``url`` when it holds other contract
+    tables, which would be read together with the new ones (see
+    :func:`check_replaceable_folder`). A database that does not exist yet is fine."""
+    from analytics.contract import TABLES
+
+    db_file = sqlite_path(url)
+    if db_file is not None and not db_file.is_file():
+        return
+    engine = create_engine(url)
+    try:
+        present = set(sa.inspect(engine).get_table_names())
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(
+            f"Cannot reach the database {mask_url(url)}: {type(exc).__name__}: "
+            f"{scrub_secret(str(exc).splitlines()[0], url)}. Fix: check the host, port, user "
+            "and that the server is running."
+        ) from exc
+    finally:
+        engine.dispose()
+    others = sorted((present & set(TABLES)) - set(tables))
+    if others:
+        raise DataSourceError(
+            f"{mask_url(url)} already holds the table(s) {', '.join(others)}, which this import "
+            "would not replace: they would be read together with the new tables (an older "
+            "community's milestones, say, would move the as-of time). Nothing was written. "
+            "Fix: import into a new database, or drop those tables first."
+        )
+
+
 def truth_path_for(target: str | Path) -> Path:
     """Where a demo's ``truth.json`` goes: inside a folder target, beside a SQLite file, and in
     the working directory for other databases."""

@@ -73,3 +73,23 @@ def test_import_replaces_exactly_its_own_files(tmp_path: Path) -> None:
     first = _tree(out)
     assert main(["import", "stackexchange", str(dump), "--out", str(out)]) == 0  # a re-run
     assert _tree(out).keys() == first.keys()
+
+
+def test_import_refuses_a_database_holding_an_older_community(
+    tmp_path: Path, small_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import hashlib
+
+    from tests.analytics.io.test_stackexchange import _dump
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    assert main(["ingest", str(small_folder), "--to", url]) == 0  # with milestones
+    before = hashlib.sha256((tmp_path / "old.db").read_bytes()).hexdigest()
+    capsys.readouterr()
+    dump = _dump(tmp_path / "dump")
+    assert main(["import", "stackexchange", str(dump), "--out", url]) == 1
+    assert "already holds the table(s) milestones" in capsys.readouterr().err
+    assert hashlib.sha256((tmp_path / "old.db").read_bytes()).hexdigest() == before
+    fresh = f"sqlite:///{tmp_path / 'new.db'}"
+    assert main(["import", "stackexchange", str(dump), "--out", fresh]) == 0
+    assert main(["import", "stackexchange", str(dump), "--out", fresh]) == 0  # a re-run
