@@ -313,6 +313,32 @@ def check_csv_header(path: Path) -> None:
         )
 
 
+_FIELDS_CHECKED: dict[tuple[str, int, int], bool] = {}
+
+
+def check_csv_fields(path: Path) -> None:
+    """Raise :class:`DataSourceError` when a row of the CSV file has more fields than its
+    header. Queries read only the columns they need, and polars would then drop the extra
+    fields without a word; this parses every column once per file version (streaming)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _FIELDS_CHECKED:
+        return
+    try:
+        pl.scan_csv(path, infer_schema=False).select(pl.all().null_count()).collect(
+            engine="streaming"
+        )
+    except pl.exceptions.ComputeError as exc:
+        if "more fields" not in str(exc):
+            raise  # reported where the file is read, with the file named
+        raise DataSourceError(
+            f"{path.name}: a row has more fields than the header names columns. Fix: quote "
+            'values that hold the separator ("a, b"), or add the missing column names to the '
+            "header."
+        ) from None
+    _FIELDS_CHECKED[key] = True
+
+
 @dataclass
 class FolderSource:
     """A folder holding ``<table>.csv`` or ``<table>.parquet`` files.
@@ -360,6 +386,7 @@ class FolderSource:
             return pl.scan_parquet(file)
         check_utf8_file(file)  # strict: a Latin-1 "José" must not be stored as "Jos\ufffd"
         check_csv_header(file)
+        check_csv_fields(file)
         return pl.scan_csv(file, infer_schema=False, encoding="utf8")
 
 
