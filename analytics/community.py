@@ -15,10 +15,21 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from analytics.contract import PROOF_ITEM_KINDS, TABLES, TIMESTAMP_HELP, TableSpec
-from analytics.errors import DataContractError
+from analytics.contract import (
+    EARLIEST_US,
+    EARLIEST_YEAR,
+    LATEST_US,
+    LATEST_YEAR,
+    PROOF_ITEM_KINDS,
+    RANGE_HELP,
+    TABLES,
+    TIMESTAMP_HELP,
+    TableSpec,
+)
+from analytics.errors import DataContractError, DataSourceError
 from analytics.io import Source
 from analytics.io.backends import Backend, open_backend
+from analytics.io.backends.polars import valid_offset
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
 from analytics.queries.checks import EventCheck, activity_by_member, problem_counts, problem_rows
 from analytics.queries.events import EventFrames, clean_id, to_us
@@ -415,6 +426,8 @@ class _Checker:
             )
             return None
         self.row_counts[spec.name] = frame.height
+        if self.nested(spec.name, schema):
+            return None
         missing = [c for c in spec.required_columns if c not in schema]
         for column in missing:
             self.add(
@@ -429,6 +442,20 @@ class _Checker:
         if frame.height == 0:
             self.add("warning", spec.name, None, "the table is empty.", "", count=0)
         return frame
+
+    def nested(self, table: str, schema: Mapping[str, pl.DataType]) -> bool:
+        """Report columns holding lists or structs (Parquet can store them; the contract has
+        only plain values). Returns whether there were any."""
+        found = [name for name, dtype in schema.items() if dtype.is_nested()]
+        for column in found:
+            self.add(
+                "error",
+                table,
+                column,
+                f"holds nested values ({schema[column]}), not plain text, numbers or timestamps.",
+                "store one plain value per cell (e.g. text), or drop this column from the file.",
+            )
+        return bool(found)
 
     # -- checks ----------------------------------------------------------------------------
 
@@ -457,6 +484,23 @@ class _Checker:
                 f"cannot read {value!r} as a timestamp.",
                 TIMESTAMP_HELP + ".",
                 rows=first_bad[ROW],
+            )
+        us = parsed.dt.epoch("us")
+        outside = parsed.is_not_null() & ((us < EARLIEST_US) | (us >= LATEST_US))
+        if outside.any():
+            first_out = frame.filter(outside)
+            example = first_out[column].cast(pl.String)[0]
+            self.add(
+                "error",
+                table,
+                column,
+                f"{int(outside.sum()):,} timestamp(s) lie outside "
+                f"{EARLIEST_YEAR}-{LATEST_YEAR - 1} (e.g. {example!r}).",
+                RANGE_HELP + ".",
+                rows=first_out[ROW],
+            )
+            return frame.with_columns(
+                pl.when(pl.lit(outside)).then(None).otherwise(parsed).alias(column)
             )
         return frame.with_columns(parsed.alias(column))
 
@@ -537,6 +581,8 @@ def _parse_timestamp_column(series: pl.Series) -> tuple[pl.Series, str | None]:
     minutes = (
         pl.when(pl.col("o").is_null() | pl.col("o").is_in(["Z", "z", "UTC"]))
         .then(pl.lit(0))
+        .when(~valid_offset(pl.col("o")))
+        .then(pl.lit(None, dtype=pl.Int64))  # +24:00, +99:99: not a real offset, unreadable
         .otherwise(
             (pl.when(pl.col("o").str.starts_with("-")).then(-1).otherwise(1))
             * (
@@ -664,6 +710,9 @@ class _Inspection:
             )  # fmt: skip
             return
         table.present = True
+        raw_scan = getattr(self.backend, "raw", lambda _n: None)(name)
+        if raw_scan is not None and self.check.nested(name, raw_scan.collect_schema()):
+            return
         missing = [c for c in spec.required_columns if c not in schema]
         for column in missing:
             found = [c for c in schema if not c.endswith(("_us", "__text"))]
@@ -712,7 +761,8 @@ class _Inspection:
             assert raw is not None
             summary_index = len(lazy)
             lazy.append(activity_by_member(raw, self._event_check("activity", members)))
-        results = self.backend.collect(lazy) if lazy else []
+        tables = [*names, "activity"] if summary_index is not None else names
+        results = self._collect(lazy, tables)
         unmatched = sum(
             int(counts["unknown_member"][0] or 0)
             + int(counts.row(0, named=True).get("unknown_item") or 0)
@@ -727,6 +777,29 @@ class _Inspection:
             self.check.row_counts[name] = int(counts["rows"][0])
         return None if summary_index is None else results[summary_index]
 
+    def _collect(self, lazy: list[nw.LazyFrame[Any]], tables: list[str]) -> list[pl.DataFrame]:
+        """Collect the queries; a file that breaks while being read (a damaged Parquet page, a
+        CSV line polars cannot split) is named, one query at a time, in a DataSourceError."""
+        if not lazy:
+            return []
+        try:
+            return self.backend.collect(lazy)
+        except pl.exceptions.PolarsError as exc:
+            failed = exc
+            for query, name in zip(lazy, tables, strict=True):
+                try:
+                    self.backend.collect([query])
+                except pl.exceptions.PolarsError as one:
+                    failed, where = one, self.source.location(name)
+                    break
+            else:
+                where = ", ".join(self.source.location(n) for n in dict.fromkeys(tables))
+            detail = (str(failed).strip().splitlines() or [type(failed).__name__])[0]
+            raise DataSourceError(
+                f"{where}: the file cannot be read: {detail}. Fix: save it again as UTF-8 CSV "
+                "with a header row, or as Parquet (a damaged or partly copied file)."
+            ) from exc
+
     def _problem_rows(self, members: pl.DataFrame | None, wanted: list[tuple[str, str]]) -> None:
         """The first rows of each problem that occurs (one more pass, only when needed)."""
         if not wanted:
@@ -738,7 +811,8 @@ class _Inspection:
             lazy.append(
                 problem_rows(raw, self._event_check(name, members), problem, limit=EXAMPLE_ROWS)
             )
-        for (name, problem), found in zip(wanted, self.backend.collect(lazy), strict=True):
+        found_rows = self._collect(lazy, [name for name, _ in wanted])
+        for (name, problem), found in zip(wanted, found_rows, strict=True):
             self.events[name].rows[problem] = (
                 [int(r) for r in found["__row"].to_list()],
                 found["value"].to_list(),
@@ -777,6 +851,12 @@ class _Inspection:
         self._issue(
             name, "unreadable", "error", "occurred_at",
             f"cannot read {shown} as a timestamp.", TIMESTAMP_HELP + ".",
+        )  # fmt: skip
+        outside = table.rows.get("out_of_range", ([], []))[1]
+        self._issue(
+            name, "out_of_range", "error", "occurred_at",
+            f"{{count:,}} timestamp(s) lie outside {EARLIEST_YEAR}-{LATEST_YEAR - 1} (e.g. "
+            f"{repr(outside[0]) if outside else '?'}).", RANGE_HELP + ".",
         )  # fmt: skip
 
     def _event_warnings(self, name: str, cutoff: datetime) -> None:
@@ -885,7 +965,7 @@ class _Inspection:
         wanted = [
             (name, p)
             for name in EVENT_TABLES
-            for p in ("missing", "unreadable")
+            for p in ("missing", "unreadable", "out_of_range")
             if int(self.events[name].counts.get(p) or 0)
         ]
         self._problem_rows(present, wanted)

@@ -23,7 +23,18 @@ PROOF_ITEM_KINDS: tuple[str, ...] = (
 
 TIMESTAMP_HELP = (
     "write timestamps as ISO 8601, e.g. 2024-03-01, 2024-03-01T14:30:00 or "
-    "2024-03-01T14:30:00+02:00 (no offset means UTC)"
+    "2024-03-01T14:30:00+02:00 (no offset means UTC; offsets run from -14:00 to +14:00)"
+)
+
+#: Timestamps the contract accepts: from 1970-01-01 up to (not including) 2100-01-01, UTC.
+#: Anything outside is a typo or a placeholder (``9999-12-31``); taken as data it would move
+#: the as-of time centuries ahead and make every analysis build years of empty periods.
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
+#: The same bounds in integer microseconds since 1970-01-01 UTC (how the queries compare).
+EARLIEST_US, LATEST_US = 0, 4_102_444_800_000_000
+RANGE_HELP = (
+    f"timestamps must lie between {EARLIEST_YEAR}-01-01 and {LATEST_YEAR - 1}-12-31; correct "
+    "the value, or leave it empty where the column is optional"
 )
 
 

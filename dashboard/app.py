@@ -5,10 +5,12 @@ from pathlib import Path
 
 import streamlit as st
 
+from dashboard import log_scrub
 from dashboard.components import share_link
 
 PAGES = Path(__file__).parent / "app_pages"
 
+log_scrub.install()  # the server log never holds a password (see dashboard/log_scrub.py)
 st.set_page_config(page_title="Proofboard", page_icon=":material/insights:", layout="wide")
 navigation = st.navigation(
     [

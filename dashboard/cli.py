@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from analytics.contract import EARLIEST_YEAR, LATEST_YEAR, RANGE_HELP
 from analytics.errors import DataContractError, ProofboardError
 from dashboard import cli_deliver
 
@@ -63,7 +64,12 @@ def parse_timestamp(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO 8601 timestamp (e.g. 2025-06-30 or 2025-06-30T12:00:00Z)"
         ) from exc
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST_YEAR <= value.year < LATEST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside {EARLIEST_YEAR}-{LATEST_YEAR - 1}: {RANGE_HELP}"
+        )
+    return value
 
 
 def _default_source(progress: Callable[[str, float], None]) -> str:
@@ -74,12 +80,49 @@ def _default_source(progress: Callable[[str, float], None]) -> str:
     return default_url()
 
 
+def secrets_files() -> tuple[Path, ...]:
+    """The secrets.toml files Streamlit reads, in its order (a later one wins): the user's
+    ``~/.streamlit/secrets.toml``, then ``.streamlit/secrets.toml`` where the dashboard runs."""
+    return (Path.home() / ".streamlit" / "secrets.toml", Path.cwd() / ".streamlit" / "secrets.toml")
+
+
+def secrets_data(files: Sequence[Path] | None = None) -> str | None:
+    """``data`` of the ``[proofboard]`` section of the secrets.toml files, as the dashboard
+    will read it (``None`` when none sets it)."""
+    import tomllib
+
+    from analytics.io.upload import read_text_file
+
+    found = None
+    for path in secrets_files() if files is None else files:
+        if not path.is_file():
+            continue
+        try:
+            section = tomllib.loads(read_text_file(path)).get("proofboard", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise ProofboardError(
+                f"{path} is not valid TOML ({exc}). Fix: compare it with "
+                ".streamlit/secrets.toml.example."
+            ) from None
+        value = section.get("data") if isinstance(section, dict) else None
+        found = str(value) if value else found
+    return found
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    """Start Streamlit. The source is ``--data``, else ``$PROOFBOARD_DATA``, else ``data`` in
+    secrets.toml, else the embedded database (created here on first run); only ``--data`` is
+    passed on in the environment, so the dashboard resolves the rest itself, as the README
+    says (and as a browser session's "Connect a database" can override)."""
     from analytics.io import mask_url, open_source
 
-    source = args.data or os.environ.get(ENV_DATA) or _default_source(Progress())
+    source = args.data or os.environ.get(ENV_DATA) or secrets_data()
+    if not source:
+        source = _default_source(Progress())
     open_source(source)  # fail here, with a clear message, rather than inside the app
-    env = {**os.environ, ENV_DATA: source, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if args.data:
+        env[ENV_DATA] = args.data
     if args.engine:
         env[ENV_ENGINE] = args.engine
     command = [
@@ -289,11 +332,16 @@ def cmd_effects(args: argparse.Namespace) -> int:
 
 
 def cmd_import_stackexchange(args: argparse.Namespace) -> int:
-    from analytics.io import write_tables
+    from analytics.io import is_url, write_tables
     from analytics.io.stackexchange import read_stackexchange
+    from analytics.io.write import check_replaceable_database, check_replaceable_folder
 
     progress = Progress()
     imported = read_stackexchange(Path(args.path), progress=progress)
+    if is_url(str(args.out)):
+        check_replaceable_database(str(args.out), imported.tables)
+    else:
+        check_replaceable_folder(Path(args.out), imported.tables)
     write_tables(imported.tables, args.out, progress=progress)
     print(imported.summary())
     print(f"Wrote the community to {args.out}")
@@ -815,27 +863,68 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _scrub(text: str, args: argparse.Namespace) -> str:
+    """``text`` with the password of every URL given on the command line masked."""
+    from analytics.io import is_url, scrub_secret
+
+    values = [v for v in vars(args).values() if isinstance(v, str | Path)]
+    values += [x for v in vars(args).values() if isinstance(v, list) for x in v]
+    for value in values:
+        if is_url(str(value)):
+            text = scrub_secret(text, str(value))
+    return text
+
+
+def _fail(message: str, args: argparse.Namespace) -> None:
+    print(f"proofboard: error: {_scrub(message, args)}", file=sys.stderr)
+
+
+def _quiet_broken_pipe() -> int:
+    """A reader such as ``head`` closed stdout: stop quietly, as Unix tools do."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool killed by the broken pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``proofboard`` console script."""
+    """Entry point of the ``proofboard`` console script.
+
+    Every failure ends in one line on stderr, with the password of any URL given masked, and
+    a non-zero exit; ``PROOFBOARD_DEBUG=1`` shows the traceback of an unexpected one.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
     except DataContractError as exc:
-        print(exc.report.to_text(), file=sys.stderr)
-        print(f"proofboard: error: {exc}", file=sys.stderr)
+        print(_scrub(exc.report.to_text(), args), file=sys.stderr)
+        _fail(str(exc), args)
         return 1
-    except (ProofboardError, ValueError) as exc:
-        print(f"proofboard: error: {exc}", file=sys.stderr)
-        return 1
-    except RuntimeError as exc:  # ExportError: no browser to draw an image
-        if type(exc).__name__ != "ExportError":
-            raise
-        print(f"proofboard: error: {exc}", file=sys.stderr)
+    except (ProofboardError, ValueError, OverflowError) as exc:
+        _fail(str(exc), args)
         return 1
     except KeyboardInterrupt:
         print("proofboard: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if type(exc).__name__ == "ExportError":  # no browser to draw an image
+            _fail(str(exc), args)
+            return 1
+        if os.environ.get("PROOFBOARD_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0]
+        _fail(
+            f"unexpected {type(exc).__name__}: {first}. This is a bug in Proofboard or an input "
+            "it does not check yet; run again with PROOFBOARD_DEBUG=1 for the traceback.",
+            args,
+        )
+        return 1
     return code
 
 

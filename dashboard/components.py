@@ -16,6 +16,7 @@ from analytics.overview import Kpi
 from analytics.quality import QualityReport
 from dashboard import charts, exports, state
 from dashboard.data import Loaded, load, segmented
+from dashboard.markup import escape
 
 
 def sync_url(params: dict[str, str | list[str] | None]) -> None:
@@ -51,20 +52,22 @@ def share_link() -> None:
 
 def show_load_error(loaded: Loaded) -> None:
     """Explain why there is nothing to show, and where to look."""
-    st.error(f"The data could not be loaded from {loaded.source_label}.", icon=":material/error:")
+    st.error(
+        f"The data could not be loaded from {escape(loaded.source_label)}.", icon=":material/error:"
+    )
     if loaded.report is not None and loaded.report.errors:
         for issue in loaded.report.errors[:5]:
-            st.markdown(f"- {issue.text()}")
+            st.markdown(f"- {escape(issue.text())}")
         st.caption("The Data page lists every problem with the rows affected.")
     elif loaded.error:
-        st.markdown(loaded.error)
+        st.markdown(escape(loaded.error))
 
 
 def sidebar() -> tuple[Loaded, state.ViewState | None]:
     """Load the data and draw the sidebar; returns the load and the chosen view."""
     latest = load()
     st.sidebar.markdown("### Data")
-    st.sidebar.caption(f"Source: `{latest.source_label}`")
+    st.sidebar.caption(f"Source: {escape(latest.source_label)}")
     community = latest.community
     if community is None or community.first_join is None:
         st.sidebar.warning("No data to filter yet.")
@@ -337,9 +340,9 @@ def quality_report(report: QualityReport, *, key: str, what: str = "this source"
             icon=":material/error:",
         )
     for issue in report.errors:
-        st.markdown(f"- :material/error: **Error:** {issue.text()}")
+        st.markdown(f"- :material/error: **Error:** {escape(issue.text())}")
     for issue in report.warnings:
-        st.markdown(f"- :material/warning: **Warning:** {issue.text()}")
+        st.markdown(f"- :material/warning: **Warning:** {escape(issue.text())}")
     if report.issues:
         st.caption("Row numbers count data rows: row 1 is the first row below a CSV file's header.")
         issues = report.issues_frame()

@@ -10,7 +10,8 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics.io import DatabaseCheck, check_database, is_url, mask_url
-from dashboard import data, state
+from dashboard import data, log_scrub, state
+from dashboard.markup import escape
 
 PLACEHOLDER = "postgresql+psycopg://user:password@host:5432/community"
 
@@ -21,7 +22,7 @@ data = "postgresql+psycopg://user:password@host:5432/community"
 
 def _show(check: DatabaseCheck) -> None:
     if not check.connected:
-        st.error(check.summary(), icon=":material/error:")
+        st.error(escape(check.summary()), icon=":material/error:")
     elif not check.ok:
         st.warning(
             check.summary() + " The dashboard cannot load this database until they exist: "
@@ -30,7 +31,7 @@ def _show(check: DatabaseCheck) -> None:
             icon=":material/warning:",
         )
     else:
-        st.success(check.summary(), icon=":material/check_circle:")
+        st.success(escape(check.summary()), icon=":material/check_circle:")
 
 
 def _use_typed() -> None:
@@ -46,6 +47,7 @@ def _use_typed() -> None:
             "database, e.g. sqlite:///data/community.db.",
         )
         return
+    log_scrub.remember(url)
     check = check_database(url)
     if not check.connected:
         st.session_state[state.CONNECT_FLASH] = ("check", check)
@@ -77,9 +79,9 @@ def render() -> None:
         if kind == "check":
             _show(payload)
         elif kind == "error":
-            st.error(payload, icon=":material/error:")
+            st.error(escape(payload), icon=":material/error:")
         else:
-            st.success(payload, icon=":material/check_circle:")
+            st.success(escape(payload), icon=":material/check_circle:")
 
     if data.session_source():
         st.info(
@@ -120,7 +122,8 @@ def render() -> None:
             st.error("Type a database URL to test.", icon=":material/error:")
         else:
             if not typed:
-                st.caption(f"Testing the URL from .streamlit/secrets.toml: `{mask_url(url)}`")
+                st.caption(f"Testing the URL from .streamlit/secrets.toml: {escape(mask_url(url))}")
+            log_scrub.remember(url)
             _show(check_database(url))
 
     st.markdown(

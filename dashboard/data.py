@@ -32,7 +32,7 @@ from analytics.io import create_engine, is_url, mask_url, open_source, sqlite_pa
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
 from analytics.io.write import Progress
 from analytics.quality import QualityReport
-from dashboard import state
+from dashboard import log_scrub, state
 
 ENV_DATA = "PROOFBOARD_DATA"
 ENV_ENGINE = "PROOFBOARD_ENGINE"
@@ -81,7 +81,9 @@ def session_source() -> str | None:
 
 def configured_source() -> str:
     """The data source this dashboard runs on (a folder path or a SQLAlchemy URL)."""
-    return session_source() or os.environ.get(ENV_DATA) or secret_source() or default_url()
+    source = session_source() or os.environ.get(ENV_DATA) or secret_source() or default_url()
+    log_scrub.remember(source)
+    return source
 
 
 def source_origin() -> str:
@@ -107,6 +109,7 @@ def use_for_session(url: str | None) -> None:
     """Read ``url`` in this browser session from now on (``None``: back to the configured
     source). Only ``st.session_state`` holds it: nothing is written to disk or logged."""
     if url:
+        log_scrub.remember(url)
         st.session_state[state.SESSION_SOURCE] = url
     else:
         st.session_state.pop(state.SESSION_SOURCE, None)

@@ -18,6 +18,7 @@ import streamlit as st
 
 from analytics.delivery.config import FORMATS, WEEKDAYS
 from dashboard import components, data, state, subscriptions
+from dashboard.markup import escape
 
 _COMMON_ZONES = (
     "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "America/New_York",
@@ -42,7 +43,7 @@ def subscribe_control() -> None:
     with st.expander("Subscribe: get this review by e-mail every week", icon=":material/mail:",
                      expanded=flash is not None):  # fmt: skip
         if flash is not None:
-            st.success(flash, icon=":material/check_circle:")
+            st.success(escape(flash), icon=":material/check_circle:")
         st.caption(
             "The review of each complete week is e-mailed from the weekday and hour you choose "
             "(in your time zone) once `proofboard deliver` runs on this data (from cron, a "
@@ -79,7 +80,7 @@ def subscribe_control() -> None:
                     timezone=zone, format=fmt, alerts=alerts, created_by=subscriber(),
                 )  # fmt: skip
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(escape(exc))
                 return
             st.session_state[state.SUBSCRIBE_FLASH] = (
                 f"Subscribed {stored.email}: each complete week's review goes out as "
@@ -102,7 +103,7 @@ def deliveries_panel() -> None:
         log = subscriptions.delivery_log(url)
         made_here = subscriptions.dashboard_subscriptions(url)
     except Exception as exc:  # a store that cannot be read should not break the Data page
-        st.error(f"The delivery log could not be read: {exc}")
+        st.error(f"The delivery log could not be read: {escape(exc)}")
         return
     st.subheader("Delivery log")
     if log.is_empty():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import io
 import os
+import re
 import shutil
 import threading
 import warnings
@@ -96,10 +97,56 @@ def figure_html(fig: go.Figure) -> bytes:
     return fig.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
+#: First characters that make a spreadsheet read a CSV cell as a formula (OWASP, "CSV
+#: Injection"): ``=``, ``+``, ``-``, ``@``, tab and carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` with a single quote in front when a spreadsheet would run it as a formula
+    (``=HYPERLINK(...)`` becomes ``'=HYPERLINK(...)``); other text is returned as it is."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _flat(frame: pl.DataFrame) -> pl.DataFrame:
+    """Nested columns as text, for formats without them: lists become "a, b, c", structs JSON."""
+    return frame.with_columns(
+        pl.col(name).cast(pl.List(dtype.inner)).list.eval(pl.element().cast(pl.String))
+        .list.join(", ")
+        if isinstance(dtype, pl.List | pl.Array)
+        else pl.col(name).struct.json_encode()
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.List | pl.Array | pl.Struct)
+    )  # fmt: skip
+
+
+def safe_csv_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` ready for a CSV a person may open in a spreadsheet: nested columns flattened,
+    and every text cell and column name that starts like a formula neutralised (see
+    :func:`neutralise_formula`). Number, boolean and timestamp columns are left as they are, so
+    numbers stay numbers (a negative number is not text)."""
+    flat = _flat(frame)
+    texts = [
+        name for name, dtype in flat.schema.items()
+        if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
+    ]  # fmt: skip
+    pattern = "^[" + "".join(re.escape(c) for c in FORMULA_STARTS) + "]"
+    safe = flat.with_columns(
+        pl.when(pl.col(c).cast(pl.String).str.contains(pattern))
+        .then(pl.lit("'") + pl.col(c).cast(pl.String))
+        .otherwise(pl.col(c).cast(pl.String))
+        .alias(c)
+        for c in texts
+    )
+    return safe.rename({c: neutralise_formula(c) for c in safe.columns})
+
+
 def frame_csv(frame: pl.DataFrame) -> bytes:
-    """CSV with ISO 8601 UTC timestamps and a header row."""
+    """CSV with ISO 8601 UTC timestamps and a header row; text that a spreadsheet would run as
+    a formula is neutralised (:func:`safe_csv_frame`). Every CSV Proofboard hands to a person
+    (dashboard downloads, ``proofboard export ... --format csv``) is written here."""
     buffer = io.BytesIO()
-    frame.write_csv(buffer, datetime_format="%Y-%m-%dT%H:%M:%SZ")
+    safe_csv_frame(frame).write_csv(buffer, datetime_format="%Y-%m-%dT%H:%M:%SZ")
     return buffer.getvalue()
 
 
@@ -120,15 +167,9 @@ def frame_xlsx(frame: pl.DataFrame, sheet: str = "data") -> bytes:
     plain = frame.with_columns(pl.col(c).dt.replace_time_zone(None) for c in timestamps).rename(
         {c: f"{c} (UTC)" for c in timestamps}
     )
-    # Nested columns have no cell type: lists become "a, b, c", structs their JSON
-    plain = plain.with_columns(
-        pl.col(name).cast(pl.List(dtype.inner)).list.eval(pl.element().cast(pl.String))
-        .list.join(", ")
-        if isinstance(dtype, pl.List | pl.Array)
-        else pl.col(name).struct.json_encode()
-        for name, dtype in plain.schema.items()
-        if isinstance(dtype, pl.List | pl.Array | pl.Struct)
-    )  # fmt: skip
+    # Nested columns have no cell type. Text is written as text (xlsxwriter's write_string:
+    # a cell starting with "=" is not a formula), so no formula neutralising is needed here.
+    plain = _flat(plain)
     buffer = io.BytesIO()
     plain.write_excel(buffer, worksheet=_sheet_name(sheet), autofit=True)
     return buffer.getvalue()

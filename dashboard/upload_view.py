@@ -24,6 +24,7 @@ from analytics.mapping import (
     prepare,
 )
 from dashboard import components, data, state
+from dashboard.markup import escape
 
 NOT_USED = ""
 
@@ -49,7 +50,7 @@ def _read_files(limit: int) -> dict[str, UploadedFile]:
         try:
             uploaded = read_upload(file.name, file.getvalue(), max_bytes=limit)
         except ProofboardError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape(exc), icon=":material/error:")
             continue
         if uploaded.name in read:
             st.error(
@@ -68,7 +69,9 @@ def _map_file(
     name = uploaded.name
     options = [NOT_USED, *TABLE_NAMES]
     with st.container(border=True):
-        st.markdown(f"**{name}** · {uploaded.frame.height:,} rows · {uploaded.frame.width} columns")
+        st.markdown(
+            f"**{escape(name)}** · {uploaded.frame.height:,} rows · {uploaded.frame.width} columns"
+        )
         table = st.selectbox(
             "Holds the table",
             options,
@@ -155,7 +158,7 @@ def _save(tables: dict[str, pl.DataFrame]) -> None:
         try:
             written = data.save_upload(tables, progress=progress)
         except ProofboardError as exc:
-            st.error(str(exc), icon=":material/error:")
+            st.error(escape(exc), icon=":material/error:")
             return
         rows = ", ".join(f"{t} {f.height:,}" for t, f in tables.items())
         _finish(f"Saved to {mask_url(written)}: {rows}. Every page now shows this data.")
@@ -170,7 +173,7 @@ def render() -> None:
     )
     flash = st.session_state.pop(state.UPLOAD_FLASH, None)
     if flash:
-        st.success(flash, icon=":material/check_circle:")
+        st.success(escape(flash), icon=":material/check_circle:")
     read = _read_files(data.upload_limit_bytes())
     if not read:
         st.info(
@@ -218,12 +221,12 @@ def render() -> None:
             icon=":material/error:",
         )
         for problem in problems:
-            st.markdown(f"- :material/error: {problem}")
+            st.markdown(f"- :material/error: {escape(problem)}")
         return
     try:
         prepared = prepare({n: u.frame for n, u in read.items()}, mapping)
     except MappingError as exc:  # pragma: no cover - check_mapping found nothing above
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape(exc), icon=":material/error:")
         return
     components.quality_report(prepared.report, key="upload_issues_csv", what="these files")
     if not prepared.ok:

@@ -7,12 +7,15 @@ one query per table when the frame is collected.
 
 from __future__ import annotations
 
+import codecs
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote
 
 import polars as pl
 import sqlalchemy as sa
@@ -49,32 +52,118 @@ def is_url(spec: str) -> bool:
     return "://" in spec
 
 
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ``***``, for display and logs."""
+#: ``scheme://userinfo@host...``: the userinfo runs to the last ``@`` before the host, so a
+#: password holding an unencoded ``@`` or ``:`` is still split off whole.
+_AUTHORITY = (
+    re.compile(r"^(?P<scheme>[^:/]+://)(?P<userinfo>.*)@(?P<host>[^@/?#]*)(?P<tail>[/?#][^@]*)?$"),
+    re.compile(
+        r"^(?P<scheme>[^:/]+://)(?P<userinfo>[^/?#]*)@(?P<host>[^@/?#]*)(?P<tail>[/?#].*)?$"
+    ),
+)
+
+PERCENT_ENCODE_FIX = (
+    "Fix: write it as dialect+driver://user:password@host:port/database and percent-encode "
+    "special characters in the user name and password (@ as %40, : as %3A, / as %2F)."
+)
+
+
+def _split_userinfo(url: str) -> tuple[str, str, str] | None:
+    """``(scheme://, user:password, @host...)`` of ``url``, or ``None`` without credentials."""
+    for pattern in _AUTHORITY:
+        found = pattern.match(url)
+        if found:
+            return found["scheme"], found["userinfo"], "@" + found["host"] + (found["tail"] or "")
+    return None
+
+
+def normalise_url(url: str) -> str:
+    """``url`` with an unencoded ``@`` in its user name or password percent-encoded (``%40``).
+
+    ``@`` cannot belong to the host, so ``postgresql://u:Top@Secret@host/db`` can only mean the
+    password ``Top@Secret``; SQLAlchemy alone would split it at the first ``@``. A ``:`` inside
+    the password needs nothing: everything after the first ``:`` of the userinfo is password.
+    """
+    parts = _split_userinfo(url)
+    if parts is None or "@" not in parts[1]:
+        return url
+    scheme, userinfo, rest = parts
+    return scheme + userinfo.replace("@", "%40") + rest
+
+
+def parse_url(url: str) -> sa.URL:
+    """The SQLAlchemy URL of ``url`` (see :func:`normalise_url`).
+
+    Raises :class:`DataSourceError` for a URL SQLAlchemy cannot read (a port that is not a
+    number, no dialect); the message shows the URL with its password masked, never the
+    parser's own text, which may quote part of the password.
+    """
     try:
-        return sa.make_url(url).render_as_string(hide_password=True)
-    except sa.exc.ArgumentError:
-        return "<unreadable database URL>"
+        return sa.make_url(normalise_url(url))
+    except Exception as exc:
+        reason = "its port is not a number" if isinstance(exc, ValueError) else "it is malformed"
+        raise DataSourceError(
+            f"Cannot read the database URL {mask_url(url)}: {reason}. {PERCENT_ENCODE_FIX}"
+        ) from None
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``, for display and logs. Never raises and
+    never shows any part of the password, however malformed the URL."""
+    try:
+        return sa.make_url(normalise_url(url)).render_as_string(hide_password=True)
+    except Exception:
+        pass
+    try:
+        parts = _split_userinfo(url)
+    except Exception:
+        parts = None
+    if parts is None:
+        return "<unreadable database URL>" if "@" in url else url
+    scheme, userinfo, rest = parts
+    user = userinfo.partition(":")[0]
+    return f"{scheme}{user}:***{rest}" if ":" in userinfo else f"{scheme}{user}{rest}"
+
+
+def _password_forms(url: str) -> set[str]:
+    """Every text under which ``url``'s password could show up in a message: as written, as
+    parsed, percent-encoded, and (for a password SQLAlchemy would split) its pieces."""
+    passwords: set[str] = set()
+    parts = _split_userinfo(url)
+    if parts is not None and ":" in parts[1]:
+        passwords.add(parts[1].partition(":")[2])
+    for candidate in (url, normalise_url(url)):
+        try:
+            parsed = sa.make_url(candidate).password
+        except Exception:
+            continue
+        if parsed:
+            passwords.add(str(parsed))
+    forms: set[str] = set()
+    for password in passwords:
+        forms |= {password, quote(password, safe=""), quote_plus(password), unquote(password)}
+        forms |= {piece for piece in re.split(r"[@:/%]", password) if len(piece) >= 3}
+    # A password of one or two characters cannot be told apart from ordinary text: it is
+    # masked inside the URL, but not replaced in every word of the message.
+    return {form for form in forms if len(form) >= 3}
 
 
 def scrub_secret(text: str, url: str) -> str:
     """``text`` (an error message, say) with the URL's password replaced by ``***`` wherever it
-    appears, plain or URL-encoded, and the full URL replaced by its masked form."""
+    appears, plain, URL-encoded or in pieces, and the full URL replaced by its masked form.
+    Never raises."""
     try:
-        password = sa.make_url(url).password
-    except sa.exc.ArgumentError:
-        password = None
-    text = text.replace(url, mask_url(url))
-    if password:
-        for form in {str(password), quote(str(password), safe=""), quote_plus(str(password))}:
-            if form:
-                text = text.replace(form, "***")
+        text = text.replace(url, mask_url(url))
+        forms = _password_forms(url)
+    except Exception:
+        return "<message hidden: it may hold a password>"
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, "***")
     return text
 
 
 def sqlite_path(url: str) -> Path | None:
     """The database file of a ``sqlite:///`` URL, or ``None`` for other URLs and memory."""
-    parsed = sa.make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
     if parsed.database == ":memory:":
@@ -99,17 +188,75 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+#: Seconds to wait for a connection (a server that accepts TCP and never answers included),
+#: and milliseconds any statement may run by default, on every engine Proofboard opens
+#: (``$PROOFBOARD_STATEMENT_TIMEOUT``, in seconds, sets another limit).
+CONNECT_TIMEOUT_S = 10
+STATEMENT_TIMEOUT_MS = 120_000
+STATEMENT_TIMEOUT_VARIABLE = "PROOFBOARD_STATEMENT_TIMEOUT"
+
+
+def statement_timeout_ms() -> int:
+    """How long one statement may run, in milliseconds: ``$PROOFBOARD_STATEMENT_TIMEOUT``
+    seconds (a whole number, at least 1) or the default."""
+    value = os.environ.get(STATEMENT_TIMEOUT_VARIABLE, "").strip()
+    if not value:
+        return STATEMENT_TIMEOUT_MS
+    if not value.isdigit() or int(value) < 1:
+        raise DataSourceError(
+            f"{STATEMENT_TIMEOUT_VARIABLE}={value!r} is not a number of seconds. Fix: set it to "
+            f"a whole number such as 600, or unset it for the default "
+            f"{STATEMENT_TIMEOUT_MS // 1000} s."
+        )
+    return int(value) * 1000
+
+
+def default_connect_args(parsed: sa.URL) -> dict[str, Any]:
+    """The driver arguments that bound waiting: a connect timeout and a statement timeout for
+    PostgreSQL (psycopg, psycopg2) and MySQL (pymysql, mysqldb: a read timeout), unless the
+    URL sets them itself (``?connect_timeout=30``)."""
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "postgresql" and driver in {"psycopg", "psycopg2", "psycopg2cffi"}:
+        args: dict[str, Any] = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={statement_timeout_ms()}",
+        }
+    elif backend in {"mysql", "mariadb"} and driver in {"pymysql", "mysqldb"}:
+        args = {
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "read_timeout": statement_timeout_ms() // 1000,
+        }
+    else:
+        return {}
+    return {key: value for key, value in args.items() if key not in parsed.query}
+
+
+def timeout_hint(message: str) -> str:
+    """For a driver message about a timeout: what it means, to append to it."""
+    if "timeout" not in message.lower() and "timed out" not in message.lower():
+        return ""
+    return (
+        f" (no answer within {CONNECT_TIMEOUT_S} s, or a statement ran longer than "
+        f"{statement_timeout_ms() // 1000} s: is this the database's host and port, and is the "
+        "server answering?)"
+    )
+
+
 def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> sa.Engine:
-    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs. ``connect_args``
-    go to the driver's ``connect`` (timeouts, session options)."""
+    """A SQLAlchemy engine for ``url`` with a clear error for unusable URLs, and the timeouts
+    of :func:`default_connect_args`. ``connect_args`` go to the driver's ``connect`` on top of
+    those (timeouts, session options)."""
+    parsed = parse_url(url)
     try:
-        engine = sa.create_engine(url, connect_args=connect_args or {})
+        args = {**default_connect_args(parsed), **(connect_args or {})}
+        engine = sa.create_engine(parsed, connect_args=args)
         if engine.dialect.name == "sqlite":
             _transactional_sqlite(engine)
         return engine
     except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError) as exc:
         raise DataSourceError(
-            f"Cannot use the database URL {mask_url(url)}: {exc}. Fix: write it as "
+            f"Cannot use the database URL {mask_url(url)}: {scrub_secret(str(exc), url)}. "
+            "Fix: write it as "
             "dialect+driver://user:password@host:port/database, e.g. "
             "sqlite:///data/proofboard.db or postgresql+psycopg://user@localhost/community."
         ) from exc
@@ -118,6 +265,99 @@ def create_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> sa
             f"The database driver for {mask_url(url)} is not installed ({exc.name}). "
             "Fix: install it into the environment, or use sqlite:/// or postgresql+psycopg://."
         ) from exc
+
+
+def not_utf8_message(name: str, offset: int, line: int, byte: bytes) -> str:
+    """The message for text that is not UTF-8: the file, the byte offset and line of the
+    first bad byte, and how to save it again."""
+    return (
+        f"{name} is not UTF-8 text: byte {offset:,} (line {line:,}) is 0x{byte.hex().upper()}, "
+        "which UTF-8 does not allow there. The file was probably saved as Latin-1 or "
+        "Windows-1252. Fix: save it again as UTF-8 (in Excel: Save As > CSV UTF-8; in "
+        "LibreOffice: character set Unicode (UTF-8))."
+    )
+
+
+_UTF8_CHECKED: dict[tuple[str, int, int], bool] = {}
+
+
+def check_utf8_file(path: Path, name: str | None = None) -> None:
+    """Raise :class:`DataSourceError` (file, byte offset, line) unless ``path`` is UTF-8.
+
+    Read in blocks, so a file of any size takes little memory; a file already checked with the
+    same size and modification time is not read again."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _UTF8_CHECKED:
+        return
+    shown = name or path.name
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            pending = decoder.getstate()[0]
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                data = pending + chunk
+                line = lines + data.count(b"\n", 0, exc.start) + 1
+                start = offset - len(pending) + exc.start
+                raise DataSourceError(
+                    not_utf8_message(shown, start, line, data[exc.start : exc.start + 1])
+                ) from None
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+    pending = decoder.getstate()[0]
+    if pending:  # the file ends inside a character
+        start = offset - len(pending)
+        raise DataSourceError(not_utf8_message(shown, start, lines + 1, pending[:1]))
+    _UTF8_CHECKED[key] = True
+
+
+def check_csv_header(path: Path) -> None:
+    """Raise :class:`DataSourceError` when the header row of a CSV file names a column twice
+    (polars would silently rename the second one ``<name>_duplicated_0``)."""
+    import csv
+
+    with path.open(encoding="utf-8", newline="") as stream:
+        header = next(csv.reader([stream.readline()]), [])
+    names = [name.strip() for name in header]
+    doubled = sorted({name for name in names if names.count(name) > 1})
+    if doubled:
+        columns = ", ".join(
+            f"{name} (columns {', '.join(str(i + 1) for i, n in enumerate(names) if n == name)})"
+            for name in doubled
+        )
+        raise DataSourceError(
+            f"{path.name}, line 1: the header names a column more than once: {columns}. Fix: "
+            "give every column its own name, or remove the extra column."
+        )
+
+
+_FIELDS_CHECKED: dict[tuple[str, int, int], bool] = {}
+
+
+def check_csv_fields(path: Path) -> None:
+    """Raise :class:`DataSourceError` when a row of the CSV file has more fields than its
+    header. Queries read only the columns they need, and polars would then drop the extra
+    fields without a word; this parses every column once per file version (streaming)."""
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key in _FIELDS_CHECKED:
+        return
+    try:
+        pl.scan_csv(path, infer_schema=False).select(pl.all().null_count()).collect(
+            engine="streaming"
+        )
+    except pl.exceptions.ComputeError as exc:
+        if "more fields" not in str(exc):
+            raise  # reported where the file is read, with the file named
+        raise DataSourceError(
+            f"{path.name}: a row has more fields than the header names columns. Fix: quote "
+            'values that hold the separator ("a, b"), or add the missing column names to the '
+            "header."
+        ) from None
+    _FIELDS_CHECKED[key] = True
 
 
 @dataclass
@@ -165,7 +405,10 @@ class FolderSource:
             return None
         if file.suffix == ".parquet":
             return pl.scan_parquet(file)
-        return pl.scan_csv(file, infer_schema=False, encoding="utf8-lossy")
+        check_utf8_file(file)  # strict: a Latin-1 "José" must not be stored as "Jos\ufffd"
+        check_csv_header(file)
+        check_csv_fields(file)
+        return pl.scan_csv(file, infer_schema=False, encoding="utf8")
 
 
 #: Rows fetched from the database per batch when a lazy SQL frame is collected.
@@ -220,7 +463,8 @@ class SqlSource:
         except sa.exc.SQLAlchemyError as exc:
             raise DataSourceError(
                 f"Cannot reach the database {mask_url(self.url)}: {type(exc).__name__}: "
-                f"{scrub_secret(str(exc).splitlines()[0], self.url)}. Fix: check the host, "
+                f"{scrub_secret(str(exc).splitlines()[0], self.url)}"
+                f"{timeout_hint(str(exc))}. Fix: check the host, "
                 "port, user and that the server is running."
             ) from exc
 
@@ -366,6 +610,7 @@ def check_database(url: str) -> DatabaseCheck:
     except (sa.exc.SQLAlchemyError, OSError) as exc:
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         message = f"{type(exc).__name__}: {detail[0] if detail else ''}".rstrip(": ")
+        message += timeout_hint(message)
         return DatabaseCheck(url=shown, connected=False, error=scrub_secret(message, url))
     finally:
         engine.dispose()

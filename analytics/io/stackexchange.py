@@ -437,10 +437,14 @@ def _extract_archive(archive: Path, into: Path) -> Path:
         TypeError,
         IndexError,
     )
+    # Extract below a folder of our own, so that an archive's own top folder (``dump/``, say)
+    # cannot collide with the folder the dump files are gathered in.
+    unpacked = into / "unpacked"
+    unpacked.mkdir()
     try:
         with py7zr.SevenZipFile(archive, mode="r") as packed:
             members = _archive_members(archive, packed.getnames())
-            packed.extract(path=into, targets=list(members.values()))
+            packed.extract(path=unpacked, targets=list(members.values()))
     except DataSourceError:
         raise
     except OSError as exc:
@@ -456,7 +460,7 @@ def _extract_archive(archive: Path, into: Path) -> Path:
     folder = into / "dump"
     folder.mkdir()
     for name, entry in members.items():
-        extracted = into / entry
+        extracted = unpacked / entry
         if not extracted.is_file():
             raise DataSourceError(
                 f"{archive}: {entry} could not be extracted. Fix: download the archive again."

@@ -18,6 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from analytics.errors import DataSourceError
+from analytics.io.source import not_utf8_message
 
 #: File types a user can hand over.
 UPLOAD_SUFFIXES = (".csv", ".parquet")
@@ -63,13 +64,8 @@ def _check_utf8(name: str, data: bytes) -> None:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.start + 1].hex().upper()
-        raise DataSourceError(
-            f"{name} is not UTF-8 text: byte {exc.start:,} (line {line:,}) is 0x{bad}, which "
-            "UTF-8 does not allow there. The file was probably saved as Latin-1 or Windows-1252. "
-            "Fix: save it again as UTF-8 (in Excel: Save As > CSV UTF-8; in LibreOffice: "
-            "character set Unicode (UTF-8))."
-        ) from exc
+        byte = data[exc.start : exc.start + 1]
+        raise DataSourceError(not_utf8_message(name, exc.start, line, byte)) from exc
 
 
 def _read_csv(name: str, data: bytes) -> pl.DataFrame:

@@ -252,6 +252,61 @@ def write_tables(
         write_folder(tables, Path(text), file_format=file_format, progress=progress)
 
 
+def check_replaceable_folder(folder: Path, tables: Iterable[str]) -> None:
+    """Refuse to write ``tables`` into ``folder`` when it holds anything else than the files
+    they would replace (``<table>.csv`` or ``<table>.parquet``).
+
+    A file left beside the new ones would be read with them: an older community's
+    ``milestones.csv`` would add its milestones and move the as-of time to the old data's.
+    A missing or empty folder is fine.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise DataSourceError(f"{folder} is a file. Fix: pass a folder to write the tables into.")
+    replaced = {f"{name}{suffix}" for name in tables for suffix in (".csv", ".parquet")}
+    others = sorted(p.name for p in folder.iterdir() if p.name not in replaced)
+    if others:
+        shown = ", ".join(others[:6]) + (f" and {len(others) - 6} more" if len(others) > 6 else "")
+        raise DataSourceError(
+            f"{folder} already holds {shown}, which this import would not replace: they would "
+            "be read together with the new tables (an older community's milestones.csv, say, "
+            "would move the as-of time to the old data's). Nothing was written. Fix: write into "
+            "a new or empty folder, or move those files away first."
+        )
+
+
+def check_replaceable_database(url: str, tables: Iterable[str]) -> None:
+    """Refuse to write ``tables`` into the database at ``url`` when it holds other contract
+    tables, which would be read together with the new ones (see
+    :func:`check_replaceable_folder`). A database that does not exist yet is fine."""
+    from analytics.contract import TABLES
+
+    db_file = sqlite_path(url)
+    if db_file is not None and not db_file.is_file():
+        return
+    engine = create_engine(url)
+    try:
+        present = set(sa.inspect(engine).get_table_names())
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(
+            f"Cannot reach the database {mask_url(url)}: {type(exc).__name__}: "
+            f"{scrub_secret(str(exc).splitlines()[0], url)}. Fix: check the host, port, user "
+            "and that the server is running."
+        ) from exc
+    finally:
+        engine.dispose()
+    others = sorted((present & set(TABLES)) - set(tables))
+    if others:
+        raise DataSourceError(
+            f"{mask_url(url)} already holds the table(s) {', '.join(others)}, which this import "
+            "would not replace: they would be read together with the new tables (an older "
+            "community's milestones, say, would move the as-of time). Nothing was written. "
+            "Fix: import into a new database, or drop those tables first."
+        )
+
+
 def truth_path_for(target: str | Path) -> Path:
     """Where a demo's ``truth.json`` goes: inside a folder target, beside a SQLite file, and in
     the working directory for other databases."""

@@ -6,6 +6,7 @@ are the ones the quality report has always named, in the order it names them:
 
 * ``missing``: no timestamp (null or blank);
 * ``unreadable``: a timestamp text that cannot be read;
+* ``out_of_range``: a timestamp before 1970 or from 2100 on (``analytics.contract``);
 * ``unknown_member``: a member id not in the members table (or of a member who joined after the
   as-of time);
 * ``unknown_item`` (exposures): an item id not in the proof_items table;
@@ -23,6 +24,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
+from analytics.contract import EARLIEST_US, LATEST_US
 from analytics.queries.events import as_text, clean_id
 
 Frame = nw.LazyFrame[Any]
@@ -72,10 +74,12 @@ class EventCheck:
         else:
             missing = time.is_null()
             unreadable = time.is_null() & ~time.is_null()  # never (a typed column)
-        out = {"missing": missing, "unreadable": unreadable}
+        readable = ~time.is_null()
+        out_of_range = readable & ((us < EARLIEST_US) | (us >= LATEST_US))
+        out = {"missing": missing, "unreadable": unreadable, "out_of_range": out_of_range}
         if self.members is None:
             return out
-        readable = ~time.is_null()
+        readable = readable & ~out_of_range
         unknown = nw.col("_known").is_null()
         out["unknown_member"] = readable & unknown
         ok = readable & ~unknown
@@ -90,6 +94,11 @@ class EventCheck:
         return out
 
 
+def in_range(us: nw.Expr) -> nw.Expr:
+    """Integer-microsecond timestamps inside the contract's bounds; null outside."""
+    return nw.when((us >= EARLIEST_US) & (us < LATEST_US)).then(us)
+
+
 def problem_counts(raw: Frame, check: EventCheck) -> Frame:
     """One row: ``rows`` (all rows), one count per problem, ``latest_us`` (the latest readable
     timestamp, integer microseconds)."""
@@ -101,7 +110,7 @@ def problem_counts(raw: Frame, check: EventCheck) -> Frame:
             nw.when(cond).then(1).otherwise(0).sum().alias(name)
             for name, cond in conditions.items()
         ],
-        nw.col(check.time + "_us").max().alias("latest_us"),
+        in_range(nw.col(check.time + "_us")).max().alias("latest_us"),
     )
 
 
@@ -126,7 +135,7 @@ def activity_by_member(raw: Frame, check: EventCheck) -> Frame:
     :func:`problem_counts`, so that both run in one pass where the engine shares work."""
     frame = check.prepare(raw)
     us = nw.col(check.time + "_us")
-    valid = ~nw.col("_known").is_null() & ~us.is_null() & (us >= nw.col("_joined_us"))
+    valid = ~nw.col("_known").is_null() & ~in_range(us).is_null() & (us >= nw.col("_joined_us"))
     if check.cutoff_us is not None:
         valid = valid & (us <= check.cutoff_us)
     return (

@@ -7,6 +7,7 @@ import streamlit as st
 from analytics.contract import TABLES
 from dashboard import components, connect_view, delivery_view, upload_view
 from dashboard.data import Loaded
+from dashboard.markup import escape
 
 st.title("Data")
 loaded, _view = components.sidebar()
@@ -14,10 +15,10 @@ loaded, _view = components.sidebar()
 
 def current_data(loaded: Loaded) -> None:
     """The source, its tables and the data-quality report."""
-    st.markdown(f"**Source:** `{loaded.source_label}`")
+    st.markdown(f"**Source:** {escape(loaded.source_label)}")
     report = loaded.report
     if report is None:
-        st.error(loaded.error or "The source could not be read.", icon=":material/error:")
+        st.error(escape(loaded.error or "The source could not be read."), icon=":material/error:")
         st.caption(
             "Point the dashboard at another source under **Connect a database**, or upload "
             "files under **Upload files**."

@@ -19,6 +19,7 @@ from analytics.engagement import (
 from analytics.risk import GROUP_HELP, RiskSettings, at_risk_export, churn_risk, risk_definition
 from dashboard import charts, components, data, exports, state
 from dashboard.engagement_view import MemberView
+from dashboard.markup import escape
 
 st.title("Engagement")
 community, view = components.page_community()
@@ -26,7 +27,7 @@ components.require_members(community)
 
 first, last = view.first_day, view.last_day
 subtitle = components.filters_caption(community, view, f"{first} to {last}")
-st.caption(subtitle)
+st.caption(escape(subtitle))
 
 state.seed(state.ANONYMOUS, st.query_params.get(state.ANONYMOUS) == "1")
 anonymous = st.toggle(
@@ -216,9 +217,9 @@ with boards_tab:
         top=top,
     )
     if board.is_empty():
-        st.info(f"No {what} between {first} and {last}. Choose another kind or date range.")
+        st.info(f"No {escape(what)} between {first} and {last}. Choose another kind or date range.")
     else:
-        st.caption(f"Most {what} rows between {first} and {last}; ties share a rank.")
+        st.caption(f"Most {escape(what)} rows between {first} and {last}; ties share a rank.")
         offer(members_view.show(board), f"top contributors {first} to {last}", "top")
 
     st.subheader("Rising members")
@@ -291,12 +292,12 @@ with risk_tab:
             )
         except ValueError as exc:
             status.update(label="No model", state="error")
-            st.error(str(exc))
+            st.error(escape(exc))
             st.stop()
         status.update(label="Churn-risk model trained and checked", state="complete")
     evaluation = result.evaluation
     if evaluation is None:
-        st.info(result.reason or "No model could be trained on this data.")
+        st.info(escape(result.reason or "No model could be trained on this data."))
     else:
         cols = st.columns(3)
         cols[0].metric(

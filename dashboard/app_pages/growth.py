@@ -11,12 +11,13 @@ from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
 from dashboard import charts, components, data, state
+from dashboard.markup import escape
 
 st.title("Growth")
 community, view = components.page_community()
 period = Period.from_dates(view.first_day, view.last_day, as_of=community.as_of)
 subtitle = components.filters_caption(community, view, period.label())
-st.caption(subtitle)
+st.caption(escape(subtitle))
 
 left, middle, right = st.columns(3)
 with left:
@@ -67,11 +68,11 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     channel=channel or None,
                     valid_range=bounds,
                 )
-                st.success(f"Added '{title.strip()}'.")
+                st.success(f"Added '{escape(title.strip())}'.")
                 data.milestones_changed()
                 st.rerun()
             except (MilestoneValidationError, ProofboardError) as exc:
-                st.error(str(exc))
+                st.error(escape(exc))
     has_added = (
         community.milestones is not None
         and "editable" in community.milestones.columns
@@ -108,14 +109,14 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     data.milestones_changed()
                     st.rerun()
                 except (MilestoneValidationError, ProofboardError) as exc:
-                    st.error(str(exc))
+                    st.error(escape(exc))
             if remove.button("Delete", key="edit_ms_delete"):
                 try:
                     data.milestone_store().delete(chosen_id)
                     data.milestones_changed()
                     st.rerun()
                 except ProofboardError as exc:
-                    st.error(str(exc))
+                    st.error(escape(exc))
 
 if community.milestones is None:
     st.info(

@@ -5,6 +5,7 @@ import streamlit as st
 
 from analytics.impact import ImpactSettings, estimate_effects, item_detail, time_varying_effects
 from dashboard import charts, components, data, state
+from dashboard.markup import escape
 
 st.title("Impact")
 community, view = components.page_community()
@@ -58,7 +59,7 @@ settings = ImpactSettings(
     fixed_attributes=tuple(sorted(fixed)),
 )
 subtitle = components.filters_caption(community, view, f"window {landmark} d, horizon {horizon} d")
-st.caption(subtitle)
+st.caption(escape(subtitle))
 
 with st.status(
     f"Estimating the effect of {community.proof_items.height} proof items…", expanded=False
@@ -68,7 +69,7 @@ with st.status(
                               settings=settings)  # fmt: skip
     except ValueError as exc:
         status.update(label="No estimate", state="error")
-        st.error(str(exc))
+        st.error(escape(exc))
         st.stop()
     status.update(
         label=f"Estimated {len(result.items)} items on {result.population_size:,} members",
@@ -178,7 +179,7 @@ components.sync_url({state.ITEM: item_id})
 detail = data.compute("item_detail", item_detail, view.as_of_day, view.segments,
                       item_id=item_id, settings=settings)  # fmt: skip
 if detail.curves.is_empty():
-    st.info(f"No comparison for this item: {detail.reason}.")
+    st.info(f"No comparison for this item: {escape(detail.reason)}.")
 else:
     curves_fig = charts.weighted_curves_chart(detail.curves, landmark=landmark, subtitle=subtitle)
     st.plotly_chart(curves_fig, key="detail_curves", width="stretch")

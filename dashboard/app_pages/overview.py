@@ -6,11 +6,12 @@ from analytics.growth import milestones_in, signup_series
 from analytics.overview import kpi_frame, overview_kpis
 from analytics.periods import Period
 from dashboard import charts, components, data, state
+from dashboard.markup import escape
 
 st.title("Overview")
 community, view = components.page_community()
 period = Period.from_dates(view.first_day, view.last_day, as_of=community.as_of)
-st.caption(components.filters_caption(community, view, period.label()))
+st.caption(escape(components.filters_caption(community, view, period.label())))
 components.require_members(community)
 
 kpis = data.compute(

@@ -15,6 +15,7 @@ from analytics.survival_groups import (
     survival_table,
 )
 from dashboard import charts, components, data, state
+from dashboard.markup import escape
 from dashboard.survival_view import comparison_summary, sampled_curves
 
 st.title("Retention")
@@ -22,7 +23,7 @@ community, view = components.page_community()
 components.require_members(community)
 first, last = view.first_day, view.last_day
 subtitle = components.filters_caption(community, view, f"joined {first} to {last}")
-st.caption(subtitle)
+st.caption(escape(subtitle))
 st.markdown(f"**Churn, as used on this page:** {churn_definition(view.inactive_days)}")
 
 period = components.page_choice(
@@ -165,7 +166,7 @@ with survival_tab:
             "have seen them. Shaded: 95 % intervals. The median is the day the curve crosses 50 %."
         )
         if note:
-            st.info(note)
+            st.info(escape(note))
         summary = comparison_summary(comparison)
         st.dataframe(summary, hide_index=True, width="stretch")
         if comparison.logrank is not None:

@@ -21,6 +21,7 @@ from analytics.weekly import (
 )
 from dashboard import components, data, delivery_view, report, state
 from dashboard.exports import slug
+from dashboard.markup import escape
 
 
 def _plain(text: str) -> str:
@@ -50,7 +51,7 @@ if asked:
     try:
         from_url = week_label(resolve_week(community, asked))
     except WeekError as exc:
-        st.error(f"{exc} Showing {default}, the last complete week, instead.")
+        st.error(f"{escape(exc)} Showing {default}, the last complete week, instead.")
 state.forget_unless(state.WEEK, options)
 state.seed(state.WEEK, from_url)
 week = st.selectbox(
@@ -88,7 +89,7 @@ with st.status(f"Preparing the review of {week}…", expanded=False) as status:
         )  # fmt: skip
     except WeekError as exc:
         status.update(label="No review", state="error")
-        st.error(str(exc))
+        st.error(escape(exc))
         st.stop()
     status.update(label=f"Review of {week} ready", state="complete")
 
@@ -128,12 +129,12 @@ charts = {c.key: c for c in report.review_charts(review)}
 for key in ("kpis", "signups"):
     chart = charts[key]
     st.plotly_chart(chart.figure, key=f"{key}_chart", width="stretch")
-    st.caption(chart.caption)
+    st.caption(escape(chart.caption))
     components.chart_downloads(chart.figure, chart.data, f"{key} {review.week}", key=key)
 
 st.subheader("Social-proof findings")
 if review.impact is None:
-    st.info(review.impact_note or "No social-proof findings.")
+    st.info(escape(review.impact_note or "No social-proof findings."))
 else:
     findings = report.findings_rows(review)
     if findings.is_empty():
@@ -149,12 +150,12 @@ else:
     if "findings" in charts:
         chart = charts["findings"]
         st.plotly_chart(chart.figure, key="findings_chart", width="stretch")
-        st.caption(chart.caption + " Details on the Impact page.")
+        st.caption(escape(chart.caption) + " Details on the Impact page.")
         components.chart_downloads(chart.figure, chart.data, "social proof effects", key="forest")
 
 st.subheader("Milestones announced in the week")
 if review.milestones_note:
-    st.info(review.milestones_note)
+    st.info(escape(review.milestones_note))
 elif not review.milestones:
     st.markdown("No milestone was announced in the week.")
 else:

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.community import load_community
 from analytics.io import open_source, write_database
+from dashboard.markup import shown
 from tests.conftest import small_community_tables
 from tests.dashboard.conftest import no_exceptions
 
@@ -50,7 +51,8 @@ def _upload(at: AppTest, files: list[tuple[str, bytes, str]], round_: int = 0) -
 
 
 def _texts(at: AppTest, kind: str) -> str:
-    return " ".join(str(e.value) for e in at.get(kind))
+    """The text of every element of ``kind`` as a reader sees it (Markdown escapes removed)."""
+    return " ".join(shown(str(e.value)) for e in at.get(kind))
 
 
 def test_upload_guesses_the_mapping_and_writes_nothing_before_save(
@@ -260,6 +262,28 @@ def test_the_password_never_appears_in_the_page(
     no_exceptions(at)
     assert "Cannot connect" in _texts(at, "error")
     assert not [p for p in _rendered(at) if "s3cret-Pw0rd" in p]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://ann:Top@Secret:Tail@127.0.0.1:9/community",
+        "postgresql+psycopg://ann:Top@Secret:Tail@127.0.0.1:notaport/community",
+    ],
+)
+def test_a_password_with_unencoded_at_and_colon_never_appears(
+    app_on: Callable[..., AppTest], small_folder: Path, url: str
+) -> None:
+    """Tested, used for the session, and as the configured source: no piece of it shows."""
+    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_test")
+    no_exceptions(at)
+    assert "Cannot connect to postgresql+psycopg://ann:***@127.0.0.1" in _texts(at, "error")
+    at.button(key="_connect_use").click().run()
+    configured = app_on(url, page=DATA_PAGE)
+    for page in (at, configured):
+        no_exceptions(page)
+        for piece in ("Top", "Secret", "Tail"):
+            assert not [p for p in _rendered(page) if piece in p]
 
 
 @pytest.mark.postgres

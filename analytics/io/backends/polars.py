@@ -33,6 +33,21 @@ _TIMESTAMP_PATTERN = (
 )
 
 
+def valid_offset(offset: pl.Expr) -> pl.Expr:
+    """Whether a UTC offset (``+02``, ``+0200``, ``+02:00``) is one that exists: at most 14
+    hours and 59 minutes, and within -14:00..+14:00 in all."""
+    digits = offset.str.replace_all(r"[^0-9]", "")
+    hours = digits.str.slice(0, 2).cast(pl.Int64, strict=False)
+    minutes = (
+        pl.when(digits.str.len_chars() >= 4)
+        .then(digits.str.slice(2, 2).cast(pl.Int64, strict=False))
+        .otherwise(0)
+    )
+    return (
+        (digits.str.len_chars().is_in([2, 4])) & (minutes <= 59) & (hours * 60 + minutes <= 14 * 60)
+    ).fill_null(False)
+
+
 def parse_timestamp(column: str) -> pl.Expr:
     """Text in ISO 8601 as a naive UTC timestamp (null where it cannot be read).
 
@@ -45,6 +60,8 @@ def parse_timestamp(column: str) -> pl.Expr:
     minutes = (
         pl.when(offset.is_null() | offset.is_in(["Z", "z", "UTC"]))
         .then(pl.lit(0))
+        .when(~valid_offset(offset))
+        .then(pl.lit(None, dtype=pl.Int64))  # +24:00, +99:99: not a real offset, unreadable
         .otherwise(
             pl.when(offset.str.starts_with("-")).then(-1).otherwise(1)
             * (

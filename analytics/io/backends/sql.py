@@ -15,7 +15,6 @@ time.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,7 +31,16 @@ from sqlglot import exp
 from analytics.contract import TABLES
 from analytics.errors import DataSourceError
 from analytics.io.backends.base import ROW, US_SUFFIX
-from analytics.io.source import create_engine, mask_url, scrub_secret
+from analytics.io.source import (
+    CONNECT_TIMEOUT_S,
+    STATEMENT_TIMEOUT_VARIABLE,
+    create_engine,
+    mask_url,
+    parse_url,
+    scrub_secret,
+    statement_timeout_ms,
+    timeout_hint,
+)
 
 #: SQLAlchemy dialect name -> sqlglot dialect name.
 SQLGLOT_DIALECTS = {
@@ -54,27 +62,6 @@ EPOCH_US_SQL = {
     "trino": "DATE_DIFF('microsecond', TIMESTAMP '1970-01-01 00:00:00 UTC', {c})",
     "mysql": "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {c})",
 }
-
-#: Seconds to wait for a connection, and milliseconds any statement may run by default
-#: (PostgreSQL; ``$PROOFBOARD_STATEMENT_TIMEOUT``, in seconds, sets another limit).
-CONNECT_TIMEOUT_S = 10
-STATEMENT_TIMEOUT_MS = 120_000
-STATEMENT_TIMEOUT_VARIABLE = "PROOFBOARD_STATEMENT_TIMEOUT"
-
-
-def statement_timeout_ms() -> int:
-    """How long one statement may run, in milliseconds: ``$PROOFBOARD_STATEMENT_TIMEOUT``
-    seconds (a whole number, at least 1) or the default."""
-    value = os.environ.get(STATEMENT_TIMEOUT_VARIABLE, "").strip()
-    if not value:
-        return STATEMENT_TIMEOUT_MS
-    if not value.isdigit() or int(value) < 1:
-        raise DataSourceError(
-            f"{STATEMENT_TIMEOUT_VARIABLE}={value!r} is not a number of seconds. Fix: set it to "
-            f"a whole number such as 600, or unset it for the default "
-            f"{STATEMENT_TIMEOUT_MS // 1000} s."
-        )
-    return int(value) * 1000
 
 
 _SQL_TYPES: dict[type[pl.DataType], str] = {
@@ -145,16 +132,13 @@ def _postgres_functions(node: exp.Expression) -> exp.Expression:
 def _one_line(exc: BaseException, url: str) -> str:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     text = f"{type(exc).__name__}: {detail[0] if detail else ''}".rstrip(": ")
-    return scrub_secret(text, url)
+    return scrub_secret(text + timeout_hint(text), url)
 
 
 def _engine_for(url: str) -> sa.Engine:
     """Our engine for ``url``: PostgreSQL gets a connect timeout and a statement timeout, and
     every connection runs in UTC."""
-    try:
-        backend = sa.make_url(url).get_backend_name()
-    except sa.exc.ArgumentError:
-        backend = ""
+    backend = parse_url(url).get_backend_name()
     if backend != "postgresql":
         return create_engine(url)
     engine = create_engine(

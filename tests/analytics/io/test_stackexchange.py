@@ -478,6 +478,21 @@ def test_the_archive_may_hold_the_files_in_a_subfolder(tmp_path: Path) -> None:
     assert not list(Path(tempfile.gettempdir()).glob("proofboard-7z-*"))
 
 
+@pytest.mark.parametrize("top", ["dump", "unpacked", "dump/dump"])
+def test_a_top_folder_of_any_name_is_accepted(tmp_path: Path, top: str) -> None:
+    """An archive whose top folder is named like the folders used inside the temporary
+    extraction folder (it used to end in FileExistsError)."""
+    folder = _dump(tmp_path / "plain")
+    archive = _seven_zip(
+        tmp_path / "site.7z", {f"{top}/{p.name}": p for p in sorted(folder.iterdir())}
+    )
+    assert (
+        read_stackexchange(archive)
+        .tables["members"]
+        .equals(read_stackexchange(folder).tables["members"])
+    )
+
+
 def test_an_archive_without_the_dump_files_is_named(tmp_path: Path) -> None:
     folder = _dump(tmp_path / "dump")
     archive = _seven_zip(tmp_path / "partial.7z", {"Users.xml": folder / "Users.xml"})
