@@ -849,12 +849,32 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
             row=1,
             col=i,
         )
-        before = [
-            v for v, r in zip(values, rows["reviewed"], strict=True) if not r and v is not None
-        ]
-        if before and not share:
-            fig.add_hline(y=sum(before) / len(before), line={"color": COLORS["secondary"],
-                          "dash": "dash", "width": 1.5}, row=1, col=i)  # fmt: skip
+        unknown = rows.filter(pl.col("known_from").is_not_null())
+        if unknown.height:
+            # not known yet: no bar (never 0), the words and the day it will be known instead
+            fig.add_scatter(
+                x=unknown["week"].to_list(),
+                y=[0] * unknown.height,
+                mode="text",
+                text=["not known<br>yet"] * unknown.height,
+                textposition="top center",
+                textfont={"color": COLORS["secondary"], "size": 10},
+                customdata=[f"{d:%Y-%m-%d}" for d in unknown["known_from"]],
+                hovertemplate="%{x}: not known yet, known with data as of %{customdata}"
+                "<extra></extra>",
+                showlegend=False,
+                row=1,
+                col=i,
+            )
+        before = [v for v, r in zip(values, rows["reviewed"], strict=True) if not r]
+        known_before = [v for v in before if v is not None]
+        if before and len(known_before) == len(before) and not share:
+            fig.add_hline(
+                y=sum(known_before) / len(known_before),
+                line={"color": COLORS["secondary"], "dash": "dash", "width": 1.5},
+                row=1,
+                col=i,
+            )
         fig.update_yaxes(tickformat=".0%" if share else ",.0f", rangemode="tozero", row=1, col=i)
         fig.update_xaxes(tickangle=-45, row=1, col=i)
     fig.update_layout(

@@ -12,6 +12,7 @@ import streamlit as st
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
+from analytics.known import NOT_KNOWN, known_from_text
 from analytics.overview import Kpi
 from analytics.quality import QualityReport
 from dashboard import charts, exports, state
@@ -243,23 +244,36 @@ def _delta(kpi: Kpi) -> str | None:
 
 
 def kpi_tiles(kpis: Sequence[Kpi]) -> None:
-    """One bordered tile per KPI with its change against the previous period."""
+    """One bordered tile per KPI with its change against the previous period. A figure that is
+    not known yet reads "not known yet" with the day it will be known, and no change is drawn
+    against an unknown figure (the rule of :mod:`analytics.known`)."""
     columns = st.columns(len(kpis))
     for column, kpi in zip(columns, kpis, strict=True):
         with column:
             st.metric(
                 kpi.label,
-                _format(kpi, kpi.value),
+                NOT_KNOWN if not kpi.known else _format(kpi, kpi.value),
                 delta=_delta(kpi),
                 delta_color="inverse" if kpi.key == "churned" else "normal",
                 help=kpi.help,
                 border=True,
             )
-            if kpi.unit == "share":
+            if not kpi.known:
+                assert kpi.known_from is not None
+                st.caption(f"{known_from_text(kpi.known_from).capitalize()}.")
+            elif not kpi.previous_known:
+                assert kpi.previous_known_from is not None
+                st.caption(
+                    "No change shown: the period before is not known yet "
+                    f"({known_from_text(kpi.previous_known_from)})."
+                )
+            elif kpi.unit == "share":
                 if kpi.ci is not None:
                     st.caption(f"95 % CI {kpi.ci[0]:.1%}–{kpi.ci[1]:.1%} · n = {kpi.n:,} members")
                 else:
                     st.caption("No member reached this day within the period.")
+            if kpi.note:
+                st.caption(kpi.note[0].upper() + kpi.note[1:] + ".")
 
 
 def _image(fig: go.Figure, fmt: exports.ImageFormat) -> Callable[[], bytes]:
