@@ -13,6 +13,8 @@ import plotly.io as pio
 import polars as pl
 from plotly.subplots import make_subplots
 
+from analytics.vocabulary import label as feature_label
+
 TEMPLATE_NAME = "proofboard"
 COLORS = {
     "primary": "#2D5BFF",
@@ -56,7 +58,7 @@ def milestone_columns() -> list[pl.Expr]:
         pl.format(
             "{} to {}", (pl.col("ci_low") * 100).round(0), (pl.col("ci_high") * 100).round(0)
         ).alias("95 % CI (%)"),
-        pl.col("p_value").round(3).alias("p"),
+        pl.col("p_value").alias("p"),
         pl.col("observed"),
         pl.col("expected").round(0),
     ]
@@ -526,7 +528,7 @@ def weighted_curves_chart(curves: pl.DataFrame, *, landmark: int, subtitle: str)
 
 def balance_chart(balance: pl.DataFrame, *, subtitle: str) -> go.Figure:
     """Standardized mean differences of each covariate before and after weighting."""
-    names = balance["covariate"].to_list()
+    names = [feature_label(n) for n in balance["covariate"].to_list()]
     fig = go.Figure()
     for column, color, label in (
         ("smd_before", COLORS["muted"], "Before weighting"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
@@ -15,7 +16,7 @@ from analytics.community import Community
 from analytics.known import NOT_KNOWN, known_from_text
 from analytics.overview import Kpi
 from analytics.quality import QualityReport
-from dashboard import charts, exports, state
+from dashboard import charts, exports, state, tables
 from dashboard.data import Loaded, load, segmented
 
 
@@ -276,8 +277,52 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
                 st.caption(kpi.note[0].upper() + kpi.note[1:] + ".")
 
 
+def table(
+    frame: pl.DataFrame,
+    *,
+    key: str | None = None,
+    column_config: dict[str, Any] | None = None,
+) -> None:
+    """A table as a person should read it (see :mod:`dashboard.tables`): codes in words, labels
+    for feature names, p < 0.001, percentages, dates without time-zone noise, a dash for
+    nothing; long text wrapped over several lines instead of cut."""
+    shown = tables.for_display(frame, keep=list(column_config or {}))
+    config: dict[str, Any] = {
+        name: st.column_config.TextColumn(name, width="large")
+        for name in tables.long_text_columns(shown)
+    }
+    longest = max(
+        (tables.longest_text(shown, n) for n in config),
+        default=0,
+    )
+    lines = min(6, 1 + longest // 70) if config else 1
+    config |= {tables.label(k): v for k, v in (column_config or {}).items()}
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key=key,
+        column_config=config or None,
+        row_height=None if lines == 1 else 8 + 20 * lines,
+        placeholder=tables.MISSING,
+    )
+
+
 def _image(fig: go.Figure, fmt: exports.ImageFormat) -> Callable[[], bytes]:
     return lambda: exports.figure_image(fig, fmt)
+
+
+def _csv(frame: pl.DataFrame) -> Callable[[], bytes]:
+    """CSV bytes made on click, through the one formatting layer (codes in words, integers)."""
+    return lambda: exports.frame_csv(tables.for_export(frame))
+
+
+def _xlsx(frame: pl.DataFrame, name: str) -> Callable[[], bytes]:
+    return lambda: exports.frame_xlsx(tables.for_export(frame), name)
+
+
+def _markdown(frame: pl.DataFrame) -> Callable[[], bytes]:
+    return lambda: exports.frame_markdown(tables.for_export(frame)).encode("utf-8")
 
 
 def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) -> None:
@@ -304,7 +349,7 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
         help="A self-contained interactive chart that opens offline.",
     )  # fmt: skip
     columns[3].download_button(
-        "Data (CSV)", data=lambda: exports.frame_csv(data), file_name=f"{file}.csv",
+        "Data (CSV)", data=_csv(data), file_name=f"{file}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/table:",
     )  # fmt: skip
 
@@ -315,7 +360,7 @@ def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool =
     file = exports.slug(name)
     columns = st.columns([1, 1, 1, 1.2, 2.8] if markdown else [1, 1, 1, 4], gap="small")
     columns[0].download_button(
-        "CSV", data=lambda: exports.frame_csv(frame), file_name=f"{file}.csv", mime="text/csv",
+        "CSV", data=_csv(frame), file_name=f"{file}.csv", mime="text/csv",
         key=key, icon=":material/download:",
     )  # fmt: skip
     columns[1].download_button(
@@ -323,13 +368,13 @@ def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool =
         mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
     )  # fmt: skip
     columns[2].download_button(
-        "Excel", data=lambda: exports.frame_xlsx(frame, name), file_name=f"{file}.xlsx",
+        "Excel", data=_xlsx(frame, name), file_name=f"{file}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx", icon=":material/download:",
     )  # fmt: skip
     if markdown:
         columns[3].download_button(
-            "Markdown", data=lambda: exports.frame_markdown(frame).encode("utf-8"),
+            "Markdown", data=_markdown(frame),
             file_name=f"{file}.md", mime="text/markdown", key=f"{key}_md",
             icon=":material/download:",
         )  # fmt: skip
@@ -357,5 +402,5 @@ def quality_report(report: QualityReport, *, key: str, what: str = "this source"
     if report.issues:
         st.caption("Row numbers count data rows: row 1 is the first row below a CSV file's header.")
         issues = report.issues_frame()
-        st.dataframe(issues, hide_index=True, width="stretch")
+        table(issues)
         table_download(issues, "data quality report", key=key)

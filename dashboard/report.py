@@ -23,7 +23,7 @@ from analytics.errors import ProofboardError
 from analytics.io import write_file
 from analytics.known import known_from_text, not_known_text
 from analytics.weekly import WeeklyReview
-from dashboard import charts, exports
+from dashboard import charts, exports, tables
 
 Progress = Callable[[str, float], None]
 FORMATS = (".html", ".pdf")
@@ -158,7 +158,7 @@ def findings_rows(review: WeeklyReview) -> pl.DataFrame:
         pl.format(
             "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
         ).alias("95 % CI (pts)"),
-        pl.col("q_value").round(3).alias("q"),
+        pl.col("q_value").alias("q"),
         pl.col("n_exposed").alias("exposed"),
         pl.col("sentence").alias("what it means"),
     )
@@ -206,6 +206,7 @@ ul.summary li { margin: 4px 0; }
 def _table_html(frame: pl.DataFrame) -> str:
     if frame.is_empty():
         return ""
+    frame = tables.for_display(frame)  # the same words and formats as the page's tables
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     body = "".join(
         "<tr>"
