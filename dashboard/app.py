@@ -8,8 +8,10 @@ import streamlit as st
 from dashboard.components import share_link
 
 PAGES = Path(__file__).parent / "app_pages"
+#: the browser tab's icon, a file of ours: nothing is fetched from the internet
+ICON = Path(__file__).parent / "assets" / "icon.png"
 
-st.set_page_config(page_title="Proofboard", page_icon=":material/insights:", layout="wide")
+st.set_page_config(page_title="Proofboard", page_icon=str(ICON), layout="wide")
 navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

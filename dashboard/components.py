@@ -248,6 +248,13 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
     """One bordered tile per KPI with its change against the previous period. A figure that is
     not known yet reads "not known yet" with the day it will be known, and no change is drawn
     against an unknown figure (the rule of :mod:`analytics.known`)."""
+    if not all(k.known for k in kpis):
+        # "not known yet" wraps inside a narrow tile instead of being cut to "not known …"
+        st.html(
+            "<style>[data-testid='stMetricValue'], [data-testid='stMetricValue'] * "
+            "{white-space: normal !important; overflow: visible !important; "
+            "text-overflow: clip !important;}</style>"
+        )
     columns = st.columns(len(kpis))
     for column, kpi in zip(columns, kpis, strict=True):
         with column:

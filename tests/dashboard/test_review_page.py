@@ -109,3 +109,26 @@ def test_unknown_churn_reads_not_known_yet_on_tiles_table_and_chart(  # type: ig
     assert any("not known" in " ".join(t["text"]) for t in texts)
     summary = " ".join(m.value for m in at.markdown)
     assert "Churn in the week is not known yet" in summary
+
+
+def test_presentation_mode_has_tiles_and_summary_first_and_no_status_or_downloads(  # type: ignore[no-untyped-def]
+    app_on, demo_folder: Path, weeks
+) -> None:
+    normal = app_on(demo_folder, page=PAGE)
+    no_exceptions(normal)
+    assert normal.status  # the normal page shows how the review was prepared
+    assert normal.get("download_button")
+    at = app_on(demo_folder, page=PAGE, present="1", week=weeks[1])
+    no_exceptions(at)
+    assert not at.status
+    assert not at.get("download_button")
+    assert not at.main.selectbox  # the week comes from the link
+    # the heading names the week; the key-figure tiles come before the summary, and both
+    # before any table or chart
+    assert any(m.value == f"## Weekly review {weeks[1]}" for m in at.markdown)
+    order = [e for e in at.main if type(e).__name__ in {"Metric", "Markdown", "Dataframe"}]
+    first_table = next(i for i, e in enumerate(order) if type(e).__name__ == "Dataframe")
+    tiles = [i for i, e in enumerate(order) if type(e).__name__ == "Metric"]
+    summary = next(i for i, e in enumerate(order) if "members joined" in getattr(e, "value", ""))
+    assert max(tiles) < summary < first_table
+    assert len(tiles) == 5
