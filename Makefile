@@ -13,12 +13,12 @@ export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON_DOWNLOADS := never
 export STREAMLIT_BROWSER_GATHER_USAGE_STATS := false
 PORT ?= 8501
-HOST ?= localhost
+ADDRESS ?= localhost
 
 .PHONY: run test lint types contracts pytest bench clean
 
 run: $(VENV)/.runtime
-	$(VENV)/bin/proofboard dashboard --port $(PORT) --host $(HOST)
+	$(VENV)/bin/proofboard dashboard --port $(PORT) --host $(ADDRESS)
 
 test: $(VENV)/.synced lint types contracts pytest
 
