@@ -235,6 +235,7 @@ def cmd_overview(args: argparse.Namespace) -> int:
     from analytics.overview import kpi_frame, kpi_json, overview_kpis
     from analytics.periods import Period
     from dashboard.exports import frame_csv
+    from dashboard.tables import for_csv
 
     if args.days < 1:
         raise ProofboardError(f"--days must be at least 1, got {args.days}.")
@@ -250,7 +251,7 @@ def cmd_overview(args: argparse.Namespace) -> int:
         print(json.dumps({"period": period.label(), "as_of": community.as_of.isoformat(),
                           "kpis": kpi_json(kpis)}))  # fmt: skip
     elif args.csv:
-        sys.stdout.write(frame_csv(kpi_frame(kpis)).decode("utf-8"))
+        sys.stdout.write(frame_csv(for_csv(kpi_frame(kpis))).decode("utf-8"))
     else:
         print(f"Key figures {period.label()} (data as of {community.as_of:%Y-%m-%d %H:%M} UTC)")
         for k in kpis:

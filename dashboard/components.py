@@ -321,7 +321,7 @@ def _image(fig: go.Figure, fmt: exports.ImageFormat) -> Callable[[], bytes]:
 
 def _csv(frame: pl.DataFrame) -> Callable[[], bytes]:
     """CSV bytes made on click, through the one formatting layer (codes in words, integers)."""
-    return lambda: exports.frame_csv(tables.for_export(frame))
+    return lambda: exports.frame_csv(tables.for_csv(frame))
 
 
 def _xlsx(frame: pl.DataFrame, name: str) -> Callable[[], bytes]:

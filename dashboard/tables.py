@@ -17,7 +17,15 @@ import polars as pl
 from analytics.stats import p_text
 from analytics.vocabulary import label, words
 
-__all__ = ["MISSING", "for_display", "for_export", "label", "long_text_columns", "longest_text"]
+__all__ = [
+    "MISSING",
+    "for_csv",
+    "for_display",
+    "for_export",
+    "label",
+    "long_text_columns",
+    "longest_text",
+]
 
 #: shown instead of an empty cell
 MISSING = "—"
@@ -69,6 +77,23 @@ def for_export(frame: pl.DataFrame) -> pl.DataFrame:
     """What a CSV or Excel download holds: codes in words, whole numbers as integers (column
     names and timestamps as they are: the CSV writer gives ISO 8601 UTC, Excel plain UTC)."""
     return _code_words(_whole_numbers(frame))
+
+
+def _plain_number(value: float) -> str:
+    if value != value:  # NaN: no number
+        return ""
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def for_csv(frame: pl.DataFrame) -> pl.DataFrame:
+    """:func:`for_export`, and float columns that mix whole numbers with fractions (a key-figure
+    table holds counts and shares in one column) written per value: 1230, not 1230.0."""
+    out = for_export(frame)
+    return out.with_columns(
+        pl.col(n).map_elements(_plain_number, return_dtype=pl.String, skip_nulls=True)
+        for n, dtype in out.schema.items()
+        if dtype.is_float()
+    )
 
 
 def for_display(frame: pl.DataFrame, *, keep: Collection[str] = ()) -> pl.DataFrame:

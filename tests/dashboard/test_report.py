@@ -144,3 +144,27 @@ def test_report_html_says_not_known_yet_for_unknown_churn(demo_folder: Path) -> 
     members = review.kpi("members").kpi
     assert members.note is not None
     assert members.note in page
+
+
+def test_review_csv_export_leaves_unknown_churn_empty_with_known_from(demo_folder: Path) -> None:
+    import csv
+    import io
+
+    from dashboard import exports, tables
+
+    community = load_community(open_source(demo_folder))
+    week = default_week(community)
+    assert week is not None
+    review = weekly_review(community, week)
+    text = exports.frame_csv(tables.for_csv(review.kpi_table())).decode()
+    rows = {r["kpi"]: r for r in csv.DictReader(io.StringIO(text))}
+    churned = rows["Churned"]
+    assert churned["week"] == ""  # null, never 0
+    assert churned["change_vs_previous"] == ""
+    assert churned["known_from"] == f"{review.churn_known_on():%Y-%m-%d}"
+    members = review.kpi("members").kpi
+    assert members.value is not None
+    assert rows["Members"]["week"] == str(int(members.value))  # 677, not 677.0
+    retention = review.kpi("retention_90d").kpi
+    assert retention.value is not None
+    assert float(rows["90-day retention"]["week"]) == retention.value  # shares keep precision
