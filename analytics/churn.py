@@ -96,6 +96,7 @@ _CHURN_PERIOD_SCHEMA = {
     "ci_low": pl.Float64,
     "ci_high": pl.Float64,
     "known": pl.Boolean,
+    "known_from": pl.Date,
 }
 
 
@@ -118,7 +119,9 @@ def churn_by_period(
     -------
     polars.DataFrame
         ``period_start`` (date), ``members`` (denominator), ``explicit``, ``silent``,
-        ``churned``, ``rate``, ``ci_low``, ``ci_high``, ``known``.
+        ``churned``, ``rate``, ``ci_low``, ``ci_high``, ``known`` and ``known_from`` (the
+        first as-of day on which an unknown period's churn is known, see
+        :func:`analytics.known.churn_status`; null when known).
     """
     every = {"week": "1w", "month": "1mo"}.get(period)
     if every is None:
@@ -148,7 +151,6 @@ def churn_by_period(
             (pl.col("churn_kind") == "silent").sum().alias("silent"),
         )
     )
-    known_until = as_of - timedelta(days=inactive_days)
     table = (
         grid.join(joins, on="start", how="left")
         .join(churns, on="start", how="left")
@@ -160,7 +162,11 @@ def churn_by_period(
                 pl.col("joined").cum_sum()
                 - (pl.col("explicit") + pl.col("silent")).cum_sum().shift(1, fill_value=0)
             ).alias("members"),
-            (pl.col("end") <= pl.lit(known_until)).alias("known"),
+            # the one rule of analytics.known, as an expression
+            (
+                pl.col("end") + pl.duration(days=inactive_days)
+                <= pl.lit(as_of + timedelta(microseconds=1))
+            ).alias("known"),
         )
         .with_columns(
             pl.when("known").then(pl.col("explicit")).alias("explicit"),
@@ -183,4 +189,7 @@ def churn_by_period(
         pl.Series("ci_low", [b[0] for b in bounds], dtype=pl.Float64),
         pl.Series("ci_high", [b[1] for b in bounds], dtype=pl.Float64),
         "known",
+        pl.when(~pl.col("known"))
+        .then((pl.col("end") + pl.duration(days=inactive_days, microseconds=-1)).dt.date())
+        .alias("known_from"),
     )

@@ -29,3 +29,11 @@ def wilson_interval(successes: int, trials: int, *, level: float = 0.95) -> tupl
     low = 0.0 if successes == 0 else max(0.0, centre - half)
     high = 1.0 if successes == trials else min(1.0, centre + half)
     return (low, high)
+
+
+def p_text(value: float) -> str:
+    """A p- or q-value as a reader should see it: ``< 0.001`` rather than ``0.000``, three
+    decimals otherwise."""
+    if value < 0.001:
+        return "< 0.001"
+    return f"{value:.3f}"

@@ -29,6 +29,7 @@ from analytics.community import Community
 from analytics.errors import ProofboardError
 from analytics.growth import milestones_in, signup_series
 from analytics.impact import ImpactResult, ImpactSettings, ItemEffect, estimate_effects
+from analytics.known import churn_known_from, known_from_text
 from analytics.milestones import (
     MilestoneEffect,
     MilestoneResult,
@@ -37,7 +38,7 @@ from analytics.milestones import (
 )
 from analytics.overview import RETENTION_DAYS, Kpi, overview_kpis
 from analytics.periods import Period
-from analytics.stats import wilson_interval
+from analytics.stats import p_text, wilson_interval
 
 Progress = Callable[[str, float], None]
 
@@ -153,7 +154,9 @@ class KpiComparison:
     ``previous`` is the week before). ``history`` holds the figure in each of the four weeks
     before, oldest first. ``average`` is their mean for counts; for a share it is the pooled
     share over the four weeks (every member whose day 90 fell in them), with ``average_ci`` its
-    95 % Wilson interval and ``average_n`` the members it is based on.
+    95 % Wilson interval and ``average_n`` the members it is based on. When a figure of any of
+    those weeks is not known yet (see :mod:`analytics.known`) there is no average:
+    ``average_known_from`` is the first as-of day on which all of them are known.
     """
 
     kpi: Kpi
@@ -161,6 +164,9 @@ class KpiComparison:
     average: float | None
     average_ci: tuple[float, float] | None = None
     average_n: int | None = None
+    average_known_from: date | None = None
+    #: for each of the four weeks before, the day its figure will be known (``None``: known)
+    history_known_from: tuple[date | None, ...] = ()
 
     @property
     def change_vs_previous(self) -> float | None:
@@ -226,7 +232,7 @@ class WeeklyReview:
 
     def churn_known_on(self) -> date:
         """The first as-of day on which the week's churn is known."""
-        return (self.period.end + timedelta(days=self.inactive_days)).date()
+        return churn_known_from(self.period.end, self.inactive_days)
 
     def kpi_table(self) -> pl.DataFrame:
         """One row per key figure: week, week before, four-week average, changes, intervals."""
@@ -245,6 +251,10 @@ class WeeklyReview:
                     "average_ci_low": c.average_ci[0] if c.average_ci else None,
                     "average_ci_high": c.average_ci[1] if c.average_ci else None,
                     "change_vs_average": c.change_vs_average,
+                    "known_from": c.kpi.known_from,
+                    "previous_known_from": c.kpi.previous_known_from,
+                    "average_known_from": c.average_known_from,
+                    "note": c.kpi.note,
                     "definition": c.kpi.help,
                 }
                 for c in self.kpis
@@ -254,16 +264,20 @@ class WeeklyReview:
                 "ci_high": pl.Float64, "n": pl.Int64, "previous_week": pl.Float64,
                 "change_vs_previous": pl.Float64, "average_4_weeks": pl.Float64,
                 "average_ci_low": pl.Float64, "average_ci_high": pl.Float64,
-                "change_vs_average": pl.Float64, "definition": pl.String,
+                "change_vs_average": pl.Float64, "known_from": pl.Date,
+                "previous_known_from": pl.Date, "average_known_from": pl.Date,
+                "note": pl.String, "definition": pl.String,
             },
             orient="row",
         )  # fmt: skip
 
     def kpi_history(self) -> pl.DataFrame:
-        """Each key figure in each of the five weeks (the four before and the week itself)."""
+        """Each key figure in each of the five weeks (the four before and the week itself); a
+        figure not known yet is null with ``known_from``."""
         rows = []
         for c in self.kpis:
             values = [*c.history, c.kpi.value]
+            known = [*(c.history_known_from or (None,) * len(c.history)), c.kpi.known_from]
             for k, value in enumerate(values):
                 monday = self.period.start.date() - (len(values) - 1 - k) * _ONE_WEEK
                 rows.append(
@@ -274,12 +288,13 @@ class WeeklyReview:
                         "week": week_label(monday),
                         "reviewed": k == len(values) - 1,
                         "value": value,
+                        "known_from": known[k],
                     }
                 )
         return pl.DataFrame(
             rows,
             schema={"kpi": pl.String, "key": pl.String, "unit": pl.String, "week": pl.String,
-                    "reviewed": pl.Boolean, "value": pl.Float64},
+                    "reviewed": pl.Boolean, "value": pl.Float64, "known_from": pl.Date},
             orient="row",
         )  # fmt: skip
 
@@ -331,16 +346,23 @@ def impact_settings(inactive_days: int = DEFAULT_INACTIVE_DAYS) -> ImpactSetting
 
 def _comparison(kpi: Kpi, history: Sequence[Kpi]) -> KpiComparison:
     values = tuple(h.value for h in history)
+    pending = [h.known_from for h in history if h.known_from is not None]
+    known_from = tuple(h.known_from for h in history)
+    if pending:
+        # an average over weeks of which some are not known yet would compare with a guess
+        return KpiComparison(kpi, values, None, None, None, max(pending), known_from)
     if kpi.unit == "share":
         # pooled over the four weeks: members whose day 90 fell in any of them
         n = sum(h.n or 0 for h in history)
         if n == 0:
-            return KpiComparison(kpi, values, None, None, 0)
+            return KpiComparison(kpi, values, None, None, 0, None, known_from)
         retained = sum(round((h.value or 0.0) * (h.n or 0)) for h in history)
-        return KpiComparison(kpi, values, retained / n, wilson_interval(retained, n), n)
+        return KpiComparison(
+            kpi, values, retained / n, wilson_interval(retained, n), n, None, known_from
+        )
     known = [v for v in values if v is not None]
     average = sum(known) / len(known) if len(known) == len(values) and known else None
-    return KpiComparison(kpi, values, average)
+    return KpiComparison(kpi, values, average, None, None, None, known_from)
 
 
 def _notable(impact: ImpactResult) -> tuple[ItemEffect, ...]:
@@ -516,6 +538,12 @@ def _count(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def _eq(p: float) -> str:
+    """``= 0.012`` or ``< 0.001``."""
+    text = p_text(p)
+    return text if text.startswith("<") else f"= {text}"
+
+
 def _pct(value: float) -> str:
     return f"{value * 100:.1f} %"
 
@@ -574,8 +602,9 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     assert members.kpi.value is not None
     assert members.kpi.previous is not None
     out.append(
-        f"The week ended with {_count(members.kpi.value)} members, "
-        f"{_count_change(members.kpi.value - members.kpi.previous)} a week earlier."
+        f"The week ended with {_count(members.kpi.value)} members"
+        + (f" ({members.kpi.note})" if members.kpi.note else "")
+        + f", {_count_change(members.kpi.value - members.kpi.previous)} a week earlier."
     )
     active = review.kpi("active_members")
     assert active.kpi.value is not None
@@ -601,8 +630,8 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     else:
         out.append(
             f"Churn in the week is not known yet: a member counts as churned only after "
-            f"{review.inactive_days} quiet days, so it will be known with data as of "
-            f"{review.churn_known_on():%Y-%m-%d}."
+            f"{review.inactive_days} quiet days, so it will be "
+            f"{known_from_text(review.churn_known_on())}."
         )
 
     retention = review.kpi("retention_90d")
@@ -648,11 +677,15 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(
                 f"Of {analysed} proof items, {helps} {'goes' if helps == 1 else 'go'} with members "
                 f"staying and {hurts} with members leaving, after correcting for testing many "
-                "items (q ≤ 0.05); the clearest:"
+                "items (q ≤ 0.05); the clearest of each:"
             )
-            for effect in review.notable[:MAX_NOTABLE]:
+            # the hurting items are named as the helping ones are, each up to MAX_NOTABLE
+            named = [e for e in review.notable if e.verdict == "helps"][:MAX_NOTABLE] + [
+                e for e in review.notable if e.verdict == "hurts"
+            ][:MAX_NOTABLE]
+            for effect in named:
                 out.append(
-                    f"{effect.sentence(review.impact.settings)} (q = {effect.q_value:.3f})"
+                    f"{effect.sentence(review.impact.settings)} (q {_eq(effect.q_value)})"
                     if effect.q_value is not None
                     else effect.sentence(review.impact.settings)
                 )
@@ -682,8 +715,9 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(
                 f"{said}: in the {window} days from it, {e.observed:,} members signed up, "
                 f"{abs(e.uplift) * 100:.0f} % {direction} than the {e.expected:,.0f} expected "
-                f"without it (95 % CI {e.ci_low * 100:+.0f} to {e.ci_high * 100:+.0f} %, "
-                f"p = {e.p_value:.3f}), {verdict}."
+                f"without it (95 % CI {e.ci_low * 100:+.0f} to {e.ci_high * 100:+.0f} %"
+                + ("" if e.p_value is None else f", p {_eq(e.p_value)}")
+                + f"), {verdict}."
             )
     return out
 

@@ -9,9 +9,11 @@ from dashboard import log_scrub
 from dashboard.components import share_link
 
 PAGES = Path(__file__).parent / "app_pages"
+#: the browser tab's icon, a file of ours: nothing is fetched from the internet
+ICON = Path(__file__).parent / "assets" / "icon.png"
 
 log_scrub.install()  # the server log never holds a password (see dashboard/log_scrub.py)
-st.set_page_config(page_title="Proofboard", page_icon=":material/insights:", layout="wide")
+st.set_page_config(page_title="Proofboard", page_icon=str(ICON), layout="wide")
 navigation = st.navigation(
     [
         st.Page(PAGES / "overview.py", title="Overview", icon=":material/dashboard:", default=True),

@@ -13,6 +13,8 @@ import plotly.io as pio
 import polars as pl
 from plotly.subplots import make_subplots
 
+from analytics.vocabulary import label as feature_label
+
 TEMPLATE_NAME = "proofboard"
 COLORS = {
     "primary": "#2D5BFF",
@@ -56,7 +58,7 @@ def milestone_columns() -> list[pl.Expr]:
         pl.format(
             "{} to {}", (pl.col("ci_low") * 100).round(0), (pl.col("ci_high") * 100).round(0)
         ).alias("95 % CI (%)"),
-        pl.col("p_value").round(3).alias("p"),
+        pl.col("p_value").alias("p"),
         pl.col("observed"),
         pl.col("expected").round(0),
     ]
@@ -526,7 +528,7 @@ def weighted_curves_chart(curves: pl.DataFrame, *, landmark: int, subtitle: str)
 
 def balance_chart(balance: pl.DataFrame, *, subtitle: str) -> go.Figure:
     """Standardized mean differences of each covariate before and after weighting."""
-    names = balance["covariate"].to_list()
+    names = [feature_label(n) for n in balance["covariate"].to_list()]
     fig = go.Figure()
     for column, color, label in (
         ("smd_before", COLORS["muted"], "Before weighting"),
@@ -849,12 +851,32 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
             row=1,
             col=i,
         )
-        before = [
-            v for v, r in zip(values, rows["reviewed"], strict=True) if not r and v is not None
-        ]
-        if before and not share:
-            fig.add_hline(y=sum(before) / len(before), line={"color": COLORS["secondary"],
-                          "dash": "dash", "width": 1.5}, row=1, col=i)  # fmt: skip
+        unknown = rows.filter(pl.col("known_from").is_not_null())
+        if unknown.height:
+            # not known yet: no bar (never 0), the words and the day it will be known instead
+            fig.add_scatter(
+                x=unknown["week"].to_list(),
+                y=[0] * unknown.height,
+                mode="text",
+                text=["not known<br>yet"] * unknown.height,
+                textposition="top center",
+                textfont={"color": COLORS["secondary"], "size": 10},
+                customdata=[f"{d:%Y-%m-%d}" for d in unknown["known_from"]],
+                hovertemplate="%{x}: not known yet, known with data as of %{customdata}"
+                "<extra></extra>",
+                showlegend=False,
+                row=1,
+                col=i,
+            )
+        before = [v for v, r in zip(values, rows["reviewed"], strict=True) if not r]
+        known_before = [v for v in before if v is not None]
+        if before and len(known_before) == len(before) and not share:
+            fig.add_hline(
+                y=sum(known_before) / len(known_before),
+                line={"color": COLORS["secondary"], "dash": "dash", "width": 1.5},
+                row=1,
+                col=i,
+            )
         fig.update_yaxes(tickformat=".0%" if share else ",.0f", rangemode="tozero", row=1, col=i)
         fig.update_xaxes(tickangle=-45, row=1, col=i)
     fig.update_layout(

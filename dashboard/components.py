@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 from urllib.parse import urlencode
 
 import plotly.graph_objects as go
@@ -12,9 +13,10 @@ import streamlit as st
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
+from analytics.known import NOT_KNOWN, known_from_text
 from analytics.overview import Kpi
 from analytics.quality import QualityReport
-from dashboard import charts, exports, state
+from dashboard import charts, exports, state, tables
 from dashboard.data import Loaded, load, segmented
 from dashboard.markup import escape
 
@@ -246,27 +248,91 @@ def _delta(kpi: Kpi) -> str | None:
 
 
 def kpi_tiles(kpis: Sequence[Kpi]) -> None:
-    """One bordered tile per KPI with its change against the previous period."""
+    """One bordered tile per KPI with its change against the previous period. A figure that is
+    not known yet reads "not known yet" with the day it will be known, and no change is drawn
+    against an unknown figure (the rule of :mod:`analytics.known`)."""
+    if not all(k.known for k in kpis):
+        # "not known yet" wraps inside a narrow tile instead of being cut to "not known …"
+        st.html(
+            "<style>[data-testid='stMetricValue'], [data-testid='stMetricValue'] * "
+            "{white-space: normal !important; overflow: visible !important; "
+            "text-overflow: clip !important;}</style>"
+        )
     columns = st.columns(len(kpis))
     for column, kpi in zip(columns, kpis, strict=True):
         with column:
             st.metric(
                 kpi.label,
-                _format(kpi, kpi.value),
+                NOT_KNOWN if not kpi.known else _format(kpi, kpi.value),
                 delta=_delta(kpi),
                 delta_color="inverse" if kpi.key == "churned" else "normal",
                 help=kpi.help,
                 border=True,
             )
-            if kpi.unit == "share":
+            if not kpi.known:
+                assert kpi.known_from is not None
+                st.caption(f"{known_from_text(kpi.known_from).capitalize()}.")
+            elif not kpi.previous_known:
+                assert kpi.previous_known_from is not None
+                st.caption(
+                    "No change shown: the period before is not known yet "
+                    f"({known_from_text(kpi.previous_known_from)})."
+                )
+            elif kpi.unit == "share":
                 if kpi.ci is not None:
                     st.caption(f"95 % CI {kpi.ci[0]:.1%}–{kpi.ci[1]:.1%} · n = {kpi.n:,} members")
                 else:
                     st.caption("No member reached this day within the period.")
+            if kpi.note:
+                st.caption(kpi.note[0].upper() + kpi.note[1:] + ".")
+
+
+def table(
+    frame: pl.DataFrame,
+    *,
+    key: str | None = None,
+    column_config: dict[str, Any] | None = None,
+) -> None:
+    """A table as a person should read it (see :mod:`dashboard.tables`): codes in words, labels
+    for feature names, p < 0.001, percentages, dates without time-zone noise, a dash for
+    nothing; long text wrapped over several lines instead of cut."""
+    shown = tables.for_display(frame, keep=list(column_config or {}))
+    config: dict[str, Any] = {
+        name: st.column_config.TextColumn(name, width="large")
+        for name in tables.long_text_columns(shown)
+    }
+    longest = max(
+        (tables.longest_text(shown, n) for n in config),
+        default=0,
+    )
+    lines = min(6, 1 + longest // 70) if config else 1
+    config |= {tables.label(k): v for k, v in (column_config or {}).items()}
+    st.dataframe(
+        shown,
+        hide_index=True,
+        width="stretch",
+        key=key,
+        column_config=config or None,
+        row_height=None if lines == 1 else 8 + 20 * lines,
+        placeholder=tables.MISSING,
+    )
 
 
 def _image(fig: go.Figure, fmt: exports.ImageFormat) -> Callable[[], bytes]:
     return lambda: exports.figure_image(fig, fmt)
+
+
+def _csv(frame: pl.DataFrame) -> Callable[[], bytes]:
+    """CSV bytes made on click, through the one formatting layer (codes in words, integers)."""
+    return lambda: exports.frame_csv(tables.for_csv(frame))
+
+
+def _xlsx(frame: pl.DataFrame, name: str) -> Callable[[], bytes]:
+    return lambda: exports.frame_xlsx(tables.for_export(frame), name)
+
+
+def _markdown(frame: pl.DataFrame) -> Callable[[], bytes]:
+    return lambda: exports.frame_markdown(tables.for_export(frame)).encode("utf-8")
 
 
 def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) -> None:
@@ -293,7 +359,7 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
         help="A self-contained interactive chart that opens offline.",
     )  # fmt: skip
     columns[3].download_button(
-        "Data (CSV)", data=lambda: exports.frame_csv(data), file_name=f"{file}.csv",
+        "Data (CSV)", data=_csv(data), file_name=f"{file}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/table:",
     )  # fmt: skip
 
@@ -304,7 +370,7 @@ def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool =
     file = exports.slug(name)
     columns = st.columns([1, 1, 1, 1.2, 2.8] if markdown else [1, 1, 1, 4], gap="small")
     columns[0].download_button(
-        "CSV", data=lambda: exports.frame_csv(frame), file_name=f"{file}.csv", mime="text/csv",
+        "CSV", data=_csv(frame), file_name=f"{file}.csv", mime="text/csv",
         key=key, icon=":material/download:",
     )  # fmt: skip
     columns[1].download_button(
@@ -312,13 +378,13 @@ def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool =
         mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
     )  # fmt: skip
     columns[2].download_button(
-        "Excel", data=lambda: exports.frame_xlsx(frame, name), file_name=f"{file}.xlsx",
+        "Excel", data=_xlsx(frame, name), file_name=f"{file}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx", icon=":material/download:",
     )  # fmt: skip
     if markdown:
         columns[3].download_button(
-            "Markdown", data=lambda: exports.frame_markdown(frame).encode("utf-8"),
+            "Markdown", data=_markdown(frame),
             file_name=f"{file}.md", mime="text/markdown", key=f"{key}_md",
             icon=":material/download:",
         )  # fmt: skip
@@ -346,5 +412,5 @@ def quality_report(report: QualityReport, *, key: str, what: str = "this source"
     if report.issues:
         st.caption("Row numbers count data rows: row 1 is the first row below a CSV file's header.")
         issues = report.issues_frame()
-        st.dataframe(issues, hide_index=True, width="stretch")
+        table(issues)
         table_download(issues, "data quality report", key=key)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from zoneinfo import available_timezones
 
+import polars as pl
 import streamlit as st
 
 from analytics.delivery.config import FORMATS, WEEKDAYS
@@ -110,26 +111,26 @@ def deliveries_panel() -> None:
         st.info("Nothing delivered yet. Run `proofboard deliver --data SOURCE --config "
                 "delivery.toml` (see the README).")  # fmt: skip
     else:
-        st.dataframe(log, hide_index=True, width="stretch", key="delivery_log")
+        components.table(log, key="delivery_log")
         components.table_download(log, "delivery log", key="delivery_log_csv")
     st.subheader("Subscriptions made on the dashboard")
     if not made_here:
         st.caption("None yet: subscribe on the Weekly review page.")
         return
-    st.dataframe(
-        [
-            {
-                "id": s.subscription_id,
-                "e-mail": s.email,
-                "when": f"{s.weekday.capitalize()} {s.hour:02d}:00 {s.timezone}",
-                "format": s.format,
-                "alerts": s.alerts,
-                "since": s.created_at,
-            }
-            for s in made_here
-        ],
-        hide_index=True,
-        width="stretch",
+    components.table(
+        pl.DataFrame(
+            [
+                {
+                    "id": s.subscription_id,
+                    "e-mail": s.email,
+                    "when": f"{s.weekday.capitalize()} {s.hour:02d}:00 {s.timezone}",
+                    "format": s.format,
+                    "alerts": s.alerts,
+                    "since": s.created_at,
+                }
+                for s in made_here
+            ]
+        ),
     )
     labels = {s.subscription_id: f"{s.email} ({s.weekday}, {s.hour:02d}:00 {s.timezone}, "
               f"{s.format})" for s in made_here}  # fmt: skip

@@ -21,8 +21,9 @@ import polars as pl
 
 from analytics.errors import ProofboardError
 from analytics.io import write_file
+from analytics.known import known_from_text, not_known_text
 from analytics.weekly import WeeklyReview
-from dashboard import charts, exports
+from dashboard import charts, exports, tables
 
 Progress = Callable[[str, float], None]
 FORMATS = (".html", ".pdf")
@@ -73,9 +74,9 @@ def review_charts(review: WeeklyReview) -> list[ReviewChart]:
             charts.kpi_weeks_chart(review.kpi_history(), subtitle=sub),
             review.kpi_history(),
             "Each key figure in the reviewed week (blue) and the four weeks before (grey); "
-            "dashed: the average of the four weeks before. Churn of the last "
-            f"{review.inactive_days} days before the as-of time is not known yet, so recent "
-            "weeks show too little churn.",
+            "dashed: the average of the four weeks before, drawn only when all four are known. "
+            f"Churn is known only {review.inactive_days} quiet days after a week ends: a week "
+            "whose churn is not known yet has no bar and reads 'not known yet'.",
         ),
     ]
     if review.impact is not None and review.impact.population_size > 0:
@@ -116,26 +117,28 @@ def _interval(low: float | None, high: float | None) -> str:
 
 
 def kpi_rows(review: WeeklyReview) -> pl.DataFrame:
-    """The key-figure table as shown (formatted text)."""
-    table = review.kpi_table()
-    churn = review.churn_week()
-    churn_known = churn is not None and bool(churn["known"])
+    """The key-figure table as shown (formatted text): a figure not known yet reads "not known
+    yet" and no change is computed against it."""
     rows = []
-    for r in table.iter_rows(named=True):
-        unit = r["unit"]
-        note = ""
-        if r["kpi"] == "Churned" and not churn_known:
-            note = f"not final: known with data as of {review.churn_known_on():%Y-%m-%d}"
+    for c in review.kpis:
+        kpi, unit = c.kpi, c.kpi.unit
+        unknown = not_known_text(None)
+        note = kpi.note or ""
+        if not kpi.known:
+            assert kpi.known_from is not None
+            note = known_from_text(kpi.known_from)
         rows.append(
             {
-                "key figure": r["kpi"],
-                "this week": _fmt(r["week"], unit),
-                "95 % CI": _interval(r["ci_low"], r["ci_high"]),
-                "week before": _fmt(r["previous_week"], unit),
-                "change": _fmt(r["change_vs_previous"], unit, signed=True),
-                "4-week average": _fmt(r["average_4_weeks"], unit),
-                "4-week 95 % CI": _interval(r["average_ci_low"], r["average_ci_high"]),
-                "vs 4-week average": _fmt(r["change_vs_average"], unit, signed=True),
+                "key figure": kpi.label,
+                "this week": _fmt(kpi.value, unit) if kpi.known else unknown,
+                "95 % CI": _interval(*(kpi.ci or (None, None))),
+                "week before": _fmt(kpi.previous, unit) if kpi.previous_known else unknown,
+                "change": _fmt(c.change_vs_previous, unit, signed=True),
+                "4-week average": _fmt(c.average, unit)
+                if c.average_known_from is None
+                else unknown,
+                "4-week 95 % CI": _interval(*(c.average_ci or (None, None))),
+                "vs 4-week average": _fmt(c.change_vs_average, unit, signed=True),
                 "note": note,
             }
         )
@@ -155,7 +158,7 @@ def findings_rows(review: WeeklyReview) -> pl.DataFrame:
         pl.format(
             "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
         ).alias("95 % CI (pts)"),
-        pl.col("q_value").round(3).alias("q"),
+        pl.col("q_value").alias("q"),
         pl.col("n_exposed").alias("exposed"),
         pl.col("sentence").alias("what it means"),
     )
@@ -203,6 +206,7 @@ ul.summary li { margin: 4px 0; }
 def _table_html(frame: pl.DataFrame) -> str:
     if frame.is_empty():
         return ""
+    frame = tables.for_display(frame)  # the same words and formats as the page's tables
     head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
     body = "".join(
         "<tr>"

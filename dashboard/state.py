@@ -165,6 +165,10 @@ PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within
 
 # Weekly review page
 WEEK = "week"
+#: the open tab of a page with tabs (its label), bound to the URL so a shared link keeps it
+TAB = "tab"
+#: ``?present=1``: the Weekly review for a meeting screen (no sidebar, status or downloads)
+PRESENT = "present"
 # the Subscribe control (session only, never in the URL)
 SUBSCRIBE_EMAIL = "_subscribe_email"
 SUBSCRIBE_WEEKDAY = "_subscribe_weekday"

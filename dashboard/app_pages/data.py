@@ -5,7 +5,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.contract import TABLES
-from dashboard import components, connect_view, delivery_view, upload_view
+from dashboard import components, connect_view, delivery_view, state, upload_view
 from dashboard.data import Loaded
 from dashboard.markup import escape
 
@@ -51,10 +51,8 @@ def current_data(loaded: Loaded) -> None:
         pl.Series("rows used", [used.get(t) for t in report.row_counts], dtype=pl.Int64),
         pl.Series("what it holds", [TABLES[t].description for t in report.row_counts]),
     )
-    st.dataframe(
+    components.table(
         counts,
-        hide_index=True,
-        width="stretch",
         column_config={
             "rows": st.column_config.NumberColumn("rows read", format="localized"),
             "rows used": st.column_config.NumberColumn(
@@ -100,7 +98,9 @@ current, upload, connect, deliveries = st.tabs(
         ":material/upload_file: Upload files",
         ":material/cable: Connect a database",
         ":material/outgoing_mail: Deliveries",
-    ]
+    ],
+    key=state.TAB,
+    bind="query-params",
 )
 with current:
     current_data(loaded)

@@ -45,7 +45,9 @@ members_view = MemberView.build(
     community, anonymous=anonymous, salt=st.session_state[state.PSEUDONYM_SALT]
 )
 
-activity_tab, boards_tab, risk_tab = st.tabs(["Activity", "Leaderboards", "Churn risk"])
+activity_tab, boards_tab, risk_tab = st.tabs(
+    ["Activity", "Leaderboards", "Churn risk"], key=state.TAB, bind="query-params"
+)
 
 with activity_tab:
     daily = data.compute(
@@ -79,7 +81,7 @@ with activity_tab:
         )
         st.caption(f"On {row['day']}, the last complete day of the period.")
         fig = charts.active_members_chart(daily, subtitle=subtitle)
-        st.plotly_chart(fig, key="active_chart", width="stretch")
+        st.plotly_chart(fig, key="active_chart")
         st.caption(
             "Members with at least one activity row on each day, in the 7 days and in the 30 "
             "days ending with it (a member counts once per window). Stickiness (dotted, right "
@@ -97,7 +99,7 @@ with activity_tab:
             every="1w",
         )
         kind_fig = charts.activity_kind_chart(kinds, subtitle=subtitle)
-        st.plotly_chart(kind_fig, key="kind_chart", width="stretch")
+        st.plotly_chart(kind_fig, key="kind_chart")
         st.caption(
             "Activity rows per week and kind. The first and last weeks may be only partly inside "
             "the period."
@@ -121,7 +123,7 @@ with activity_tab:
             lorenz_fig = charts.lorenz_chart(
                 conc.lorenz, top_1=conc.top_1, top_10=conc.top_10, subtitle=subtitle
             )
-            st.plotly_chart(lorenz_fig, key="lorenz_chart", width="stretch")
+            st.plotly_chart(lorenz_fig, key="lorenz_chart")
             st.caption(
                 f"Members active in the period sorted from least to most active: the curve shows "
                 f"the share of all activity the least active x % of them account for. The further "
@@ -158,7 +160,7 @@ with activity_tab:
                 )
             )
             act_fig = charts.activation_chart(activation.curve, subtitle=subtitle)
-            st.plotly_chart(act_fig, key="activation_chart", width="stretch")
+            st.plotly_chart(act_fig, key="activation_chart")
             st.caption(
                 "The share of new members with a first activity within each number of days of "
                 "joining. Day d counts only members who joined at least d days before the as-of "
@@ -199,7 +201,7 @@ with boards_tab:
 
     def offer(frame: pl.DataFrame, title: str, key: str) -> None:
         """The table and its exports: CSV and Markdown for a newsletter."""
-        st.dataframe(frame, hide_index=True, width="stretch", key=f"{key}_table")
+        components.table(frame, key=f"{key}_table")
         components.table_download(frame, title, key=f"{key}_csv", markdown=True)
         markdown = exports.frame_markdown(frame)
         with st.expander("Markdown to paste into a newsletter"):
@@ -257,7 +259,7 @@ with boards_tab:
     else:
         summary = badge_summary(all_holders)
         st.caption("Members holding each badge (first time earned), up to the as-of time.")
-        st.dataframe(summary, hide_index=True, width="stretch", key="badge_summary_table")
+        components.table(summary, key="badge_summary_table")
         components.table_download(summary, "badge holders per badge", key="badge_summary_csv")
         if holders.is_empty():
             st.info(f"No badge was earned between {first} and {last}.")
@@ -336,7 +338,7 @@ with risk_tab:
             f"held-out cutoff {evaluation.eval_cutoff:%Y-%m-%d}, horizon {horizon} d · " + subtitle
         )
         cal_fig = charts.calibration_chart(evaluation.calibration, subtitle=risk_subtitle)
-        st.plotly_chart(cal_fig, key="calibration_chart", width="stretch")
+        st.plotly_chart(cal_fig, key="calibration_chart")
         st.caption(
             "Members at the held-out cutoff in ten equal groups by predicted risk: the mean "
             "prediction against the share who actually churned. On the diagonal, a risk of 30 % "
@@ -347,7 +349,7 @@ with risk_tab:
         )
         if evaluation.beats_baseline:
             imp_fig = charts.importance_chart(result.importance, subtitle=risk_subtitle)
-            st.plotly_chart(imp_fig, key="importance_chart", width="stretch")
+            st.plotly_chart(imp_fig, key="importance_chart")
             st.caption(
                 "How much the held-out ROC AUC falls when one group of features is shuffled "
                 "across members (breaking its link with churn), averaged over "
@@ -381,10 +383,8 @@ with risk_tab:
                     else ""
                 )
             )
-            st.dataframe(
+            components.table(
                 shown,
-                hide_index=True,
-                width="stretch",
                 key="at_risk_table",
                 column_config={
                     "risk": st.column_config.ProgressColumn(

@@ -40,7 +40,7 @@ series = data.compute("signup_series", signup_series, view.as_of_day, view.segme
 milestones = milestones_in(community, period)
 growth = charts.growth_chart(series, milestones, granularity=granularity, subtitle=subtitle,
                              window_days=window)  # fmt: skip
-st.plotly_chart(growth, key="growth_chart", width="stretch")
+st.plotly_chart(growth, key="growth_chart")
 st.caption(
     "Bars: signups; line: everyone who had joined by then; diamonds: milestone announcements, "
     f"their {window}-day impact windows shaded. The table below says what each one did."
@@ -136,10 +136,8 @@ with st.status("Estimating each announcement's effect…", expanded=False) as st
 
 st.subheader(f"What each announcement did to {unit}")
 table = result.table()
-st.dataframe(
+components.table(
     table.select(*charts.milestone_columns(), pl.col("reason").alias("why")),
-    hide_index=True,
-    width="stretch",
 )
 alarm = result.false_alarm_rate
 st.caption(
@@ -173,11 +171,11 @@ if estimable:
     assert effect.daily is not None
     detail = charts.milestone_detail_chart(effect.daily, title=effect.title, unit=unit,
                                            subtitle=subtitle)  # fmt: skip
-    st.plotly_chart(detail, key="milestone_detail", width="stretch")
+    st.plotly_chart(detail, key="milestone_detail")
     components.chart_downloads(detail, effect.daily, f"milestone {chosen}", key="ms_detail")
 
     study = charts.event_study_chart(result.event_study, unit=unit, subtitle=subtitle)
-    st.plotly_chart(study, key="event_study", width="stretch")
+    st.plotly_chart(study, key="event_study")
     st.caption(
         "The average over all announcements of how far each day after them was above or below "
         "expected; the grey band is where the same average falls at dates without an "
@@ -192,5 +190,5 @@ if not result.round_number_placebos.is_empty():
         "If they also show an 'uplift', announcements of round numbers ride on growth spurts "
         "rather than causing them."
     )
-    st.dataframe(result.round_number_placebos, hide_index=True, width="stretch")
+    components.table(result.round_number_placebos)
     components.table_download(result.round_number_placebos, "round number placebos", key="rn_csv")

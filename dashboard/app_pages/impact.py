@@ -85,7 +85,7 @@ if result.population_size == 0:
     )
     st.stop()
 forest = charts.forest_plot(table, landmark=landmark, horizon=horizon, subtitle=subtitle)
-st.plotly_chart(forest, key="forest_plot", width="stretch")
+st.plotly_chart(forest, key="forest_plot")
 st.caption(
     f"Each dot: how much more (or less) likely members who saw or earned the item in their first "
     f"{landmark} days were to still be members {horizon} days later than comparable members who "
@@ -107,29 +107,27 @@ shown = table.select(
     pl.format(
         "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
     ).alias("95 % CI (pts)"),
-    pl.col("q_value").round(3).alias("q"),
+    pl.col("q_value").alias("q"),
     (pl.col("naive_effect") * 100).round(1).alias("naive (pts)"),
     pl.col("phi").round(2).alias("correlation (phi, association only)"),
     pl.col("e_value").round(2).alias("E-value"),
     (pl.col("effect_inactive_14d") * 100).round(1).alias("effect if churn = 14 quiet days"),
     (pl.col("effect_inactive_60d") * 100).round(1).alias("effect if churn = 60 quiet days"),
 )
-st.dataframe(shown, hide_index=True, width="stretch")
+components.table(shown)
 components.table_download(table, "social proof effects table", key="effects_csv")
 
 st.subheader("All items of a kind together")
 kinds = result.table(kinds=True)
-st.dataframe(
+components.table(
     kinds.select(
         pl.col("title").alias("items"),
         pl.col("verdict").replace_strict(charts.VERDICT_LABELS).alias("verdict"),
         pl.col("sentence").alias("what it means"),
         pl.col("n_exposed").alias("exposed"),
         (pl.col("effect") * 100).round(1).alias("effect (pts)"),
-        pl.col("q_value").round(3).alias("q"),
+        pl.col("q_value").alias("q"),
     ),
-    hide_index=True,
-    width="stretch",
 )
 components.table_download(kinds, "social proof effects by kind", key="kinds_csv")
 
@@ -151,21 +149,19 @@ cox_table = (
     .filter(pl.col("name").is_in(list(titles)))
     .with_columns(pl.col("name").replace_strict(titles).alias("item"))
 )
-st.dataframe(
+components.table(
     cox_table.select(
         "item",
         pl.col("hazard_ratio").round(2).alias("hazard ratio of churn"),
         pl.format("{} to {}", pl.col("ci_low").round(2), pl.col("ci_high").round(2)).alias(
             "95 % CI"
         ),
-        pl.col("p_value").round(4).alias("p"),
+        pl.col("p_value").alias("p"),
         pl.when(pl.col("estimable"))
         .then(pl.lit(""))
         .otherwise(pl.col("reason"))
         .alias("not estimable because"),
     ),
-    hide_index=True,
-    width="stretch",
 )
 components.table_download(cox_table, "any-time exposure hazard ratios", key="cox_csv")
 
@@ -182,7 +178,7 @@ if detail.curves.is_empty():
     st.info(f"No comparison for this item: {escape(detail.reason)}.")
 else:
     curves_fig = charts.weighted_curves_chart(detail.curves, landmark=landmark, subtitle=subtitle)
-    st.plotly_chart(curves_fig, key="detail_curves", width="stretch")
+    st.plotly_chart(curves_fig, key="detail_curves")
     st.caption(
         "Blue: members exposed in the window. Orange: the unexposed, weighted to resemble them "
         "in early activity, join time and attributes. Dotted: all unexposed as they are — the "
@@ -191,14 +187,14 @@ else:
     components.chart_downloads(curves_fig, detail.curves, f"survival {item_id}", key="dcurves")
 if detail.balance is not None:
     balance_fig = charts.balance_chart(detail.balance, subtitle=subtitle)
-    st.plotly_chart(balance_fig, key="detail_balance", width="stretch")
+    st.plotly_chart(balance_fig, key="detail_balance")
     st.caption(
         "Each covariate's difference between exposed and unexposed members, in standard "
         "deviations, before and after weighting. After weighting all should lie within ±0.1."
     )
     components.chart_downloads(balance_fig, detail.balance, f"balance {item_id}", key="dbal")
 timing_fig = charts.timing_chart(detail.timing, landmark=landmark, subtitle=subtitle)
-st.plotly_chart(timing_fig, key="detail_timing", width="stretch")
+st.plotly_chart(timing_fig, key="detail_timing")
 st.caption(
     "When members first saw or earned it. Only exposure before the landmark (blue) counts as "
     "exposure here; an item mostly seen later cannot be judged by this comparison."

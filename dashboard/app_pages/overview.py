@@ -41,7 +41,7 @@ figure = charts.growth_chart(
     granularity=granularity,
     subtitle=components.filters_caption(community, view, period.label()),
 )
-st.plotly_chart(figure, key="growth_chart", width="stretch")
+st.plotly_chart(figure, key="growth_chart")
 st.caption(
     "Bars: members who signed up each "
     f"{granularity} (grey bars: a {granularity} cut by the period's edge, so only partly "
@@ -60,7 +60,7 @@ if community.milestones is None:
 elif milestones.height:
     st.markdown("**Milestones announced in this period**")
     shown = milestones.select("announced_at", "title", "channel")
-    st.dataframe(shown, hide_index=True, width="stretch")
+    components.table(shown)
     components.table_download(shown, f"milestones {period.label()}", key="milestones_csv")
 else:
     st.caption("No milestone was announced in this period.")

@@ -30,7 +30,7 @@ period = components.page_choice(
     state.RETENTION_PERIOD, "Count retention in", state.RETENTION_PERIODS, default="week"
 )
 matrix_tab, survival_tab, lifecycle_tab, churn_tab = st.tabs(
-    ["Cohort matrix", "Survival", "Lifecycle", "Churn"]
+    ["Cohort matrix", "Survival", "Lifecycle", "Churn"], key=state.TAB, bind="query-params"
 )
 
 with matrix_tab:
@@ -47,7 +47,7 @@ with matrix_tab:
         )
     else:
         heatmap = charts.cohort_heatmap(matrix.cells, period=period, subtitle=subtitle)
-        st.plotly_chart(heatmap, key="cohort_heatmap", width="stretch")
+        st.plotly_chart(heatmap, key="cohort_heatmap")
         st.caption(
             f"Each row is the members who joined in one {period}; each cell the share of them "
             f"active in that {period} after joining. Empty cells are not complete yet (some "
@@ -72,7 +72,7 @@ with matrix_tab:
             period=period,
             subtitle=subtitle,
         )
-        st.plotly_chart(curve, key="retention_curve", width="stretch")
+        st.plotly_chart(curve, key="retention_curve")
         st.caption(
             "The thick line is the share of all members retained in each period after joining, "
             "each cohort weighted by its size, with its 95 % interval. Later periods rest on the "
@@ -159,7 +159,7 @@ with survival_tab:
             subtitle=subtitle,
             x_title=x_title,
         )
-        st.plotly_chart(survival_fig, key="survival_chart", width="stretch")
+        st.plotly_chart(survival_fig, key="survival_chart")
         st.caption(
             "Kaplan–Meier curves: of the members who joined, the share not yet churned after "
             "each number of days, counting members who have not churned yet only as long as we "
@@ -168,7 +168,7 @@ with survival_tab:
         if note:
             st.info(escape(note))
         summary = comparison_summary(comparison)
-        st.dataframe(summary, hide_index=True, width="stretch")
+        components.table(summary)
         if comparison.logrank is not None:
             test = comparison.logrank
             st.markdown(
@@ -198,7 +198,7 @@ with lifecycle_tab:
         st.info("No activity in the chosen date range.")
     else:
         life_fig = charts.lifecycle_chart(weekly, subtitle=subtitle)
-        st.plotly_chart(life_fig, key="lifecycle_chart", width="stretch")
+        st.plotly_chart(life_fig, key="lifecycle_chart")
         st.caption(
             "Each week's active members split into new (first active week), returning (active "
             "the week before too) and resurrected (back after a break); below zero, members "
@@ -225,7 +225,7 @@ with churn_tab:
         st.info("No members in the chosen date range.")
     else:
         churn_fig = charts.churn_chart(churn, period=period, subtitle=subtitle)
-        st.plotly_chart(churn_fig, key="churn_chart", width="stretch")
+        st.plotly_chart(churn_fig, key="churn_chart")
         st.caption(
             f"The share of members who churned each {period}, split into those who left "
             "explicitly and those who went silent, with the 95 % interval of the total. The "

@@ -1,8 +1,10 @@
 """Weekly review: one ISO week for stakeholders, its figures against the weeks before, the
 notable findings and milestones, a written summary and the method notes."""
 
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import streamlit as st
 
@@ -31,7 +33,18 @@ def _plain(text: str) -> str:
     return text
 
 
-st.title("Weekly review")
+present = st.query_params.get(state.PRESENT) == "1"
+if present:
+    # for a meeting screen: no sidebar (the view still comes from the URL), no status boxes, no
+    # download rows, and the tiles and summary at the top
+    st.html(
+        "<style>[data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], "
+        "[data-testid='stSidebarNav'], header[data-testid='stHeader'] {display: none;} "
+        ".block-container, [data-testid='stMainBlockContainer'] {padding-top: 1.2rem;}"
+        "</style>"
+    )
+else:
+    st.title("Weekly review")
 community, view = components.page_community()
 components.require_members(community)
 weeks = available_weeks(community)
@@ -54,34 +67,58 @@ if asked:
         st.error(f"{escape(exc)} Showing {default}, the last complete week, instead.")
 state.forget_unless(state.WEEK, options)
 state.seed(state.WEEK, from_url)
-week = st.selectbox(
-    "Week (ISO, Monday to Sunday, UTC)",
-    options=options,
-    key=state.WEEK,
-    help="Complete weeks only: from the week of the first signup to the last week that ended "
-    "by the as-of time (set in the sidebar). Default: the last complete week.",
-)
-state.keep(state.WEEK, week)
+if present:
+    week = from_url
+else:
+    week = st.selectbox(
+        "Week (ISO, Monday to Sunday, UTC)",
+        options=options,
+        key=state.WEEK,
+        help="Complete weeks only: from the week of the first signup to the last week that ended "
+        "by the as-of time (set in the sidebar). Default: the last complete week.",
+    )
+    state.keep(state.WEEK, week)
 components.sync_url({state.WEEK: week})
 
-with st.status(f"Preparing the review of {week}…", expanded=False) as status:
+
+class _Quiet:
+    """Stands in for ``st.status`` in presentation mode: a spinner while computing, then
+    nothing left on screen."""
+
+    def update(self, **_: object) -> None:
+        pass
+
+
+def _preparing() -> AbstractContextManager[Any]:
+    if present:
+        return st.spinner(f"Preparing the review of {week}…")
+    return st.status(f"Preparing the review of {week}…", expanded=False)
+
+
+def _say(text: str) -> None:
+    if not present:
+        st.write(text)
+
+
+with _preparing() as shown_status:
+    status = shown_status if not present else _Quiet()
     inputs: dict[str, Any] = {}
     if community.proof_items is not None and community.has_exposures:
         status.update(label=f"Preparing the review of {week}: social-proof effects")
-        st.write("Estimating the social-proof effects (the longest step)…")
+        _say("Estimating the social-proof effects (the longest step)…")
         inputs["impact"] = data.compute(
             "estimate_effects", estimate_effects, view.as_of_day, view.segments,
             settings=impact_settings(view.inactive_days), sensitivity=False,
         )  # fmt: skip
     if milestones_in(community, week_period(parse_week(week))).height:
         status.update(label=f"Preparing the review of {week}: milestone effects")
-        st.write("Estimating the effects of the milestones announced in the week…")
+        _say("Estimating the effects of the milestones announced in the week…")
         inputs["milestones"] = data.compute(
             "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
             settings=MilestoneSettings(),
         )  # fmt: skip
     status.update(label=f"Preparing the review of {week}: key figures and summary")
-    st.write("Comparing the key figures with the weeks before and writing the summary…")
+    _say("Comparing the key figures with the weeks before and writing the summary…")
     try:
         review = data.compute(
             "weekly_review", weekly_review, view.as_of_day, view.segments, inputs=inputs,
@@ -94,43 +131,62 @@ with st.status(f"Preparing the review of {week}…", expanded=False) as status:
     status.update(label=f"Review of {week} ready", state="complete")
 
 segments = [f"{a} = {', '.join(v)}" for a, v in view.segments.items() if v]
-st.caption(
+context = (
     f"{review.days_label} · {'; '.join(segments) or 'all members'} · data as of "
     f"{review.as_of:%Y-%m-%d %H:%M} UTC"
 )
-st.download_button(
-    "Download this review (HTML)",
-    data=lambda: report.review_html(review).encode("utf-8"),
-    file_name=f"proofboard-review-{slug(review.week)}.html",
-    mime="text/html",
-    key="review_html",
-    icon=":material/download:",
-    on_click="ignore",
-    help="One self-contained file with interactive charts that opens offline. For a PDF, run "
-    "`proofboard report --week ... --out review.pdf`.",
-)
-
-delivery_view.subscribe_control()
-
-st.subheader("Summary")
-st.markdown("\n".join(f"- {_plain(sentence)}" for sentence in review.summary))
+if present:
+    st.markdown(f"## Weekly review {review.week}")
+    st.caption(context)
+    components.kpi_tiles([c.kpi for c in review.kpis])
+    st.markdown("\n".join(f"- {_plain(sentence)}" for sentence in review.summary))
+else:
+    st.caption(context)
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    with left:
+        st.download_button(
+            "Download this review (HTML)",
+            data=lambda: report.review_html(review).encode("utf-8"),
+            file_name=f"proofboard-review-{slug(review.week)}.html",
+            mime="text/html",
+            key="review_html",
+            icon=":material/download:",
+            on_click="ignore",
+            help="One self-contained file with interactive charts that opens offline. For a PDF, "
+            "run `proofboard report --week ... --out review.pdf`.",
+        )
+    link = urlencode(
+        [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
+        + [(state.PRESENT, "1")]
+    )
+    right.markdown(
+        f"[:material/slideshow: Presentation mode](?{link})",
+        help="The review for a meeting screen: no sidebar, no downloads, key figures and "
+        "summary at the top.",
+    )
+    delivery_view.subscribe_control()
+    st.subheader("Summary")
+    st.markdown("\n".join(f"- {_plain(sentence)}" for sentence in review.summary))
 
 st.subheader("Key figures")
-components.kpi_tiles([c.kpi for c in review.kpis])
-st.dataframe(report.kpi_rows(review), hide_index=True, width="stretch")
+if not present:
+    components.kpi_tiles([c.kpi for c in review.kpis])
+components.table(report.kpi_rows(review))
 st.caption(
     "Arrows and 'change': against the week before (retention in percentage points). 4-week "
     "average: the mean of the four weeks before for counts; for retention the pooled share of "
-    "those weeks with its 95 % interval."
+    "those weeks with its 95 % interval. A figure not known yet has no change and no average."
 )
-components.table_download(review.kpi_table(), f"key figures {review.week}", key="kpi_csv")
+if not present:
+    components.table_download(review.kpi_table(), f"key figures {review.week}", key="kpi_csv")
 
 charts = {c.key: c for c in report.review_charts(review)}
 for key in ("kpis", "signups"):
     chart = charts[key]
     st.plotly_chart(chart.figure, key=f"{key}_chart", width="stretch")
     st.caption(escape(chart.caption))
-    components.chart_downloads(chart.figure, chart.data, f"{key} {review.week}", key=key)
+    if not present:
+        components.chart_downloads(chart.figure, chart.data, f"{key} {review.week}", key=key)
 
 st.subheader("Social-proof findings")
 if review.impact is None:
@@ -143,15 +199,19 @@ else:
             f"{len(review.impact.items)} analysed."
         )
     else:
-        st.dataframe(findings, hide_index=True, width="stretch")
-        components.table_download(
-            review.notable_table(), f"notable findings {review.week}", key="findings_csv"
-        )
+        components.table(findings)
+        if not present:
+            components.table_download(
+                review.notable_table(), f"notable findings {review.week}", key="findings_csv"
+            )
     if "findings" in charts:
         chart = charts["findings"]
         st.plotly_chart(chart.figure, key="findings_chart", width="stretch")
         st.caption(escape(chart.caption) + " Details on the Impact page.")
-        components.chart_downloads(chart.figure, chart.data, "social proof effects", key="forest")
+        if not present:
+            components.chart_downloads(
+                chart.figure, chart.data, "social proof effects", key="forest"
+            )
 
 st.subheader("Milestones announced in the week")
 if review.milestones_note:
@@ -159,10 +219,11 @@ if review.milestones_note:
 elif not review.milestones:
     st.markdown("No milestone was announced in the week.")
 else:
-    st.dataframe(report.milestone_rows(review), hide_index=True, width="stretch")
-    components.table_download(
-        review.milestone_table(), f"milestones {review.week}", key="milestones_csv"
-    )
+    components.table(report.milestone_rows(review))
+    if not present:
+        components.table_download(
+            review.milestone_table(), f"milestones {review.week}", key="milestones_csv"
+        )
 
 st.subheader("How to read these figures")
 st.markdown("\n".join(f"- {_plain(note)}" for note in review.method_notes))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from analytics.community import Community, load_community
 from analytics.growth import milestones_in, signup_series
 from analytics.io import open_source
+from analytics.known import Knowable, churn_known_from, churn_status, not_known_text, period_status
 from analytics.overview import kpi_frame, overview_kpis
 from analytics.periods import Period
 from analytics.stats import wilson_interval
@@ -169,3 +171,48 @@ def test_wilson_interval_known_values() -> None:
     assert all(v != v for v in wilson_interval(0, 0))  # nan when there is nothing to estimate
     with pytest.raises(ValueError, match="between 0 and trials"):
         wilson_interval(11, 10)
+
+
+def test_churn_of_the_last_quiet_days_is_not_known_yet_never_zero(community: Community) -> None:
+    as_of = community.as_of
+    last_day = as_of.date()
+    period = Period.from_dates(last_day - timedelta(days=29), last_day, as_of=as_of)
+    kpis = {k.key: k for k in overview_kpis(community, period, inactive_days=10)}
+    churned = kpis["churned"]
+    # the period ends at the as-of time: 10 quiet days have not passed since its end
+    assert churned.value is None
+    assert not churned.known
+    assert churned.known_from == (period.end + timedelta(days=10, microseconds=-1)).date()
+    assert churned.change is None  # no change drawn against an unknown figure
+    assert churned.shown() == f"not known yet (known with data as of {churned.known_from})"
+    # the period before ends 29.5 days before the as-of time: known now
+    assert churned.previous_known
+    assert churned.previous is not None
+    # members: counted with those whose churn is not known yet, and the note says how many
+    joined = {i: T0 + timedelta(days=i) for i in range(60)}
+    last = {i: joined[i] + timedelta(days=_life(i), hours=12) for i in range(60)}
+    pending = sum(
+        1
+        for i in range(60)
+        if joined[i] < period.end and as_of - last[i] < timedelta(days=10) and last[i] < period.end
+    )
+    assert pending > 0
+    assert kpis["members"].note == f"includes {pending:,} whose churn is not known yet"
+    frame = kpi_frame(list(kpis.values())).filter(pl.col("kpi") == "Churned")
+    assert frame["value"].item() is None  # null in exports, never 0
+    assert frame["change"].item() is None
+    assert frame["known_from"].item() == churned.known_from
+
+
+def test_known_rule() -> None:
+    end = datetime(2024, 2, 12, tzinfo=UTC)
+    # an as-of day ends at its last microsecond, as on the dashboard
+    day = lambda d: datetime(2024, 3, d, tzinfo=UTC) + timedelta(days=1, microseconds=-1)  # noqa: E731
+    assert churn_status(end, as_of=day(11), inactive_days=30) == Knowable(False, date(2024, 3, 12))
+    assert churn_status(end, as_of=day(12), inactive_days=30).known
+    assert churn_known_from(end, 30) == date(2024, 3, 12)
+    assert period_status(end, as_of=datetime(2024, 2, 11, 23, tzinfo=UTC)) == Knowable(
+        False, date(2024, 2, 11)
+    )
+    assert period_status(end, as_of=day(1)).known
+    assert not_known_text(date(2024, 3, 12)) == "not known yet (known with data as of 2024-03-12)"

@@ -124,9 +124,21 @@ def test_previous_week_and_four_week_average_known_by_construction(growing) -> N
     assert (members.kpi.value, members.kpi.previous) == (27, 20)
     assert members.history == (8, 10, 14, 20)
     assert members.average == pytest.approx(13.0)
+    # churn of these weeks is not known yet (data end 11 Feb, 30 quiet days): never 0
     churned = review.kpi("churned")
-    assert churned.kpi.value == 0
-    assert churned.average == 0
+    assert churned.kpi.value is None
+    assert churned.kpi.known_from == review.churn_known_on() == date(2024, 3, 12)
+    assert churned.history == (None, None, None, None)
+    assert churned.history_known_from == tuple(
+        date(2024, 3, 12) - timedelta(weeks=w) for w in (4, 3, 2, 1)
+    )
+    assert churned.average is None
+    assert churned.average_known_from == date(2024, 3, 5)
+    assert churned.change_vs_previous is None
+    assert churned.change_vs_average is None
+    history = review.kpi_history().filter(pl.col("key") == "churned")
+    assert history["value"].null_count() == 5
+    assert history["known_from"].null_count() == 0
     # signups per day over the five weeks, all of them in the series
     assert review.signups.height == 35
     assert review.signups["signups"].sum() == 5 + 2 + 4 + 6 + 7
@@ -239,7 +251,12 @@ def test_summary_words_follow_the_signs_up(growing) -> None:  # type: ignore[no-
         "In 2024-W06 (Mon 05 Feb 2024 to Sun 11 Feb 2024) 7 members joined, 1 more than the "
         "week before (6) and 65 % above the average of the 4 weeks before (4.2 per week)."
     )
-    assert summary[1] == "The week ended with 27 members, 7 more than a week earlier."
+    # the data ends inside the week and nobody has been quiet 30 days: all 27 members may yet
+    # turn out to have churned by the week's end, and the sentence says so
+    assert summary[1] == (
+        "The week ended with 27 members (includes 27 whose churn is not known yet), 7 more "
+        "than a week earlier."
+    )
 
 
 def test_summary_words_follow_the_signs_down(shrinking) -> None:  # type: ignore[no-untyped-def]
@@ -255,8 +272,10 @@ def test_churn_not_known_yet_is_said_with_the_day_it_will_be(growing) -> None:  
     review = weekly_review(growing, "2024-W06")
     assert review.churn_week() is not None
     assert not review.churn_week()["known"]  # type: ignore[index]
-    # the week ends on Monday 12 February; 30 quiet days later is 13 March (2024 is a leap year)
-    assert any("will be known with data as of 2024-03-13" in s for s in review.summary)
+    # the week ends on Monday 12 February 00:00; 30 quiet days later is 13 March 00:00 (2024 is
+    # a leap year), reached by the data as of the end of 12 March (an as-of day ends at its
+    # last microsecond, as on the dashboard)
+    assert any("will be known with data as of 2024-03-12" in s for s in review.summary)
     assert not any("members churned during the week" in s for s in review.summary)
 
 
@@ -320,3 +339,28 @@ def test_precomputed_analyses_give_the_same_review_and_must_match_its_settings(
         weekly_review(
             demo, "2026-W20", milestones=estimate_milestones(demo, MilestoneSettings(window_days=7))
         )
+
+
+def test_summary_names_the_hurting_items_as_it_names_the_helping_ones(demo: Community) -> None:
+    from dataclasses import replace
+
+    from analytics.weekly import MAX_NOTABLE, summary_sentences
+
+    review = weekly_review(demo, "2026-W20")
+    assert review.impact is not None
+    base = review.impact.items[0]
+    helping = [
+        replace(base, item_id=f"h{k}", title=f"Helper {k}", verdict="helps", effect=0.05,
+                ci_low=0.01, ci_high=0.09, q_value=0.0001)
+        for k in range(MAX_NOTABLE + 1)
+    ]  # fmt: skip
+    hurting = replace(base, item_id="x", title="Harmful one", verdict="hurts", effect=-0.05,
+                      ci_low=-0.09, ci_high=-0.01, q_value=0.04)  # fmt: skip
+    # the hurting item is the least clear: it would fall off a list of the clearest five
+    sentences = summary_sentences(replace(review, notable=(*helping, hurting), summary=[]))
+    text = " ".join(sentences)
+    assert f"{MAX_NOTABLE + 1} go with members staying and 1 with members leaving" in text
+    assert any("'Harmful one'" in s and "less likely" in s for s in sentences)
+    assert sum("'Helper" in s for s in sentences) == MAX_NOTABLE
+    assert "(q < 0.001)" in text  # never "q = 0.000"
+    assert "(q = 0.040)" in text

@@ -30,7 +30,13 @@ def _expected_tiles(folder: Path, first: date, last: date, segments=None) -> dic
     kpis = overview_kpis(community, Period.from_dates(first, last, as_of=community.as_of))
     return {
         k.label: (
-            "—" if k.value is None else f"{k.value:.1%}" if k.unit == "share" else f"{k.value:,.0f}"
+            "not known yet"
+            if not k.known
+            else "—"
+            if k.value is None
+            else f"{k.value:.1%}"
+            if k.unit == "share"
+            else f"{k.value:,.0f}"
         )
         for k in kpis
     }
@@ -110,12 +116,22 @@ def test_segment_with_no_members_explains_itself(app_on, tmp_path: Path) -> None
 
 
 def test_inactive_days_filter_changes_churn(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    # all time ends at the as-of time, so the tile reads "not known yet" whatever the setting;
+    # the churn known so far is said under it and shrinks when churn needs more quiet days
     at = app_on(small_folder, range="all")
-    before = metrics(at)["Churned"]
+
+    def known_so_far() -> tuple[int, str]:
+        note = next(c.value for c in at.caption if "churned up to" in c.value)
+        return int(note.split()[0].replace(",", "")), note.split("up to ")[1][:10]
+
+    assert metrics(at)["Churned"] == "not known yet"
+    before, until = known_so_far()
     at.number_input(key="inactive_days").set_value(90).run()
     no_exceptions(at)
-    after = metrics(at)["Churned"]
-    assert int(after) < int(before)
+    assert metrics(at)["Churned"] == "not known yet"
+    after, later_until = known_so_far()
+    assert after < before
+    assert date.fromisoformat(later_until) == date.fromisoformat(until) - timedelta(days=60)
     assert url(at, "inactive_days") == ["90"]
 
 
@@ -268,3 +284,28 @@ def test_copy_link_holds_the_view_and_reopens_it(app_on, demo_folder: Path) -> N
     assert again.radio(key="period").value == "month"
     assert again.selectbox(key="km_by").value == "attr:plan"
     assert again.code[-1].value == link
+
+
+def test_unknown_churn_tile_reads_not_known_yet_without_a_delta(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(small_folder, range="30d")
+    no_exceptions(at)
+    community = load_community(open_source(small_folder))
+    as_of = community.as_of.date()
+    kpis = {
+        k.key: k
+        for k in overview_kpis(
+            community, Period.from_dates(as_of - timedelta(days=29), as_of, as_of=community.as_of)
+        )
+    }
+    churned = kpis["churned"]
+    assert not churned.known
+    assert churned.known_from is not None
+    tile = next(m for m in at.metric if m.label == "Churned")
+    assert tile.value == "not known yet"
+    assert tile.delta in (None, "")  # no change drawn against an unknown figure
+    captions = [c.value for c in at.caption]
+    assert f"Known with data as of {churned.known_from:%Y-%m-%d}." in captions
+    # the members tile says it includes members whose churn is not known yet
+    assert kpis["members"].note is not None
+    assert kpis["members"].note[0].upper() + kpis["members"].note[1:] + "." in captions
+    assert tile.value != "0"

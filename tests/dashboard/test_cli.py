@@ -24,6 +24,7 @@ SUBCOMMANDS = [
     "import",
     "ingest",
     "milestones",
+    "overview",
     "report",
     "retention",
     "risk",
@@ -441,3 +442,36 @@ def test_risk_json_ranks_members_with_the_documented_keys(
     assert "Held-out ROC AUC" in text
     assert "beats the recency-only baseline" in text
     assert payload["members"][0]["member_id"] in text
+
+
+def test_overview_json_and_csv_say_not_known_yet_with_null_and_known_from(
+    small_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from analytics.overview import kpi_json, overview_kpis
+    from analytics.periods import Period
+
+    args = ["overview", "--data", str(small_folder), "--days", "30", "--as-of", "2024-03-01"]
+    assert main([*args, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    churned = next(k for k in payload["kpis"] if k["key"] == "churned")
+    # the period ends at the as-of time (1 March 00:00): a member last seen then has been quiet
+    # 30 days only after the end of 30 March, so it is known with data as of 31 March
+    assert churned["value"] is None
+    assert churned["change"] is None
+    assert churned["known_from"] == "2024-03-31"
+    # the same figures as the Overview page's function for the same period
+    community = load_community(open_source(small_folder), as_of=parse_timestamp("2024-03-01"))
+    from datetime import date
+
+    period = Period.from_dates(date(2024, 2, 1), date(2024, 3, 1), as_of=community.as_of)
+    assert payload["kpis"] == json.loads(json.dumps(kpi_json(overview_kpis(community, period))))
+    assert main([*args, "--csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split(",")
+    row = next(line for line in lines if line.startswith("Churned,")).split(",")
+    assert row[header.index("value")] == ""  # null, never 0
+    assert row[header.index("known_from")] == "2024-03-31"
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "Churned" in text
+    assert "not known yet (known with data as of 2024-03-31)" in text

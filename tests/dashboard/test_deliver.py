@@ -166,9 +166,13 @@ def _check_figures(html_text: str, review: WeeklyReview) -> None:
     before = head.index("week before")
     for row in table.iter_rows(named=True):
         cells = shown[row["kpi"]]
-        for column, value in ((1, row["week"]), (before, row["previous_week"])):
+        for column, value, known_from in (
+            (1, row["week"], row["known_from"]),
+            (before, row["previous_week"], row["previous_known_from"]),
+        ):
             if value is None:
-                assert cells[column] == "—"
+                # a figure not known yet says so (never 0); one with no members is a dash
+                assert cells[column] == ("—" if known_from is None else "not known yet")
             elif row["unit"] == "share":
                 assert _number(cells[column]) == pytest.approx(value * 100, abs=0.051)
             else:

@@ -31,7 +31,16 @@ def test_growth_page_shows_chart_effects_and_event_study(page) -> None:  # type:
     shapes = plotly_spec(page, 0)["layout"]["shapes"]
     assert any(s.get("type") == "rect" for s in shapes)  # impact windows shaded
     effects = page.dataframe[0].value
-    assert set(effects["verdict"]) <= {"lift", "drop", "no_evidence", "not_estimable"}
+    # verdicts in words, never as stored codes
+    assert set(effects["verdict"]) <= {
+        "lift",
+        "drop",
+        "no evidence either way",
+        "cannot be estimated",
+    }
+    assert set(effects["p"]) - {"—", "< 0.001"} <= {
+        f"{p:.3f}" for p in (i / 1000 for i in range(1001))
+    }
     assert any("placebo dates" in c.value for c in page.caption)
 
 

@@ -123,3 +123,48 @@ def test_the_page_download_is_the_same_html(demo_folder: Path) -> None:
     assert page.startswith("<!DOCTYPE html>")
     assert page.count("plotly.js v") == 1
     assert f"Weekly review {WEEK}" in page
+
+
+def test_report_html_says_not_known_yet_for_unknown_churn(demo_folder: Path) -> None:
+    community = load_community(open_source(demo_folder))
+    week = default_week(community)
+    assert week is not None
+    review = weekly_review(community, week)
+    churned = review.kpi("churned").kpi
+    assert churned.value is None  # the last complete week: its churn is not known yet
+    assert churned.known_from is not None
+    page = review_html(review)
+    row = re.search(r"<tr><td>Churned</td>(.*?)</tr>", page)
+    assert row is not None
+    cells = re.findall(r"<td>(.*?)</td>", row.group(1))
+    assert cells[0] == "not known yet"  # this week
+    assert cells[3] == "—"  # no change against an unknown figure
+    assert f"known with data as of {churned.known_from:%Y-%m-%d}" in row.group(1)
+    assert "Churn in the week is not known yet" in page
+    members = review.kpi("members").kpi
+    assert members.note is not None
+    assert members.note in page
+
+
+def test_review_csv_export_leaves_unknown_churn_empty_with_known_from(demo_folder: Path) -> None:
+    import csv
+    import io
+
+    from dashboard import exports, tables
+
+    community = load_community(open_source(demo_folder))
+    week = default_week(community)
+    assert week is not None
+    review = weekly_review(community, week)
+    text = exports.frame_csv(tables.for_csv(review.kpi_table())).decode()
+    rows = {r["kpi"]: r for r in csv.DictReader(io.StringIO(text))}
+    churned = rows["Churned"]
+    assert churned["week"] == ""  # null, never 0
+    assert churned["change_vs_previous"] == ""
+    assert churned["known_from"] == f"{review.churn_known_on():%Y-%m-%d}"
+    members = review.kpi("members").kpi
+    assert members.value is not None
+    assert rows["Members"]["week"] == str(int(members.value))  # 677, not 677.0
+    retention = review.kpi("retention_90d").kpi
+    assert retention.value is not None
+    assert float(rows["90-day retention"]["week"]) == retention.value  # shares keep precision

@@ -146,3 +146,12 @@ def test_analyses_are_computed_once_per_view(
     assert calls == ["week", "month"]
     at.radio(key="period").set_value("week").run()  # back to a view already computed
     assert calls == ["week", "month"]
+
+
+def test_the_open_tab_is_in_the_url_so_a_shared_link_keeps_it(app_on, small_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    at = app_on(small_folder, page="app_pages/retention.py", tab="Churn")
+    no_exceptions(at)
+    # opened from a link with ?tab=Churn, the Churn tab is the open one
+    assert at.session_state["tab"] == "Churn"
+    # and it stays in the URL, from which "Copy link to this view" is built
+    assert url(at, "tab") == ["Churn"]
