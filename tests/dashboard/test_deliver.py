@@ -73,7 +73,7 @@ host = "127.0.0.1"
 port = {smtp_port}
 from = "Proofboard <proofboard@example.org>"
 security = "{security}"
-timeout = 10
+timeout = 120
 {extra}
 
 [[subscription]]

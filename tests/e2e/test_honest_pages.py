@@ -102,9 +102,14 @@ def test_unknown_churn_tiles_read_not_known_yet(app_url: str, browser: Any) -> N
             assert "not known yet" in text
             value = tile.locator("[data-testid='stMetricValue']").first
             # shown whole, not cut to "not known …"
-            assert value.evaluate(
+            # (the page's style for wrapping tiles may apply a moment after the tile is drawn)
+            whole = (
                 "e => [e, ...e.querySelectorAll('*')].every(n => n.scrollWidth <= n.clientWidth)"
             )
+            deadline = time.monotonic() + 20
+            while not value.evaluate(whole) and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert value.evaluate(whole)
             assert not tile.locator("[data-testid='stMetricDelta']").count()  # no delta
             assert page.get_by_text(re.compile(r"Known with data as of \d{4}-\d\d-\d\d")).count()
             members = page.locator("[data-testid='stMetric']").filter(has_text="Members").first
