@@ -14,6 +14,7 @@ import polars as pl
 from plotly.subplots import make_subplots
 
 from analytics.vocabulary import label as feature_label
+from analytics.vocabulary import words
 
 TEMPLATE_NAME = "proofboard"
 COLORS = {
@@ -430,7 +431,7 @@ def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: s
     marker beside each; items without an estimate are listed at the bottom, unplotted."""
     rows = table.to_dicts()[::-1]  # plotly draws the first category at the bottom
     labels = [
-        (r["title"] if len(r["title"]) <= 45 else r["title"][:44] + "…") + f"  ({r['kind']})"
+        (r["title"] if len(r["title"]) <= 45 else r["title"][:44] + "…") + f"  ({words(r['kind'])})"
         for r in rows
     ]
     fig = go.Figure()

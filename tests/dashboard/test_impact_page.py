@@ -46,6 +46,10 @@ def test_forest_plot_has_naive_markers_and_intervals(page) -> None:  # type: ign
     estimated = [t for t in data if "error_x" in t]
     assert estimated
     assert all(len(t["error_x"]["array"]) == len(t["x"]) for t in estimated)
+    # item kinds in words beside the titles: "(case study)", never the stored "(case_study)"
+    labels = {y for t in data for y in t["y"]}
+    assert any(y.endswith("(case study)") for y in labels)
+    assert not any("_" in y.rsplit("(", 1)[-1] for y in labels)
 
 
 def test_windows_change_the_analysis_and_the_url(page) -> None:  # type: ignore[no-untyped-def]
