@@ -111,10 +111,13 @@ def test_unknown_churn_tiles_read_not_known_yet(app_url: str, browser: Any) -> N
                 time.sleep(0.5)
             assert value.evaluate(whole)
             assert not tile.locator("[data-testid='stMetricDelta']").count()  # no delta
-            assert page.get_by_text(re.compile(r"Known with data as of \d{4}-\d\d-\d\d")).count()
+            # (waits, not instant checks: a loaded machine may still be drawing the page)
+            known = page.get_by_text(re.compile(r"Known with data as of \d{4}-\d\d-\d\d"))
+            known.first.wait_for(state="visible", timeout=30_000)
             members = page.locator("[data-testid='stMetric']").filter(has_text="Members").first
-            assert members.is_visible()
-            assert page.get_by_text(re.compile(r"whose churn is not known yet")).count()
+            members.wait_for(state="visible", timeout=30_000)
+            note = page.get_by_text(re.compile(r"whose churn is not known yet"))
+            note.first.wait_for(state="visible", timeout=30_000)
     finally:
         page.close()
 
