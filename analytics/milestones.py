@@ -52,6 +52,14 @@ ROUND_MANTISSAS = (1.0, 2.0, 2.5, 5.0)
 DEFAULT_KNOT_DAYS = 28
 
 
+#: A milestone verdict as the summaries and alerts say it.
+MILESTONE_VERDICT_WORDS = {
+    "lift": "a lift unlikely to be chance",
+    "drop": "a drop unlikely to be chance",
+    "no_evidence": "which could be chance",
+}
+
+
 @dataclass(frozen=True)
 class MilestoneSettings:
     """Windows and calibration of the milestone analysis."""

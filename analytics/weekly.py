@@ -31,6 +31,7 @@ from analytics.growth import milestones_in, signup_series
 from analytics.impact import ImpactResult, ImpactSettings, ItemEffect, estimate_effects
 from analytics.known import churn_known_from, known_from_text
 from analytics.milestones import (
+    MILESTONE_VERDICT_WORDS,
     MilestoneEffect,
     MilestoneResult,
     MilestoneSettings,
@@ -707,11 +708,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(f"{said}; its effect cannot be estimated: {e.reason}.")
         else:
             direction = "more" if e.uplift >= 0 else "fewer"
-            verdict = {
-                "lift": "a lift unlikely to be chance",
-                "drop": "a drop unlikely to be chance",
-                "no_evidence": "which could be chance",
-            }.get(e.verdict, e.verdict)
+            verdict = MILESTONE_VERDICT_WORDS.get(e.verdict, e.verdict)
             out.append(
                 f"{said}: in the {window} days from it, {e.observed:,} members signed up, "
                 f"{abs(e.uplift) * 100:.0f} % {direction} than the {e.expected:,.0f} expected "

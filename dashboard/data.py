@@ -171,8 +171,6 @@ def _load(source: str, as_of: datetime | None, engine: str | None = None) -> Loa
         return Loaded(label, None, exc.report, str(exc))
     except ProofboardError as exc:
         return Loaded(label, None, None, str(exc))
-    # every page runs queries on it: a large community's event rows are computed once
-    community.keep_events()
     return Loaded(label, community, community.report, None)
 
 

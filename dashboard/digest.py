@@ -342,22 +342,7 @@ def review_chat(kind: str, review: WeeklyReview, link: str | None) -> dict[str, 
             *[{"type": "TextBlock", "text": f"- {s}", "wrap": True} for s in review.summary],
             {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in figures]},
         ]
-        card: dict[str, Any] = {
-            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "type": "AdaptiveCard",
-            "version": "1.4",
-            "body": body,
-        }
-        if link:
-            card["actions"] = [
-                {"type": "Action.OpenUrl", "title": "Open on the dashboard", "url": link}
-            ]
-        return {
-            "type": "message",
-            "attachments": [
-                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-            ],
-        }
+        return _teams_message(body, link, "Open on the dashboard")
     if kind == "mattermost":
         lines = [f"#### {title}", *[f"- {s}" for s in review.summary], "",
                  "| Key figure | This week |", "| --- | --- |"]  # fmt: skip
@@ -400,25 +385,29 @@ def alerts_chat(kind: str, alerts: Sequence[Alert], link: str | None) -> dict[st
         for a in alerts:
             body.append({"type": "TextBlock", "text": a.title, "weight": "Bolder", "wrap": True})
             body.append({"type": "TextBlock", "text": a.text, "wrap": True})
-        card: dict[str, Any] = {
-            "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
-            "type": "AdaptiveCard",
-            "version": "1.4",
-            "body": body,
-        }
-        if link:
-            card["actions"] = [
-                {"type": "Action.OpenUrl", "title": "Open the dashboard", "url": link}
-            ]
-        return {
-            "type": "message",
-            "attachments": [
-                {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
-            ],
-        }
+        return _teams_message(body, link, "Open the dashboard")
     if kind == "mattermost":
         lines = [f"#### {head}"] + [f"**{a.title}**\n{a.text}\n" for a in alerts]
         if link:
             lines.append(f"[Open the dashboard]({link})")
         return {"username": "Proofboard", "text": "\n".join(lines)}
     raise ValueError(f"Unknown webhook kind {kind!r}: use slack, teams or mattermost.")
+
+
+def _teams_message(body: list[dict[str, Any]], link: str | None, action: str) -> dict[str, Any]:
+    """A Microsoft Teams message holding one Adaptive Card with ``body`` and, when there is a
+    ``link``, a button titled ``action`` that opens it."""
+    card: dict[str, Any] = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    if link:
+        card["actions"] = [{"type": "Action.OpenUrl", "title": action, "url": link}]
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "content": card}
+        ],
+    }

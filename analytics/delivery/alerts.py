@@ -28,7 +28,7 @@ from analytics.churn import churn_by_period
 from analytics.community import Community
 from analytics.growth import signup_series
 from analytics.impact import ImpactResult
-from analytics.milestones import MilestoneResult
+from analytics.milestones import MILESTONE_VERDICT_WORDS, MilestoneResult
 from analytics.periods import Period
 
 _ONE_WEEK = timedelta(days=7)
@@ -172,11 +172,7 @@ def milestone_alerts(community: Community, result: MilestoneResult, *, since: da
         if e.ci_low is None or e.ci_high is None or e.observed is None or e.expected is None:
             continue
         direction = "more" if e.uplift >= 0 else "fewer"
-        verdict = {
-            "lift": "a lift unlikely to be chance",
-            "drop": "a drop unlikely to be chance",
-            "no_evidence": "which could be chance",
-        }.get(e.verdict, e.verdict)
+        verdict = MILESTONE_VERDICT_WORDS.get(e.verdict, e.verdict)
         out.append(
             Alert(
                 key=f"milestone:{e.milestone_id}",

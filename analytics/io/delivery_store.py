@@ -24,7 +24,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from analytics.errors import DataSourceError
-from analytics.io.milestone_store import _UtcDateTime
+from analytics.io.milestone_store import _UtcDateTime, in_transaction
 from analytics.io.source import create_engine, mask_url, sqlite_path
 
 _T = TypeVar("_T")
@@ -277,16 +277,7 @@ class DeliveryStore:
     # -- internals -------------------------------------------------------------------------------
 
     def _run(self, action: str, work: Callable[[sa.Connection], _T], *, write: bool) -> _T:
-        try:
-            with self._engine.begin() as conn:
-                return work(conn)
-        except sa.exc.SQLAlchemyError as exc:
-            outcome = " It was rolled back, nothing was changed." if write else ""
-            raise DataSourceError(
-                f"Could not {action} {mask_url(self.url)}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0]}.{outcome} Fix: check that the database is "
-                "reachable and writable, then try again."
-            ) from exc
+        return in_transaction(self._engine, self.url, action, work, write=write)
 
     def _create_tables(self, conn: sa.Connection) -> None:
         inspector = sa.inspect(conn)

@@ -44,6 +44,23 @@ FRAME_SCHEMA: dict[str, pl.DataType] = {
 _T = TypeVar("_T")
 
 
+def in_transaction(
+    engine: sa.Engine, url: str, action: str, work: Callable[[sa.Connection], _T], *, write: bool
+) -> _T:
+    """Run ``work`` in one transaction on a store at ``url``; database errors become
+    :class:`DataSourceError` naming ``action`` (and saying nothing was changed for a write)."""
+    try:
+        with engine.begin() as conn:
+            return work(conn)
+    except sa.exc.SQLAlchemyError as exc:
+        outcome = " It was rolled back, nothing was changed." if write else ""
+        raise DataSourceError(
+            f"Could not {action} {mask_url(url)}: {type(exc).__name__}: "
+            f"{str(exc).splitlines()[0]}.{outcome} Fix: check that the database is "
+            "reachable and writable, then try again."
+        ) from exc
+
+
 class MilestoneValidationError(ValueError):
     """A milestone cannot be saved as given; the message says what is wrong and how to fix it.
     Nothing was written."""
@@ -295,17 +312,7 @@ class MilestoneStore:
             ) from exc
 
     def _run(self, action: str, work: Callable[[sa.Connection], _T], *, write: bool) -> _T:
-        """Run ``work`` in one transaction; database errors become :class:`DataSourceError`."""
-        try:
-            with self._engine.begin() as conn:
-                return work(conn)
-        except sa.exc.SQLAlchemyError as exc:
-            outcome = " It was rolled back, nothing was changed." if write else ""
-            raise DataSourceError(
-                f"Could not {action} {mask_url(self.url)}: {type(exc).__name__}: "
-                f"{str(exc).splitlines()[0]}.{outcome} Fix: check that the database is "
-                "reachable and writable, then try again."
-            ) from exc
+        return in_transaction(self._engine, self.url, action, work, write=write)
 
     def _create_table(self, conn: sa.Connection) -> None:
         if not sa.inspect(conn).has_table(self.TABLE):
