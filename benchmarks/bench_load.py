@@ -76,7 +76,7 @@ async def _session(browser: object, base: str, n: int, rounds: int, timeout_s: f
                     await page.get_by_text(FINISHED).first.wait_for(
                         state="visible", timeout=timeout_s * 1000
                     )
-                except Exception as error:  # noqa: BLE001 - every failure is a counted error
+                except Exception as error:  # every failure is a counted error
                     result.errors.append(f"session {n}, {name}: {type(error).__name__}")
                     continue
                 result.finish.setdefault(name, []).append(time.perf_counter() - start)
