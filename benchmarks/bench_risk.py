@@ -5,7 +5,7 @@ members at the held-out later cutoff, and how long the whole analysis takes.
     .venv/bin/python benchmarks/bench_risk.py --members 100000 --seed 3
 
 The held-out cutoff is as-of - horizon - quiet days; the model is trained on cutoffs whose labels
-were known by then (see analytics/risk.py). The figures are recorded in docs/risk.md.
+were known by then (see analytics/risk/). The figures are recorded in docs/risk.md.
 """
 
 from __future__ import annotations
