@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dashboard import cli
+from dashboard.cli import serve
 
 
 @pytest.fixture
@@ -20,12 +21,12 @@ def started(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, Any]:
     def execve(_exe: str, command: list[str], env: dict[str, str]) -> None:
         seen["command"], seen["env"] = command, env
 
-    monkeypatch.setattr(cli.os, "execve", execve)
+    monkeypatch.setattr(serve.os, "execve", execve)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv(cli.ENV_DATA, raising=False)
     (tmp_path / "embedded.db").touch()
-    monkeypatch.setattr(cli, "_default_source", lambda _progress: "sqlite:///embedded.db")
+    monkeypatch.setattr(serve, "_default_source", lambda _progress: "sqlite:///embedded.db")
     return seen
 
 
@@ -73,7 +74,7 @@ def test_the_home_secrets_file_counts_and_the_project_one_wins(
 ) -> None:
     home, project = tmp_path / "home", tmp_path / "project"
     _secrets(home, small_folder)
-    assert cli.secrets_data([home / ".streamlit" / "secrets.toml"]) == str(small_folder)
+    assert serve.secrets_data([home / ".streamlit" / "secrets.toml"]) == str(small_folder)
     _secrets(project, minimal_folder)
     files = [home / ".streamlit" / "secrets.toml", project / ".streamlit" / "secrets.toml"]
-    assert cli.secrets_data(files) == str(minimal_folder)
+    assert serve.secrets_data(files) == str(minimal_folder)

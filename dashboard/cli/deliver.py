@@ -7,13 +7,13 @@ import argparse
 import sys
 from typing import Any
 
-NAME = "deliver"
+from dashboard.cli.common import SOURCE_HELP, add_as_of, add_engine
 
 
-def add_parser(subparsers: Any, *, source_help: str, add_engine: Any, add_as_of: Any) -> None:
+def add_parser(subparsers: Any) -> None:
     """Add ``deliver`` to the ``proofboard`` parser."""
     p = subparsers.add_parser(
-        NAME,
+        "deliver",
         help="send the weekly review and alerts by e-mail and to chat webhooks (run from cron)",
         description=(
             "Send the weekly review of the last complete ISO week before now (--as-of stands "
@@ -30,7 +30,7 @@ def add_parser(subparsers: Any, *, source_help: str, add_engine: Any, add_as_of:
             "its url_env names."
         ),
     )
-    p.add_argument("--data", required=True, metavar="SOURCE", help=source_help)
+    p.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
     add_engine(p)
     p.add_argument(
         "--config",

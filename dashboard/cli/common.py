@@ -1,0 +1,85 @@
+"""What every ``proofboard`` command shares: progress on stderr, the data-source options and
+the ``--as-of`` parser."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+from analytics.contract import EARLIEST_YEAR, LATEST_YEAR, RANGE_HELP
+
+ENV_DATA = "PROOFBOARD_DATA"
+ENV_ENGINE = "PROOFBOARD_ENGINE"
+
+SOURCE_HELP = (
+    "a data folder holding members.csv, activity.csv, ... (or .parquet), or a SQLAlchemy URL "
+    "such as sqlite:///data/proofboard.db or postgresql+psycopg://user@host/db"
+)
+
+
+class Progress:
+    """Progress on stderr: a redrawn bar on a terminal, one line per step otherwise."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last_step = ""
+
+    def __call__(self, step: str, fraction: float) -> None:
+        fraction = min(max(fraction, 0.0), 1.0)
+        if self.tty:
+            filled = int(fraction * 30)
+            bar = "#" * filled + "." * (30 - filled)
+            self.stream.write(f"\r[{bar}] {fraction:4.0%} {step[:60]:<60}")
+            if fraction >= 1.0:
+                self.stream.write("\n")
+        elif step != self.last_step:
+            self.stream.write(f"{fraction:4.0%} {step}\n")
+        self.stream.flush()
+        self.last_step = step
+
+
+def parse_timestamp(text: str) -> datetime:
+    """An ``--as-of`` value: ISO 8601 date or date-time; without an offset it is UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 timestamp (e.g. 2025-06-30 or 2025-06-30T12:00:00Z)"
+        ) from exc
+    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if not EARLIEST_YEAR <= value.year < LATEST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside {EARLIEST_YEAR}-{LATEST_YEAR - 1}: {RANGE_HELP}"
+        )
+    return value
+
+
+ENGINE_CHOICES = ("polars", "polars-eager", "duckdb", "spark", "sql")
+
+
+def add_data(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", required=True, metavar="SOURCE", help=SOURCE_HELP)
+    add_engine(parser)
+
+
+def add_engine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        choices=ENGINE_CHOICES,
+        help="where the event-level queries run: polars (streaming; the default for folders), "
+        "polars-eager (in memory), duckdb (folders; the duckdb extra), spark (folders; the "
+        "spark extra, master from $PROOFBOARD_SPARK_MASTER, default local[2]) or sql (inside "
+        "the database; the default for database URLs other than SQLite)",
+    )
+
+
+def add_as_of(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--as-of",
+        type=parse_timestamp,
+        metavar="TIMESTAMP",
+        help="analyse the data as of this time (default: the latest timestamp in the data)",
+    )
