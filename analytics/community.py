@@ -30,6 +30,7 @@ from analytics.errors import DataContractError, DataSourceError
 from analytics.io import Source
 from analytics.io.backends import Backend, open_backend
 from analytics.io.backends.polars import valid_offset
+from analytics.personal import not_segments
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
 from analytics.queries.checks import EventCheck, activity_by_member, problem_counts, problem_rows
 from analytics.queries.events import EventFrames, clean_id, to_us
@@ -363,6 +364,8 @@ class _Checker:
         self.source = source
         self.issues: list[Issue] = []
         self.row_counts: dict[str, int | None] = {}
+        #: member attributes never offered as segments, with the reason (personal data)
+        self.not_segments: dict[str, str] = {}
 
     def add(
         self,
@@ -609,6 +612,12 @@ def _parse_timestamp_column(series: pl.Series) -> tuple[pl.Series, str | None]:
     return out, None
 
 
+def parse_timestamps(series: pl.Series) -> pl.Series:
+    """A column as UTC timestamps, read as every source is read (ISO 8601 text, see
+    :func:`_parse_timestamp_column`); null where a value cannot be read."""
+    return _parse_timestamp_column(series)[0]
+
+
 def _ids(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).cast(pl.String).str.strip_chars() for c in columns)
 
@@ -632,15 +641,20 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _attributes(members: pl.DataFrame) -> tuple[pl.DataFrame, tuple[str, ...]]:
-    """Member attributes as text, and the ones offered as segments."""
+def _attributes(members: pl.DataFrame) -> tuple[pl.DataFrame, tuple[str, ...], dict[str, str]]:
+    """Member attributes as text, the ones offered as segments, and those never offered because
+    they hold personal data or a value per member (with the reason, see
+    :mod:`analytics.personal`)."""
     known = {*TABLES["members"].column_names, ROW}
     extra = [c for c in members.columns if c not in known]
     members = members.with_columns(pl.col(c).cast(pl.String) for c in extra)
+    withheld = not_segments(members, extra)
     segments = tuple(
-        c for c in extra if 1 <= members[c].drop_nulls().n_unique() <= MAX_SEGMENT_VALUES
+        c
+        for c in extra
+        if c not in withheld and 1 <= members[c].drop_nulls().n_unique() <= MAX_SEGMENT_VALUES
     )
-    return members, segments
+    return members, segments, withheld
 
 
 EVENT_TABLES = ("activity", "exposures")
@@ -1080,7 +1094,7 @@ class _Inspection:
                 "never became active.",
                 rows=silent[ROW],
             )  # fmt: skip
-        members, segments = _attributes(members)
+        members, segments, self.check.not_segments = _attributes(members)
         tables = {"members": members, "proof_items": items, "milestones": milestones}
         self.summary = summary.select(
             "member_key",
@@ -1140,6 +1154,7 @@ def _report(
         as_of=as_of,
         data_end=data_end,
         attributes=segments,
+        not_segments=tuple(check.not_segments.items()),
     )
 
 

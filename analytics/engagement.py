@@ -3,8 +3,8 @@
 Definitions used throughout (all times UTC, periods are whole days ``first``..``last``):
 
 * **Active members** on a day: members with at least one activity row that day (DAU); over the
-  7 days ending with it (WAU); over the 30 days ending with it (MAU). **Stickiness** is DAU / MAU:
-  the share of the month's active members who show up on an average day.
+  7 days ending with it (WAU); over the 30 days ending with it (MAU). **Stickiness** is DAU ÷
+  members active in the 28 days ending with the day (see :mod:`analytics.activity_windows`).
 * **Concentration**: among members with at least one activity in the period, the share of all
   activity rows that comes from the most active 1 % and 10 % of them (at least one member), and
   the Lorenz curve (members sorted from least to most active).
@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
 
+from analytics.activity_windows import MONTHLY_ACTIVE_DAYS, STICKINESS_DAYS, WEEKLY_ACTIVE_DAYS
 from analytics.community import Community
 from analytics.queries import active as active_queries
 from analytics.queries import leaderboards as board_queries
@@ -79,20 +80,28 @@ def active_members(community: Community, *, first: date, last: date) -> pl.DataF
     -------
     polars.DataFrame
         ``day`` (date), ``dau``, ``wau`` (7 days ending that day), ``mau`` (30 days ending that
-        day), ``stickiness`` (dau / mau; null when mau is 0) and ``complete`` (false for the
-        day cut short by the as-of time).
+        day), ``active_28d`` (28 days ending that day), ``stickiness`` (dau / active_28d; null
+        when nobody was active in those 28 days) and ``complete`` (false for the day cut short
+        by the as-of time).
     """
     _check_days(first, last)
     first_day, last_day = _day_number(first), _day_number(last)
+    windows = (WEEKLY_ACTIVE_DAYS, STICKINESS_DAYS, MONTHLY_ACTIVE_DAYS)
+    deltas = [f"delta_{w}d" for w in windows]
     (marks,) = community.collect(
         active_queries.rolling_active_marks(
-            community.frames().activity(), first_day=first_day, last_day=last_day
+            community.frames().activity(), first_day=first_day, last_day=last_day, windows=windows
         )
     )
-    # running sums from the marks: the distinct members active in the 7 / 30 days ending each day
+    # running sums from the marks: the distinct members active in the w days ending each day
     grid = pl.DataFrame({"day": pl.int_range(first_day, last_day + 1, eager=True)})
-    marks = marks.select(pl.col("day", "dau", "delta_7d", "delta_30d").cast(pl.Int64))
-    before = marks.filter(pl.col("day") < first_day).select(pl.col("delta_7d", "delta_30d").sum())
+    marks = marks.select(pl.col("day", "dau", *deltas).cast(pl.Int64))
+    before = marks.filter(pl.col("day") < first_day).select(pl.col(*deltas).sum())
+
+    def running(w: int) -> pl.Expr:
+        name = f"delta_{w}d"
+        return pl.col(name).fill_null(0).cum_sum() + before[name].item()
+
     as_of_day = community.as_of.date()
     end_of_as_of_day = _day_start(as_of_day + timedelta(days=1)) - timedelta(microseconds=1)
     return (
@@ -101,11 +110,14 @@ def active_members(community: Community, *, first: date, last: date) -> pl.DataF
         .select(
             _index_to_date("day").alias("day"),
             pl.col("dau").fill_null(0),
-            (pl.col("delta_7d").fill_null(0).cum_sum() + before["delta_7d"].item()).alias("wau"),
-            (pl.col("delta_30d").fill_null(0).cum_sum() + before["delta_30d"].item()).alias("mau"),
+            running(WEEKLY_ACTIVE_DAYS).alias("wau"),
+            running(MONTHLY_ACTIVE_DAYS).alias("mau"),
+            running(STICKINESS_DAYS).alias("active_28d"),
         )
         .with_columns(
-            pl.when(pl.col("mau") > 0).then(pl.col("dau") / pl.col("mau")).alias("stickiness"),
+            pl.when(pl.col("active_28d") > 0)
+            .then(pl.col("dau") / pl.col("active_28d"))
+            .alias("stickiness"),
             (
                 (pl.col("day") < as_of_day)
                 | ((pl.col("day") == as_of_day) & pl.lit(community.as_of >= end_of_as_of_day))

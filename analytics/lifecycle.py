@@ -4,7 +4,8 @@ For each calendar week (Monday, UTC) every member active that week is exactly on
 **new** (first week they were ever active), **returning** (also active the week before) or
 **resurrected** (active before, but not the week before). **Dormant** members were active the
 week before and not this week. Stickiness is the week's average daily active members divided
-by the members active in the 28 days (4 weeks) ending with it.
+by the members active in the 28 days (4 weeks) ending with it: the same definition as the
+Engagement page's daily stickiness (see :mod:`analytics.activity_windows`).
 """
 
 from __future__ import annotations

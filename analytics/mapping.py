@@ -24,6 +24,9 @@ what was done in the dashboard::
     occurred_at = "timestamp"
     kind = "action"
 
+A section may say how the file writes its dates, ``date_format = "DD/MM/YYYY"`` (one of
+:data:`DATE_FORMATS`; ``"ISO"`` when left out), which applies to its timestamp columns.
+
 Columns of a ``members`` file that are not mapped are kept as member attributes (offered as
 segments); unmapped columns of other tables are left out. Nothing here reads or writes files.
 """
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from analytics.community import Community, load_community
+from analytics.community import Community, load_community, parse_timestamps
 from analytics.contract import TABLE_NAMES, TABLES
 from analytics.errors import DataContractError, ProofboardError
 from analytics.io import FrameSource
@@ -50,17 +53,112 @@ class MappingError(ProofboardError):
     a file named that was not given. The message lists every problem with its fix."""
 
 
+#: How a file may write its dates and times (all read as UTC), with an example of each.
+DATE_FORMATS: dict[str, str] = {
+    "ISO": "ISO 8601: 2024-01-31, 2024-01-31 14:05 or 2024-01-31T14:05:00Z",
+    "DD/MM/YYYY": "day first: 31/01/2024 or 31/01/2024 14:05 (also with . or -)",
+    "MM/DD/YYYY": "month first (US): 01/31/2024 or 01/31/2024 14:05 (also with . or -)",
+    "Unix seconds": "seconds since 1970-01-01 UTC: 1706709900",
+}
+DEFAULT_DATE_FORMAT = "ISO"
+
+_DAY_FIRST = (
+    r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})"
+    r"(?:[ T,]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
+_SECONDS = r"^[+-]?\d{1,12}(?:\.\d+)?$"
+
+
 @dataclass(frozen=True)
 class TableMapping:
     """Which file holds one contract table, and which of its columns is each contract column.
 
     ``columns`` maps contract column -> column in the file; optional contract columns may be
-    left out.
+    left out. ``date_format`` (a key of :data:`DATE_FORMATS`) says how the file's timestamp
+    columns are written.
     """
 
     table: str
     file: str
     columns: Mapping[str, str] = field(default_factory=dict)
+    date_format: str = DEFAULT_DATE_FORMAT
+
+    def __post_init__(self) -> None:
+        if self.date_format not in DATE_FORMATS:
+            raise MappingError(
+                f"{self.file} ({self.table}): date_format {self.date_format!r} is not known. "
+                f"Fix: use one of {', '.join(repr(f) for f in DATE_FORMATS)}."
+            )
+
+
+def _pad(expr: pl.Expr) -> pl.Expr:
+    return expr.str.zfill(2)
+
+
+def _as_iso(values: pl.Expr, date_format: str) -> pl.Expr:
+    """Text written in ``date_format`` as ISO 8601 text (UTC); values that do not fit the
+    format are kept as they are, so that the data-quality check reports them by row."""
+    if date_format == "ISO":
+        return values
+    text = values.cast(pl.String).str.strip_chars()
+    if date_format == "Unix seconds":
+        seconds = pl.when(text.str.contains(_SECONDS)).then(text.cast(pl.Float64, strict=False))
+        moment = pl.from_epoch((seconds * 1_000_000).round(0).cast(pl.Int64), time_unit="us")
+        return pl.coalesce(moment.dt.to_string("%Y-%m-%dT%H:%M:%S%.6f"), values.cast(pl.String))
+    parts = text.str.extract_groups(_DAY_FIRST)
+    first, second, year = parts.struct.field("1"), parts.struct.field("2"), parts.struct.field("3")
+    day, month = (first, second) if date_format == "DD/MM/YYYY" else (second, first)
+    clock = pl.concat_str(
+        _pad(parts.struct.field("4").fill_null("0")),
+        pl.lit(":"),
+        parts.struct.field("5").fill_null("00"),
+        pl.lit(":"),
+        parts.struct.field("6").fill_null("00"),
+    )
+    iso = pl.concat_str(year, pl.lit("-"), _pad(month), pl.lit("-"), _pad(day), pl.lit("T"), clock)
+    return pl.coalesce(iso, values.cast(pl.String))
+
+
+def read_dates(values: pl.Series, date_format: str) -> pl.Series:
+    """How ``values`` are read under ``date_format``: UTC timestamps, null where a value cannot
+    be read (what the data-quality check then reports)."""
+    iso = pl.DataFrame({"v": values}).select(_as_iso(pl.col("v"), date_format)).to_series()
+    return parse_timestamps(iso)
+
+
+def date_preview(values: pl.Series, date_format: str, *, n: int = 3) -> list[tuple[str, str]]:
+    """The first ``n`` non-empty values of a timestamp column and how they are read under
+    ``date_format``, in words: ``("01/31/2024", "2024-01-31 00:00 UTC")`` or ``(..., "cannot
+    be read as MM/DD/YYYY")``."""
+    shown = values.cast(pl.String).drop_nulls()
+    shown = shown.filter(shown.str.strip_chars() != "").head(n)
+    read = read_dates(shown, date_format)
+    return [
+        (
+            value,
+            f"cannot be read as {date_format}"
+            if moment is None
+            else f"{moment:%Y-%m-%d %H:%M}" + (f":{moment:%S}" if moment.second else "") + " UTC",
+        )
+        for value, moment in zip(shown.to_list(), read.to_list(), strict=True)
+    ]
+
+
+def guess_date_format(values: Sequence[str | None]) -> str:
+    """The likely date format of some values: day first when a first number exceeds 12, month
+    first when a second one does (or when neither does: the US order, which most exporting
+    tools use for slashes), Unix seconds for plain numbers, else ISO."""
+    text = [v.strip() for v in values if v is not None and v.strip()]
+    if not text:
+        return DEFAULT_DATE_FORMAT
+    if all(re.fullmatch(r"\d{9,11}(?:\.\d+)?", v) for v in text):
+        return "Unix seconds"
+    found = [re.match(_DAY_FIRST, v) for v in text]
+    if not all(found):
+        return DEFAULT_DATE_FORMAT
+    if any(int(m.group(1)) > 12 for m in found if m):
+        return "DD/MM/YYYY"
+    return "MM/DD/YYYY"
 
 
 #: A whole mapping: contract table -> its mapping (at most one file per table).
@@ -266,10 +364,20 @@ def apply_mapping(frame: pl.DataFrame, entry: TableMapping) -> pl.DataFrame:
     contract column."""
     spec = TABLES[entry.table]
     id_columns = {c.name for c in spec.columns if c.kind == "id"}
+    timestamps = set(spec.timestamp_columns)
+
+    def mapped_column(contract: str, column: str) -> pl.Expr:
+        if contract in id_columns:
+            return pl.col(column).cast(pl.String)
+        if contract in timestamps and (
+            frame.schema[column] == pl.String
+            or (entry.date_format == "Unix seconds" and frame.schema[column].is_numeric())
+        ):
+            return _as_iso(pl.col(column), entry.date_format)
+        return pl.col(column)
+
     mapped = [
-        (pl.col(column).cast(pl.String) if contract in id_columns else pl.col(column)).alias(
-            contract
-        )
+        mapped_column(contract, column).alias(contract)
         for contract, column in entry.columns.items()
     ]
     extra: list[str] = []
@@ -363,7 +471,10 @@ def mapping_to_toml(mapping: FileMappings) -> str:
         entry = mapping.get(table)
         if entry is None:
             continue
-        lines += ["", f"[{table}]", f"file = {_toml_string(entry.file)}", "", f"[{table}.columns]"]
+        lines += ["", f"[{table}]", f"file = {_toml_string(entry.file)}"]
+        if entry.date_format != DEFAULT_DATE_FORMAT:
+            lines.append(f"date_format = {_toml_string(entry.date_format)}")
+        lines += ["", f"[{table}.columns]"]
         lines += [f"{c} = {_toml_string(v)}" for c, v in entry.columns.items()]
     return "\n".join(lines) + "\n"
 
@@ -388,11 +499,17 @@ def mapping_from_toml(text: str, *, origin: str = "mapping.toml") -> FileMapping
                 f'{origin}: [{table}] needs file = "NAME" (the file holding {table}). '
                 f'Fix: e.g. file = "{table}.csv".'
             )
-        unknown = sorted(set(section) - {"file", "columns"})
+        unknown = sorted(set(section) - {"file", "columns", "date_format"})
         if unknown:
             raise MappingError(
                 f"{origin}: [{table}] has unknown key(s) {', '.join(unknown)}. Fix: use only "
-                f"file and [{table}.columns]."
+                f"file, date_format and [{table}.columns]."
+            )
+        date_format = section.get("date_format", DEFAULT_DATE_FORMAT)
+        if date_format not in DATE_FORMATS:
+            raise MappingError(
+                f"{origin}: [{table}] date_format = {date_format!r} is not known. Fix: use one "
+                f"of {', '.join(_toml_string(f) for f in DATE_FORMATS)}."
             )
         columns = section.get("columns", {})
         if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
@@ -400,22 +517,27 @@ def mapping_from_toml(text: str, *, origin: str = "mapping.toml") -> FileMapping
                 f"{origin}: [{table}.columns] must map contract columns to column names, e.g. "
                 f'member_id = "user_id".'
             )
-        mapping[table] = TableMapping(table, section["file"], dict(columns))
+        mapping[table] = TableMapping(table, section["file"], dict(columns), date_format)
     return mapping
 
 
 __all__ = [
     "COLUMN_SYNONYMS",
+    "DATE_FORMATS",
+    "DEFAULT_DATE_FORMAT",
     "FileMappings",
     "MappingError",
     "Prepared",
     "TableMapping",
     "apply_mapping",
     "check_mapping",
+    "date_preview",
     "guess_columns",
+    "guess_date_format",
     "guess_mapping",
     "guess_table",
     "mapping_from_toml",
     "mapping_to_toml",
     "prepare",
+    "read_dates",
 ]

@@ -8,6 +8,7 @@ from typing import Literal
 
 import polars as pl
 
+from analytics.activity_windows import MONTHLY_ACTIVE_DAYS, active_window, last_complete_day
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
 from analytics.known import Knowable, churn_status, not_known_text, period_status
@@ -16,7 +17,7 @@ from analytics.queries.active import active_between
 from analytics.queries.events import to_us
 from analytics.stats import wilson_interval
 
-ACTIVE_WINDOW_DAYS = 30
+ACTIVE_WINDOW_DAYS = MONTHLY_ACTIVE_DAYS
 RETENTION_DAYS = 90
 
 
@@ -85,12 +86,14 @@ def _new(status: pl.DataFrame, period: Period) -> int:
     ).height
 
 
-def _active(community: Community, *moments: datetime) -> list[int]:
-    """Members with activity in the ACTIVE_WINDOW_DAYS before each moment (one pass)."""
+def _active(community: Community, *ends: datetime) -> list[int]:
+    """Members with activity in the ACTIVE_WINDOW_DAYS whole days ending with the last complete
+    day before each period end (one pass): the Engagement page's "monthly active" of that day
+    (see :mod:`analytics.activity_windows`)."""
     activity = community.frames().activity()
-    window = timedelta(days=ACTIVE_WINDOW_DAYS)
+    windows = [active_window(last_complete_day(end)) for end in ends]
     found = community.collect(
-        active_between(activity, [(to_us(m - window), to_us(m)) for m in moments])
+        active_between(activity, [(to_us(start), to_us(end)) for start, end in windows])
     )[0]
     return [int(v) for v in found.sort("window")["active"]]
 
@@ -194,8 +197,9 @@ def overview_kpis(
             value=active[0],
             previous=active[1],
             help=(
-                f"Members with at least one activity in the {ACTIVE_WINDOW_DAYS} days before the "
-                "end of the period."
+                f"Members with at least one activity in the {ACTIVE_WINDOW_DAYS} days ending with "
+                "the period's last complete day (UTC); the Engagement page's monthly active for "
+                "that day."
             ),
         ),
         Kpi(

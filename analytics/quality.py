@@ -61,6 +61,8 @@ class QualityReport:
     as_of: datetime | None = None
     data_end: datetime | None = None
     attributes: tuple[str, ...] = field(default=())
+    #: member attributes never offered as segments: (column, why), e.g. personal data
+    not_segments: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -118,6 +120,8 @@ class QualityReport:
             lines.append(f"  {table:<12} {'absent' if n is None else f'{n:,}'}")
         if self.attributes:
             lines.append("Member attributes (segments): " + ", ".join(self.attributes))
+        for column, why in self.not_segments:
+            lines.append(f"Not offered as a segment: {column} ({why})")
         lines.append(f"{len(self.errors)} error(s), {len(self.warnings)} warning(s)")
         for issue in self.issues:
             lines.append(f"  {issue.severity.upper()}: {issue.text()}")
@@ -131,6 +135,7 @@ class QualityReport:
             "data_end": self.data_end.isoformat() if self.data_end else None,
             "row_counts": self.row_counts,
             "attributes": list(self.attributes),
+            "not_segments": dict(self.not_segments),
             "ok": self.ok,
             "issues": [
                 {

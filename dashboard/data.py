@@ -10,9 +10,11 @@ demo community when missing).
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -28,7 +30,15 @@ from analytics.embedded import (
     store_url_for,
 )
 from analytics.errors import DataContractError, ProofboardError
-from analytics.io import create_engine, is_url, mask_url, open_source, sqlite_path, write_database
+from analytics.io import (
+    create_engine,
+    is_url,
+    mask_url,
+    open_source,
+    sqlite_path,
+    write_database,
+    write_folder,
+)
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
 from analytics.io.write import Progress
 from analytics.quality import QualityReport
@@ -108,12 +118,30 @@ def data_changed() -> None:
 def use_for_session(url: str | None) -> None:
     """Read ``url`` in this browser session from now on (``None``: back to the configured
     source). Only ``st.session_state`` holds it: nothing is written to disk or logged."""
+    st.session_state.pop(state.SESSION_UPLOAD, None)
     if url:
         log_scrub.remember(url)
         st.session_state[state.SESSION_SOURCE] = url
     else:
         st.session_state.pop(state.SESSION_SOURCE, None)
     data_changed()
+
+
+def use_upload_for_session(tables: dict[str, pl.DataFrame], files: list[str]) -> str:
+    """Analyse checked, uploaded ``tables`` in this browser session only: they are written to a
+    new temporary folder of this server (never to the source or the store) and the session reads
+    that folder from now on. Returns the folder."""
+    folder = Path(tempfile.mkdtemp(prefix="proofboard-upload-"))
+    write_folder(tables, folder)
+    use_for_session(str(folder))
+    st.session_state[state.SESSION_UPLOAD] = list(files)
+    return str(folder)
+
+
+def session_upload() -> list[str] | None:
+    """The uploaded files this session analyses instead of the stored data, if any."""
+    files = st.session_state.get(state.SESSION_UPLOAD)
+    return list(files) if files and session_source() else None
 
 
 def upload_limit_bytes() -> int:
@@ -183,7 +211,14 @@ def load(as_of_day: date | None = None) -> Loaded:
     """Load the configured source as of the end of ``as_of_day`` (default: latest data)."""
     source = configured_source()
     _ensure_default(source)
-    return _load(source, None if as_of_day is None else end_of_day(as_of_day), configured_engine())
+    loaded = _load(
+        source, None if as_of_day is None else end_of_day(as_of_day), configured_engine()
+    )
+    uploaded = session_upload()
+    if uploaded:
+        label = f"uploaded files {', '.join(uploaded)} (this browser session only, not saved)"
+        loaded = replace(loaded, source_label=label)
+    return loaded
 
 
 Segments = tuple[tuple[str, tuple[str, ...]], ...]

@@ -194,6 +194,10 @@ UPLOAD_FLASH = "_upload_flash"
 UPLOAD_CONFIRM = "_upload_confirm"
 UPLOAD_SAVE = "_upload_save"
 UPLOAD_DISCARD = "_upload_discard"
+UPLOAD_USE = "_upload_use"
+UPLOAD_STOP_USING = "_upload_stop_using"
+#: the files the session's upload came from, while "Use for this session" is on
+SESSION_UPLOAD = "_session_upload"
 MAPPING_DOWNLOAD = "_mapping_toml"
 
 
@@ -204,6 +208,10 @@ def upload_key() -> str:
 
 def map_table_key(file_name: str) -> str:
     return f"_map_table::{st.session_state.get(UPLOAD_ROUND, 0)}::{file_name}"
+
+
+def map_date_key(file_name: str, table: str) -> str:
+    return f"_map_dates::{st.session_state.get(UPLOAD_ROUND, 0)}::{file_name}::{table}"
 
 
 def map_column_key(file_name: str, table: str, column: str) -> str:

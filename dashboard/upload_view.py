@@ -1,7 +1,9 @@
-"""The Data page's upload: files in, columns mapped, quality report, then save or discard.
+"""The Data page's upload: files in, columns mapped, quality report, then use it for this
+session, save it, or discard it.
 
-Nothing is written until the user ticks the confirmation and presses Save; the write replaces
-the community in the SQL store in one transaction.
+Nothing is written to the store until the user ticks the confirmation and presses Save; the
+write replaces the community in the SQL store in one transaction. "Use for this session" lets
+every page analyse the upload in this browser session first, leaving the store as it is.
 """
 
 from __future__ import annotations
@@ -14,15 +16,19 @@ from analytics.errors import ProofboardError
 from analytics.io import mask_url
 from analytics.io.upload import UploadedFile, format_size, read_upload
 from analytics.mapping import (
+    DATE_FORMATS,
     FileMappings,
     MappingError,
     TableMapping,
     check_mapping,
+    date_preview,
     guess_columns,
+    guess_date_format,
     guess_mapping,
     mapping_to_toml,
     prepare,
 )
+from analytics.personal import not_segments
 from dashboard import components, data, state
 from dashboard.markup import escape
 
@@ -59,6 +65,9 @@ def _read_files(limit: int) -> dict[str, UploadedFile]:
             )
             continue
         read[uploaded.name] = uploaded
+        note = uploaded.blank_note()
+        if note:
+            st.info(escape(note), icon=":material/info:")
     return read
 
 
@@ -104,11 +113,78 @@ def _map_file(
             )
             if picked:
                 chosen[spec_column.name] = picked
+        date_format = _date_format(uploaded, table, chosen)
         if table == "members":
             kept = [c for c in uploaded.columns if c not in chosen.values()]
-            if kept:
-                st.caption("Other columns kept as member attributes (segments): " + ", ".join(kept))
-        return TableMapping(table, name, chosen)
+            withheld = not_segments(uploaded.frame, kept)
+            offered = [c for c in kept if c not in withheld]
+            if offered:
+                st.caption(
+                    "Other columns kept as member attributes (offered as segments): "
+                    + escape(", ".join(offered))
+                )
+            for column, why in withheld.items():
+                st.caption(
+                    f":material/lock: {escape(column)} is kept but never offered as a segment "
+                    f"(it would show in the sidebar and the link): {escape(why)}."
+                )
+        return TableMapping(table, name, chosen, date_format)
+
+
+def _date_format(uploaded: UploadedFile, table: str, chosen: dict[str, str]) -> str:
+    """How the file writes its dates: guessed from the first values, changeable, with a preview
+    of how the first values of each mapped timestamp column are read."""
+    stamps = [chosen[c] for c in TABLES[table].timestamp_columns if c in chosen]
+    text = [c for c in stamps if uploaded.frame.schema[c] == pl.String]
+    numeric = [c for c in stamps if uploaded.frame.schema[c].is_numeric()]
+    if not text and not numeric:
+        return "ISO"  # typed timestamps (Parquet): nothing to choose
+    firsts = [v for c in text for v in uploaded.frame[c].drop_nulls().head(20).to_list()]
+    guess = "Unix seconds" if numeric and not text else guess_date_format(firsts)
+    options = list(DATE_FORMATS)
+    key = state.map_date_key(uploaded.name, table)
+    chosen_format = st.selectbox(
+        "Dates in this file are written as",
+        options,
+        index=options.index(guess),
+        format_func=lambda f: f"{f}: {DATE_FORMATS[f]}",
+        key=key,
+        help="Applies to this file's date and time columns (read as UTC). Guessed from the "
+        "first values; the preview shows how they are read. Saved as date_format in "
+        "mapping.toml.",
+    )
+    rows = [
+        {"column": column, "in the file": value, "read as": read}
+        for column in stamps
+        for value, read in date_preview(uploaded.frame[column], chosen_format)
+    ]
+    if rows:
+        components.table(pl.DataFrame(rows), key=f"{key}_preview")
+    return str(chosen_format)
+
+
+def _use_for_session(tables: dict[str, pl.DataFrame], files: list[str]) -> None:
+    """Offer to analyse the upload in this browser session, before (and without) a save."""
+    st.subheader("Try it first")
+    st.markdown(
+        "Every page can analyse these files **in this browser session only**: the stored "
+        "community stays exactly as it is, other people keep seeing it, and a new session "
+        "starts from it again. Save below when the pages look right."
+    )
+    if st.button(
+        "Use for this session",
+        icon=":material/visibility:",
+        key=state.UPLOAD_USE,
+        help="Nothing is written to the database; the checked tables are kept in a temporary "
+        "folder of this server for this session.",
+    ):
+        data.use_upload_for_session(tables, files)
+        rows = ", ".join(f"{t} {f.height:,}" for t, f in tables.items())
+        st.session_state[state.UPLOAD_FLASH] = (
+            f"This session now analyses the uploaded files ({rows}); nothing was saved. Open any "
+            "page to see them."
+        )
+        st.rerun()
 
 
 def _save(tables: dict[str, pl.DataFrame]) -> None:
@@ -174,6 +250,16 @@ def render() -> None:
     flash = st.session_state.pop(state.UPLOAD_FLASH, None)
     if flash:
         st.success(escape(flash), icon=":material/check_circle:")
+    trying = data.session_upload()
+    if trying is not None:
+        st.info(
+            f"This browser session analyses uploaded files ({escape(', '.join(trying))}), not "
+            "the stored community. They are not saved.",
+            icon=":material/visibility:",
+        )
+        if st.button("Back to the stored data", key=state.UPLOAD_STOP_USING):
+            data.use_for_session(None)
+            st.rerun()
     read = _read_files(data.upload_limit_bytes())
     if not read:
         st.info(
@@ -236,4 +322,6 @@ def render() -> None:
             icon=":material/info:",
         )
         return
-    _save(prepared.clean_tables())
+    tables = prepared.clean_tables()
+    _use_for_session(tables, sorted(e.file for e in mapping.values()))
+    _save(tables)

@@ -30,11 +30,31 @@ _BOM = b"\xef\xbb\xbf"
 class UploadedFile:
     """One file as read: its name (without folders) and its rows.
 
-    ``frame`` has the file's own column names; CSV columns are text.
+    ``frame`` has the file's own column names; CSV columns are text. ``blank_rows`` are the
+    data-row numbers (row 1 is the line after the header) of the CSV rows that were left out
+    because they were empty: blank lines, or lines of separators only (``,,,``).
     """
 
     name: str
     frame: pl.DataFrame
+    blank_rows: tuple[int, ...] = ()
+
+    def blank_note(self) -> str | None:
+        """The skipped blank rows in words, or ``None`` when there were none."""
+        rows = self.blank_rows
+        if not rows:
+            return None
+        listed = ", ".join(f"{r:,}" for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+        trailing = _trailing(rows, self)
+        return (
+            f"{self.name}: skipped {len(rows):,} blank line{'s' if len(rows) > 1 else ''} "
+            f"(data row{'s' if len(rows) > 1 else ''} {listed})."
+            + (
+                ""
+                if trailing
+                else " Row numbers in the data-quality report count the rows without them."
+            )
+        )
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -68,7 +88,27 @@ def _check_utf8(name: str, data: bytes) -> None:
         raise DataSourceError(not_utf8_message(name, exc.start, line, byte)) from exc
 
 
-def _read_csv(name: str, data: bytes) -> pl.DataFrame:
+def _trailing(rows: tuple[int, ...], uploaded: UploadedFile) -> bool:
+    """Are all blank rows at the end of the file (so no later row number moved)?"""
+    total = uploaded.frame.height + len(rows)
+    return rows == tuple(range(total - len(rows) + 1, total + 1))
+
+
+def _drop_blank_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, tuple[int, ...]]:
+    """The frame without rows whose every field is empty, and their 1-based row numbers."""
+    if frame.width == 0 or frame.height == 0:
+        return frame, ()
+    blank = pl.all_horizontal(
+        pl.col(c).is_null() | (pl.col(c).str.strip_chars() == "") for c in frame.columns
+    )
+    mask = frame.select(blank.alias("blank")).to_series()
+    if not mask.any():
+        return frame, ()
+    rows = tuple(int(i) + 1 for i in mask.arg_true().to_list())
+    return frame.filter(~mask), rows
+
+
+def _read_csv(name: str, data: bytes) -> tuple[pl.DataFrame, tuple[int, ...]]:
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     _check_utf8(name, data)
@@ -88,7 +128,8 @@ def _read_csv(name: str, data: bytes) -> pl.DataFrame:
             f"{name}: column {blank[0]} of the header row has no name. Fix: give every column "
             "a name in the first line."
         )
-    return frame
+    # blank lines (and lines of separators only, as spreadsheets export) are skipped, counted
+    return _drop_blank_rows(frame)
 
 
 def _read_parquet(name: str, data: bytes) -> pl.DataFrame:
@@ -116,8 +157,9 @@ def read_upload(name: str, data: bytes, *, max_bytes: int | None = None) -> Uplo
     name = Path(name).name
     check_size(name, len(data), max_bytes)
     suffix = Path(name).suffix.lower()
+    blank_rows: tuple[int, ...] = ()
     if suffix == ".csv":
-        frame = _read_csv(name, data)
+        frame, blank_rows = _read_csv(name, data)
     elif suffix == ".parquet":
         frame = _read_parquet(name, data)
     else:
@@ -125,7 +167,7 @@ def read_upload(name: str, data: bytes, *, max_bytes: int | None = None) -> Uplo
             f"{name} is neither a .csv nor a .parquet file. Fix: export the table as CSV "
             "(UTF-8, with a header row) or Parquet."
         )
-    return UploadedFile(name=name, frame=frame)
+    return UploadedFile(name=name, frame=frame, blank_rows=blank_rows)
 
 
 def read_upload_file(path: Path, *, max_bytes: int | None = None) -> UploadedFile:

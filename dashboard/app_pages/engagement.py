@@ -5,6 +5,7 @@ import secrets
 import polars as pl
 import streamlit as st
 
+from analytics.activity_windows import STICKINESS_LABEL, stickiness_definition
 from analytics.engagement import (
     MAX_ACTIVATION_DAYS,
     active_members,
@@ -49,7 +50,10 @@ activity_tab, boards_tab, risk_tab = st.tabs(
     ["Activity", "Leaderboards", "Churn risk"], key=state.TAB, bind="query-params"
 )
 
-with activity_tab:
+
+def show_activity() -> None:
+    """Daily, weekly and monthly active members, activity by kind and concentration, and new
+    members' first activity."""
     daily = data.compute(
         "active_members", active_members, view.as_of_day, view.segments, first=first, last=last
     )
@@ -73,11 +77,10 @@ with activity_tab:
             )
         stick = row["stickiness"]
         tiles[3].metric(
-            "Stickiness",
+            STICKINESS_LABEL,
             "—" if stick is None else f"{stick:.1%}",
             border=True,
-            help="Daily ÷ monthly active: the share of the month's active members who show up "
-            "on an average day.",
+            help=stickiness_definition(),
         )
         st.caption(f"On {row['day']}, the last complete day of the period.")
         fig = charts.active_members_chart(daily, subtitle=subtitle)
@@ -85,7 +88,7 @@ with activity_tab:
         st.caption(
             "Members with at least one activity row on each day, in the 7 days and in the 30 "
             "days ending with it (a member counts once per window). Stickiness (dotted, right "
-            "axis) is daily ÷ monthly active. The last day may be cut short by the as-of time."
+            "axis) is daily ÷ 28-day active. The last day may be cut short by the as-of time."
         )
         components.chart_downloads(fig, daily, "active members", key="active")
 
@@ -170,7 +173,9 @@ with activity_tab:
                 act_fig, activation.curve, "time to first activity", key="activation"
             )
 
-with boards_tab:
+
+def show_boards() -> None:
+    """Top contributors, rising members and badge holders, with exports for a newsletter."""
     kinds_available = community.activity_kinds()
     kind_options = {"all": "All activity", **{k: k.replace("_", " ") for k in kinds_available}}
     left, right = st.columns([2, 1])
@@ -267,7 +272,9 @@ with boards_tab:
             st.caption(f"Badges earned between {first} and {last}, per badge.")
             offer(members_view.show(holders), f"badges earned {first} to {last}", "badges")
 
-with risk_tab:
+
+def show_risk() -> None:
+    """The churn-risk model: how well it ranks, what it relies on, and who is at risk now."""
     state.seed(state.RISK_HORIZON, state.url_int(state.RISK_HORIZON, 30, low=7, high=180))
     horizon = int(
         st.number_input(
@@ -415,3 +422,11 @@ with risk_tab:
             "factor is named when putting the typical value in its place lowers the member's "
             "predicted risk by at least one percentage point."
         )
+
+
+# Only the open tab computes: tabs bound to the URL know which one is open, and a hidden
+# tab's analyses (the churn-risk model above all) wait until it is opened.
+for tab, show in ((activity_tab, show_activity), (boards_tab, show_boards), (risk_tab, show_risk)):
+    if tab.open:
+        with tab:
+            show()

@@ -56,17 +56,30 @@ settings = ImpactSettings(
     landmark_days=landmark,
     horizon_days=horizon,
     inactive_days=view.inactive_days,
-    fixed_attributes=tuple(sorted(fixed)),
+    # every attribute is the default (None): the same settings, so the same cached estimate, as
+    # the weekly review's
+    fixed_attributes=None if sorted(fixed) == sorted(attributes) else tuple(sorted(fixed)),
 )
-subtitle = components.filters_caption(community, view, f"window {landmark} d, horizon {horizon} d")
+subtitle = components.filters_caption(
+    community, view, f"whole history, window {landmark} d, horizon {horizon} d"
+)
 st.caption(escape(subtitle))
+st.info(
+    f"**This page uses the whole history up to the as-of time, not the sidebar's date range.** "
+    f"Each member is followed from joining for {landmark} + {horizon} days; cutting the history "
+    "at a date range would cut that follow-up short and leave too few members to compare. The "
+    "as-of time and the segment filters do apply.",
+    icon=":material/info:",
+)
 
 with st.status(
     f"Estimating the effect of {community.proof_items.height} proof items…", expanded=False
 ) as status:
     try:
+        # without the sensitivity analyses (they wait for their expander below): the same
+        # computation as the weekly review's, so the two share one cached result
         result = data.compute("estimate_effects", estimate_effects, view.as_of_day, view.segments,
-                              settings=settings)  # fmt: skip
+                              settings=settings, sensitivity=False)  # fmt: skip
     except ValueError as exc:
         status.update(label="No estimate", state="error")
         st.error(escape(exc))
@@ -111,11 +124,39 @@ shown = table.select(
     (pl.col("naive_effect") * 100).round(1).alias("naive (pts)"),
     pl.col("phi").round(2).alias("correlation (phi, association only)"),
     pl.col("e_value").round(2).alias("E-value"),
-    (pl.col("effect_inactive_14d") * 100).round(1).alias("effect if churn = 14 quiet days"),
-    (pl.col("effect_inactive_60d") * 100).round(1).alias("effect if churn = 60 quiet days"),
 )
 components.table(shown)
-components.table_download(table, "social proof effects table", key="effects_csv")
+# the sensitivity columns are empty until their expander computes them: not in this export
+not_computed = [c for c in table.columns if c.startswith("effect_inactive_")]
+components.table_download(table.drop(not_computed), "social proof effects table", key="effects_csv")
+
+with st.expander(
+    "Does it depend on the churn definition? (computed when opened)",
+    key="impact_sensitivity",
+    on_change="rerun",
+    icon=":material/tune:",
+) as sensitivity_box:
+    if sensitivity_box.open:
+        with st.spinner("Estimating every item again with churn after 14 and 60 quiet days…"):
+            checked = data.compute("estimate_effects_sensitivity", estimate_effects,
+                                   view.as_of_day, view.segments, settings=settings,
+                                   sensitivity=True)  # fmt: skip
+        again = checked.table()
+        components.table(
+            again.select(
+                pl.col("title").alias("item"),
+                (pl.col("effect") * 100)
+                .round(1)
+                .alias(f"effect (pts), churn = {view.inactive_days} quiet days"),
+                (pl.col("effect_inactive_14d") * 100).round(1).alias("if churn = 14 quiet days"),
+                (pl.col("effect_inactive_60d") * 100).round(1).alias("if churn = 60 quiet days"),
+            ),
+        )
+        st.caption(
+            "The same estimate with churn defined by 14 and by 60 quiet days. When the sign or "
+            "size changes much, the result depends on how churn is defined."
+        )
+        components.table_download(again, "social proof effects with sensitivity", key="sens_csv")
 
 st.subheader("All items of a kind together")
 kinds = result.table(kinds=True)
@@ -140,30 +181,37 @@ st.caption(
     "It cannot adjust for engagement measured along the way, so it leans towards items that "
     "engaged members see: read it as a check on the main estimate, not as an effect on its own."
 )
-with st.spinner("Fitting the any-time model…"):
-    cox = data.compute("time_varying_effects", time_varying_effects, view.as_of_day,
-                       view.segments, settings=settings)  # fmt: skip
-titles = dict(zip(table["item_id"], table["title"], strict=True))
-cox_table = (
-    cox.frame()
-    .filter(pl.col("name").is_in(list(titles)))
-    .with_columns(pl.col("name").replace_strict(titles).alias("item"))
-)
-components.table(
-    cox_table.select(
-        "item",
-        pl.col("hazard_ratio").round(2).alias("hazard ratio of churn"),
-        pl.format("{} to {}", pl.col("ci_low").round(2), pl.col("ci_high").round(2)).alias(
-            "95 % CI"
-        ),
-        pl.col("p_value").alias("p"),
-        pl.when(pl.col("estimable"))
-        .then(pl.lit(""))
-        .otherwise(pl.col("reason"))
-        .alias("not estimable because"),
-    ),
-)
-components.table_download(cox_table, "any-time exposure hazard ratios", key="cox_csv")
+with st.expander(
+    "Fit the any-time model (computed when opened)",
+    key="impact_cox",
+    on_change="rerun",
+    icon=":material/timeline:",
+) as cox_box:
+    if cox_box.open:
+        with st.spinner("Fitting the any-time model…"):
+            cox = data.compute("time_varying_effects", time_varying_effects, view.as_of_day,
+                               view.segments, settings=settings)  # fmt: skip
+        titles = dict(zip(table["item_id"], table["title"], strict=True))
+        cox_table = (
+            cox.frame()
+            .filter(pl.col("name").is_in(list(titles)))
+            .with_columns(pl.col("name").replace_strict(titles).alias("item"))
+        )
+        components.table(
+            cox_table.select(
+                "item",
+                pl.col("hazard_ratio").round(2).alias("hazard ratio of churn"),
+                pl.format("{} to {}", pl.col("ci_low").round(2), pl.col("ci_high").round(2)).alias(
+                    "95 % CI"
+                ),
+                pl.col("p_value").alias("p"),
+                pl.when(pl.col("estimable"))
+                .then(pl.lit(""))
+                .otherwise(pl.col("reason"))
+                .alias("not estimable because"),
+            ),
+        )
+        components.table_download(cox_table, "any-time exposure hazard ratios", key="cox_csv")
 
 st.subheader("Behind one estimate")
 labels = {r["item_id"]: f"{r['title']} ({r['kind']})" for r in table.iter_rows(named=True)}
@@ -227,6 +275,7 @@ comparable members also give no number.
 **Limits.** This is an estimate from observational data: anything that drives both exposure and
 retention but is not in the data can still bias it. The E-value says how strong such a hidden
 factor would have to be (as a risk ratio with both) to explain the estimate away. The columns
-for 14 and 60 quiet days show whether the result depends on the churn definition.
+check with 14 and 60 quiet days (above) shows whether the result depends on the churn
+definition.
 """
     )

@@ -33,7 +33,9 @@ matrix_tab, survival_tab, lifecycle_tab, churn_tab = st.tabs(
     ["Cohort matrix", "Survival", "Lifecycle", "Churn"], key=state.TAB, bind="query-params"
 )
 
-with matrix_tab:
+
+def show_matrix() -> None:
+    """The cohort matrix and retention curves."""
     st.caption(retention_definition(period))
     with st.spinner("Computing the cohort matrix…"):
         matrix = data.compute(
@@ -82,7 +84,9 @@ with matrix_tab:
             curve, matrix.average, f"retention curve by {period}", key="curve"
         )
 
-with survival_tab:
+
+def show_survival() -> None:
+    """Kaplan-Meier survival curves, compared across groups."""
     choices: dict[str, str] = {"all": "Everyone", "cohort": "Join cohort (quarter)"}
     choices |= {f"attr:{a}": a.replace("_", " ").capitalize() for a in community.attributes}
     if community.proof_items is not None and community.has_exposures:
@@ -188,7 +192,9 @@ with survival_tab:
         components.chart_downloads(survival_fig, comparison.frame(), "survival curves", key="km")
         components.table_download(comparison.summary(), "survival summary", key="km_summary")
 
-with lifecycle_tab:
+
+def show_lifecycle() -> None:
+    """Each week's active members: new, returning, resurrected and lost."""
     with st.spinner("Counting weekly activity…"):
         weekly = data.compute(
             "lifecycle", lifecycle, view.as_of_day, view.segments,
@@ -208,7 +214,9 @@ with lifecycle_tab:
         )
         components.chart_downloads(life_fig, weekly, "weekly lifecycle", key="life")
 
-with churn_tab:
+
+def show_churn() -> None:
+    """The share of members who churned each period."""
     churn = data.compute(
         "churn_by_period",
         lambda c, **p: churn_by_period(c.members, c.last_activity(), as_of=c.as_of, **p),
@@ -233,3 +241,16 @@ with churn_tab:
             f"after {view.inactive_days} quiet days."
         )
         components.chart_downloads(churn_fig, churn, f"churn per {period}", key="churn")
+
+
+# Only the open tab computes: tabs bound to the URL know which one is open, and a hidden
+# tab's analyses (the churn-risk model above all) wait until it is opened.
+for tab, show in (
+    (matrix_tab, show_matrix),
+    (survival_tab, show_survival),
+    (lifecycle_tab, show_lifecycle),
+    (churn_tab, show_churn),
+):
+    if tab.open:
+        with tab:
+            show()

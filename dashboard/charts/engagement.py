@@ -25,7 +25,7 @@ def active_members_chart(frame: pl.DataFrame, *, subtitle: str) -> go.Figure:
     fig.add_scatter(
         x=days,
         y=frame["stickiness"].to_list(),
-        name="Stickiness (daily ÷ monthly active)",
+        name="Stickiness (daily ÷ 28-day active)",
         yaxis="y2",
         mode="lines",
         line={"color": COLORS["bad"], "width": 1.5, "dash": "dot"},

@@ -48,14 +48,17 @@ def test_daily_weekly_monthly_active_count_each_member_once(tmp_path: Path) -> N
         [f"a,{_day(0)},post", f"a,{_day(1)},post", f"a,{_day(1)},comment",
          f"b,{_day(1)},post", f"c,{_day(20)},login"],
     )  # fmt: skip
-    frame = active_members(c, first=D0, last=D0 + timedelta(days=20))
+    frame = active_members(c, first=D0, last=D0 + timedelta(days=29))
     row = {r["day"]: r for r in frame.iter_rows(named=True)}
     assert row[D0]["dau"] == 1
     assert row[D0 + timedelta(days=1)]["dau"] == 2
     assert row[D0 + timedelta(days=6)]["wau"] == 2  # days 0..6: a and b
     assert row[D0 + timedelta(days=8)]["wau"] == 0  # days 2..8: nobody
     assert row[D0 + timedelta(days=20)]["mau"] == 3  # days -9..20: all three
-    assert row[D0 + timedelta(days=20)]["stickiness"] == pytest.approx(1 / 3)
+    assert row[D0 + timedelta(days=20)]["active_28d"] == 3  # days -7..20: all three
+    assert row[D0 + timedelta(days=20)]["stickiness"] == pytest.approx(1 / 3)  # dau / 28-day
+    assert row[D0 + timedelta(days=29)]["active_28d"] == 1  # days 2..29: c only
+    assert row[D0 + timedelta(days=29)]["mau"] == 3  # days 0..29: all three
     assert row[D0 + timedelta(days=3)]["stickiness"] == 0.0
 
 

@@ -170,3 +170,116 @@ def test_mapping_toml_round_trip_and_documented_shape() -> None:
 def test_bad_mapping_files_are_named(text: str, expected: str) -> None:
     with pytest.raises(MappingError, match=expected):
         mapping_from_toml(text, origin="m.toml")
+
+
+# -- date formats -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("date_format", "values"),
+    [
+        ("ISO", ["2024-01-31", "2024-01-31T14:05:00Z"]),
+        ("DD/MM/YYYY", ["31/01/2024", "31.01.2024 14:05"]),
+        ("MM/DD/YYYY", ["01/31/2024", "1/31/2024 14:05:00"]),
+        ("Unix seconds", ["1706659200", "1706709900"]),
+    ],
+)
+def test_each_date_format_reads_the_same_moments(date_format: str, values: list[str]) -> None:
+    from datetime import UTC, datetime
+
+    from analytics.mapping import read_dates
+
+    read = read_dates(pl.Series(values), date_format).to_list()
+    assert read == [datetime(2024, 1, 31, tzinfo=UTC), datetime(2024, 1, 31, 14, 5, tzinfo=UTC)]
+
+
+def test_date_format_goes_through_prepare_and_mapping_toml() -> None:
+    users = USERS.with_columns(pl.Series("created_at", ["01/31/2024", "02/01/2024", "12/25/2023"]))
+    mapping = guess_mapping({"users.csv": users.columns, "events.csv": EVENTS.columns})
+    mapping["members"] = TableMapping(
+        "members", "users.csv", dict(mapping["members"].columns), "MM/DD/YYYY"
+    )
+    prepared = prepare({"users.csv": users, "events.csv": EVENTS}, mapping)
+    assert prepared.ok, prepared.report.to_text()
+    assert prepared.community is not None
+    joined = prepared.community.members.sort("member_id")["joined_at"].dt.date().to_list()
+    assert [d.isoformat() for d in joined] == ["2024-01-31", "2024-02-01", "2023-12-25"]
+    text = mapping_to_toml(mapping)
+    assert 'date_format = "MM/DD/YYYY"' in text
+    assert mapping_from_toml(text) == mapping
+    with pytest.raises(MappingError, match=r"\[members\] date_format = 'YYYY/DD' is not known"):
+        mapping_from_toml(text.replace("MM/DD/YYYY", "YYYY/DD"))
+
+
+def test_a_value_that_does_not_fit_the_format_is_reported_by_row() -> None:
+    users = USERS.with_columns(pl.Series("created_at", ["31/01/2024", "soon", "13/13/2024"]))
+    mapping = guess_mapping({"users.csv": users.columns, "events.csv": EVENTS.columns})
+    mapping["members"] = TableMapping(
+        "members", "users.csv", dict(mapping["members"].columns), "DD/MM/YYYY"
+    )
+    prepared = prepare({"users.csv": users, "events.csv": EVENTS}, mapping)
+    assert not prepared.ok
+    problem = next(i for i in prepared.report.errors if i.table == "members")
+    assert "created_at (as joined_at)" in problem.text()
+    assert "rows 2, 3" in problem.text()
+
+
+def test_guess_date_format() -> None:
+    from analytics.mapping import guess_date_format
+
+    assert guess_date_format(["31/01/2024", "01/02/2024"]) == "DD/MM/YYYY"
+    assert guess_date_format(["01/31/2024"]) == "MM/DD/YYYY"
+    assert guess_date_format(["1706709900"]) == "Unix seconds"
+    assert guess_date_format(["2024-01-31", None]) == "ISO"
+
+
+# -- personal data is never a segment -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "why"),
+    [
+        ("email", ["x", "y"], "its name says it holds e-mail addresses"),
+        ("Contact", ["a@b.org", "c@d.com", "e@f.net"], "its values look like e-mail addresses"),
+        ("Full Name", ["Ann", "Bob"], "its name says it holds names"),
+        ("tel", ["1", "2"], "its name says it holds phone numbers"),
+        ("reach", ["+1 (555) 010-9999", "+44 20 7946 0001"], "its values look like phone numbers"),
+        ("src", ["10.0.0.1", "192.168.1.20"], "its values look like IP addresses"),
+        ("src6", ["2001:db8::1", "fe80::2"], "its values look like IP addresses"),
+        ("ref", [f"r{i}" for i in range(25)], "every member has a value of their own"),
+    ],
+)
+def test_personal_columns_are_named_with_the_reason(name: str, values: list[str], why: str) -> None:
+    from analytics.personal import personal_reason
+
+    assert personal_reason(name, pl.Series(values)) == why
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [
+        ("plan", ["free", "pro", "free"]),
+        ("country", ["GB", "US"]),  # two members: unique by chance, still a segment
+        ("zip", ["10115", "75001", "10115"]),
+        ("signup_day", ["2024-01-01", "2024-01-02", "2024-01-01"]),
+        ("score", [str(i % 5) for i in range(40)]),
+    ],
+)
+def test_ordinary_attributes_stay_segments(name: str, values: list[str]) -> None:
+    from analytics.personal import personal_reason
+
+    assert personal_reason(name, pl.Series(values)) is None
+
+
+def test_the_quality_report_says_which_columns_are_not_segments() -> None:
+    users = USERS.with_columns(
+        pl.Series("email", ["a@x.org", "b@x.org", "c@x.org"]),
+    )
+    mapping = guess_mapping({"users.csv": users.columns, "events.csv": EVENTS.columns})
+    prepared = prepare({"users.csv": users, "events.csv": EVENTS}, mapping)
+    assert prepared.community is not None
+    assert prepared.community.attributes == ("plan",)
+    assert dict(prepared.report.not_segments) == {
+        "email": "its name says it holds e-mail addresses"
+    }
+    assert "Not offered as a segment: email" in prepared.report.to_text()

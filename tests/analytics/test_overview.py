@@ -49,7 +49,9 @@ def _expected(period: Period, as_of: datetime, inactive: int = 30) -> dict[str, 
         return sum(1 for i in range(60) if joined[i] < t and (churn[i] is None or churn[i] >= t))
 
     def active_at(t: datetime) -> int:
-        window = (t - timedelta(days=30), t)
+        # the 30 whole UTC days ending with the last complete day before t
+        midnight = datetime(t.year, t.month, t.day, tzinfo=UTC)
+        window = (midnight - timedelta(days=30), midnight)
         return sum(
             1
             for i in range(60)
@@ -216,3 +218,37 @@ def test_known_rule() -> None:
     )
     assert period_status(end, as_of=day(1)).known
     assert not_known_text(date(2024, 3, 12)) == "not known yet (known with data as of 2024-03-12)"
+
+
+@pytest.mark.parametrize("hour", [0, 9, 23])
+@pytest.mark.parametrize("days_back", [0, 45])
+def test_monthly_active_is_the_same_number_on_overview_and_engagement(
+    demo_folder: Path, hour: int, days_back: int
+) -> None:
+    """For the same as-of and period, the Overview's "Active (30 days)" equals the Engagement
+    page's "Monthly active" tile (the MAU of the period's last complete day). They used to
+    differ: the Overview counted the 30 x 24 hours before the as-of moment, the Engagement page
+    30 whole days ending with the last complete day."""
+    from analytics.engagement import active_members
+
+    full = load_community(open_source(demo_folder))
+    day = full.as_of.date() - timedelta(days=days_back + 1)
+    as_of = datetime(day.year, day.month, day.day, hour, 17, tzinfo=UTC)
+    community = load_community(open_source(demo_folder), as_of=as_of)
+    first, last = day - timedelta(days=29), day
+    kpis = {k.key: k for k in overview_kpis(community, Period.from_dates(first, last, as_of=as_of))}
+    daily = active_members(community, first=first, last=last)
+    complete = daily.filter(pl.col("complete")).tail(1).row(0, named=True)  # the page's tile
+    assert complete["mau"] > 0
+    assert kpis["active_members"].value == complete["mau"]
+    # the previous period's figure is the MAU of the day before the period
+    before = active_members(community, first=first - timedelta(days=1), last=first)
+    assert kpis["active_members"].previous == before["mau"][0]
+
+
+def test_stickiness_has_one_definition_on_both_pages() -> None:
+    from analytics.activity_windows import STICKINESS_DAYS, STICKINESS_LABEL
+    from analytics.queries.lifecycle import ROLLING_WEEKS
+
+    assert ROLLING_WEEKS * 7 == STICKINESS_DAYS  # the weekly lifecycle's 28 days
+    assert f"{STICKINESS_DAYS}-day" in STICKINESS_LABEL

@@ -299,3 +299,118 @@ def test_connect_to_postgres(
     assert "All required tables are there: members 60 rows" in _texts(at, "success")
     assert at.dataframe[0].value["rows"].tolist()[0] == 60
     assert not [p for p in _rendered(at) if "pg-S3cret" in p]
+
+
+# -- forgiving uploads: blank lines, date formats, personal data, trying before saving ---------
+
+DATES = "_map_dates::0::users.csv::members"
+
+
+def _preview(at: AppTest) -> list[str]:
+    """The "read as" column of the users file's date preview."""
+    frame = next(df.value for df in at.dataframe if "read as" in df.value.columns)
+    return [str(v) for v in frame["read as"].tolist()]
+
+
+def test_blank_lines_are_skipped_counted_and_do_not_block_the_load(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    users = (
+        b"user_id,created_at,plan\n1,2024-01-01,free\n\n2,2024-01-02,pro\n,,\n3,2024-01-03,free\n\n"
+    )
+    at = _upload(app_on(store, page=DATA_PAGE), _files(users=users))
+    note = _texts(at, "info")
+    assert "users.csv: skipped 3 blank lines (data rows 2, 4, 6)" in note
+    assert "1 error" not in _texts(at, "error")
+    assert [b for b in at.button if b.key == "_upload_save"]  # nothing blocks the save
+
+
+@pytest.mark.parametrize(
+    ("written", "guessed", "read"),
+    [
+        ("2024-01-31", "ISO", "2024-01-31 00:00 UTC"),
+        ("31/01/2024", "DD/MM/YYYY", "2024-01-31 00:00 UTC"),
+        ("01/31/2024", "MM/DD/YYYY", "2024-01-31 00:00 UTC"),
+        ("1706709900", "Unix seconds", "2024-01-31 14:05 UTC"),
+    ],
+)
+def test_each_date_format_is_guessed_previewed_and_loads(
+    app_on: Callable[..., AppTest], store: str, written: str, guessed: str, read: str
+) -> None:
+    users = f"user_id,created_at\n1,{written}\n2,{written}\n3,{written}\n".encode()
+    events = b"uid,timestamp,action\n1,2024-02-02,post\n2,2024-02-03,post\n3,2024-02-04,post\n"
+    at = _upload(app_on(store, page=DATA_PAGE), _files(users=users, events=events))
+    assert at.selectbox(key=DATES).value == guessed
+    assert _preview(at) == [read] * 3
+    assert "error(s) stop these files" not in _texts(at, "error")
+    assert [b for b in at.button if b.key == "_upload_save"]
+
+
+def test_a_wrong_date_format_shows_in_the_preview_and_blocks_the_load(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    users = b"user_id,created_at\n1,01/31/2024\n2,02/28/2024\n3,12/01/2024\n"
+    at = _upload(app_on(store, page=DATA_PAGE), _files(users=users))
+    assert at.selectbox(key=DATES).value == "MM/DD/YYYY"
+    at.selectbox(key=DATES).set_value("DD/MM/YYYY").run()
+    no_exceptions(at)
+    assert _preview(at) == [
+        "cannot be read as DD/MM/YYYY",
+        "cannot be read as DD/MM/YYYY",
+        "2024-01-12 00:00 UTC",
+    ]
+    assert "rows 1, 2" in _texts(at, "markdown")  # the quality report names the rows
+    assert [b for b in at.button if b.key == "_upload_save"] == []
+
+
+PERSONAL = (
+    b"user_id,created_at,email,full_name,phone_no,last_ip,plan\n"
+    b"1,2024-01-01,ann@example.org,Ann,+44 20 7946 0001,10.0.0.1,free\n"
+    b"2,2024-01-02,bob@example.org,Bob,+44 20 7946 0002,10.0.0.2,pro\n"
+    b"3,2024-01-03,cy@example.org,Cy,+44 20 7946 0003,10.0.0.3,free\n"
+)
+
+
+def test_personal_data_is_never_offered_as_a_segment(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    at = _upload(app_on(store, page=DATA_PAGE), _files(users=PERSONAL))
+    captions = _texts(at, "caption")
+    assert "(offered as segments): plan" in captions
+    for column in ("email", "full_name", "phone_no", "last_ip"):
+        assert f"{column} is kept but never offered as a segment" in captions
+    at.button(key="_upload_use").click().run()
+    no_exceptions(at)
+    keys = {w.key for w in at.sidebar.multiselect}
+    assert "seg_plan" in keys
+    assert not keys & {"seg_email", "seg_full_name", "seg_phone_no", "seg_last_ip"}
+
+
+def _sha256(url: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(Path(url.removeprefix("sqlite:///")).read_bytes()).hexdigest()
+
+
+def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    before = _sha256(store)
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    at.button(key="_upload_use").click().run()
+    no_exceptions(at)
+    assert "nothing was saved" in _texts(at, "success")
+    assert _sha256(store) == before  # not one byte of the store changed
+    assert load_community(open_source(store)).members.height == 60
+    # every page of this session reads the upload
+    assert "uploaded files events.csv, users.csv" in _texts(at, "markdown")
+    assert at.dataframe[0].value["rows"].tolist()[:2] == [3, 4]
+    at.switch_page("app_pages/overview.py").run()
+    no_exceptions(at)
+    assert next(m for m in at.metric if m.label == "Members").value == "3"
+    # and back to the stored community
+    at.switch_page(DATA_PAGE).run()
+    at.button(key="_upload_stop_using").click().run()
+    no_exceptions(at)
+    assert at.dataframe[0].value["rows"].tolist()[0] == 60
+    assert _sha256(store) == before

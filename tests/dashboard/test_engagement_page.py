@@ -7,6 +7,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from analytics.activity_windows import STICKINESS_LABEL
 from analytics.community import load_community
 from analytics.engagement import leaderboard
 from analytics.io import open_source
@@ -34,6 +35,15 @@ def _rendered_text(at) -> str:  # type: ignore[no-untyped-def]
     return "\n".join(parts)
 
 
+def _open(at, tab: str):  # type: ignore[no-untyped-def]
+    """Open a tab of the page, as a click on it does (the tabs are bound to ``?tab=``)."""
+    at.session_state["tab"] = tab
+    return at.run()
+
+
+TABS = ("Activity", "Leaderboards", "Churn risk")
+
+
 @pytest.fixture
 def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
     return app_on(demo_folder, page=PAGE, range="all")
@@ -41,17 +51,22 @@ def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
 
 def test_page_renders_activity_leaderboards_and_risk_on_the_demo(page) -> None:  # type: ignore[no-untyped-def]
     no_exceptions(page)
+    # only the open tab (the first) is drawn
     assert _titles(page) == [
         "Active members",
         "Activity by kind",
         "How concentrated activity is",
         "New members' time to first activity",
-        "Calibration on the held-out cutoff",
-        "What the model relies on",
     ]
     labels = {m.label for m in page.metric}
-    assert {"Daily active", "Weekly active", "Monthly active", "Stickiness"} <= labels
+    tiles = {"Daily active", "Weekly active", "Monthly active", STICKINESS_LABEL}
+    assert tiles <= labels
     assert {"Activity from the top 1 %", "Activity from the top 10 %"} <= labels
+    assert not page.dataframe  # the leaderboards wait for their tab
+    _open(page, "Churn risk")
+    no_exceptions(page)
+    assert _titles(page) == ["Calibration on the held-out cutoff", "What the model relies on"]
+    labels = {m.label for m in page.metric}
     assert {"ROC AUC (held out)", "PR AUC (held out)"} <= labels
     # the demo's model beats the recency baseline (checked in tests/analytics/test_risk.py too)
     assert any("ranks members better than days since last activity" in s.value
@@ -62,20 +77,26 @@ def test_page_renders_activity_leaderboards_and_risk_on_the_demo(page) -> None: 
 
 
 def test_every_chart_and_table_offers_exports(page) -> None:  # type: ignore[no-untyped-def]
-    labels = [b.proto.label for b in page.get("download_button")]
-    charts = len(page.get("plotly_chart"))
+    labels: list[str] = []
+    charts = 0
+    newsletter = []
+    for tab in TABS:
+        _open(page, tab)
+        labels += [b.proto.label for b in page.get("download_button")]
+        charts += len(page.get("plotly_chart"))
+        newsletter += [c for c in page.code if c.language == "markdown"]
     for label in ("PNG", "SVG", "HTML", "Data (CSV)"):
         assert labels.count(label) == charts
     # top contributors, rising, badges earned: also Markdown; badge summary and at-risk: not
     assert labels.count("Markdown") == 3
     assert labels.count("CSV") == labels.count("Parquet") == labels.count("Excel") == 5
-    newsletter = [c for c in page.code if c.language == "markdown"]
     assert len(newsletter) == 3  # the Markdown for a newsletter, ready to copy
 
 
 def test_pseudonym_switch_hides_every_member_id_and_goes_in_the_url(
     page, demo_folder: Path
 ) -> None:  # type: ignore[no-untyped-def]
+    _open(page, "Leaderboards")
     page.toggle(key="anon").set_value(True).run()
     no_exceptions(page)
     assert url(page, "anon") == ["1"]
@@ -86,12 +107,23 @@ def test_pseudonym_switch_hides_every_member_id_and_goes_in_the_url(
     assert shown == []
     # the same member keeps the same pseudonym across reruns of the view
     first_board = page.dataframe[0].value["member"].tolist()
-    page.number_input(key="risk_horizon").set_value(30).run()
+    _open(page, "Churn risk")
+    assert "Member " in _rendered_text(page)
+    assert [m for m in ids if m in _rendered_text(page)] == []
+    _open(page, "Leaderboards")
     assert page.dataframe[0].value["member"].tolist() == first_board
 
 
 def test_link_with_anon_starts_hidden(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
-    at = app_on(demo_folder, page=PAGE, range="all", anon="1", board_kind="post", top="5")
+    at = app_on(
+        demo_folder,
+        page=PAGE,
+        range="all",
+        anon="1",
+        board_kind="post",
+        top="5",
+        tab="Leaderboards",
+    )
     no_exceptions(at)
     assert at.toggle(key="anon").value is True
     assert at.selectbox(key="board_kind").value == "post"
@@ -141,6 +173,10 @@ def test_empty_segment_explains_itself(app_on, tmp_path: Path) -> None:  # type:
 def test_too_little_data_explains_itself(app_on, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     at = app_on(write_csvs(tmp_path, MINIMAL), page=PAGE, range="all")
     no_exceptions(at)
-    infos = " ".join(i.value for i in at.info)
+    infos = ""
+    for tab in TABS:
+        _open(at, tab)
+        no_exceptions(at)
+        infos += " ".join(i.value for i in at.info)
     assert "The data covers too little time" in infos
     assert "No badges in the data" in infos

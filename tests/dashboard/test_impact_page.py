@@ -83,6 +83,9 @@ def test_without_proof_tables_the_page_says_what_to_add(app_on, tmp_path: Path) 
 
 
 def test_any_time_view_table_explains_non_estimable_items(page) -> None:  # type: ignore[no-untyped-def]
+    page.session_state["impact_cox"] = True  # its expander opened: the model is fitted then
+    page.run()
+    no_exceptions(page)
     cox = next(df.value for df in page.dataframe if "hazard ratio of churn" in df.value.columns)
     yearling = cox[cox["item"] == "Yearling"].iloc[0]
     assert yearling["not estimable because"]

@@ -23,6 +23,21 @@ def _chart(at, key: str) -> dict:  # type: ignore[no-untyped-def]
     return plotly_spec(at, matches[0])
 
 
+TABS = ("Cohort matrix", "Survival", "Lifecycle", "Churn")
+
+
+def _open(at, tab: str):  # type: ignore[no-untyped-def]
+    """Open a tab, as a click on it does (only the open tab computes and draws)."""
+    at.session_state["tab"] = tab
+    return at.run()
+
+
+def _all_titles(at) -> list[str]:  # type: ignore[no-untyped-def]
+    return [
+        plotly_spec(at, i)["layout"]["title"]["text"] for i in range(len(at.get("plotly_chart")))
+    ]
+
+
 @pytest.fixture
 def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
     return app_on(demo_folder, page=PAGE, range="all")
@@ -30,10 +45,16 @@ def page(app_on, demo_folder: Path):  # type: ignore[no-untyped-def]
 
 def test_page_renders_all_four_analyses_with_captions(page) -> None:  # type: ignore[no-untyped-def]
     no_exceptions(page)
-    titles = [
-        plotly_spec(page, i)["layout"]["title"]["text"]
-        for i in range(len(page.get("plotly_chart")))
+    # only the open tab is drawn: the first on arrival
+    assert _all_titles(page) == [
+        "Retention by week after joining, per join cohort",
+        "Retention curve",
     ]
+    titles: list[str] = []
+    for tab in TABS:
+        _open(page, tab)
+        no_exceptions(page)
+        titles += _all_titles(page)
     assert titles == [
         "Retention by week after joining, per join cohort",
         "Retention curve",
@@ -64,6 +85,7 @@ def test_period_switch_to_month(page) -> None:  # type: ignore[no-untyped-def]
         _chart(page, "per join cohort")["layout"]["xaxis"]["title"]["text"]
         == "Months since joining"
     )
+    _open(page, "Churn")
     assert _chart(page, "Churn per")["layout"]["title"]["text"] == "Churn per month"
     assert url(page, "period") == ["month"]
 
@@ -84,6 +106,7 @@ def test_cohort_selection_draws_cohort_lines_and_goes_in_the_url(page) -> None: 
 @pytest.mark.parametrize(("compare", "groups"), [("attr:channel", 5), ("cohort", 9)])
 def test_survival_by_attribute_and_cohort(page, compare: str, groups: int) -> None:  # type: ignore[no-untyped-def]
     # the 2,000-member demo spans nine join quarters and five channels, each over 30 members
+    _open(page, "Survival")
     page.selectbox(key="km_by").set_value(compare).run()
     no_exceptions(page)
     curves = [t for t in _chart(page, "not churned")["data"] if t.get("showlegend") is not False]
@@ -94,6 +117,7 @@ def test_survival_by_attribute_and_cohort(page, compare: str, groups: int) -> No
 
 
 def test_survival_by_early_exposure_explains_the_landmark(page) -> None:  # type: ignore[no-untyped-def]
+    _open(page, "Survival")
     page.selectbox(key="km_by").set_value("item").run()
     item = page.selectbox(key="km_item").options[0]
     no_exceptions(page)
@@ -113,13 +137,19 @@ def test_empty_states_explain_themselves(app_on, tmp_path: Path) -> None:  # typ
     folder = write_csvs(tmp_path, MINIMAL)  # two members, two days of data
     at = app_on(folder, page=PAGE)
     no_exceptions(at)
-    infos = " ".join(i.value for i in at.info)
+    infos = ""
+    for tab in TABS:
+        _open(at, tab)
+        no_exceptions(at)
+        infos += " ".join(i.value for i in at.info)
     assert "has a complete week after joining yet" in infos
     assert "Too few members to draw a survival curve" in infos
 
 
 def test_link_reproduces_the_retention_view(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
-    at = app_on(demo_folder, page=PAGE, range="all", period="month", km_by="attr:plan")
+    at = app_on(
+        demo_folder, page=PAGE, range="all", period="month", km_by="attr:plan", tab="Survival"
+    )
     no_exceptions(at)
     assert at.radio(key="period").value == "month"
     assert at.selectbox(key="km_by").value == "attr:plan"
@@ -140,7 +170,9 @@ def test_analyses_are_computed_once_per_view(
     monkeypatch.setattr(analytics.retention, "cohort_matrix", counting)
     at = app_on(small_folder, page=PAGE, range="all")
     assert calls == ["week"]
+    _open(at, "Survival")
     at.selectbox(key="km_by").set_value("attr:channel").run()  # another control: no recompute
+    _open(at, "Cohort matrix")  # back to a tab already computed
     assert calls == ["week"]
     at.radio(key="period").set_value("month").run()
     assert calls == ["week", "month"]

@@ -74,3 +74,19 @@ def test_reading_from_disk(tmp_path: Path) -> None:
     (tmp_path / "mapping.toml").write_bytes(b'[members]\nfile = "caf\xe9.csv"\n')
     with pytest.raises(DataSourceError, match=r"mapping\.toml is not UTF-8 text \(byte 21\)"):
         read_text_file(tmp_path / "mapping.toml")
+
+
+def test_blank_lines_and_separator_only_lines_are_skipped_and_counted() -> None:
+    from analytics.io.upload import read_upload
+
+    uploaded = read_upload("users.csv", b"id,plan\n1,free\n\n2,pro\n , \n,\n3,free\n\n")
+    assert uploaded.frame["id"].to_list() == ["1", "2", "3"]
+    assert uploaded.blank_rows == (2, 4, 5, 7)
+    note = uploaded.blank_note()
+    assert note is not None
+    assert note.startswith("users.csv: skipped 4 blank lines (data rows 2, 4, 5, 7).")
+    assert "count the rows without them" in note  # rows after them moved up
+    trailing = read_upload("users.csv", b"id,plan\n1,free\n2,pro\n\n\n")
+    assert trailing.blank_rows == (3, 4)
+    assert "count the rows without them" not in (trailing.blank_note() or "")
+    assert read_upload("users.csv", b"id,plan\n1,free\n").blank_note() is None
