@@ -10,7 +10,7 @@ from analytics.growth import milestones_in, signup_series
 from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
-from dashboard import charts, components, data, state
+from dashboard import catalog, charts, components, data, state
 from dashboard.markup import escape
 
 st.title("Growth")
@@ -38,14 +38,13 @@ with right:
 series = data.compute("signup_series", signup_series, view.as_of_day, view.segments,
                       period=period, granularity=granularity)  # fmt: skip
 milestones = milestones_in(community, period)
-growth = charts.growth_chart(series, milestones, granularity=granularity, subtitle=subtitle,
-                             window_days=window)  # fmt: skip
-st.plotly_chart(growth, key="growth_chart")
-st.caption(
+chart_view = components.chart_view(community, view)
+components.chart(
+    catalog.growth(chart_view, series, milestones, granularity=granularity, window_days=window),
     "Bars: signups; line: everyone who had joined by then; diamonds: milestone announcements, "
-    f"their {window}-day impact windows shaded. The table below says what each one did."
+    f"their {window}-day impact windows shaded. The table below says what each one did.",
+    key="growth",
 )
-components.chart_downloads(growth, series, f"growth {period.label()}", key="growth")
 
 with st.expander("Add, edit or delete milestones", expanded=community.milestones is None):
     first_join = community.first_join
@@ -169,19 +168,14 @@ if estimable:
     components.sync_url({state.MILESTONE: chosen})
     effect = next(e for e in estimable if e.milestone_id == chosen)
     assert effect.daily is not None
-    detail = charts.milestone_detail_chart(effect.daily, title=effect.title, unit=unit,
-                                           subtitle=subtitle)  # fmt: skip
-    st.plotly_chart(detail, key="milestone_detail")
-    components.chart_downloads(detail, effect.daily, f"milestone {chosen}", key="ms_detail")
-
-    study = charts.event_study_chart(result.event_study, unit=unit, subtitle=subtitle)
-    st.plotly_chart(study, key="event_study")
-    st.caption(
+    components.chart(catalog.milestone_detail(chart_view, effect, unit=unit), key="ms_detail")
+    components.chart(
+        catalog.event_study(chart_view, result, unit=unit),
         "The average over all announcements of how far each day after them was above or below "
         "expected; the grey band is where the same average falls at dates without an "
-        "announcement. A line inside the band is what noise alone produces."
+        "announcement. A line inside the band is what noise alone produces.",
+        key="event",
     )
-    components.chart_downloads(study, result.event_study, "event study", key="event")
 
 if not result.round_number_placebos.is_empty():
     st.subheader("Round numbers crossed without an announcement")
