@@ -14,7 +14,7 @@ import streamlit as st
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.known import NOT_KNOWN, known_from_text
-from analytics.overview import Kpi
+from analytics.overview import Kpi, KpiName
 from analytics.quality import QualityReport
 from dashboard import catalog, charts, exports, state, tables
 from dashboard.data import Loaded, load, segmented
@@ -270,7 +270,7 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
                 kpi.label,
                 NOT_KNOWN if not kpi.known else _format(kpi, kpi.value),
                 delta=_delta(kpi),
-                delta_color="inverse" if kpi.key == "churned" else "normal",
+                delta_color="inverse" if kpi.key == KpiName.CHURNED else "normal",
                 help=kpi.help,
                 border=True,
             )

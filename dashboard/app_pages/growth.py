@@ -55,10 +55,16 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
     )
     with st.form("add_milestone", clear_on_submit=True):
         c1, c2, c3, c4 = st.columns([2, 1, 3, 2])
-        day = c1.date_input("Date", value=community.as_of.date(), key="new_ms_day")
-        clock = c2.time_input("Time (UTC)", value=time(12, 0), key="new_ms_time")
-        title = c3.text_input("Title", key="new_ms_title", placeholder="e.g. 10,000 members!")
-        channel = c4.text_input("Channel", key="new_ms_channel", placeholder="blog, newsletter…")
+        day = c1.date_input(
+            "Date", value=community.as_of.date(), key=state.Session.NEW_MILESTONE_DAY
+        )
+        clock = c2.time_input("Time (UTC)", value=time(12, 0), key=state.Session.NEW_MILESTONE_TIME)
+        title = c3.text_input(
+            "Title", key=state.Session.NEW_MILESTONE_TITLE, placeholder="e.g. 10,000 members!"
+        )
+        channel = c4.text_input(
+            "Channel", key=state.Session.NEW_MILESTONE_CHANNEL, placeholder="blog, newsletter…"
+        )
         if st.form_submit_button("Add milestone"):
             try:
                 data.milestone_store().add(
@@ -86,16 +92,20 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
             format_func=lambda i: (
                 f"{editable[i].announced_at:%Y-%m-%d %H:%M} — {editable[i].title}"
             ),
-            key="edit_ms_id",
+            key=state.Session.EDIT_MILESTONE,
         )
         current = editable[chosen_id]
         e1, e2, e3 = st.columns([3, 2, 2])
-        new_title = e1.text_input("New title", value=current.title, key=f"edit_title_{chosen_id}")
+        new_title = e1.text_input(
+            "New title",
+            value=current.title,
+            key=f"{state.Session.EDIT_MILESTONE_TITLE}_{chosen_id}",
+        )
         new_day = e2.date_input("New date", value=current.announced_at.date(),
-                                key=f"edit_day_{chosen_id}")  # fmt: skip
+                                key=f"{state.Session.EDIT_MILESTONE_DAY}_{chosen_id}")  # fmt: skip
         with e3:
             save, remove = st.columns(2)
-            if save.button("Save", key="edit_ms_save"):
+            if save.button("Save", key=state.Session.EDIT_MILESTONE_SAVE):
                 try:
                     data.milestone_store().update(
                         chosen_id,
@@ -109,7 +119,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     st.rerun()
                 except (MilestoneValidationError, ProofboardError) as exc:
                     st.error(escape(exc))
-            if remove.button("Delete", key="edit_ms_delete"):
+            if remove.button("Delete", key=state.Session.EDIT_MILESTONE_DELETE):
                 try:
                     data.milestone_store().delete(chosen_id)
                     data.milestones_changed()
