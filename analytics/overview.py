@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Literal
 
 import polars as pl
@@ -21,6 +22,16 @@ ACTIVE_WINDOW_DAYS = MONTHLY_ACTIVE_DAYS
 RETENTION_DAYS = 90
 
 
+class KpiName(StrEnum):
+    """The key figures, by the name JSON, CSV and code use for them (``Kpi.key``)."""
+
+    MEMBERS = "members"
+    NEW_MEMBERS = "new_members"
+    ACTIVE_MEMBERS = "active_members"
+    CHURNED = "churned"
+    RETENTION_90D = "retention_90d"
+
+
 @dataclass(frozen=True)
 class Kpi:
     """One key figure: its value in the period and in the previous period.
@@ -34,7 +45,7 @@ class Kpi:
     includes that a reader could not guess (e.g. members whose churn is not known yet).
     """
 
-    key: str
+    key: KpiName
     label: str
     unit: Literal["members", "share"]
     value: float | None
@@ -170,7 +181,7 @@ def overview_kpis(
     prev_ret, prev_ret_ci, prev_ret_n = _retention(status, previous, community.as_of)
     return [
         Kpi(
-            key="members",
+            key=KpiName.MEMBERS,
             label="Members",
             unit="members",
             value=_members_at(status, period.end),
@@ -183,7 +194,7 @@ def overview_kpis(
             note=(f"includes {pending:,} whose churn is not known yet" if pending else None),
         ),
         Kpi(
-            key="new_members",
+            key=KpiName.NEW_MEMBERS,
             label="New members",
             unit="members",
             value=_new(status, period),
@@ -191,7 +202,7 @@ def overview_kpis(
             help="Members who joined during the period.",
         ),
         Kpi(
-            key="active_members",
+            key=KpiName.ACTIVE_MEMBERS,
             label=f"Active ({ACTIVE_WINDOW_DAYS} days)",
             unit="members",
             value=active[0],
@@ -203,7 +214,7 @@ def overview_kpis(
             ),
         ),
         Kpi(
-            key="churned",
+            key=KpiName.CHURNED,
             label="Churned",
             unit="members",
             value=_churned(status, period, churn_known),
@@ -218,7 +229,7 @@ def overview_kpis(
             note=churn_note,
         ),
         Kpi(
-            key="retention_90d",
+            key=KpiName.RETENTION_90D,
             label=f"{RETENTION_DAYS}-day retention",
             unit="share",
             value=ret,

@@ -37,7 +37,7 @@ from analytics.milestones import (
     MilestoneSettings,
     estimate_milestones,
 )
-from analytics.overview import RETENTION_DAYS, Kpi, overview_kpis
+from analytics.overview import RETENTION_DAYS, Kpi, KpiName, overview_kpis
 from analytics.periods import Period
 from analytics.stats import p_text, wilson_interval
 
@@ -218,7 +218,7 @@ class WeeklyReview:
     summary: list[str]
     method_notes: list[str]
 
-    def kpi(self, key: str) -> KpiComparison:
+    def kpi(self, key: KpiName) -> KpiComparison:
         return next(k for k in self.kpis if k.kpi.key == key)
 
     @property
@@ -584,7 +584,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     """Templated sentences, each stating a computed number (with its interval where it has
     one) and a direction word that matches its sign."""
     out: list[str] = []
-    new = review.kpi("new_members")
+    new = review.kpi(KpiName.NEW_MEMBERS)
     assert new.kpi.value is not None
     assert new.kpi.previous is not None
     sentence = (
@@ -599,7 +599,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
         )
     out.append(sentence + ".")
 
-    members = review.kpi("members")
+    members = review.kpi(KpiName.MEMBERS)
     assert members.kpi.value is not None
     assert members.kpi.previous is not None
     out.append(
@@ -607,7 +607,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
         + (f" ({members.kpi.note})" if members.kpi.note else "")
         + f", {_count_change(members.kpi.value - members.kpi.previous)} a week earlier."
     )
-    active = review.kpi("active_members")
+    active = review.kpi(KpiName.ACTIVE_MEMBERS)
     assert active.kpi.value is not None
     assert active.kpi.previous is not None
     out.append(
@@ -635,7 +635,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             f"{known_from_text(review.churn_known_on())}."
         )
 
-    retention = review.kpi("retention_90d")
+    retention = review.kpi(KpiName.RETENTION_90D)
     if retention.kpi.value is None:
         out.append(
             f"No member reached their day {RETENTION_DAYS} in the week, so there is no "

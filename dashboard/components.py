@@ -14,9 +14,9 @@ import streamlit as st
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.known import NOT_KNOWN, known_from_text
-from analytics.overview import Kpi
+from analytics.overview import Kpi, KpiName
 from analytics.quality import QualityReport
-from dashboard import charts, exports, state, tables
+from dashboard import catalog, charts, exports, state, tables
 from dashboard.data import Loaded, load, segmented
 from dashboard.markup import escape
 
@@ -232,6 +232,11 @@ def filters_caption(community: Community, view: state.ViewState, period_label: s
     return charts.view_caption(community.as_of, view.segments, period_label)
 
 
+def chart_view(community: Community, view: state.ViewState) -> catalog.View:
+    """The view the sidebar chose, as the chart builders of :mod:`dashboard.catalog` take it."""
+    return catalog.View(community, view.first_day, view.last_day, view.segments, view.inactive_days)
+
+
 def _format(kpi: Kpi, value: float | None) -> str:
     if value is None:
         return "—"
@@ -265,7 +270,7 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
                 kpi.label,
                 NOT_KNOWN if not kpi.known else _format(kpi, kpi.value),
                 delta=_delta(kpi),
-                delta_color="inverse" if kpi.key == "churned" else "normal",
+                delta_color="inverse" if kpi.key == KpiName.CHURNED else "normal",
                 help=kpi.help,
                 border=True,
             )
@@ -362,6 +367,20 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
         "Data (CSV)", data=_csv(data), file_name=f"{file}.csv",
         mime="text/csv", key=f"{key}_csv", icon=":material/table:",
     )  # fmt: skip
+
+
+def chart(
+    drawn: catalog.Drawn, caption: str | None = None, *, key: str, downloads: bool = True
+) -> None:
+    """The one way a page shows a chart: the figure its :mod:`dashboard.catalog` builder drew
+    (the same as ``proofboard export chart`` and the report draw), the caption saying how to
+    read it, and the download row (PNG, SVG, HTML, data as CSV; left out when ``downloads`` is
+    false, as in presentation mode)."""
+    st.plotly_chart(drawn.figure, key=f"{key}_chart", width="stretch")
+    if caption:
+        st.caption(caption)
+    if downloads:
+        chart_downloads(drawn.figure, drawn.data, drawn.file, key=key)
 
 
 def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool = False) -> None:

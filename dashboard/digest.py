@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import polars as pl
 
 from analytics.delivery.alerts import Alert
+from analytics.overview import KpiName
 from analytics.weekly import WeeklyReview
 from dashboard import exports, report
 from dashboard.exports import slug
@@ -51,8 +52,8 @@ def key_figures(review: WeeklyReview) -> pl.DataFrame:
 
 
 def subject(review: WeeklyReview) -> str:
-    new = review.kpi("new_members").kpi.value
-    members = review.kpi("members").kpi.value
+    new = review.kpi(KpiName.NEW_MEMBERS).kpi.value
+    members = review.kpi(KpiName.MEMBERS).kpi.value
     return (
         f"Proofboard weekly review {review.week}: {new or 0:,.0f} new members, "
         f"{members or 0:,.0f} members"

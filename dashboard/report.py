@@ -23,7 +23,7 @@ from analytics.errors import ProofboardError
 from analytics.io import write_file
 from analytics.known import known_from_text, not_known_text
 from analytics.weekly import WeeklyReview
-from dashboard import charts, exports, tables
+from dashboard import catalog, charts, exports, tables
 
 Progress = Callable[[str, float], None]
 FORMATS = (".html", ".pdf")
@@ -39,56 +39,53 @@ class ReportError(ProofboardError):
 
 @dataclass(frozen=True)
 class ReviewChart:
-    """A chart of the review with the data behind it (for the page's download buttons)."""
+    """A chart of the review as its catalog builder drew it, with its caption."""
 
     key: str
-    figure: go.Figure
-    data: pl.DataFrame
+    drawn: catalog.Drawn
     caption: str
+
+    @property
+    def figure(self) -> go.Figure:
+        return self.drawn.figure
+
+    @property
+    def data(self) -> pl.DataFrame:
+        return self.drawn.data
 
 
 def subtitle(review: WeeklyReview) -> str:
-    return f"{review.week} ({review.days_label}) · data as of {review.as_of:%Y-%m-%d %H:%M} UTC"
+    return catalog.review_subtitle(review)
 
 
 def review_charts(review: WeeklyReview) -> list[ReviewChart]:
-    """The review's charts, in page order."""
-    sub = subtitle(review)
+    """The review's charts, in page order, each drawn by its :mod:`dashboard.catalog` builder
+    (the page, the report, the e-mail and ``proofboard export chart`` draw the same)."""
+    signups, kpis = catalog.review_signups(review), catalog.review_kpis(review)
     out = [
         ReviewChart(
             "signups",
-            charts.week_signups_chart(
-                review.signups,
-                review.recent_milestones,
-                week_start=review.period.start,
-                week_end=review.period.end,
-                week=review.week,
-                subtitle=sub,
-            ),
-            review.signups,
+            signups,
             "Bars: members who signed up each day, the reviewed week shaded; line: everyone "
             "who had joined by then (right axis); diamonds: milestone announcements.",
         ),
         ReviewChart(
             "kpis",
-            charts.kpi_weeks_chart(review.kpi_history(), subtitle=sub),
-            review.kpi_history(),
+            kpis,
             "Each key figure in the reviewed week (blue) and the four weeks before (grey); "
             "dashed: the average of the four weeks before, drawn only when all four are known. "
             f"Churn is known only {review.inactive_days} quiet days after a week ends: a week "
             "whose churn is not known yet has no bar and reads 'not known yet'.",
         ),
     ]
-    if review.impact is not None and review.impact.population_size > 0:
-        table = review.impact.table()
-        s = review.impact.settings
+    impact = review.impact
+    if impact is not None and impact.population_size > 0 and not impact.table().is_empty():
+        s = impact.settings
+        findings = catalog.review_effects(review)
         out.append(
             ReviewChart(
                 "findings",
-                charts.forest_plot(
-                    table, landmark=s.landmark_days, horizon=s.horizon_days, subtitle=sub
-                ),
-                table,
+                findings,
                 f"Each dot: how much more (or less) likely members who saw or earned the item in "
                 f"their first {s.landmark_days} days were to still be members {s.horizon_days} "
                 "days later than comparable members, with its 95 % interval. Green helps, red "

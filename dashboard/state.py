@@ -10,23 +10,102 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import StrEnum
 from typing import Any
 
 import streamlit as st
 
+
+class Param(StrEnum):
+    """Query-parameter keys, which are also the keys of the widgets they set: what defines a
+    view and travels in a shared link."""
+
+    AS_OF = "as_of"
+    RANGE = "range"
+    FROM = "from"
+    TO = "to"
+    INACTIVE_DAYS = "inactive_days"
+    GRANULARITY = "granularity"
+    RETENTION_PERIOD = "period"
+    COHORTS = "cohorts"
+    KM_BY = "km_by"
+    KM_ITEM = "km_item"
+    LANDMARK = "landmark"
+    HORIZON = "horizon"
+    FIXED = "fixed"
+    ITEM = "item"
+    OUTCOME = "outcome"
+    WINDOW = "window"
+    MILESTONE = "milestone"
+    ANONYMOUS = "anon"
+    BOARD_KIND = "board_kind"
+    BOARD_TOP = "top"
+    RISK_HORIZON = "risk_horizon"
+    WEEK = "week"
+    TAB = "tab"
+    PRESENT = "present"
+
+
+class Session(StrEnum):
+    """Session-state keys that are never in the URL (widgets and flags of one session)."""
+
+    SEEDED = "_seeded_from_url"
+    DATE_PICKER = "_date_range_picker"
+    AS_OF_PICKER = "_as_of_picker"
+    PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
+    SUBSCRIBE_EMAIL = "_subscribe_email"
+    SUBSCRIBE_WEEKDAY = "_subscribe_weekday"
+    SUBSCRIBE_HOUR = "_subscribe_hour"
+    SUBSCRIBE_TIMEZONE = "_subscribe_timezone"
+    SUBSCRIBE_FORMAT = "_subscribe_format"
+    SUBSCRIBE_ALERTS = "_subscribe_alerts"
+    SUBSCRIBE_SUBMIT = "_subscribe_submit"
+    SUBSCRIBE_FLASH = "_subscribe_flash"
+    UNSUBSCRIBE_CHOICE = "_unsubscribe_choice"
+    UNSUBSCRIBE = "_unsubscribe"
+    SESSION_SOURCE = "_session_source"
+    CONNECT_URL = "_connect_url"
+    CONNECT_TEST = "_connect_test"
+    CONNECT_USE = "_connect_use"
+    CONNECT_RESET = "_connect_reset"
+    CONNECT_FLASH = "_connect_flash"
+    UPLOAD_ROUND = "_upload_round"
+    UPLOAD_FLASH = "_upload_flash"
+    UPLOAD_CONFIRM = "_upload_confirm"
+    UPLOAD_SAVE = "_upload_save"
+    UPLOAD_DISCARD = "_upload_discard"
+    UPLOAD_USE = "_upload_use"
+    UPLOAD_STOP_USING = "_upload_stop_using"
+    SESSION_UPLOAD = "_session_upload"
+    MAPPING_DOWNLOAD = "_mapping_toml"
+    # Growth page: the milestone editor
+    NEW_MILESTONE_DAY = "new_ms_day"
+    NEW_MILESTONE_TIME = "new_ms_time"
+    NEW_MILESTONE_TITLE = "new_ms_title"
+    NEW_MILESTONE_CHANNEL = "new_ms_channel"
+    EDIT_MILESTONE = "edit_ms_id"
+    EDIT_MILESTONE_TITLE = "edit_title"
+    EDIT_MILESTONE_DAY = "edit_day"
+    EDIT_MILESTONE_SAVE = "edit_ms_save"
+    EDIT_MILESTONE_DELETE = "edit_ms_delete"
+
+
+# The names below are the members of Param and Session under their old module-level names, so
+# that pages read ``state.AS_OF``; the enums above are where a key is defined.
+
 # Query-parameter (and widget) keys.
-AS_OF = "as_of"
-RANGE = "range"
-FROM = "from"
-TO = "to"
-INACTIVE_DAYS = "inactive_days"
-GRANULARITY = "granularity"
+AS_OF = Param.AS_OF
+RANGE = Param.RANGE
+FROM = Param.FROM
+TO = Param.TO
+INACTIVE_DAYS = Param.INACTIVE_DAYS
+GRANULARITY = Param.GRANULARITY
 SEGMENT_PREFIX = "seg_"
 
 # Session-only keys (not in the URL).
-SEEDED = "_seeded_from_url"
-DATE_PICKER = "_date_range_picker"
-AS_OF_PICKER = "_as_of_picker"
+SEEDED = Session.SEEDED
+DATE_PICKER = Session.DATE_PICKER
+AS_OF_PICKER = Session.AS_OF_PICKER
 
 RANGE_PRESETS: dict[str, str] = {
     "7d": "Last 7 days",
@@ -138,67 +217,67 @@ def preset_range(preset: str, *, first: date, last: date) -> tuple[date, date]:
 
 
 # Retention page
-RETENTION_PERIOD = "period"
-COHORTS = "cohorts"
-KM_BY = "km_by"
-KM_ITEM = "km_item"
+RETENTION_PERIOD = Param.RETENTION_PERIOD
+COHORTS = Param.COHORTS
+KM_BY = Param.KM_BY
+KM_ITEM = Param.KM_ITEM
 RETENTION_PERIODS: dict[str, str] = {"week": "Week (7 days)", "month": "Month (30 days)"}
 
 # Impact page
-LANDMARK = "landmark"
-HORIZON = "horizon"
-FIXED = "fixed"
-ITEM = "item"
+LANDMARK = Param.LANDMARK
+HORIZON = Param.HORIZON
+FIXED = Param.FIXED
+ITEM = Param.ITEM
 
 # Growth page
-OUTCOME = "outcome"
-WINDOW = "window"
-MILESTONE = "milestone"
+OUTCOME = Param.OUTCOME
+WINDOW = Param.WINDOW
+MILESTONE = Param.MILESTONE
 OUTCOMES: dict[str, str] = {"signups": "Signups", "active": "Active members"}
 
 # Engagement page
-ANONYMOUS = "anon"
-BOARD_KIND = "board_kind"
-BOARD_TOP = "top"
-RISK_HORIZON = "risk_horizon"
-PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
+ANONYMOUS = Param.ANONYMOUS
+BOARD_KIND = Param.BOARD_KIND
+BOARD_TOP = Param.BOARD_TOP
+RISK_HORIZON = Param.RISK_HORIZON
+PSEUDONYM_SALT = Session.PSEUDONYM_SALT
 
 # Weekly review page
-WEEK = "week"
+WEEK = Param.WEEK
 #: the open tab of a page with tabs (its label), bound to the URL so a shared link keeps it
-TAB = "tab"
+TAB = Param.TAB
 #: ``?present=1``: the Weekly review for a meeting screen (no sidebar, status or downloads)
-PRESENT = "present"
+PRESENT = Param.PRESENT
 # the Subscribe control (session only, never in the URL)
-SUBSCRIBE_EMAIL = "_subscribe_email"
-SUBSCRIBE_WEEKDAY = "_subscribe_weekday"
-SUBSCRIBE_HOUR = "_subscribe_hour"
-SUBSCRIBE_TIMEZONE = "_subscribe_timezone"
-SUBSCRIBE_FORMAT = "_subscribe_format"
-SUBSCRIBE_ALERTS = "_subscribe_alerts"
-SUBSCRIBE_SUBMIT = "_subscribe_submit"
-SUBSCRIBE_FLASH = "_subscribe_flash"
+SUBSCRIBE_EMAIL = Session.SUBSCRIBE_EMAIL
+SUBSCRIBE_WEEKDAY = Session.SUBSCRIBE_WEEKDAY
+SUBSCRIBE_HOUR = Session.SUBSCRIBE_HOUR
+SUBSCRIBE_TIMEZONE = Session.SUBSCRIBE_TIMEZONE
+SUBSCRIBE_FORMAT = Session.SUBSCRIBE_FORMAT
+SUBSCRIBE_ALERTS = Session.SUBSCRIBE_ALERTS
+SUBSCRIBE_SUBMIT = Session.SUBSCRIBE_SUBMIT
+SUBSCRIBE_FLASH = Session.SUBSCRIBE_FLASH
 # Data page: the Deliveries panel
-UNSUBSCRIBE_CHOICE = "_unsubscribe_choice"
-UNSUBSCRIBE = "_unsubscribe"
+UNSUBSCRIBE_CHOICE = Session.UNSUBSCRIBE_CHOICE
+UNSUBSCRIBE = Session.UNSUBSCRIBE
 
 # Data page: uploads and the database connection (session only, never in the URL).
-SESSION_SOURCE = "_session_source"
-CONNECT_URL = "_connect_url"
-CONNECT_TEST = "_connect_test"
-CONNECT_USE = "_connect_use"
-CONNECT_RESET = "_connect_reset"
-CONNECT_FLASH = "_connect_flash"
-UPLOAD_ROUND = "_upload_round"
-UPLOAD_FLASH = "_upload_flash"
-UPLOAD_CONFIRM = "_upload_confirm"
-UPLOAD_SAVE = "_upload_save"
-UPLOAD_DISCARD = "_upload_discard"
-UPLOAD_USE = "_upload_use"
-UPLOAD_STOP_USING = "_upload_stop_using"
+SESSION_SOURCE = Session.SESSION_SOURCE
+CONNECT_URL = Session.CONNECT_URL
+CONNECT_TEST = Session.CONNECT_TEST
+CONNECT_USE = Session.CONNECT_USE
+CONNECT_RESET = Session.CONNECT_RESET
+CONNECT_FLASH = Session.CONNECT_FLASH
+UPLOAD_ROUND = Session.UPLOAD_ROUND
+UPLOAD_FLASH = Session.UPLOAD_FLASH
+UPLOAD_CONFIRM = Session.UPLOAD_CONFIRM
+UPLOAD_SAVE = Session.UPLOAD_SAVE
+UPLOAD_DISCARD = Session.UPLOAD_DISCARD
+UPLOAD_USE = Session.UPLOAD_USE
+UPLOAD_STOP_USING = Session.UPLOAD_STOP_USING
 #: the files the session's upload came from, while "Use for this session" is on
-SESSION_UPLOAD = "_session_upload"
-MAPPING_DOWNLOAD = "_mapping_toml"
+SESSION_UPLOAD = Session.SESSION_UPLOAD
+MAPPING_DOWNLOAD = Session.MAPPING_DOWNLOAD
 
 
 def upload_key() -> str:

@@ -18,7 +18,7 @@ from analytics.engagement import (
     time_to_first_activity,
 )
 from analytics.risk import GROUP_HELP, RiskSettings, at_risk_export, churn_risk, risk_definition
-from dashboard import charts, components, data, exports, state
+from dashboard import catalog, components, data, exports, state
 from dashboard.engagement_view import MemberView
 from dashboard.markup import escape
 
@@ -29,6 +29,7 @@ components.require_members(community)
 first, last = view.first_day, view.last_day
 subtitle = components.filters_caption(community, view, f"{first} to {last}")
 st.caption(escape(subtitle))
+chart_view = components.chart_view(community, view)
 
 state.seed(state.ANONYMOUS, st.query_params.get(state.ANONYMOUS) == "1")
 anonymous = st.toggle(
@@ -83,14 +84,13 @@ def show_activity() -> None:
             help=stickiness_definition(),
         )
         st.caption(f"On {row['day']}, the last complete day of the period.")
-        fig = charts.active_members_chart(daily, subtitle=subtitle)
-        st.plotly_chart(fig, key="active_chart")
-        st.caption(
+        components.chart(
+            catalog.active(chart_view, daily),
             "Members with at least one activity row on each day, in the 7 days and in the 30 "
             "days ending with it (a member counts once per window). Stickiness (dotted, right "
-            "axis) is daily ÷ 28-day active. The last day may be cut short by the as-of time."
+            "axis) is daily ÷ 28-day active. The last day may be cut short by the as-of time.",
+            key="active",
         )
-        components.chart_downloads(fig, daily, "active members", key="active")
 
         kinds = data.compute(
             "activity_by_kind",
@@ -101,13 +101,12 @@ def show_activity() -> None:
             last=last,
             every="1w",
         )
-        kind_fig = charts.activity_kind_chart(kinds, subtitle=subtitle)
-        st.plotly_chart(kind_fig, key="kind_chart")
-        st.caption(
+        components.chart(
+            catalog.kinds(chart_view, kinds),
             "Activity rows per week and kind. The first and last weeks may be only partly inside "
-            "the period."
+            "the period.",
+            key="kinds",
         )
-        components.chart_downloads(kind_fig, kinds, "activity by kind", key="kinds")
 
         conc = data.compute(
             "concentration", concentration, view.as_of_day, view.segments, first=first, last=last
@@ -123,18 +122,13 @@ def show_activity() -> None:
                 "members, the share from the most active 1 % of them (at least one member).",
             )
             right.metric("Activity from the top 10 %", f"{conc.top_10:.0%}", border=True)
-            lorenz_fig = charts.lorenz_chart(
-                conc.lorenz, top_1=conc.top_1, top_10=conc.top_10, subtitle=subtitle
-            )
-            st.plotly_chart(lorenz_fig, key="lorenz_chart")
-            st.caption(
+            components.chart(
+                catalog.lorenz(chart_view, conc),
                 f"Members active in the period sorted from least to most active: the curve shows "
                 f"the share of all activity the least active x % of them account for. The further "
                 f"it sags below the diagonal, the more a few members carry the community (Gini "
-                f"{conc.gini:.2f}; 0 = everyone equally active, 1 = one member does everything)."
-            )
-            components.chart_downloads(
-                lorenz_fig, conc.lorenz, "activity concentration", key="lorenz"
+                f"{conc.gini:.2f}; 0 = everyone equally active, 1 = one member does everything).",
+                key="lorenz",
             )
 
         activation = data.compute(
@@ -162,15 +156,12 @@ def show_activity() -> None:
                     else "."
                 )
             )
-            act_fig = charts.activation_chart(activation.curve, subtitle=subtitle)
-            st.plotly_chart(act_fig, key="activation_chart")
-            st.caption(
+            components.chart(
+                catalog.activation(chart_view, activation),
                 "The share of new members with a first activity within each number of days of "
                 "joining. Day d counts only members who joined at least d days before the as-of "
-                "time, so recent members are not counted as inactive before they had the chance."
-            )
-            components.chart_downloads(
-                act_fig, activation.curve, "time to first activity", key="activation"
+                "time, so recent members are not counted as inactive before they had the chance.",
+                key="activation",
             )
 
 
@@ -341,30 +332,21 @@ def show_risk() -> None:
                 "activity only; the model's extra features are not shown as useful.",
                 icon=":material/warning:",
             )
-        risk_subtitle = (
-            f"held-out cutoff {evaluation.eval_cutoff:%Y-%m-%d}, horizon {horizon} d · " + subtitle
-        )
-        cal_fig = charts.calibration_chart(evaluation.calibration, subtitle=risk_subtitle)
-        st.plotly_chart(cal_fig, key="calibration_chart")
-        st.caption(
+        components.chart(
+            catalog.risk_calibration(chart_view, result),
             "Members at the held-out cutoff in ten equal groups by predicted risk: the mean "
             "prediction against the share who actually churned. On the diagonal, a risk of 30 % "
-            "means that 3 in 10 such members churn."
-        )
-        components.chart_downloads(
-            cal_fig, evaluation.calibration, "risk calibration", key="calibration"
+            "means that 3 in 10 such members churn.",
+            key="calibration",
         )
         if evaluation.beats_baseline:
-            imp_fig = charts.importance_chart(result.importance, subtitle=risk_subtitle)
-            st.plotly_chart(imp_fig, key="importance_chart")
-            st.caption(
+            components.chart(
+                catalog.risk_importance(chart_view, result),
                 "How much the held-out ROC AUC falls when one group of features is shuffled "
                 "across members (breaking its link with churn), averaged over "
                 f"{settings.repeats} shuffles; the bars span 95 % of them. Near zero: the model "
-                "does not need that group (it may still matter through a related group)."
-            )
-            components.chart_downloads(
-                imp_fig, result.importance, "risk feature importance", key="importance"
+                "does not need that group (it may still matter through a related group).",
+                key="importance",
             )
 
         st.subheader("Members at risk now")

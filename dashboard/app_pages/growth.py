@@ -10,7 +10,7 @@ from analytics.growth import milestones_in, signup_series
 from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
-from dashboard import charts, components, data, state
+from dashboard import catalog, charts, components, data, state
 from dashboard.markup import escape
 
 st.title("Growth")
@@ -38,14 +38,13 @@ with right:
 series = data.compute("signup_series", signup_series, view.as_of_day, view.segments,
                       period=period, granularity=granularity)  # fmt: skip
 milestones = milestones_in(community, period)
-growth = charts.growth_chart(series, milestones, granularity=granularity, subtitle=subtitle,
-                             window_days=window)  # fmt: skip
-st.plotly_chart(growth, key="growth_chart")
-st.caption(
+chart_view = components.chart_view(community, view)
+components.chart(
+    catalog.growth(chart_view, series, milestones, granularity=granularity, window_days=window),
     "Bars: signups; line: everyone who had joined by then; diamonds: milestone announcements, "
-    f"their {window}-day impact windows shaded. The table below says what each one did."
+    f"their {window}-day impact windows shaded. The table below says what each one did.",
+    key="growth",
 )
-components.chart_downloads(growth, series, f"growth {period.label()}", key="growth")
 
 with st.expander("Add, edit or delete milestones", expanded=community.milestones is None):
     first_join = community.first_join
@@ -56,10 +55,16 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
     )
     with st.form("add_milestone", clear_on_submit=True):
         c1, c2, c3, c4 = st.columns([2, 1, 3, 2])
-        day = c1.date_input("Date", value=community.as_of.date(), key="new_ms_day")
-        clock = c2.time_input("Time (UTC)", value=time(12, 0), key="new_ms_time")
-        title = c3.text_input("Title", key="new_ms_title", placeholder="e.g. 10,000 members!")
-        channel = c4.text_input("Channel", key="new_ms_channel", placeholder="blog, newsletter…")
+        day = c1.date_input(
+            "Date", value=community.as_of.date(), key=state.Session.NEW_MILESTONE_DAY
+        )
+        clock = c2.time_input("Time (UTC)", value=time(12, 0), key=state.Session.NEW_MILESTONE_TIME)
+        title = c3.text_input(
+            "Title", key=state.Session.NEW_MILESTONE_TITLE, placeholder="e.g. 10,000 members!"
+        )
+        channel = c4.text_input(
+            "Channel", key=state.Session.NEW_MILESTONE_CHANNEL, placeholder="blog, newsletter…"
+        )
         if st.form_submit_button("Add milestone"):
             try:
                 data.milestone_store().add(
@@ -87,16 +92,20 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
             format_func=lambda i: (
                 f"{editable[i].announced_at:%Y-%m-%d %H:%M} — {editable[i].title}"
             ),
-            key="edit_ms_id",
+            key=state.Session.EDIT_MILESTONE,
         )
         current = editable[chosen_id]
         e1, e2, e3 = st.columns([3, 2, 2])
-        new_title = e1.text_input("New title", value=current.title, key=f"edit_title_{chosen_id}")
+        new_title = e1.text_input(
+            "New title",
+            value=current.title,
+            key=f"{state.Session.EDIT_MILESTONE_TITLE}_{chosen_id}",
+        )
         new_day = e2.date_input("New date", value=current.announced_at.date(),
-                                key=f"edit_day_{chosen_id}")  # fmt: skip
+                                key=f"{state.Session.EDIT_MILESTONE_DAY}_{chosen_id}")  # fmt: skip
         with e3:
             save, remove = st.columns(2)
-            if save.button("Save", key="edit_ms_save"):
+            if save.button("Save", key=state.Session.EDIT_MILESTONE_SAVE):
                 try:
                     data.milestone_store().update(
                         chosen_id,
@@ -110,7 +119,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     st.rerun()
                 except (MilestoneValidationError, ProofboardError) as exc:
                     st.error(escape(exc))
-            if remove.button("Delete", key="edit_ms_delete"):
+            if remove.button("Delete", key=state.Session.EDIT_MILESTONE_DELETE):
                 try:
                     data.milestone_store().delete(chosen_id)
                     data.milestones_changed()
@@ -169,19 +178,14 @@ if estimable:
     components.sync_url({state.MILESTONE: chosen})
     effect = next(e for e in estimable if e.milestone_id == chosen)
     assert effect.daily is not None
-    detail = charts.milestone_detail_chart(effect.daily, title=effect.title, unit=unit,
-                                           subtitle=subtitle)  # fmt: skip
-    st.plotly_chart(detail, key="milestone_detail")
-    components.chart_downloads(detail, effect.daily, f"milestone {chosen}", key="ms_detail")
-
-    study = charts.event_study_chart(result.event_study, unit=unit, subtitle=subtitle)
-    st.plotly_chart(study, key="event_study")
-    st.caption(
+    components.chart(catalog.milestone_detail(chart_view, effect, unit=unit), key="ms_detail")
+    components.chart(
+        catalog.event_study(chart_view, result, unit=unit),
         "The average over all announcements of how far each day after them was above or below "
         "expected; the grey band is where the same average falls at dates without an "
-        "announcement. A line inside the band is what noise alone produces."
+        "announcement. A line inside the band is what noise alone produces.",
+        key="event",
     )
-    components.chart_downloads(study, result.event_study, "event study", key="event")
 
 if not result.round_number_placebos.is_empty():
     st.subheader("Round numbers crossed without an announcement")

@@ -4,7 +4,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.impact import ImpactSettings, estimate_effects, item_detail, time_varying_effects
-from dashboard import charts, components, data, state
+from dashboard import catalog, charts, components, data, state
 from dashboard.markup import escape
 
 st.title("Impact")
@@ -97,16 +97,16 @@ if result.population_size == 0:
         "or an earlier as-of date range."
     )
     st.stop()
-forest = charts.forest_plot(table, landmark=landmark, horizon=horizon, subtitle=subtitle)
-st.plotly_chart(forest, key="forest_plot")
-st.caption(
+chart_view = components.chart_view(community, view)
+components.chart(
+    catalog.effects(chart_view, result),
     f"Each dot: how much more (or less) likely members who saw or earned the item in their first "
     f"{landmark} days were to still be members {horizon} days later than comparable members who "
     "did not, with its 95 % interval. Green helps, red hurts (after correcting for testing many "
     "items); grey could be chance. Open circles: the naive 'ever vs never' difference that "
-    "correlation dashboards show, inflated by members who stayed long enough to be exposed."
+    "correlation dashboards show, inflated by members who stayed long enough to be exposed.",
+    key="forest",
 )
-components.chart_downloads(forest, table, "social proof effects", key="forest")
 
 st.subheader("Every item")
 shown = table.select(
@@ -225,29 +225,26 @@ detail = data.compute("item_detail", item_detail, view.as_of_day, view.segments,
 if detail.curves.is_empty():
     st.info(f"No comparison for this item: {escape(detail.reason)}.")
 else:
-    curves_fig = charts.weighted_curves_chart(detail.curves, landmark=landmark, subtitle=subtitle)
-    st.plotly_chart(curves_fig, key="detail_curves")
-    st.caption(
+    components.chart(
+        catalog.item_survival(chart_view, detail, settings, labels[item_id]),
         "Blue: members exposed in the window. Orange: the unexposed, weighted to resemble them "
         "in early activity, join time and attributes. Dotted: all unexposed as they are — the "
-        "gap between dotted and orange is what comparing like with like removes."
+        "gap between dotted and orange is what comparing like with like removes.",
+        key="dcurves",
     )
-    components.chart_downloads(curves_fig, detail.curves, f"survival {item_id}", key="dcurves")
 if detail.balance is not None:
-    balance_fig = charts.balance_chart(detail.balance, subtitle=subtitle)
-    st.plotly_chart(balance_fig, key="detail_balance")
-    st.caption(
+    components.chart(
+        catalog.item_balance(chart_view, detail, settings, labels[item_id]),
         "Each covariate's difference between exposed and unexposed members, in standard "
-        "deviations, before and after weighting. After weighting all should lie within ±0.1."
+        "deviations, before and after weighting. After weighting all should lie within ±0.1.",
+        key="dbal",
     )
-    components.chart_downloads(balance_fig, detail.balance, f"balance {item_id}", key="dbal")
-timing_fig = charts.timing_chart(detail.timing, landmark=landmark, subtitle=subtitle)
-st.plotly_chart(timing_fig, key="detail_timing")
-st.caption(
+components.chart(
+    catalog.item_timing(chart_view, detail, settings, labels[item_id]),
     "When members first saw or earned it. Only exposure before the landmark (blue) counts as "
-    "exposure here; an item mostly seen later cannot be judged by this comparison."
+    "exposure here; an item mostly seen later cannot be judged by this comparison.",
+    key="dtime",
 )
-components.chart_downloads(timing_fig, detail.timing, f"exposure timing {item_id}", key="dtime")
 
 with st.expander("How to read this"):
     st.markdown(

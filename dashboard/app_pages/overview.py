@@ -5,7 +5,7 @@ import streamlit as st
 from analytics.growth import milestones_in, signup_series
 from analytics.overview import kpi_frame, overview_kpis
 from analytics.periods import Period
-from dashboard import charts, components, data, state
+from dashboard import catalog, components, data, state
 from dashboard.markup import escape
 
 st.title("Overview")
@@ -35,21 +35,16 @@ series = data.compute(
     period=period, granularity=granularity,
 )  # fmt: skip
 milestones = milestones_in(community, period)
-figure = charts.growth_chart(
-    series,
-    milestones,
-    granularity=granularity,
-    subtitle=components.filters_caption(community, view, period.label()),
-)
-st.plotly_chart(figure, key="growth_chart")
-st.caption(
+components.chart(
+    catalog.growth(components.chart_view(community, view), series, milestones,
+                   granularity=granularity, file=f"signups {period.label()}"),
     "Bars: members who signed up each "
     f"{granularity} (grey bars: a {granularity} cut by the period's edge, so only partly "
     "counted). Line: everyone who had joined by then (right axis). Diamonds mark "
     "milestone announcements; whether an announcement changed signups is estimated on the "
-    "Growth page, not read off this chart."
-)
-components.chart_downloads(figure, series, f"signups {period.label()}", key="growth")
+    "Growth page, not read off this chart.",
+    key="growth",
+)  # fmt: skip
 
 if community.milestones is None:
     st.info(

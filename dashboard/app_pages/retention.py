@@ -1,7 +1,5 @@
 """Retention: cohort matrix, survival curves, weekly lifecycle and churn per period."""
 
-from datetime import timedelta
-
 import polars as pl
 import streamlit as st
 
@@ -14,9 +12,9 @@ from analytics.survival_groups import (
     exposure_landmark_table,
     survival_table,
 )
-from dashboard import charts, components, data, state
+from dashboard import catalog, components, data, state
 from dashboard.markup import escape
-from dashboard.survival_view import comparison_summary, sampled_curves
+from dashboard.survival_view import comparison_summary
 
 st.title("Retention")
 community, view = components.page_community()
@@ -24,6 +22,7 @@ components.require_members(community)
 first, last = view.first_day, view.last_day
 subtitle = components.filters_caption(community, view, f"joined {first} to {last}")
 st.caption(escape(subtitle))
+chart_view = components.chart_view(community, view)
 st.markdown(f"**Churn, as used on this page:** {churn_definition(view.inactive_days)}")
 
 period = components.page_choice(
@@ -48,14 +47,13 @@ def show_matrix() -> None:
             "joining yet. Choose a longer or earlier date range in the sidebar."
         )
     else:
-        heatmap = charts.cohort_heatmap(matrix.cells, period=period, subtitle=subtitle)
-        st.plotly_chart(heatmap, key="cohort_heatmap")
-        st.caption(
+        components.chart(
+            catalog.cohort_heatmap(chart_view, matrix, period=period),
             f"Each row is the members who joined in one {period}; each cell the share of them "
             f"active in that {period} after joining. Empty cells are not complete yet (some "
-            "members of the cohort have not lived through them), not zero."
+            "members of the cohort have not lived through them), not zero.",
+            key="heat",
         )
-        components.chart_downloads(heatmap, matrix.cells, f"cohort matrix by {period}", key="heat")
         components.table_download(matrix.wide(), f"cohort matrix by {period} (wide)", key="wide")
 
         options = [c.isoformat() for c in matrix.cohorts()["cohort"].to_list()]
@@ -67,22 +65,14 @@ def show_matrix() -> None:
         state.keep(state.COHORTS, chosen)
         components.sync_url({state.COHORTS: None if chosen == default else chosen})
         by_label = {c.isoformat(): c for c in matrix.cohorts()["cohort"].to_list()}
-        curve = charts.retention_curves(
-            matrix.average,
-            matrix.cells,
-            [by_label[c] for c in chosen],
-            period=period,
-            subtitle=subtitle,
-        )
-        st.plotly_chart(curve, key="retention_curve")
-        st.caption(
+        components.chart(
+            catalog.retention_curve(chart_view, matrix, [by_label[c] for c in chosen],
+                                    period=period),
             "The thick line is the share of all members retained in each period after joining, "
             "each cohort weighted by its size, with its 95 % interval. Later periods rest on the "
-            "older cohorts only."
-        )
-        components.chart_downloads(
-            curve, matrix.average, f"retention curve by {period}", key="curve"
-        )
+            "older cohorts only.",
+            key="curve",
+        )  # fmt: skip
 
 
 def show_survival() -> None:
@@ -156,18 +146,12 @@ def show_survival() -> None:
             "range or clear segment filters."
         )
     else:
-        plot_frame = sampled_curves(comparison)
-        survival_fig = charts.survival_chart(
-            plot_frame,
-            title="Share of members who have not churned, by time since joining",
-            subtitle=subtitle,
-            x_title=x_title,
-        )
-        st.plotly_chart(survival_fig, key="survival_chart")
-        st.caption(
+        components.chart(
+            catalog.survival(chart_view, comparison, x_title=x_title),
             "Kaplan–Meier curves: of the members who joined, the share not yet churned after "
             "each number of days, counting members who have not churned yet only as long as we "
-            "have seen them. Shaded: 95 % intervals. The median is the day the curve crosses 50 %."
+            "have seen them. Shaded: 95 % intervals. The median is the day the curve crosses 50 %.",
+            key="km",
         )
         if note:
             st.info(escape(note))
@@ -189,7 +173,6 @@ def show_survival() -> None:
                 "Left out as too few members (under 30): "
                 + ", ".join(f"{g} ({n})" for g, n in comparison.too_small)
             )
-        components.chart_downloads(survival_fig, comparison.frame(), "survival curves", key="km")
         components.table_download(comparison.summary(), "survival summary", key="km_summary")
 
 
@@ -203,16 +186,15 @@ def show_lifecycle() -> None:
     if weekly.is_empty():
         st.info("No activity in the chosen date range.")
     else:
-        life_fig = charts.lifecycle_chart(weekly, subtitle=subtitle)
-        st.plotly_chart(life_fig, key="lifecycle_chart")
-        st.caption(
+        components.chart(
+            catalog.lifecycle_weeks(chart_view, weekly),
             "Each week's active members split into new (first active week), returning (active "
             "the week before too) and resurrected (back after a break); below zero, members "
             "who were active the week before but not this one. The line is stickiness: the "
             "average day's active members as a share of those active in the last 28 days. "
-            "The last week may be cut short by the as-of time."
+            "The last week may be cut short by the as-of time.",
+            key="life",
         )
-        components.chart_downloads(life_fig, weekly, "weekly lifecycle", key="life")
 
 
 def show_churn() -> None:
@@ -225,22 +207,18 @@ def show_churn() -> None:
         period=period,
         inactive_days=view.inactive_days,
     )
-    first_period = (
-        first - timedelta(days=first.weekday()) if period == "week" else first.replace(day=1)
-    )
-    churn = churn.filter(pl.col("period_start").is_between(first_period, last))
+    churn = catalog.churn_in_view(chart_view, churn, period=period)
     if churn.is_empty():
         st.info("No members in the chosen date range.")
     else:
-        churn_fig = charts.churn_chart(churn, period=period, subtitle=subtitle)
-        st.plotly_chart(churn_fig, key="churn_chart")
-        st.caption(
+        components.chart(
+            catalog.churn(chart_view, churn, period=period),
             f"The share of members who churned each {period}, split into those who left "
             "explicitly and those who went silent, with the 95 % interval of the total. The "
             f"last {view.inactive_days} days are not known yet: a member counts as churned only "
-            f"after {view.inactive_days} quiet days."
+            f"after {view.inactive_days} quiet days.",
+            key="churn",
         )
-        components.chart_downloads(churn_fig, churn, f"churn per {period}", key="churn")
 
 
 # Only the open tab computes: tabs bound to the URL know which one is open, and a hidden

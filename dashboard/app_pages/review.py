@@ -183,10 +183,7 @@ if not present:
 charts = {c.key: c for c in report.review_charts(review)}
 for key in ("kpis", "signups"):
     chart = charts[key]
-    st.plotly_chart(chart.figure, key=f"{key}_chart", width="stretch")
-    st.caption(escape(chart.caption))
-    if not present:
-        components.chart_downloads(chart.figure, chart.data, f"{key} {review.week}", key=key)
+    components.chart(chart.drawn, escape(chart.caption), key=key, downloads=not present)
 
 st.subheader("Social-proof findings")
 if review.impact is None:
@@ -206,12 +203,12 @@ else:
             )
     if "findings" in charts:
         chart = charts["findings"]
-        st.plotly_chart(chart.figure, key="findings_chart", width="stretch")
-        st.caption(escape(chart.caption) + " Details on the Impact page.")
-        if not present:
-            components.chart_downloads(
-                chart.figure, chart.data, "social proof effects", key="forest"
-            )
+        components.chart(
+            chart.drawn,
+            escape(chart.caption) + " Details on the Impact page.",
+            key="forest",
+            downloads=not present,
+        )
 
 st.subheader("Milestones announced in the week")
 if review.milestones_note:
