@@ -394,12 +394,9 @@ def _churn(view: View) -> Drawn:
 
 
 def _effects_result(view: View) -> ImpactResult:
-    # the Impact page's defaults: every attribute adjusted for, in sorted order
-    settings = ImpactSettings(
-        inactive_days=view.inactive_days,
-        fixed_attributes=tuple(sorted(view.community.attributes)),
-    )
-    return estimate_effects(view.community, settings)
+    # the Impact page's defaults: every attribute adjusted for (None: all, as the weekly review)
+    settings = ImpactSettings(inactive_days=view.inactive_days, fixed_attributes=None)
+    return estimate_effects(view.community, settings, sensitivity=False)
 
 
 def _effects(view: View) -> Drawn:
