@@ -161,7 +161,6 @@ ANONYMOUS = "anon"
 BOARD_KIND = "board_kind"
 BOARD_TOP = "top"
 RISK_HORIZON = "risk_horizon"
-PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
 
 # Weekly review page
 WEEK = "week"
