@@ -269,18 +269,27 @@ def is_viewer() -> bool:
 # -- audit -------------------------------------------------------------------------------------
 
 
+class _AuditHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The audit lines' own handler on stderr (next to Streamlit's log), scrubbed."""
+
+
+def _audit_logger() -> logging.Logger:
+    logger = logging.getLogger(AUDIT_LOGGER)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # written once, by our handler, whatever the root logger does
+    if not any(isinstance(h, _AuditHandler) for h in logger.handlers):
+        handler = _AuditHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        handler.addFilter(log_scrub.SecretFilter())
+        logger.addHandler(handler)
+    return logger
+
+
 def audit(action: str, detail: str) -> None:
     """Record that the current user did ``action`` (save, milestone add/edit/delete, connect,
     member-level export), as one scrubbed log line: ``detail`` never holds a password (it goes
     through :func:`dashboard.log_scrub.scrub`) and callers never put member ids into it."""
-    logger = logging.getLogger(AUDIT_LOGGER)
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        handler.addFilter(log_scrub.SecretFilter())
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-        logger.propagate = False
+    logger = _audit_logger()
     role = current_role()
     logger.info(
         "actor=%s role=%s action=%s detail=%s",
