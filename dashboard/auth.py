@@ -269,7 +269,7 @@ def is_viewer() -> bool:
 # -- audit -------------------------------------------------------------------------------------
 
 
-class _AuditHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _AuditHandler(logging.StreamHandler):
     """The audit lines' own handler on stderr (next to Streamlit's log), scrubbed."""
 
 

@@ -5,6 +5,7 @@ actions refused on the server (the signed-in user is AppTest's ``user``, the [au
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from analytics.privacy import keyed_pseudonym
 from dashboard import auth
 from dashboard.auth import NO_SIGN_IN, AccessDenied, Role, RoleConfigError, RoleMapping
 from dashboard.markup import shown
+from tests.analytics.io.test_timeouts import silent_server  # noqa: F401 - a fixture
 from tests.conftest import small_community_tables
 from tests.dashboard.conftest import no_exceptions
 
@@ -320,3 +322,34 @@ def test_viewers_do_not_see_small_segments(app_on: Callable[..., AppTest], tmp_p
     assert analyst.metric  # analysts see small segments
     wide = app_on(url, secrets=SECRETS, user=user("pb-viewers"), seg_plan="common")
     assert wide.metric
+
+
+def test_connect_gives_up_on_a_database_that_never_answers(
+    app_on: Callable[..., AppTest],
+    store: str,
+    monkeypatch: pytest.MonkeyPatch,
+    silent_server: int,  # noqa: F811 - the fixture imported above
+) -> None:
+    """The Connect view's engines carry the connect timeout (10 s by default, 2 s here)."""
+    from analytics.io import source as source_module
+    from analytics.io.backends import sql as sql_module
+
+    monkeypatch.setattr(source_module, "CONNECT_TIMEOUT_S", 2)
+    monkeypatch.setattr(sql_module, "CONNECT_TIMEOUT_S", 2)
+    secrets = {
+        **SECRETS,
+        "proofboard": {
+            **SECRETS["proofboard"],
+            "connect": {"allowed_schemes": ["postgresql"], "allowed_hosts": ["127.0.0.1"]},
+        },
+    }
+    at = app_on(store, page=DATA_PAGE, secrets=secrets, user=user("pb-admins"))
+    url = f"postgresql+psycopg://u:Pw-S3cret@127.0.0.1:{silent_server}/db"
+    at.text_input(key="_connect_url").input(url).run()
+    started = time.monotonic()
+    at.button(key="_connect_use").click().run()
+    elapsed = time.monotonic() - started
+    no_exceptions(at)
+    assert "no answer within 2 s" in _texts(at, "error")
+    assert elapsed < 30
+    assert "_session_source" not in at.session_state
