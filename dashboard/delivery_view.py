@@ -18,7 +18,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.delivery.config import FORMATS, WEEKDAYS
-from dashboard import components, data, state, subscriptions
+from dashboard import auth, components, data, state, subscriptions
 from dashboard.markup import escape
 
 _COMMON_ZONES = (
@@ -34,8 +34,8 @@ def time_zones() -> list[str]:
 
 
 def subscriber() -> str | None:
-    """Who is subscribing (the signed-in user's e-mail); ``None`` while there is no sign-in."""
-    return None
+    """Who is subscribing: the signed-in user's OIDC subject; ``None`` without sign-in."""
+    return auth.current_actor() if auth.signed_in() else None
 
 
 def subscribe_control() -> None:
