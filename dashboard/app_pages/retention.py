@@ -5,6 +5,7 @@ from datetime import timedelta
 import polars as pl
 import streamlit as st
 
+from analytics import privacy
 from analytics.churn import churn_by_period, churn_definition
 from analytics.lifecycle import lifecycle
 from analytics.retention import cohort_matrix, recent_cohorts, retention_definition
@@ -14,7 +15,7 @@ from analytics.survival_groups import (
     exposure_landmark_table,
     survival_table,
 )
-from dashboard import charts, components, data, state
+from dashboard import auth, charts, components, data, state
 from dashboard.markup import escape
 from dashboard.survival_view import comparison_summary, sampled_curves
 
@@ -46,15 +47,32 @@ with matrix_tab:
             "joining yet. Choose a longer or earlier date range in the sidebar."
         )
     else:
-        heatmap = charts.cohort_heatmap(matrix.cells, period=period, subtitle=subtitle)
+        cells = matrix.cells
+        if auth.is_viewer():  # cells about fewer than k members are left blank for viewers
+            k = auth.min_cell_members()
+            small = privacy.small_cell_mask(cells, counts=["size", "retained"], k=k)
+            hidden = f"about {privacy.small_cell_text(k)} members: hidden for your role"
+            cells = cells.with_columns(
+                pl.when(small).then(None).otherwise(pl.col("share")).alias("share"),
+                pl.when(small).then(pl.lit(hidden)).otherwise(None).alias("hidden"),
+            )
+            if small.any():
+                st.caption(
+                    f"Cells about {privacy.small_cell_text(k)} members are left blank for your "
+                    "role, so that nobody can be singled out."
+                )
+        heatmap = charts.cohort_heatmap(cells, period=period, subtitle=subtitle)
         st.plotly_chart(heatmap, key="cohort_heatmap")
         st.caption(
             f"Each row is the members who joined in one {period}; each cell the share of them "
             f"active in that {period} after joining. Empty cells are not complete yet (some "
             "members of the cohort have not lived through them), not zero."
         )
-        components.chart_downloads(heatmap, matrix.cells, f"cohort matrix by {period}", key="heat")
-        components.table_download(matrix.wide(), f"cohort matrix by {period} (wide)", key="wide")
+        components.chart_downloads(heatmap, cells, f"cohort matrix by {period}", key="heat")
+        if not auth.is_viewer():  # the wide table holds every cell's share
+            components.table_download(
+                matrix.wide(), f"cohort matrix by {period} (wide)", key="wide"
+            )
 
         options = [c.isoformat() for c in matrix.cohorts()["cohort"].to_list()]
         default = [c.isoformat() for c in recent_cohorts(matrix)]
@@ -67,7 +85,7 @@ with matrix_tab:
         by_label = {c.isoformat(): c for c in matrix.cohorts()["cohort"].to_list()}
         curve = charts.retention_curves(
             matrix.average,
-            matrix.cells,
+            cells,
             [by_label[c] for c in chosen],
             period=period,
             subtitle=subtitle,

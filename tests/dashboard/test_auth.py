@@ -353,3 +353,35 @@ def test_connect_gives_up_on_a_database_that_never_answers(
     assert "no answer within 2 s" in _texts(at, "error")
     assert elapsed < 30
     assert "_session_source" not in at.session_state
+
+
+def test_viewers_see_small_cohort_cells_blank(as_role: Callable[..., AppTest], store: str) -> None:
+    from analytics.community import load_community
+    from analytics.io import open_source
+    from analytics.retention import cohort_matrix
+    from tests.dashboard.conftest import plotly_spec
+
+    community = load_community(open_source(store))
+    first = community.first_join.date() if community.first_join else None
+    cells = cohort_matrix(
+        community, period="week", first_cohort=first, last_cohort=community.as_of.date()
+    ).cells
+    small = cells.filter(
+        pl.col("complete")
+        & (((pl.col("size") > 0) & (pl.col("size") < 10)) | pl.col("retained").is_between(1, 9))
+    )
+    assert small.height  # the hand-made community has small weekly cohorts
+    views = {}
+    for groups in (("pb-viewers",), ("pb-analysts",)):
+        at = as_role(groups, page="app_pages/retention.py", range="all")
+        no_exceptions(at)
+        spec = plotly_spec(at)
+        (trace,) = spec["data"]
+        views[groups[0]] = trace
+    hidden_hover = [h for row in views["pb-viewers"]["customdata"] for h in row if "hidden" in h]
+    assert len(hidden_hover) >= small.height
+    assert "fewer than 10 members: hidden for your role" in hidden_hover[0]
+    viewer_values = sum(v is not None for row in views["pb-viewers"]["z"] for v in row)
+    analyst_values = sum(v is not None for row in views["pb-analysts"]["z"] for v in row)
+    assert viewer_values < analyst_values
+    assert not any("hidden" in h for row in views["pb-analysts"]["customdata"] for h in row)
