@@ -6,8 +6,10 @@ from pathlib import Path
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
+from analytics.errors import ProofboardError
 from dashboard import auth, log_scrub
 from dashboard.components import share_link
+from dashboard.markup import escape
 
 PAGES = Path(__file__).parent / "app_pages"
 #: the browser tab's icon, a file of ours: nothing is fetched from the internet
@@ -50,7 +52,11 @@ def pages(role: auth.Role | None) -> list[StreamlitPage]:
 
 log_scrub.install()  # the server log never holds a password (see dashboard/log_scrub.py)
 st.set_page_config(page_title="Proofboard", page_icon=str(ICON), layout="wide")
-role = auth.current_role()
+try:
+    role = auth.current_role()
+except ProofboardError as exc:  # [proofboard.roles] cannot be read: nobody gets in
+    st.error(escape(exc), icon=":material/error:")
+    st.stop()
 navigation = st.navigation(pages(role))
 auth.sidebar_identity()
 try:

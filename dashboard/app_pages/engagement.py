@@ -14,6 +14,7 @@ from analytics.engagement import (
     rising_members,
     time_to_first_activity,
 )
+from analytics.privacy import PrivacyError
 from analytics.risk import GROUP_HELP, RiskSettings, at_risk_export, churn_risk, risk_definition
 from dashboard import auth, charts, components, data, exports, state
 from dashboard.engagement_view import MemberView
@@ -46,7 +47,11 @@ else:  # a viewer sees members under pseudonyms only, whatever the URL says
         "member); figures about fewer than "
         f"{auth.min_cell_members()} members are hidden.",
     )
-members_view = MemberView.build(community, anonymous=anonymous, key=auth.pseudonym_key())
+try:
+    members_view = MemberView.build(community, anonymous=anonymous, key=auth.pseudonym_key())
+except PrivacyError as exc:  # a pseudonym key too short to protect anyone
+    st.error(escape(exc), icon=":material/error:")
+    st.stop()
 
 activity_tab, boards_tab, risk_tab = st.tabs(
     ["Activity", "Leaderboards", "Churn risk"], key=state.TAB, bind="query-params"

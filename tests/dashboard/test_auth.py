@@ -385,3 +385,21 @@ def test_viewers_see_small_cohort_cells_blank(as_role: Callable[..., AppTest], s
     analyst_values = sum(v is not None for row in views["pb-analysts"]["z"] for v in row)
     assert viewer_values < analyst_values
     assert not any("hidden" in h for row in views["pb-analysts"]["customdata"] for h in row)
+
+
+def test_settings_that_cannot_protect_anyone_stop_with_the_fix(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    wrong_role = {**SECRETS, "proofboard": {"roles": {"map": {"pb-admins": "boss"}}}}
+    at = app_on(store, secrets=wrong_role, user=user("pb-admins"))
+    no_exceptions(at)
+    assert "'boss' is not a role. Fix: use one of viewer, analyst, admin" in _texts(at, "error")
+    assert not at.metric
+    short_key = {
+        **SECRETS,
+        "proofboard": {**SECRETS["proofboard"], "privacy": {"pseudonym_key": "short"}},
+    }
+    at = app_on(store, page="app_pages/engagement.py", secrets=short_key, user=user("pb-viewers"))
+    no_exceptions(at)
+    assert "pseudonym_key is shorter than 16 bytes" in _texts(at, "error")
+    assert not at.dataframe
