@@ -403,3 +403,23 @@ def test_settings_that_cannot_protect_anyone_stop_with_the_fix(
     no_exceptions(at)
     assert "pseudonym_key is shorter than 16 bytes" in _texts(at, "error")
     assert not at.dataframe
+
+
+def test_an_admin_save_is_audited_with_the_subject(as_role: Callable[..., AppTest]) -> None:
+    from tests.dashboard.test_data_page import _files, _upload
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger(auth.AUDIT_LOGGER)
+    logger.addHandler(handler)
+    try:
+        at = _upload(as_role(("pb-admins",), page=DATA_PAGE), _files())
+        at.checkbox(key="_upload_confirm").check().run()
+        at.button(key="_upload_save").click().run()
+        no_exceptions(at)
+    finally:
+        logger.removeHandler(handler)
+    (line,) = [r.getMessage() for r in records]
+    assert line.startswith("actor=user-1 role=admin action=save upload detail=to sqlite:///")
+    assert line.endswith("members 3, activity 4")
