@@ -39,7 +39,15 @@ def subscriber() -> str | None:
 
 
 def subscribe_control() -> None:
-    """A "Subscribe" expander: e-mail, weekday, hour, time zone, PDF or HTML, alerts."""
+    """A "Subscribe" expander: e-mail, weekday, hour, time zone, PDF or HTML, alerts. Analysts
+    and admins only: the e-mailed review is not made for a viewer (it holds figures about fewer
+    members than a viewer may see, and goes to any address typed here)."""
+    if not auth.allowed(auth.Role.ANALYST):
+        st.caption(
+            "E-mail subscriptions to this review are set up by analysts and admins.",
+            help="The e-mailed review shows every figure, small groups included.",
+        )
+        return
     flash = st.session_state.pop(state.SUBSCRIBE_FLASH, None)
     with st.expander("Subscribe: get this review by e-mail every week", icon=":material/mail:",
                      expanded=flash is not None):  # fmt: skip
@@ -75,6 +83,7 @@ def subscribe_control() -> None:
                 "Subscribe", icon=":material/mail:", key=state.SUBSCRIBE_SUBMIT
             )
         if submitted:
+            auth.require_role(auth.Role.ANALYST)  # checked again when the form is sent
             try:
                 stored = subscriptions.subscribe(
                     data.store_url(), email=email or "", weekday=weekday, hour=int(hour),

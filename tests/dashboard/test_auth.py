@@ -423,3 +423,15 @@ def test_an_admin_save_is_audited_with_the_subject(as_role: Callable[..., AppTes
     (line,) = [r.getMessage() for r in records]
     assert line.startswith("actor=user-1 role=admin action=save upload detail=to sqlite:///")
     assert line.endswith("members 3, activity 4")
+
+
+def test_only_analysts_and_admins_subscribe_to_the_review(as_role: Callable[..., AppTest]) -> None:
+    viewer = as_role(("pb-viewers",), page="app_pages/review.py")
+    no_exceptions(viewer)
+    assert not [t for t in viewer.text_input if t.key == "_subscribe_email"]
+    assert "E-mail subscriptions to this review are set up by analysts and admins." in _texts(
+        viewer, "caption"
+    )
+    analyst = as_role(("pb-analysts",), page="app_pages/review.py")
+    no_exceptions(analyst)
+    assert [t for t in analyst.text_input if t.key == "_subscribe_email"]
