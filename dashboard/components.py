@@ -11,12 +11,13 @@ import plotly.graph_objects as go
 import polars as pl
 import streamlit as st
 
+from analytics import privacy
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.known import NOT_KNOWN, known_from_text
 from analytics.overview import Kpi, KpiName
 from analytics.quality import QualityReport
-from dashboard import catalog, charts, exports, state, tables
+from dashboard import auth, catalog, charts, exports, state, tables
 from dashboard.data import Loaded, load, segmented
 from dashboard.markup import escape
 
@@ -203,7 +204,24 @@ def page_community() -> tuple[Community, state.ViewState]:
         st.stop()
     community = segmented(view.as_of_day, view.segments)
     assert community is not None
+    k = auth.min_cell_members()
+    if auth.is_viewer() and privacy.is_small(community.members.height, k=k):
+        st.info(
+            f"The chosen segments hold {privacy.small_cell_text(k)} members: figures about so "
+            "few members are hidden for your role, so that nobody can be singled out. Choose "
+            "wider segments in the sidebar.",
+            icon=":material/visibility_off:",
+        )
+        st.stop()
     return community, view
+
+
+def for_role(frame: pl.DataFrame) -> pl.DataFrame:
+    """A table as the current role may download it: for a viewer, every row about fewer than k
+    members reads "fewer than k" (see :mod:`analytics.privacy`)."""
+    if not auth.is_viewer():
+        return frame
+    return privacy.suppress_member_counts(frame, k=auth.min_cell_members())
 
 
 def require_members(community: Community) -> None:
@@ -252,6 +270,15 @@ def _delta(kpi: Kpi) -> str | None:
     return f"{change:+,.0f}"
 
 
+def _small_kpi(kpi: Kpi, k: int) -> bool:
+    """A known figure about fewer than k members: a count below k, or a share of them."""
+    if not kpi.known:
+        return False
+    if kpi.n is not None and privacy.is_small(kpi.n, k=k):
+        return True
+    return kpi.unit == "members" and kpi.value is not None and privacy.is_small(int(kpi.value), k=k)
+
+
 def kpi_tiles(kpis: Sequence[Kpi]) -> None:
     """One bordered tile per KPI with its change against the previous period. A figure that is
     not known yet reads "not known yet" with the day it will be known, and no change is drawn
@@ -264,7 +291,16 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
             "text-overflow: clip !important;}</style>"
         )
     columns = st.columns(len(kpis))
+    k = auth.min_cell_members()
     for column, kpi in zip(columns, kpis, strict=True):
+        if auth.is_viewer() and _small_kpi(kpi, k):
+            column.metric(
+                kpi.label,
+                privacy.small_cell_text(k),
+                help=f"About {privacy.small_cell_text(k)} members: hidden for your role.",
+                border=True,
+            )
+            continue
         with column:
             st.metric(
                 kpi.label,
@@ -302,6 +338,21 @@ def table(
     for feature names, p < 0.001, percentages, dates without time-zone noise, a dash for
     nothing; long text wrapped over several lines instead of cut."""
     shown = tables.for_display(frame, keep=list(column_config or {}))
+    if auth.is_viewer():
+        k = auth.min_cell_members()
+        counts = privacy.member_count_columns(frame)
+        small = privacy.small_cell_mask(frame, counts=counts, k=k)
+        if small.any():
+            affected = [
+                tables.label(c)
+                for c, dtype in frame.schema.items()
+                if c in counts or (dtype.is_numeric() and c not in (column_config or {}))
+            ]
+            text = privacy.small_cell_text(k)
+            shown = shown.with_columns(
+                pl.when(small).then(pl.lit(text)).otherwise(pl.col(c).cast(pl.String)).alias(c)
+                for c in affected
+            )
     config: dict[str, Any] = {
         name: st.column_config.TextColumn(name, width="large")
         for name in tables.long_text_columns(shown)
@@ -344,6 +395,7 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
     """Download buttons for a chart: PNG and SVG images (title, filters and as-of time on them),
     a self-contained interactive HTML file, and the data behind it as CSV. Files are made when a
     button is clicked, not on every rerun."""
+    data = for_role(data)
     file = exports.slug(name)
     drawable = exports.images_available()
     why = None if drawable else exports.NO_BROWSER
@@ -383,27 +435,59 @@ def chart(
         chart_downloads(drawn.figure, drawn.data, drawn.file, key=key)
 
 
-def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool = False) -> None:
+def member_export(make: Callable[[], bytes], what: str) -> Callable[[], bytes]:
+    """``make`` for a download of member-level data: when clicked, the role is checked again on
+    the server (an analyst at least) and the export is written to the audit log."""
+
+    def guarded() -> bytes:
+        auth.ensure_role(auth.Role.ANALYST)
+        auth.audit("export member-level data", what)
+        return make()
+
+    return guarded
+
+
+def table_download(
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    key: str,
+    markdown: bool = False,
+    member_level: bool = False,
+) -> None:
     """Download buttons for a table: CSV, Parquet and Excel (and Markdown, for tables meant for
-    a newsletter)."""
+    a newsletter). A ``member_level`` table (one row per member, or rows naming members) is
+    offered to analysts and admins only, and each download is checked and audited when made."""
+    if member_level and not auth.allowed(auth.Role.ANALYST):
+        st.caption(
+            "Downloads of member-level tables are for analysts and admins.",
+            help="Your role sees members under pseudonyms and aggregate figures only.",
+        )
+        return
+    frame = for_role(frame)
     file = exports.slug(name)
+
+    def wrap(make: Callable[[], bytes], fmt: str) -> Callable[[], bytes]:
+        return member_export(make, f"{file}.{fmt}") if member_level else make
+
     columns = st.columns([1, 1, 1, 1.2, 2.8] if markdown else [1, 1, 1, 4], gap="small")
     columns[0].download_button(
-        "CSV", data=_csv(frame), file_name=f"{file}.csv", mime="text/csv",
+        "CSV", data=wrap(_csv(frame), "csv"), file_name=f"{file}.csv", mime="text/csv",
         key=key, icon=":material/download:",
     )  # fmt: skip
     columns[1].download_button(
-        "Parquet", data=lambda: exports.frame_parquet(frame), file_name=f"{file}.parquet",
-        mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
+        "Parquet", data=wrap(lambda: exports.frame_parquet(frame), "parquet"),
+        file_name=f"{file}.parquet", mime="application/vnd.apache.parquet",
+        key=f"{key}_parquet", icon=":material/download:",
     )  # fmt: skip
     columns[2].download_button(
-        "Excel", data=_xlsx(frame, name), file_name=f"{file}.xlsx",
+        "Excel", data=wrap(_xlsx(frame, name), "xlsx"), file_name=f"{file}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         key=f"{key}_xlsx", icon=":material/download:",
     )  # fmt: skip
     if markdown:
         columns[3].download_button(
-            "Markdown", data=_markdown(frame),
+            "Markdown", data=wrap(_markdown(frame), "md"),
             file_name=f"{file}.md", mime="text/markdown", key=f"{key}_md",
             icon=":material/download:",
         )  # fmt: skip
@@ -432,4 +516,4 @@ def quality_report(report: QualityReport, *, key: str, what: str = "this source"
         st.caption("Row numbers count data rows: row 1 is the first row below a CSV file's header.")
         issues = report.issues_frame()
         table(issues)
-        table_download(issues, "data quality report", key=key)
+        table_download(issues, "data quality report", key=key, member_level=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from analytics.errors import DataSourceError
 from analytics.io import DatabaseCheck, check_database, is_url, mask_url
-from dashboard import data, log_scrub, state
+from dashboard import auth, data, log_scrub, state
 from dashboard.markup import escape
 
 PLACEHOLDER = "postgresql+psycopg://user:password@host:5432/community"
@@ -34,8 +35,20 @@ def _show(check: DatabaseCheck) -> None:
         st.success(escape(check.summary()), icon=":material/check_circle:")
 
 
+def refusal(url: str) -> str | None:
+    """Why ``url`` may not be connected by this user (role, allowlist), or ``None``."""
+    if not auth.allowed(auth.Role.ADMIN):
+        return auth.refusal(auth.Role.ADMIN)
+    try:
+        auth.connect_policy().check(url)
+    except DataSourceError as exc:  # ConnectRefused, or a URL that cannot be read
+        return str(exc)
+    return None
+
+
 def _use_typed() -> None:
-    """Button callback: test the typed URL; use it for this session when it connects."""
+    """Button callback: test the typed URL; use it for this session when it connects. The role
+    and the allowlist are checked here, on the server, before anything connects."""
     url = str(st.session_state.get(state.CONNECT_URL) or "").strip()
     if not url:
         st.session_state[state.CONNECT_FLASH] = ("error", "Type a database URL first.")
@@ -48,11 +61,17 @@ def _use_typed() -> None:
         )
         return
     log_scrub.remember(url)
+    refused = refusal(url)
+    if refused:
+        st.session_state[state.CONNECT_FLASH] = ("error", refused)
+        auth.audit("connect refused", mask_url(url))
+        return
     check = check_database(url)
     if not check.connected:
         st.session_state[state.CONNECT_FLASH] = ("check", check)
         return
     data.use_for_session(url)
+    auth.audit("connect", mask_url(url))
     st.session_state[state.CONNECT_URL] = ""  # never kept in the field once in use
     st.session_state[state.CONNECT_FLASH] = ("check", check)
 
@@ -66,12 +85,15 @@ def _reset() -> None:
 
 
 def render() -> None:
-    """The whole connection panel."""
+    """The whole connection panel (admins only)."""
+    auth.require_role(auth.Role.ADMIN)
     source = data.configured_source()
     st.markdown(
         f"The dashboard reads `{data.source_label(source)}`, {data.source_origin()}. Point it at "
         "a SQL database holding the contract tables (any SQLAlchemy URL; SQLite and PostgreSQL "
-        "are tested)."
+        "are tested). Only the kinds of database, hosts and SQLite folders your administrator "
+        "allowed can be connected (`[proofboard.connect]` in .streamlit/secrets.toml; by "
+        "default SQLite files inside `data/`)."
     )
     flash = st.session_state.pop(state.CONNECT_FLASH, None)
     if flash is not None:
@@ -121,10 +143,15 @@ def render() -> None:
         if not url:
             st.error("Type a database URL to test.", icon=":material/error:")
         else:
+            log_scrub.remember(url)
+            # the URL from secrets.toml was chosen by the administrator; a typed one is checked
+            refused = refusal(url) if typed else None
             if not typed:
                 st.caption(f"Testing the URL from .streamlit/secrets.toml: {escape(mask_url(url))}")
-            log_scrub.remember(url)
-            _show(check_database(url))
+            if refused:
+                st.error(escape(refused), icon=":material/block:")
+            else:
+                _show(check_database(url))
 
     st.markdown(
         "A URL typed here applies to **this browser session only** and is not written to disk. "

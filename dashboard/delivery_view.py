@@ -18,7 +18,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.delivery.config import FORMATS, WEEKDAYS
-from dashboard import components, data, state, subscriptions
+from dashboard import auth, components, data, state, subscriptions
 from dashboard.markup import escape
 
 _COMMON_ZONES = (
@@ -34,12 +34,20 @@ def time_zones() -> list[str]:
 
 
 def subscriber() -> str | None:
-    """Who is subscribing (the signed-in user's e-mail); ``None`` while there is no sign-in."""
-    return None
+    """Who is subscribing: the signed-in user's OIDC subject; ``None`` without sign-in."""
+    return auth.current_actor() if auth.signed_in() else None
 
 
 def subscribe_control() -> None:
-    """A "Subscribe" expander: e-mail, weekday, hour, time zone, PDF or HTML, alerts."""
+    """A "Subscribe" expander: e-mail, weekday, hour, time zone, PDF or HTML, alerts. Analysts
+    and admins only: the e-mailed review is not made for a viewer (it holds figures about fewer
+    members than a viewer may see, and goes to any address typed here)."""
+    if not auth.allowed(auth.Role.ANALYST):
+        st.caption(
+            "E-mail subscriptions to this review are set up by analysts and admins.",
+            help="The e-mailed review shows every figure, small groups included.",
+        )
+        return
     flash = st.session_state.pop(state.SUBSCRIBE_FLASH, None)
     with st.expander("Subscribe: get this review by e-mail every week", icon=":material/mail:",
                      expanded=flash is not None):  # fmt: skip
@@ -75,6 +83,7 @@ def subscribe_control() -> None:
                 "Subscribe", icon=":material/mail:", key=state.SUBSCRIBE_SUBMIT
             )
         if submitted:
+            auth.require_role(auth.Role.ANALYST)  # checked again when the form is sent
             try:
                 stored = subscriptions.subscribe(
                     data.store_url(), email=email or "", weekday=weekday, hour=int(hour),

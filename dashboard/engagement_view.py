@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import polars as pl
 
 from analytics.community import Community
-from analytics.engagement import identifying_columns, pseudonymise, pseudonyms
+from analytics.engagement import identifying_columns, pseudonymise
+from analytics.privacy import keyed_pseudonyms
 
 
 @dataclass(frozen=True)
@@ -23,11 +24,13 @@ class MemberView:
     hidden: tuple[str, ...]
 
     @classmethod
-    def build(cls, community: Community, *, anonymous: bool, salt: str) -> MemberView:
+    def build(cls, community: Community, *, anonymous: bool, key: str) -> MemberView:
+        """Keyed pseudonyms (:func:`analytics.privacy.keyed_pseudonyms`) when ``anonymous``:
+        the same key gives a member the same pseudonym in every session."""
         hidden = tuple(identifying_columns(community))
         if not anonymous:
             return cls(False, None, hidden)
-        return cls(True, pseudonyms(community.members["member_id"], salt=salt), hidden)
+        return cls(True, keyed_pseudonyms(community.members["member_id"], key=key), hidden)
 
     def show(self, frame: pl.DataFrame) -> pl.DataFrame:
         """The frame as the page shows and exports it."""

@@ -52,7 +52,6 @@ class Session(StrEnum):
     SEEDED = "_seeded_from_url"
     DATE_PICKER = "_date_range_picker"
     AS_OF_PICKER = "_as_of_picker"
-    PSEUDONYM_SALT = "_pseudonym_salt"  # session only: pseudonyms are stable within a session
     SUBSCRIBE_EMAIL = "_subscribe_email"
     SUBSCRIBE_WEEKDAY = "_subscribe_weekday"
     SUBSCRIBE_HOUR = "_subscribe_hour"
@@ -240,7 +239,6 @@ ANONYMOUS = Param.ANONYMOUS
 BOARD_KIND = Param.BOARD_KIND
 BOARD_TOP = Param.BOARD_TOP
 RISK_HORIZON = Param.RISK_HORIZON
-PSEUDONYM_SALT = Session.PSEUDONYM_SALT
 
 # Weekly review page
 WEEK = Param.WEEK

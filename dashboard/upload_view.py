@@ -29,7 +29,7 @@ from analytics.mapping import (
     prepare,
 )
 from analytics.personal import not_segments
-from dashboard import components, data, state
+from dashboard import auth, components, data, state
 from dashboard.markup import escape
 
 NOT_USED = ""
@@ -226,6 +226,7 @@ def _save(tables: dict[str, pl.DataFrame]) -> None:
     if discard:
         _finish("Discarded the uploaded files: nothing was written.")
     if save:
+        auth.require_role(auth.Role.ADMIN)  # checked again at the moment of writing
         bar = st.progress(0.0, text="Saving")
 
         def progress(step: str, fraction: float) -> None:
@@ -237,11 +238,13 @@ def _save(tables: dict[str, pl.DataFrame]) -> None:
             st.error(escape(exc), icon=":material/error:")
             return
         rows = ", ".join(f"{t} {f.height:,}" for t, f in tables.items())
+        auth.audit("save upload", f"to {mask_url(written)}: {rows}")
         _finish(f"Saved to {mask_url(written)}: {rows}. Every page now shows this data.")
 
 
 def render() -> None:
-    """The whole upload flow."""
+    """The whole upload flow (admins only)."""
+    auth.require_role(auth.Role.ADMIN)
     st.markdown(
         "Upload your own CSV or Parquet files (several tables at once), say which table each "
         "holds and which column is which, check them, then save them to the SQL store. "

@@ -5,11 +5,13 @@ import polars as pl
 import streamlit as st
 
 from analytics.contract import TABLES
-from dashboard import components, connect_view, delivery_view, state, upload_view
+from dashboard import auth, components, connect_view, delivery_view, state, upload_view
 from dashboard.data import Loaded
 from dashboard.markup import escape
 
 st.title("Data")
+# The page is not in a viewer's navigation; this check holds even if it were reached.
+auth.require_role(auth.Role.ANALYST)
 loaded, _view = components.sidebar()
 
 
@@ -92,21 +94,36 @@ def current_data(loaded: Loaded) -> None:
             )
 
 
-current, upload, connect, deliveries = st.tabs(
-    [
-        ":material/table_view: Current data",
-        ":material/upload_file: Upload files",
-        ":material/cable: Connect a database",
-        ":material/outgoing_mail: Deliveries",
-    ],
-    key=state.TAB,
-    bind="query-params",
-)
-with current:
-    current_data(loaded)
-with upload:
-    upload_view.render()
-with connect:
-    connect_view.render()
-with deliveries:
-    delivery_view.deliveries_panel()
+if auth.allowed(auth.Role.ADMIN):
+    current, upload, connect, deliveries = st.tabs(
+        [
+            ":material/table_view: Current data",
+            ":material/upload_file: Upload files",
+            ":material/cable: Connect a database",
+            ":material/outgoing_mail: Deliveries",
+        ],
+        key=state.TAB,
+        bind="query-params",
+    )
+    with current:
+        current_data(loaded)
+    with upload:
+        upload_view.render()
+    with connect:
+        connect_view.render()
+    with deliveries:
+        delivery_view.deliveries_panel()
+else:  # analysts: no upload, no database connection (admin actions)
+    current, deliveries = st.tabs(
+        [":material/table_view: Current data", ":material/outgoing_mail: Deliveries"],
+        key=state.TAB,
+        bind="query-params",
+    )
+    with current:
+        current_data(loaded)
+        st.caption(
+            "Uploading files and connecting a database are for admins.",
+            help=auth.refusal(auth.Role.ADMIN),
+        )
+    with deliveries:
+        delivery_view.deliveries_panel()

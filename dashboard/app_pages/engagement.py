@@ -1,7 +1,5 @@
 """Engagement: who is active, who leads, who is about to leave and why."""
 
-import secrets
-
 import polars as pl
 import streamlit as st
 
@@ -17,8 +15,9 @@ from analytics.engagement import (
     rising_members,
     time_to_first_activity,
 )
+from analytics.privacy import PrivacyError
 from analytics.risk import GROUP_HELP, RiskSettings, at_risk_export, churn_risk, risk_definition
-from dashboard import catalog, components, data, exports, state
+from dashboard import auth, catalog, components, data, exports, state
 from dashboard.engagement_view import MemberView
 from dashboard.markup import escape
 
@@ -31,21 +30,30 @@ subtitle = components.filters_caption(community, view, f"{first} to {last}")
 st.caption(escape(subtitle))
 chart_view = components.chart_view(community, view)
 
-state.seed(state.ANONYMOUS, st.query_params.get(state.ANONYMOUS) == "1")
-anonymous = st.toggle(
-    "Hide member names and ids (pseudonyms)",
-    key=state.ANONYMOUS,
-    help="For screens shown to a wider audience: every table and export on this page shows "
-    "members as 'Member N' instead of their id and name. The numbers stay the same for a "
-    "member during this session, and say nothing about who it is.",
-)
-state.keep(state.ANONYMOUS, anonymous)
-components.sync_url({state.ANONYMOUS: "1" if anonymous else None})
-if state.PSEUDONYM_SALT not in st.session_state:
-    st.session_state[state.PSEUDONYM_SALT] = secrets.token_hex(16)
-members_view = MemberView.build(
-    community, anonymous=anonymous, salt=st.session_state[state.PSEUDONYM_SALT]
-)
+member_ids_allowed = auth.allowed(auth.Role.ANALYST)
+if member_ids_allowed:
+    state.seed(state.ANONYMOUS, st.query_params.get(state.ANONYMOUS) == "1")
+    anonymous = st.toggle(
+        "Hide member names and ids (pseudonyms)",
+        key=state.ANONYMOUS,
+        help="For screens shown to a wider audience: every table and export on this page shows "
+        "members as 'Member' and a code instead of their id and name. A member keeps the same "
+        "code on every page and in every session, and the code says nothing about who it is.",
+    )
+    state.keep(state.ANONYMOUS, anonymous)
+    components.sync_url({state.ANONYMOUS: "1" if anonymous else None})
+else:  # a viewer sees members under pseudonyms only, whatever the URL says
+    anonymous = True
+    st.caption(
+        "Members are shown under pseudonyms ('Member' and a code that stays the same for a "
+        "member); figures about fewer than "
+        f"{auth.min_cell_members()} members are hidden.",
+    )
+try:
+    members_view = MemberView.build(community, anonymous=anonymous, key=auth.pseudonym_key())
+except PrivacyError as exc:  # a pseudonym key too short to protect anyone
+    st.error(escape(exc), icon=":material/error:")
+    st.stop()
 
 activity_tab, boards_tab, risk_tab = st.tabs(
     ["Activity", "Leaderboards", "Churn risk"], key=state.TAB, bind="query-params"
@@ -198,10 +206,11 @@ def show_boards() -> None:
     def offer(frame: pl.DataFrame, title: str, key: str) -> None:
         """The table and its exports: CSV and Markdown for a newsletter."""
         components.table(frame, key=f"{key}_table")
-        components.table_download(frame, title, key=f"{key}_csv", markdown=True)
-        markdown = exports.frame_markdown(frame)
-        with st.expander("Markdown to paste into a newsletter"):
-            st.code(markdown, language="markdown")
+        components.table_download(frame, title, key=f"{key}_csv", markdown=True, member_level=True)
+        if member_ids_allowed:
+            markdown = exports.frame_markdown(frame)
+            with st.expander("Markdown to paste into a newsletter"):
+                st.code(markdown, language="markdown")
 
     st.subheader("Top contributors")
     board = data.compute(
@@ -368,7 +377,7 @@ def show_risk() -> None:
                 )
                 + (
                     " Turn off pseudonyms for an outreach list with member ids."
-                    if anonymous
+                    if anonymous and member_ids_allowed
                     else ""
                 )
             )
@@ -385,6 +394,7 @@ def show_risk() -> None:
                 members_view.show(at_risk_export(result)).select(pl.exclude("baseline_risk")),
                 f"members at risk within {horizon} days",
                 key="at_risk_csv",
+                member_level=True,
             )
     with st.expander("How the churn-risk model works", icon=":material/info:"):
         st.markdown(

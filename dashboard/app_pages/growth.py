@@ -10,7 +10,7 @@ from analytics.growth import milestones_in, signup_series
 from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
-from dashboard import catalog, charts, components, data, state
+from dashboard import auth, catalog, charts, components, data, state
 from dashboard.markup import escape
 
 st.title("Growth")
@@ -46,7 +46,10 @@ components.chart(
     key="growth",
 )
 
-with st.expander("Add, edit or delete milestones", expanded=community.milestones is None):
+
+def edit_milestones() -> None:
+    """Add, edit or delete the milestones kept in the store (admins; each action checks the role
+    again on the server and is audited)."""
     first_join = community.first_join
     bounds = (first_join, community.as_of) if first_join is not None else None
     st.caption(
@@ -66,13 +69,15 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
             "Channel", key=state.Session.NEW_MILESTONE_CHANNEL, placeholder="blog, newsletter…"
         )
         if st.form_submit_button("Add milestone"):
+            auth.require_role(auth.Role.ADMIN)
             try:
-                data.milestone_store().add(
+                added = data.milestone_store().add(
                     announced_at=datetime.combine(day, clock, tzinfo=UTC),
                     title=title,
                     channel=channel or None,
                     valid_range=bounds,
                 )
+                auth.audit("milestone add", added.milestone_id)
                 st.success(f"Added '{escape(title.strip())}'.")
                 data.milestones_changed()
                 st.rerun()
@@ -106,6 +111,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
         with e3:
             save, remove = st.columns(2)
             if save.button("Save", key=state.Session.EDIT_MILESTONE_SAVE):
+                auth.require_role(auth.Role.ADMIN)
                 try:
                     data.milestone_store().update(
                         chosen_id,
@@ -115,17 +121,25 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                         ),
                         valid_range=bounds,
                     )
+                    auth.audit("milestone edit", chosen_id)
                     data.milestones_changed()
                     st.rerun()
                 except (MilestoneValidationError, ProofboardError) as exc:
                     st.error(escape(exc))
             if remove.button("Delete", key=state.Session.EDIT_MILESTONE_DELETE):
+                auth.require_role(auth.Role.ADMIN)
                 try:
                     data.milestone_store().delete(chosen_id)
+                    auth.audit("milestone delete", chosen_id)
                     data.milestones_changed()
                     st.rerun()
                 except ProofboardError as exc:
                     st.error(escape(exc))
+
+
+if auth.allowed(auth.Role.ADMIN):
+    with st.expander("Add, edit or delete milestones", expanded=community.milestones is None):
+        edit_milestones()
 
 if community.milestones is None:
     st.info(

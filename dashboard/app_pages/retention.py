@@ -1,8 +1,11 @@
 """Retention: cohort matrix, survival curves, weekly lifecycle and churn per period."""
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
+from analytics import privacy
 from analytics.churn import churn_by_period, churn_definition
 from analytics.lifecycle import lifecycle
 from analytics.retention import cohort_matrix, recent_cohorts, retention_definition
@@ -12,7 +15,7 @@ from analytics.survival_groups import (
     exposure_landmark_table,
     survival_table,
 )
-from dashboard import catalog, components, data, state
+from dashboard import auth, catalog, components, data, state
 from dashboard.markup import escape
 from dashboard.survival_view import comparison_summary
 
@@ -47,14 +50,35 @@ def show_matrix() -> None:
             "joining yet. Choose a longer or earlier date range in the sidebar."
         )
     else:
+        shown = matrix
+        if auth.is_viewer():  # cells about fewer than k members are left blank for viewers
+            k = auth.min_cell_members()
+            cells = matrix.cells
+            small = privacy.small_cell_mask(cells, counts=["size", "retained"], k=k)
+            hidden = f"about {privacy.small_cell_text(k)} members: hidden for your role"
+            shown = replace(
+                matrix,
+                cells=cells.with_columns(
+                    pl.when(small).then(None).otherwise(pl.col("share")).alias("share"),
+                    pl.when(small).then(pl.lit(hidden)).otherwise(None).alias("hidden"),
+                ),
+            )
+            if small.any():
+                st.caption(
+                    f"Cells about {privacy.small_cell_text(k)} members are left blank for your "
+                    "role, so that nobody can be singled out."
+                )
         components.chart(
-            catalog.cohort_heatmap(chart_view, matrix, period=period),
+            catalog.cohort_heatmap(chart_view, shown, period=period),
             f"Each row is the members who joined in one {period}; each cell the share of them "
             f"active in that {period} after joining. Empty cells are not complete yet (some "
             "members of the cohort have not lived through them), not zero.",
             key="heat",
         )
-        components.table_download(matrix.wide(), f"cohort matrix by {period} (wide)", key="wide")
+        if not auth.is_viewer():  # the wide table holds every cell's share
+            components.table_download(
+                matrix.wide(), f"cohort matrix by {period} (wide)", key="wide"
+            )
 
         options = [c.isoformat() for c in matrix.cohorts()["cohort"].to_list()]
         default = [c.isoformat() for c in recent_cohorts(matrix)]
@@ -66,7 +90,7 @@ def show_matrix() -> None:
         components.sync_url({state.COHORTS: None if chosen == default else chosen})
         by_label = {c.isoformat(): c for c in matrix.cohorts()["cohort"].to_list()}
         components.chart(
-            catalog.retention_curve(chart_view, matrix, [by_label[c] for c in chosen],
+            catalog.retention_curve(chart_view, shown, [by_label[c] for c in chosen],
                                     period=period),
             "The thick line is the share of all members retained in each period after joining, "
             "each cohort weighted by its size, with its 95 % interval. Later periods rest on the "

@@ -11,7 +11,8 @@ from dashboard.charts.style import COLORS, TEMPLATE_NAME, _pct_axis, _rgba, _tit
 
 
 def cohort_heatmap(cells: pl.DataFrame, *, period: str, subtitle: str) -> go.Figure:
-    """The cohort matrix: one row per join cohort, one column per period after joining."""
+    """The cohort matrix: one row per join cohort, one column per period after joining. A text in
+    an optional ``hidden`` column blanks its cell and is its hover text (small cells)."""
     cohorts = sorted(set(cells["cohort"].to_list()))
     width = int(cells.select(pl.col("k").max()).item() or 0) + 1 if cells.height else 0
     index = {c: i for i, c in enumerate(cohorts)}
@@ -19,7 +20,9 @@ def cohort_heatmap(cells: pl.DataFrame, *, period: str, subtitle: str) -> go.Fig
     hover: list[list[str]] = [[""] * width for _ in cohorts]
     for row in cells.iter_rows(named=True):
         i, k = index[row["cohort"]], row["k"]
-        if row["complete"]:
+        if row.get("hidden"):  # a small cell hidden from this reader: its reason, no figure
+            hover[i][k] = str(row["hidden"])
+        elif row["complete"]:
             z[i][k] = row["share"]
             hover[i][k] = f"{row['retained']:,} of {row['size']:,} members"
         else:

@@ -16,11 +16,24 @@ TIMEOUT = 60
 
 @pytest.fixture
 def app_on(monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppTest]:
-    """``app_on(source, page=None, **query)`` runs the app on ``source`` and returns it."""
+    """``app_on(source, page=None, *, secrets=None, user=None, **query)`` runs the app on
+    ``source`` and returns it; ``secrets`` stand for .streamlit/secrets.toml, ``user`` for the
+    signed-in user's claims (``st.user``)."""
 
-    def run(source: str | Path, page: str | None = None, **query: str | list[str]) -> AppTest:
+    def run(
+        source: str | Path,
+        page: str | None = None,
+        *,
+        secrets: dict[str, Any] | None = None,
+        user: dict[str, Any] | None = None,
+        **query: str | list[str],
+    ) -> AppTest:
         monkeypatch.setenv("PROOFBOARD_DATA", str(source))
         at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+        if secrets is not None:
+            at.secrets = secrets
+        if user is not None:
+            at.user = user
         for key, value in query.items():
             at.query_params[key] = value
         at.run()

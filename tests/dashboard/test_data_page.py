@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -191,6 +192,23 @@ def test_upload_on_a_folder_source_goes_to_the_embedded_database(
 # -- connecting a database ----------------------------------------------------------------------
 
 
+def _allowing(*folders: Path, hosts: tuple[str, ...] = ()) -> dict[str, Any]:
+    """secrets.toml allowing Connect a database to reach SQLite files in ``folders`` and
+    PostgreSQL on ``hosts``."""
+    return {
+        "proofboard": {
+            "connect": {
+                "allowed_schemes": ["sqlite", "postgresql"],
+                "allowed_hosts": list(hosts),
+                "sqlite_folders": [str(f) for f in folders],
+            }
+        }
+    }
+
+
+LOCALHOST = _allowing(hosts=("127.0.0.1",))
+
+
 def _connect(at: AppTest, url: str, button: str) -> AppTest:
     at.text_input(key="_connect_url").input(url).run()
     at.button(key=button).click().run()
@@ -219,7 +237,9 @@ def test_connect_reports_missing_tables(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'other.db'}"
     write_database({"something_else": pl.DataFrame({"x": [1]})}, url)
-    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_test")
+    at = _connect(
+        app_on(small_folder, page=DATA_PAGE, secrets=_allowing(tmp_path)), url, "_connect_test"
+    )
     warning = _texts(at, "warning")
     assert "Connected to sqlite:///" in warning
     assert "Missing required table(s): members, activity." in warning
@@ -229,7 +249,15 @@ def test_connect_reports_missing_tables(
 def test_connect_uses_a_database_for_this_session_only(
     app_on: Callable[..., AppTest], small_folder: Path, store: str
 ) -> None:
-    at = _connect(app_on(small_folder, page=DATA_PAGE), store, "_connect_use")
+    at = _connect(
+        app_on(
+            small_folder,
+            page=DATA_PAGE,
+            secrets=_allowing(Path(store.removeprefix("sqlite:///")).parent),
+        ),
+        store,
+        "_connect_use",
+    )
     assert "All required tables are there: members 60 rows" in _texts(at, "success")
     assert store in " ".join(c.value for c in at.sidebar.caption)
     assert "chosen on the Data page for this browser session only" in _texts(at, "markdown")
@@ -243,7 +271,9 @@ def test_a_missing_sqlite_file_cannot_connect(
     app_on: Callable[..., AppTest], small_folder: Path, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'nope.db'}"
-    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_use")
+    at = _connect(
+        app_on(small_folder, page=DATA_PAGE, secrets=_allowing(tmp_path)), url, "_connect_use"
+    )
     assert "nope.db does not exist" in _texts(at, "error")
     assert not (tmp_path / "nope.db").exists()
     assert str(small_folder) in " ".join(c.value for c in at.sidebar.caption)
@@ -253,7 +283,7 @@ def test_the_password_never_appears_in_the_page(
     app_on: Callable[..., AppTest], small_folder: Path
 ) -> None:
     url = "postgresql+psycopg://ann:s3cret-Pw0rd@127.0.0.1:9/community"
-    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_test")
+    at = _connect(app_on(small_folder, page=DATA_PAGE, secrets=LOCALHOST), url, "_connect_test")
     assert "Cannot connect to postgresql+psycopg://ann:***@127.0.0.1:9/community" in _texts(
         at, "error"
     )
@@ -275,9 +305,10 @@ def test_a_password_with_unencoded_at_and_colon_never_appears(
     app_on: Callable[..., AppTest], small_folder: Path, url: str
 ) -> None:
     """Tested, used for the session, and as the configured source: no piece of it shows."""
-    at = _connect(app_on(small_folder, page=DATA_PAGE), url, "_connect_test")
+    at = _connect(app_on(small_folder, page=DATA_PAGE, secrets=LOCALHOST), url, "_connect_test")
     no_exceptions(at)
-    assert "Cannot connect to postgresql+psycopg://ann:***@127.0.0.1" in _texts(at, "error")
+    # refused before connecting (a port that is not a number) or after: the masked URL is named
+    assert "postgresql+psycopg://ann:***@127.0.0.1" in _texts(at, "error")
     at.button(key="_connect_use").click().run()
     configured = app_on(url, page=DATA_PAGE)
     for page in (at, configured):
@@ -292,7 +323,9 @@ def test_connect_to_postgres(
 ) -> None:
     # the throwaway server trusts local connections, so a password is accepted and ignored
     with_password = postgres_url.replace("postgres@", "postgres:pg-S3cret@", 1)
-    at = _connect(app_on(small_folder, page=DATA_PAGE), with_password, "_connect_test")
+    at = _connect(
+        app_on(small_folder, page=DATA_PAGE, secrets=LOCALHOST), with_password, "_connect_test"
+    )
     assert "Missing required table(s): members, activity." in _texts(at, "warning")
     write_database(small_community_tables(), postgres_url)
     at = _connect(at, with_password, "_connect_use")

@@ -17,6 +17,7 @@ from tests.conftest import MINIMAL, write_csvs
 from tests.dashboard.conftest import no_exceptions, plotly_spec, url
 
 PAGE = "app_pages/engagement.py"
+KEY = "a pseudonym key of enough bytes"
 
 
 def _titles(at) -> list[str]:  # type: ignore[no-untyped-def]
@@ -141,7 +142,7 @@ def test_exports_hide_names_and_ids_when_pseudonyms_are_on(demo_folder: Path) ->
     last = community.as_of.date()
     board = leaderboard(community, first=last.replace(day=1), last=last, top=10)
     assert "name" in board.columns
-    hidden = MemberView.build(community, anonymous=True, salt="s").show(board)
+    hidden = MemberView.build(community, anonymous=True, key=KEY).show(board)
     csv_text, markdown = frame_csv(hidden).decode(), frame_markdown(hidden)
     xlsx = frame_xlsx(hidden)
     for member in board["member_id"].to_list():
@@ -151,7 +152,7 @@ def test_exports_hide_names_and_ids_when_pseudonyms_are_on(demo_folder: Path) ->
     assert "Name of" not in csv_text
     assert "Name of" not in markdown
     assert markdown.splitlines()[0].startswith("| rank | member | activities")
-    shown = MemberView.build(community, anonymous=False, salt="s").show(board)
+    shown = MemberView.build(community, anonymous=False, key=KEY).show(board)
     assert board["member_id"][0] in frame_markdown(shown)
 
 

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,19 +46,27 @@ def _free_port() -> int:
 
 
 @contextmanager
-def serve_app(source: Path | str) -> Iterator[str]:
-    """``streamlit run`` on ``source`` on a free port; yields its address and stops exactly that
-    process afterwards."""
-    port = _free_port()
+def serve_app(
+    source: Path | str,
+    *,
+    port: int | None = None,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+) -> Iterator[str]:
+    """``streamlit run`` on ``source`` on a free port (or ``port``); yields its address and stops
+    exactly that process afterwards. ``env`` and ``args`` add to the server's environment and
+    command line (e.g. ``--secrets.files``)."""
+    port = port or _free_port()
     env = {
         **os.environ,
         "PROOFBOARD_DATA": str(source),
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **(env or {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
+         "--server.address", "127.0.0.1", *args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
