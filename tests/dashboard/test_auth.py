@@ -280,7 +280,7 @@ def test_viewers_see_keyed_pseudonyms_and_no_member_downloads(
     as_role: Callable[..., AppTest], store: str
 ) -> None:
     page = "app_pages/engagement.py"
-    viewer = as_role(("pb-viewers",), page=page, range="all", anon="0")
+    viewer = as_role(("pb-viewers",), page=page, range="all", anon="0", tab="Leaderboards")
     no_exceptions(viewer)
     assert not [t for t in viewer.toggle if t.key == "anon"]  # no switch back to ids
     board = viewer.dataframe[0].value
@@ -297,10 +297,10 @@ def test_viewers_see_keyed_pseudonyms_and_no_member_downloads(
         viewer, "caption"
     )
     # the same member has the same pseudonym in another session
-    again = as_role(("pb-viewers",), page=page, range="all")
+    again = as_role(("pb-viewers",), page=page, range="all", tab="Leaderboards")
     assert list(again.dataframe[0].value["member"]) == names
     # an analyst sees member ids and gets the downloads
-    analyst = as_role(("pb-analysts",), page=page, range="all")
+    analyst = as_role(("pb-analysts",), page=page, range="all", tab="Leaderboards")
     no_exceptions(analyst)
     assert set(analyst.dataframe[0].value["member"]) <= set(every_id)
     assert "Markdown" in [b.proto.label for b in analyst.get("download_button")]
