@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from analytics.contract import EARLIEST_YEAR, LATEST_YEAR, RANGE_HELP
 from analytics.errors import DataContractError, ProofboardError
-from dashboard import cli_deliver
+from dashboard import cli_deliver, cli_forget, cli_restore
 
 if TYPE_CHECKING:
     import polars as pl
@@ -186,12 +186,14 @@ def _ingest_mapped(args: argparse.Namespace) -> tuple[dict[str, pl.DataFrame], Q
     prepared = prepare(files, mapping, label=", ".join(sorted(files)))
     if prepared.community is None:
         raise DataContractError(prepared.report)
-    return prepared.clean_tables(), prepared.community.report
+    return prepared.stored_tables(), prepared.community.report
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    from analytics.community import load_community
+    from analytics.community import load_community, stored_tables
     from analytics.io import is_url, mask_url, open_source, write_database
+    from analytics.io.history import LOCAL_ACTOR
+    from analytics.io.write import Replace
 
     if not is_url(args.to):
         raise ProofboardError(
@@ -202,30 +204,35 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     progress("Reading and checking the source", 0.0)
     if args.map:
         tables, report = _ingest_mapped(args)
+        what = f"files {', '.join(Path(p).name for p in args.source)} with {Path(args.map).name}"
     else:
         if len(args.source) != 1:
             raise ProofboardError(
                 f"Without --map, ingest copies one SOURCE (a folder or URL); got "
                 f"{len(args.source)}. Fix: pass one source, or files with --map mapping.toml."
             )
-        community = load_community(open_source(args.source[0]))
-        report = community.report
-        tables = {
-            name: frame
-            for name, frame in {
-                "members": community.members,
-                "activity": community.activity,
-                "proof_items": community.proof_items,
-                "exposures": community.exposures,
-                "milestones": community.milestones,
-            }.items()
-            if frame is not None
-        }
-    write_database(tables, args.to, progress=progress)
+        source = open_source(args.source[0])
+        # The check decides whether the source can be used at all; what is copied is the
+        # source as it is (rows the analyses leave out stay stored, and are left out again at
+        # every load).
+        report = load_community(source).report
+        tables = stored_tables(source)
+        what = source.description
+    snapshot = write_database(
+        tables,
+        args.to,
+        progress=progress,
+        replace=Replace(LOCAL_ACTOR, "ingest", f"from {what}:", keep=args.keep_snapshots),
+    )
     for issue in report.warnings:
-        print(f"warning: {issue.text()}", file=sys.stderr)
+        print(f"warning: {issue.text()} (stored as it is)", file=sys.stderr)
     rows = ", ".join(f"{name} {frame.height:,}" for name, frame in tables.items())
     print(f"Copied into {mask_url(args.to)}: {rows}")
+    if snapshot is not None:
+        print(
+            f"The previous community is kept as snapshot {snapshot.snapshot_id} "
+            f"(`proofboard restore --to URL` puts it back)."
+        )
     return 0
 
 
@@ -370,20 +377,70 @@ def cmd_effects(args: argparse.Namespace) -> int:
 
 
 def cmd_import_stackexchange(args: argparse.Namespace) -> int:
-    from analytics.io import is_url, write_tables
+    from analytics.io import is_url, mask_url
+    from analytics.io.history import LOCAL_ACTOR
     from analytics.io.stackexchange import read_stackexchange
-    from analytics.io.write import check_replaceable_database, check_replaceable_folder
+    from analytics.io.write import (
+        Replace,
+        check_replaceable_database,
+        check_replaceable_folder,
+        write_database,
+        write_folder,
+    )
 
     progress = Progress()
-    imported = read_stackexchange(Path(args.path), progress=progress)
-    if is_url(str(args.out)):
-        check_replaceable_database(str(args.out), imported.tables)
+    out = str(args.out)
+    # Refuse before the (long) read: a target holding another community is not touched.
+    if not args.replace:
+        if is_url(out):
+            check_replaceable_database(out, IMPORTED_TABLES)
+        else:
+            check_replaceable_folder(Path(out), IMPORTED_TABLES)
+    imported = read_stackexchange(
+        Path(args.path), progress=progress, max_extracted_bytes=args.max_extracted_bytes
+    )
+    if not args.replace:  # the archive may hold other tables than expected
+        if is_url(out):
+            check_replaceable_database(out, imported.tables)
+        else:
+            check_replaceable_folder(Path(out), imported.tables)
+    from analytics.contract import TABLE_NAMES
+
+    if is_url(out):
+        snapshot = write_database(
+            imported.tables,
+            out,
+            drop=TABLE_NAMES if args.replace else (),
+            progress=progress,
+            replace=Replace(
+                LOCAL_ACTOR, "import", f"Stack Exchange dump {Path(args.path).name}:",
+                keep=args.keep_snapshots,
+            ),
+        )  # fmt: skip
+        shown = mask_url(out)
     else:
-        check_replaceable_folder(Path(args.out), imported.tables)
-    write_tables(imported.tables, args.out, progress=progress)
+        removed = write_folder(
+            imported.tables,
+            Path(out),
+            progress=progress,
+            remove=TABLE_NAMES if args.replace else (),
+        )
+        snapshot = None
+        shown = out
+        if removed:
+            print(f"Removed the earlier tables {', '.join(removed)} from {out} (--replace)")
     print(imported.summary())
-    print(f"Wrote the community to {args.out}")
+    print(f"Wrote the community to {shown}")
+    if snapshot is not None:
+        print(
+            f"The previous community is kept as snapshot {snapshot.snapshot_id} "
+            "(`proofboard restore --to URL` puts it back)."
+        )
     return 0
+
+
+#: The tables a Stack Exchange import writes.
+IMPORTED_TABLES = ("members", "activity", "proof_items", "exposures")
 
 
 def cmd_milestones(args: argparse.Namespace) -> int:
@@ -606,6 +663,25 @@ def _add_as_of(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_keep_snapshots(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep-snapshots",
+        type=int,
+        metavar="N",
+        help="snapshots of earlier communities to keep in a database target (default "
+        "$PROOFBOARD_KEEP_SNAPSHOTS, else 5; 0 keeps none)",
+    )
+
+
+def _byte_size(text: str) -> int:
+    from analytics.io.stackexchange import parse_byte_size
+
+    try:
+        return parse_byte_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proofboard",
@@ -668,6 +744,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Read SOURCE, check it against the data contract and copy its tables into the "
             "database at --to in one transaction: on any error the target stays as it was. "
             "Tables of the same names in the target are replaced; other tables are left alone. "
+            "The source is copied as it is: rows the checks leave out of the analyses (of "
+            "unknown members, a left_at before joined_at, ...) are stored too and left out "
+            "again at every load. The community the target held before is kept as a snapshot "
+            "in the same database (`proofboard restore`). "
             "With --map, SOURCE is one or more CSV/Parquet files in your own column names and "
             "mapping.toml says which file holds which table and which column is which (the "
             "Data page of the dashboard offers the guessed mapping as a download)."
@@ -686,6 +766,7 @@ def build_parser() -> argparse.ArgumentParser:
         '[members.columns] member_id = "user_id", ...',
     )
     p.add_argument("--to", required=True, metavar="URL", help="SQLAlchemy URL of the target")
+    _add_keep_snapshots(p)
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser(
@@ -728,6 +809,20 @@ def build_parser() -> argparse.ArgumentParser:
         "path", metavar="PATH", help="the site's .7z archive or the extracted dump folder"
     )
     se.add_argument("--out", required=True, metavar="DIR_OR_URL", help="a folder or SQLAlchemy URL")
+    se.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the community already in --out: every contract table there is removed "
+        "(in a database it is kept as a snapshot first); without it such a target is refused",
+    )
+    se.add_argument(
+        "--max-extracted-bytes",
+        type=_byte_size,
+        metavar="SIZE",
+        help="refuse a .7z archive that unpacks to more than this, e.g. 8GB (default: 20 times "
+        "the archive, at most 50 GB; also $PROOFBOARD_MAX_EXTRACTED_BYTES)",
+    )
+    _add_keep_snapshots(se)
     se.set_defaults(func=cmd_import_stackexchange)
 
     p = sub.add_parser(
@@ -920,6 +1015,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_deliver.add_parser(
         sub, source_help=SOURCE_HELP, add_engine=_add_engine, add_as_of=_add_as_of
     )
+    cli_restore.add_parser(sub)
+    cli_forget.add_parser(sub)
     return parser
 
 
