@@ -364,29 +364,53 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
     )  # fmt: skip
 
 
-def table_download(frame: pl.DataFrame, name: str, *, key: str, markdown: bool = False) -> None:
+#: Columns that make a table member-level data (one row per member, or naming members).
+MEMBER_COLUMNS = frozenset({"member_id", "member"})
+
+
+def _record_export(name: str, rows: int) -> None:
+    from dashboard import data
+
+    data.record_export(name, rows, actor=state.current_actor())
+
+
+def table_download(
+    frame: pl.DataFrame,
+    name: str,
+    *,
+    key: str,
+    markdown: bool = False,
+    member_level: bool | None = None,
+) -> None:
     """Download buttons for a table: CSV, Parquet and Excel (and Markdown, for tables meant for
-    a newsletter)."""
+    a newsletter). A download of member-level data (``member_level``; by default: a table with
+    a ``member_id`` or ``member`` column) is recorded in the audit log."""
     file = exports.slug(name)
     columns = st.columns([1, 1, 1, 1.2, 2.8] if markdown else [1, 1, 1, 4], gap="small")
+    if member_level is None:
+        member_level = bool(MEMBER_COLUMNS & set(frame.columns))
+    audit: dict[str, Any] = (
+        {"on_click": _record_export, "args": (name, frame.height)} if member_level else {}
+    )
     columns[0].download_button(
         "CSV", data=_csv(frame), file_name=f"{file}.csv", mime="text/csv",
-        key=key, icon=":material/download:",
+        key=key, icon=":material/download:", **audit,
     )  # fmt: skip
     columns[1].download_button(
         "Parquet", data=lambda: exports.frame_parquet(frame), file_name=f"{file}.parquet",
         mime="application/vnd.apache.parquet", key=f"{key}_parquet", icon=":material/download:",
+        **audit,
     )  # fmt: skip
     columns[2].download_button(
         "Excel", data=_xlsx(frame, name), file_name=f"{file}.xlsx",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"{key}_xlsx", icon=":material/download:",
+        key=f"{key}_xlsx", icon=":material/download:", **audit,
     )  # fmt: skip
     if markdown:
         columns[3].download_button(
             "Markdown", data=_markdown(frame),
             file_name=f"{file}.md", mime="text/markdown", key=f"{key}_md",
-            icon=":material/download:",
+            icon=":material/download:", **audit,
         )  # fmt: skip
 
 

@@ -1,11 +1,19 @@
 """Data: where the data comes from, how much there is, every problem found in it; upload your
-own files with a column mapping; connect a database; what was delivered by e-mail and chat."""
+own files with a column mapping; connect a database; what was delivered by e-mail and chat;
+the snapshots of earlier communities, the audit log and the removal of members."""
 
 import polars as pl
 import streamlit as st
 
 from analytics.contract import TABLES
-from dashboard import components, connect_view, delivery_view, state, upload_view
+from dashboard import (
+    components,
+    connect_view,
+    delivery_view,
+    history_view,
+    state,
+    upload_view,
+)
 from dashboard.data import Loaded
 from dashboard.markup import escape
 
@@ -92,12 +100,13 @@ def current_data(loaded: Loaded) -> None:
             )
 
 
-current, upload, connect, deliveries = st.tabs(
+current, upload, connect, deliveries, history = st.tabs(
     [
         ":material/table_view: Current data",
         ":material/upload_file: Upload files",
         ":material/cable: Connect a database",
         ":material/outgoing_mail: Deliveries",
+        ":material/history: History",
     ],
     key=state.TAB,
     bind="query-params",
@@ -110,3 +119,5 @@ with connect:
     connect_view.render()
 with deliveries:
     delivery_view.deliveries_panel()
+with history:
+    history_view.render()

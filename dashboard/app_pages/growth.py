@@ -67,6 +67,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     title=title,
                     channel=channel or None,
                     valid_range=bounds,
+                    actor=state.current_actor(),
                 )
                 st.success(f"Added '{escape(title.strip())}'.")
                 data.milestones_changed()
@@ -105,6 +106,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                             new_day, current.announced_at.time(), tzinfo=UTC
                         ),
                         valid_range=bounds,
+                        actor=state.current_actor(),
                     )
                     data.milestones_changed()
                     st.rerun()
@@ -112,7 +114,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     st.error(escape(exc))
             if remove.button("Delete", key="edit_ms_delete"):
                 try:
-                    data.milestone_store().delete(chosen_id)
+                    data.milestone_store().delete(chosen_id, actor=state.current_actor())
                     data.milestones_changed()
                     st.rerun()
                 except ProofboardError as exc:
