@@ -3,6 +3,7 @@ JavaScript error, and every chart drawn (an SVG in each chart's div), the first 
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,13 @@ def test_every_chart_of_the_html_report_draws_offline(
         charts = page.locator("div[id^='chart-']")
         count = charts.count()
         assert count >= 3, page.content()[:2000]
-        try:
+        # on a timeout the checks below say which chart stayed blank, and why
+        with contextlib.suppress(PlaywrightTimeout):
             page.wait_for_function(
                 "() => [...document.querySelectorAll(\"div[id^='chart-']\")]"
                 ".every(d => d.querySelector('svg.main-svg'))",
                 timeout=30_000,
             )
-        except PlaywrightTimeout:
-            pass  # the checks below say which chart stayed blank, and why
         drawn = page.evaluate(
             "() => [...document.querySelectorAll(\"div[id^='chart-']\")]"
             ".map(d => [d.id, d.querySelectorAll('svg.main-svg').length,"
