@@ -326,8 +326,15 @@ CASES: list[Case] = [
     Case(
         "short CSV row",
         _with(activity=ACTIVITY + "a,2024-01-05\n"),
-        ("activity.csv",),
-        gap="a row with fewer fields than the header is read with nulls",
+        (
+            "activity.csv: a row has fewer fields than the header names columns: row 3 below "
+            "the header ('a,2024-01-05') has 2 field(s), the header 3",
+        ),
+    ),
+    Case(
+        "short CSV row after a value spanning lines",
+        _with(members='member_id,joined_at,note\na,2024-01-01,"two\nlines"\nb,2024-01-02\n'),
+        ("members.csv: a row has fewer fields", "row 2 below the header ('b,2024-01-02')"),
     ),
     Case("unclosed quote", _with(members='member_id,joined_at\n"a,2024-01-01\n'), ("members.csv",)),
     Case("empty members.csv", _with(members=""), ("members.csv",)),
