@@ -639,3 +639,36 @@ def test_a_database_that_never_answers(
     for command in (["validate"], ["retention", "--period", "week"]):
         code, out, err = _run([*command, "--data", url], capsys)
         _check_output(case, code, out, err, 1)
+
+
+# -- the offset rule on every engine -------------------------------------------------------------
+
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+BAD_OFFSETS = ["+99:99", "+24:00", "-15:00", "+05:60", "+14:01"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_offsets_beyond_14_hours_are_unreadable_on_every_engine(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As on polars (the cases above): an offset that does not exist is an error naming the
+    rows, never a silent shift; real offsets up to ±14:00 are read."""
+    rows = "".join(f"a,2024-01-05T00:00:00{o},post\n" for o in BAD_OFFSETS)
+    folder = tmp_path / "source"
+    _with(activity=ACTIVITY + rows + "b,2024-01-05T10:00:00+14:00,post\n")(folder)
+    before = _fingerprint(str(folder), folder)
+    case = Case(
+        f"offsets on {engine}",
+        lambda f: str(f),
+        ("activity.csv, column occurred_at, rows 3, 4, 5, 6, 7:", "+99:99", UNREADABLE),
+    )
+    code, out, err = _run(["validate", "--data", str(folder), "--engine", engine], capsys)
+    _check_output(case, code, out, err, 1)
+    assert "rows 3, 4, 5, 6, 7, 8" not in out  # +14:00 is a real offset
+    assert _fingerprint(str(folder), folder) == before
+    good = tmp_path / "good"
+    offsets = ["+14:00", "-14:00", "+0530", "-09", "Z"]
+    _with(activity="member_id,occurred_at,kind\n"
+          + "".join(f"a,2024-01-05T12:00:00{o},post\n" for o in offsets))(good)  # fmt: skip
+    code, out, err = _run(["validate", "--data", str(good), "--engine", engine], capsys)
+    assert code == 0, out + err
