@@ -186,6 +186,47 @@ def _table_for(name: str, frame: pl.DataFrame, metadata: sa.MetaData) -> sa.Tabl
     return sa.Table(name, metadata, *columns)
 
 
+#: The longest key PostgreSQL's btree index takes (bytes, version 4 indexes).
+POSTGRES_MAX_KEY_BYTES = 2704
+_KEYS = {"members": "member_id", "proof_items": "item_id"}
+
+
+def check_postgres_values(tables: Mapping[str, pl.DataFrame]) -> None:
+    """Refuse values PostgreSQL cannot store, naming table, column and row (counted from 1, in
+    the order of the source), before anything is written: a NUL byte in text, or a key longer
+    than its index takes. Otherwise the database would roll back with a message that names no
+    table, column or row."""
+    for name, frame in tables.items():
+        for column, dtype in frame.schema.items():
+            if dtype != pl.String:
+                continue
+            values = frame.get_column(column)
+            nul = values.str.contains("\x00", literal=True).fill_null(False)
+            if nul.any():
+                rows = (nul.arg_true() + 1).to_list()
+                shown = ", ".join(f"{r:,}" for r in rows[:5]) + (
+                    f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
+                )
+                raise DataSourceError(
+                    f"{name}, column {column}, row{'s' if len(rows) > 1 else ''} {shown}: the "
+                    "text holds a NUL byte (0x00), which PostgreSQL cannot store. Nothing was "
+                    "written. Fix: remove the NUL bytes from the source (e.g. tr -d '\\000' "
+                    "< file.csv > clean.csv), or write to SQLite."
+                )
+            if column == _KEYS.get(name):
+                size = values.str.len_bytes()
+                long = (size > POSTGRES_MAX_KEY_BYTES).fill_null(False)
+                if long.any():
+                    row = int(long.arg_true()[0]) + 1
+                    raise DataSourceError(
+                        f"{name}, column {column}, row {row:,}: the id is "
+                        f"{int(size[row - 1]):,} bytes long; PostgreSQL indexes keys of at most "
+                        f"{POSTGRES_MAX_KEY_BYTES:,} bytes ({int(long.sum()):,} id(s) are "
+                        "longer). Nothing was written. Fix: shorten the ids (e.g. replace them "
+                        "by a hash of them, in every table), or write to SQLite."
+                    )
+
+
 def _batches(frame: pl.DataFrame, naive_utc: bool) -> Iterator[list[dict[str, Any]]]:
     if naive_utc:
         # SQLite has no time zones: store UTC wall time, which readers take as UTC.
@@ -242,8 +283,11 @@ def write_database(
     naive_utc = engine.dialect.name == "sqlite"
     total_rows = sum(f.height for f in tables.values()) or 1
     done = 0
+    where = ""
     snapshot: Snapshot | None = None
     try:
+        if engine.dialect.name == "postgresql":
+            check_postgres_values(tables)
         with engine.begin() as conn:
             metadata = sa.MetaData()
             if replace is not None:
@@ -263,10 +307,14 @@ def write_database(
                 if name in existing:
                     conn.execute(sa.text(f'DROP TABLE "{name}"'))
                 table.create(conn)
+                first = 1
                 for batch in _batches(frame, naive_utc):
+                    where = f"table {name}, rows {first:,}-{first + len(batch) - 1:,}"
                     conn.execute(table.insert(), batch)
+                    first += len(batch)
                     done += len(batch)
                     progress(f"Writing {name}", done / total_rows)
+                where = ""
             if replace is not None:
                 rows = ", ".join(f"{n} {f.height:,}" for n, f in tables.items())
                 kept = (
@@ -286,7 +334,8 @@ def write_database(
             db_file.unlink(missing_ok=True)
         raise DataSourceError(
             f"Writing to {mask_url(url)} failed and was rolled back, nothing was changed: "
-            f"{type(exc).__name__}: {scrub_secret(str(exc).splitlines()[0], url)}"
+            + (f"{where}: " if where else "")
+            + f"{type(exc).__name__}: {scrub_secret(str(exc).splitlines()[0], url)}"
         ) from exc
     finally:
         engine.dispose()
