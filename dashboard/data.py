@@ -30,7 +30,7 @@ from analytics.embedded import (
 )
 from analytics.errors import DataContractError, ProofboardError
 from analytics.io import create_engine, is_url, mask_url, open_source, sqlite_path, write_database
-from analytics.io.history import record_audit
+from analytics.io.history import keep_snapshots, record_audit
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
 from analytics.io.write import Progress, Replace
 from analytics.quality import QualityReport
@@ -130,14 +130,15 @@ def save_target() -> str:
     return source if is_url(source) else default_url()
 
 
-def keep_snapshots_setting() -> int | None:
-    """``keep_snapshots`` of the ``[proofboard]`` section of secrets.toml, when set (else the
-    environment's ``$PROOFBOARD_KEEP_SNAPSHOTS``, else 5, decide)."""
+def keep_snapshots_setting() -> int:
+    """How many snapshots a database keeps: ``keep_snapshots`` of the ``[proofboard]`` section
+    of secrets.toml, else ``$PROOFBOARD_KEEP_SNAPSHOTS``, else 5. A value that is not a whole
+    number of 0 or more raises :class:`DataSourceError` saying so."""
     try:
         value = st.secrets.get("proofboard", {}).get("keep_snapshots")
     except Exception:
         value = None
-    return None if value is None else int(value)
+    return keep_snapshots(value)
 
 
 def save_upload(

@@ -86,9 +86,13 @@ def restore_panel(target: str) -> None:
             icon=":material/info:",
         )
         return
+    try:
+        keep = f"the last {data.keep_snapshots_setting()} are kept"
+    except ProofboardError as exc:
+        keep = str(exc)
     st.caption(
-        f"Earlier communities kept in `{escape(mask_url(target))}`, newest first (the last 5 "
-        "by default; `keep_snapshots` under `[proofboard]` in secrets.toml to change)."
+        f"Earlier communities kept in `{escape(mask_url(target))}`, newest first ({escape(keep)}; "
+        "`keep_snapshots` under `[proofboard]` in secrets.toml to change)."
     )
     components.table(frame, key="snapshots_table")
     components.table_download(frame, "snapshots", key="snapshots_csv")
@@ -114,7 +118,9 @@ def restore_panel(target: str) -> None:
         key=state.RESTORE_GO,
     ):
         try:
-            restored, saved = restore_snapshot(target, chosen, actor=state.current_actor())
+            restored, saved = restore_snapshot(
+                target, chosen, actor=state.current_actor(), keep=data.keep_snapshots_setting()
+            )
         except ProofboardError as exc:
             st.error(escape(exc), icon=":material/error:")
             return
