@@ -376,3 +376,20 @@ def test_history_without_snapshots_explains_itself(
     infos = " ".join(str(e.value) for e in at.info)
     assert "No snapshots in" in infos
     assert "Nothing recorded yet" in infos
+
+
+def test_a_member_level_download_is_recorded_in_the_store_audit_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics.io import read_audit
+    from dashboard import data
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("PROOFBOARD_STORE", store)
+    data.record_export("members at risk within 30 days", 12, actor="local")
+    audit = read_audit(store)
+    assert audit.select("who", "action", "detail").row(0) == (
+        "local",
+        "export",
+        "members at risk within 30 days: 12 row(s)",
+    )
