@@ -22,6 +22,7 @@ from analytics.contract import (
     LATEST_YEAR,
     PROOF_ITEM_KINDS,
     RANGE_HELP,
+    TABLE_NAMES,
     TABLES,
     TIMESTAMP_HELP,
     TableSpec,
@@ -1242,3 +1243,30 @@ def load_community(
         report=report,
         events=events,
     )
+
+
+def stored_tables(source: Source) -> dict[str, pl.DataFrame]:
+    """The contract tables of ``source`` as they are, for a copy into a database: every row and
+    every value kept, whatever the checks say (they decide what the analyses use, at each load,
+    never what is stored). Only the timestamp columns are read as UTC timestamps, so that a
+    database can query them; a column with a value that does not read as a timestamp stays
+    text (the load that checked the source refuses it anyway).
+    """
+    tables: dict[str, pl.DataFrame] = {}
+    for name in TABLE_NAMES:
+        scan = source.scan(name)
+        if scan is None:
+            continue
+        frame = scan.collect()
+        for column in TABLES[name].timestamp_columns:
+            if column not in frame.columns:
+                continue
+            parsed, problem = _parse_timestamp_column(frame[column])
+            original = frame[column]
+            blank = original.is_null()
+            if original.dtype == pl.String:
+                blank = blank | (original.str.strip_chars() == "")
+            if problem is None and not (parsed.is_null() & ~blank).any():
+                frame = frame.with_columns(parsed.alias(column))
+        tables[name] = frame
+    return tables

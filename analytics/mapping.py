@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 
 import polars as pl
 
-from analytics.community import Community, load_community, parse_timestamps
+from analytics.community import Community, load_community, parse_timestamps, stored_tables
 from analytics.contract import TABLE_NAMES, TABLES
 from analytics.errors import DataContractError, ProofboardError
 from analytics.io import FrameSource
@@ -415,6 +415,14 @@ class Prepared:
             "milestones": community.milestones,
         }
         return {name: frame for name, frame in tables.items() if frame is not None}
+
+    def stored_tables(self) -> dict[str, pl.DataFrame]:
+        """The mapped tables as they are, every row kept, for a write (see
+        :func:`analytics.community.stored_tables`); empty when there are errors. The checks
+        decide what the analyses use when the data is loaded, not what is stored."""
+        if self.community is None:
+            return {}
+        return stored_tables(FrameSource(dict(self.tables)))
 
 
 def _relabel(report: QualityReport, mapping: FileMappings) -> QualityReport:

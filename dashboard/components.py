@@ -442,9 +442,17 @@ def member_export(make: Callable[[], bytes], what: str) -> Callable[[], bytes]:
     def guarded() -> bytes:
         auth.ensure_role(auth.Role.ANALYST)
         auth.audit("export member-level data", what)
+        _record_export(what)
         return make()
 
     return guarded
+
+
+def _record_export(what: str) -> None:
+    """The member-level download in the store's audit log (beside the server log's line)."""
+    from dashboard import data
+
+    data.record_export(what, actor=state.current_actor())
 
 
 def table_download(

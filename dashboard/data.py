@@ -9,6 +9,7 @@ demo community when missing).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable
@@ -39,8 +40,9 @@ from analytics.io import (
     write_database,
     write_folder,
 )
+from analytics.io.history import keep_snapshots, record_audit
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
-from analytics.io.write import Progress
+from analytics.io.write import Progress, Replace
 from analytics.quality import QualityReport
 from dashboard import log_scrub, state
 
@@ -156,17 +158,57 @@ def save_target() -> str:
     return source if is_url(source) else default_url()
 
 
-def save_upload(tables: dict[str, pl.DataFrame], *, progress: Progress | None = None) -> str:
+def keep_snapshots_setting() -> int:
+    """How many snapshots a database keeps: ``keep_snapshots`` of the ``[proofboard]`` section
+    of secrets.toml, else ``$PROOFBOARD_KEEP_SNAPSHOTS``, else 5. A value that is not a whole
+    number of 0 or more raises :class:`DataSourceError` saying so."""
+    try:
+        value = st.secrets.get("proofboard", {}).get("keep_snapshots")
+    except Exception:
+        value = None
+    return keep_snapshots(value)
+
+
+def save_upload(
+    tables: dict[str, pl.DataFrame],
+    *,
+    progress: Progress | None = None,
+    actor: str = state.LOCAL_ACTOR,
+    what: str = "uploaded files",
+) -> str:
     """Replace the community in :func:`save_target` with ``tables`` in one transaction (old
-    contract tables not among them are dropped; milestones added on the Growth page are kept),
+    contract tables not among them are kept as a snapshot, with the rest of the previous
+    community; milestones added on the Growth page are kept), record it in the audit log,
     then make this session read it and reload every page. Returns the target URL."""
     target = save_target()
-    write_database(tables, target, drop=TABLE_NAMES, progress=progress)
+    write_database(
+        tables,
+        target,
+        drop=TABLE_NAMES,
+        progress=progress,
+        replace=Replace(actor, "save", f"{what}:", keep=keep_snapshots_setting()),
+    )
     if target != configured_source():
         use_for_session(target)
     else:
         data_changed()
     return target
+
+
+def record_export(name: str, *, actor: str) -> None:
+    """Record a download of member-level data in the audit log of the store (a failure is
+    logged, not shown: the file has been handed over already)."""
+    try:
+        record_audit(
+            store_url(),
+            actor=actor,
+            action="export",
+            detail=name,
+        )
+    except (ProofboardError, OSError) as exc:
+        logging.getLogger(__name__).warning(
+            "Could not record the export of %s: %s", name, log_scrub.scrub(str(exc))
+        )
 
 
 def source_label(source: str) -> str:

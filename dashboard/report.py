@@ -1,7 +1,7 @@
 """The weekly review as a file: one self-contained HTML page or an A4 PDF.
 
-The HTML embeds plotly.js once (``include_plotlyjs=True`` on the first chart), so it opens
-offline with interactive charts. The PDF is the same page with static SVG charts (made by
+The HTML embeds plotly.js once, in the page's head before any chart, so it opens offline with
+every chart interactive. The PDF is the same page with static SVG charts (made by
 kaleido) printed to A4 by headless Chromium, which lays text, tables and page breaks out the
 way a browser does.
 """
@@ -226,7 +226,7 @@ def static_height(chart: ReviewChart) -> int:
     return _STATIC_HEIGHTS.get(chart.key) or int(chart.figure.layout.height or 480)
 
 
-def _figure_html(chart: ReviewChart, *, first: bool, static: bool) -> str:
+def _figure_html(chart: ReviewChart, *, static: bool) -> str:
     if static:
         height = static_height(chart)
         svg = exports.figure_image(chart.figure, "svg", width=STATIC_WIDTH, height=height)
@@ -238,7 +238,7 @@ def _figure_html(chart: ReviewChart, *, first: bool, static: bool) -> str:
     else:
         body = chart.figure.to_html(
             full_html=False,
-            include_plotlyjs=first,
+            include_plotlyjs=False,  # once, in the page's head (see review_html)
             div_id=f"chart-{chart.key}",
             config={"responsive": True, "displaylogo": False},
         )
@@ -255,7 +255,7 @@ def review_html(
     figures: dict[str, str] = {}
     for i, chart in enumerate(chart_list):
         report(f"Drawing chart {i + 1} of {len(chart_list)}", 0.1 + 0.6 * i / len(chart_list))
-        figures[chart.key] = _figure_html(chart, first=i == 0, static=static)
+        figures[chart.key] = _figure_html(chart, static=static)
     findings = findings_rows(review)
     milestones = milestone_rows(review)
     parts = [
@@ -293,11 +293,21 @@ def review_html(
         parts.append(_table_html(milestones))
     parts += ["<h2>How to read these figures</h2>", _list_html(review.method_notes, "notes")]
     title = html.escape(f"Proofboard weekly review {review.week}")
+    # plotly.js once, before any chart (each chart's script calls Plotly as the page parses,
+    # so a library embedded with a later chart leaves the earlier ones blank).
+    script = "" if static else f'<script type="text/javascript">{plotly_js()}</script>'
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}'
-        f"</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>\n"
+        f"</title><style>{_CSS}</style>{script}</head><body>{''.join(parts)}</body></html>\n"
     )
+
+
+def plotly_js() -> str:
+    """The plotly.js library as shipped with the plotly package (no network needed)."""
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
 
 
 # -- static images and PDF ----------------------------------------------------------------------

@@ -293,3 +293,25 @@ def map_date_key(file_name: str, table: str) -> str:
 
 def map_column_key(file_name: str, table: str, column: str) -> str:
     return f"_map_column::{st.session_state.get(UPLOAD_ROUND, 0)}::{file_name}::{table}::{column}"
+
+
+# Data page: history (snapshots, restore, audit log, forget).
+RESTORE_CHOICE = "_restore_choice"
+RESTORE_CONFIRM = "_restore_confirm"
+RESTORE_GO = "_restore_go"
+HISTORY_FLASH = "_history_flash"
+FORGET_IDS = "_forget_ids"
+FORGET_CONFIRM = "_forget_confirm"
+FORGET_GO = "_forget_go"
+
+#: Who acts in this session when nobody signed in.
+LOCAL_ACTOR = "local"
+
+
+def current_actor() -> str:
+    """Who is acting in this browser session, for the audit log: the signed-in user's subject
+    once sign-in is configured; ``"local"`` for a dashboard without sign-in (everyone who can
+    reach it acts as the same local user)."""
+    from dashboard import auth
+
+    return auth.current_actor()

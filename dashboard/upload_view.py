@@ -187,7 +187,7 @@ def _use_for_session(tables: dict[str, pl.DataFrame], files: list[str]) -> None:
         st.rerun()
 
 
-def _save(tables: dict[str, pl.DataFrame]) -> None:
+def _save(tables: dict[str, pl.DataFrame], files: dict[str, str]) -> None:
     target = data.save_target()
     shown = mask_url(target)
     source = data.configured_source()
@@ -209,9 +209,12 @@ def _save(tables: dict[str, pl.DataFrame]) -> None:
             if dropped
             else ""
         )
-        + ". Milestones added on the Growth page are kept. It happens in one transaction: if "
-        "anything fails, the database stays exactly as it was. Nothing is written before you "
-        "press Save."
+        + ". Milestones added on the Growth page are kept. The community it replaces is kept as "
+        "a snapshot in the same database (the last few are kept; the **History** tab "
+        "restores one). The files are stored as they are: rows the checks leave out of the "
+        "analyses are kept and left out again at every load. It happens in one transaction: "
+        "if anything fails, the database stays exactly as it was. Nothing is written before "
+        "you press Save."
     )
     confirmed = st.checkbox("Replace the community data in this database", key=state.UPLOAD_CONFIRM)
     left, right, _ = st.columns([1, 1, 3])
@@ -233,7 +236,12 @@ def _save(tables: dict[str, pl.DataFrame]) -> None:
             bar.progress(min(max(fraction, 0.0), 1.0), text=step)
 
         try:
-            written = data.save_upload(tables, progress=progress)
+            written = data.save_upload(
+                tables,
+                progress=progress,
+                actor=state.current_actor(),
+                what="uploaded " + ", ".join(sorted(set(files.values()))),
+            )
         except ProofboardError as exc:
             st.error(escape(exc), icon=":material/error:")
             return
@@ -325,6 +333,6 @@ def render() -> None:
             icon=":material/info:",
         )
         return
-    tables = prepared.clean_tables()
+    tables = prepared.stored_tables()
     _use_for_session(tables, sorted(e.file for e in mapping.values()))
-    _save(tables)
+    _save(tables, {t: e.file for t, e in mapping.items()})

@@ -1,5 +1,6 @@
 """The only place that reads or writes data: folders (CSV/Parquet) and SQLAlchemy URLs."""
 
+from analytics.io.history import read_audit, record_audit
 from analytics.io.source import (
     DatabaseCheck,
     FolderSource,
@@ -36,7 +37,9 @@ __all__ = [
     "is_url",
     "mask_url",
     "open_source",
+    "read_audit",
     "read_json",
+    "record_audit",
     "scrub_secret",
     "sqlite_path",
     "truth_path_for",

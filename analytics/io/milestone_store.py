@@ -25,7 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from analytics.errors import DataSourceError
-from analytics.io.source import create_engine, mask_url, sqlite_path
+from analytics.io.source import create_engine, mask_url, scrub_secret, sqlite_path
 
 #: Longest title a milestone may have, in characters.
 MAX_TITLE_LENGTH = 200
@@ -56,8 +56,8 @@ def in_transaction(
         outcome = " It was rolled back, nothing was changed." if write else ""
         raise DataSourceError(
             f"Could not {action} {mask_url(url)}: {type(exc).__name__}: "
-            f"{str(exc).splitlines()[0]}.{outcome} Fix: check that the database is "
-            "reachable and writable, then try again."
+            f"{scrub_secret(str(exc).splitlines()[0], url)}.{outcome} Fix: check that the "
+            "database is reachable and writable, then try again."
         ) from exc
 
 
@@ -235,11 +235,13 @@ class MilestoneStore:
         title: str,
         channel: str | None = None,
         valid_range: tuple[datetime, datetime] | None = None,
+        actor: str = "local",
     ) -> StoredMilestone:
         """Store a new milestone and return it with its generated id.
 
         Naive ``announced_at`` values are taken as UTC. With ``valid_range`` (the data's first
-        signup to its as-of time, inclusive) a time outside it is refused.
+        signup to its as-of time, inclusive) a time outside it is refused. The audit log of the
+        store records it (``actor`` did it), in the same transaction.
         """
         values = {
             "announced_at": _clean_announced_at(announced_at, valid_range),
@@ -252,7 +254,9 @@ class MilestoneStore:
             now = _now()
             row = {"milestone_id": milestone_id, **values, "created_at": now, "updated_at": now}
             conn.execute(self._table.insert().values(**row))
-            return self._fetch(conn, milestone_id)
+            added = self._fetch(conn, milestone_id)
+            _audit(conn, actor, "milestone_add", added)
+            return added
 
         return self._run("save the milestone to", insert, write=True)
 
@@ -264,6 +268,7 @@ class MilestoneStore:
         title: str | None = None,
         channel: str | None = None,
         valid_range: tuple[datetime, datetime] | None = None,
+        actor: str = "local",
     ) -> StoredMilestone:
         """Change the given fields of a stored milestone and return it as stored.
 
@@ -285,18 +290,22 @@ class MilestoneStore:
             changes["updated_at"] = _now()
             t = self._table
             conn.execute(t.update().where(t.c.milestone_id == milestone_id).values(**changes))
-            return self._fetch(conn, milestone_id)
+            changed = self._fetch(conn, milestone_id)
+            _audit(conn, actor, "milestone_edit", changed)
+            return changed
 
         return self._run("save the milestone to", change, write=True)
 
-    def delete(self, milestone_id: str) -> None:
-        """Remove a stored milestone."""
+    def delete(self, milestone_id: str, *, actor: str = "local") -> None:
+        """Remove a stored milestone (recorded in the audit log, ``actor`` did it)."""
 
         def remove(conn: sa.Connection) -> None:
             t = self._table
+            gone = self._fetch(conn, milestone_id, lock=True)
             result = conn.execute(t.delete().where(t.c.milestone_id == milestone_id))
             if result.rowcount == 0:
                 raise self._unknown(milestone_id)
+            _audit(conn, actor, "milestone_delete", gone)
 
         self._run("delete the milestone from", remove, write=True)
 
@@ -370,6 +379,18 @@ class MilestoneStore:
             created_at=m["created_at"],
             updated_at=m["updated_at"],
         )
+
+
+def _audit(conn: sa.Connection, actor: str, action: str, milestone: StoredMilestone) -> None:
+    from analytics.io.history import record_audit_in  # history builds on this module
+
+    record_audit_in(
+        conn,
+        actor=actor,
+        action=action,
+        detail=f"{milestone.milestone_id}: {_show(milestone.announced_at)}, "
+        f"{milestone.title[:80]!r}" + (f" ({milestone.channel})" if milestone.channel else ""),
+    )
 
 
 def stored_milestones(url: str) -> pl.DataFrame:

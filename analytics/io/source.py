@@ -8,6 +8,7 @@ one query per table when the frame is collected.
 from __future__ import annotations
 
 import codecs
+import csv
 import os
 import re
 from collections.abc import Iterator
@@ -338,25 +339,64 @@ _FIELDS_CHECKED: dict[tuple[str, int, int], bool] = {}
 
 
 def check_csv_fields(path: Path) -> None:
-    """Raise :class:`DataSourceError` when a row of the CSV file has more fields than its
-    header. Queries read only the columns they need, and polars would then drop the extra
-    fields without a word; this parses every column once per file version (streaming)."""
+    """Raise :class:`DataSourceError` when a row of the CSV file has more or fewer fields than
+    its header names columns, naming the row. Queries read only the columns they need, and
+    polars would drop extra fields and fill missing ones with nulls without a word; this
+    parses the whole file once per file version (streaming, in pyarrow's C++ reader)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
     stat = path.stat()
     key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key in _FIELDS_CHECKED:
         return
+    bad: list[Any] = []
+
+    def first_bad(row: Any) -> str:
+        bad.append(row)
+        return "error"
+
     try:
-        pl.scan_csv(path, infer_schema=False).select(pl.all().null_count()).collect(
-            engine="streaming"
+        with path.open("rb") as raw:
+            first = raw.readline()
+        names = next(csv.reader([first.decode("utf-8-sig")]), [])
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(use_threads=False, block_size=8 << 20),
+            parse_options=pa_csv.ParseOptions(
+                newlines_in_values=True, invalid_row_handler=first_bad
+            ),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=names[:1], column_types=dict.fromkeys(names[:1], pa.string())
+            ),
         )
-    except pl.exceptions.ComputeError as exc:
-        if "more fields" not in str(exc):
-            raise  # reported where the file is read, with the file named
+        for _ in reader:
+            pass
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError, StopIteration):
+        if not bad:
+            return  # another problem: reported where the file is read, with the file named
+    if bad:
+        row = bad[0]
+        more = row.actual_columns > row.expected_columns
+        text = str(row.text or "")
+        shown = f" ({text[:60]!r}{'…' if len(text) > 60 else ''})" if text else ""
+        where = (
+            f"row {row.number - 1:,} below the header{shown}"
+            if row.number is not None and row.number > 1
+            else f"a row{shown}"
+        )
+        fix = (
+            'quote values that hold the separator ("a, b"), or add the missing column names '
+            "to the header."
+            if more
+            else "add the missing values (an empty value is two commas in a row: a,,b), or "
+            "remove the row."
+        )
         raise DataSourceError(
-            f"{path.name}: a row has more fields than the header names columns. Fix: quote "
-            'values that hold the separator ("a, b"), or add the missing column names to the '
-            "header."
-        ) from None
+            f"{path.name}: a row has {'more' if more else 'fewer'} fields than the header names "
+            f"columns: {where} has {row.actual_columns} field(s), the header "
+            f"{row.expected_columns}. Fix: {fix}"
+        )
     _FIELDS_CHECKED[key] = True
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import lzma
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -417,14 +418,73 @@ def _archive_members(archive: Path, names: list[str]) -> dict[str, str]:
     return found
 
 
-def _extract_archive(archive: Path, into: Path) -> Path:
+#: The environment variable capping the bytes a ``.7z`` archive may unpack to.
+ENV_MAX_EXTRACTED = "PROOFBOARD_MAX_EXTRACTED_BYTES"
+#: By default an archive may unpack to this many times its own size ...
+EXTRACT_RATIO = 20
+#: ... and never to more than this (50 GB).
+MAX_EXTRACTED_CEILING = 50 * 1000**3
+
+_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "TB": 1000**4,
+          "KIB": 1024, "MIB": 1024**2, "GIB": 1024**3, "TIB": 1024**4}  # fmt: skip
+
+
+def parse_byte_size(text: str) -> int:
+    """A size such as ``8GB``, ``500 MB``, ``2GiB`` or ``123456`` (bytes) as bytes."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
+    unit = match.group(2).upper() if match else ""
+    if match is None or unit not in _UNITS or float(match.group(1)) <= 0:
+        raise ValueError(
+            f"{text!r} is not a size: write a positive number with an optional unit, e.g. 8GB, "
+            "500MB or 2GiB"
+        )
+    return int(float(match.group(1)) * _UNITS[unit])
+
+
+def extraction_cap(archive_bytes: int, max_bytes: int | None = None) -> int:
+    """The most bytes an archive of ``archive_bytes`` may unpack to: ``max_bytes`` when given,
+    else ``$PROOFBOARD_MAX_EXTRACTED_BYTES``, else 20 times the archive, at most 50 GB."""
+    if max_bytes is not None:
+        return max_bytes
+    env = os.environ.get(ENV_MAX_EXTRACTED)
+    if env:
+        try:
+            return parse_byte_size(env)
+        except ValueError as exc:
+            raise DataSourceError(f"${ENV_MAX_EXTRACTED}: {exc}.") from None
+    return min(EXTRACT_RATIO * max(archive_bytes, 1), MAX_EXTRACTED_CEILING)
+
+
+def _too_large(archive: Path, size: str, cap: int) -> DataSourceError:
+    from analytics.io.upload import format_size
+
+    return DataSourceError(
+        f"{archive} unpacks to {size}, more than the limit of {format_size(cap)} (by default 20 "
+        "times the archive, at most 50 GB). Nothing was written and nothing is left in the "
+        "temporary folder. Fix: if you trust the archive, raise the limit with "
+        f"--max-extracted-bytes (or ${ENV_MAX_EXTRACTED}), e.g. --max-extracted-bytes 60GB."
+    )
+
+
+def _extract_archive(archive: Path, into: Path, max_bytes: int | None = None) -> Path:
     """Extract the dump files of a ``.7z`` archive into ``into``; returns the folder holding
-    them. Raises :class:`DataSourceError` for an unreadable archive or missing files."""
+    them. Raises :class:`DataSourceError` for an unreadable archive, missing files or more
+    extracted bytes than :func:`extraction_cap` allows (checked against the sizes the archive
+    declares before anything is written, and against the bytes actually written)."""
     import py7zr
-    from py7zr.exceptions import ArchiveError, CrcError, DecompressionError, PasswordRequired
+    from py7zr.exceptions import (
+        ArchiveError,
+        CrcError,
+        DecompressionBombError,
+        DecompressionError,
+        PasswordRequired,
+    )
+
+    from analytics.io.upload import format_size
 
     if not archive.is_file():
         raise DataSourceError(f"Stack Exchange archive {archive} does not exist")
+    cap = extraction_cap(archive.stat().st_size, max_bytes)
     broken = (
         ArchiveError,
         CrcError,
@@ -442,11 +502,19 @@ def _extract_archive(archive: Path, into: Path) -> Path:
     unpacked = into / "unpacked"
     unpacked.mkdir()
     try:
-        with py7zr.SevenZipFile(archive, mode="r") as packed:
+        with py7zr.SevenZipFile(archive, mode="r", max_extract_size=cap) as packed:
             members = _archive_members(archive, packed.getnames())
-            packed.extract(path=unpacked, targets=list(members.values()))
+            targets = set(members.values())
+            declared = sum(
+                int(info.uncompressed or 0) for info in packed.list() if info.filename in targets
+            )
+            if declared > cap:
+                raise _too_large(archive, format_size(declared), cap)
+            packed.extract(path=unpacked, targets=list(targets))
     except DataSourceError:
         raise
+    except DecompressionBombError as exc:
+        raise _too_large(archive, f"more than {format_size(cap)}", cap) from exc
     except OSError as exc:
         raise DataSourceError(
             f"Cannot extract {archive}: {exc.strerror or exc}. Fix: check the disk space of "
@@ -563,9 +631,12 @@ def _keep_members(
     return kept
 
 
-def read_stackexchange(path: Path, *, progress: Progress | None = None) -> StackExchangeImport:
+def read_stackexchange(
+    path: Path, *, progress: Progress | None = None, max_extracted_bytes: int | None = None
+) -> StackExchangeImport:
     """Read a Stack Exchange dump, an extracted folder or the site's ``.7z`` archive, as
-    contract tables (see the module doc).
+    contract tables (see the module doc). An archive may unpack to at most
+    ``max_extracted_bytes`` (default: :func:`extraction_cap`).
 
     Raises :class:`DataSourceError` for a missing Users.xml or Posts.xml (and, in an archive,
     Badges.xml), an unreadable archive, and a malformed file or row (naming the file and line).
@@ -576,7 +647,7 @@ def read_stackexchange(path: Path, *, progress: Progress | None = None) -> Stack
         return _read_folder(path, progress)
     with tempfile.TemporaryDirectory(prefix="proofboard-7z-") as tmp:
         progress(f"Extracting {path.name}", 0.0)
-        folder = _extract_archive(path, Path(tmp))
+        folder = _extract_archive(path, Path(tmp), max_extracted_bytes)
         try:
             return _read_folder(folder, progress)
         except DataSourceError as exc:

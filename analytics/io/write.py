@@ -11,6 +11,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from analytics.errors import DataSourceError
+from analytics.io.history import Snapshot, keep_snapshots, record_audit_in, take_snapshot
 from analytics.io.source import create_engine, is_url, mask_url, scrub_secret, sqlite_path
 
 Progress = Callable[[str, float], None]
@@ -48,11 +50,13 @@ def write_folder(
     *,
     file_format: FileFormat = "parquet",
     progress: Progress | None = None,
-) -> None:
+    remove: Iterable[str] = (),
+) -> list[str]:
     """Write each table to ``folder/<name>.<format>``, replacing earlier files only on success.
 
     Files of the other format with the same table name are removed so that the folder holds one
-    file per table.
+    file per table. The files of the tables named in ``remove`` (and not written) are removed
+    too, once everything was written (to replace a whole community); returns their names.
     """
     progress = progress or _noop
     folder = Path(folder)
@@ -72,7 +76,17 @@ def write_folder(
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+    removed = []
+    for name in remove:
+        if name in tables:
+            continue
+        for suffix in (".csv", ".parquet"):
+            old = folder / f"{name}{suffix}"
+            if old.is_file():
+                old.unlink()
+                removed.append(old.name)
     progress("Written", 1.0)
+    return removed
 
 
 def _replace_staged(staged: Sequence[tuple[Path, Path]], file_format: FileFormat) -> None:
@@ -172,6 +186,47 @@ def _table_for(name: str, frame: pl.DataFrame, metadata: sa.MetaData) -> sa.Tabl
     return sa.Table(name, metadata, *columns)
 
 
+#: The longest key PostgreSQL's btree index takes (bytes, version 4 indexes).
+POSTGRES_MAX_KEY_BYTES = 2704
+_KEYS = {"members": "member_id", "proof_items": "item_id"}
+
+
+def check_postgres_values(tables: Mapping[str, pl.DataFrame]) -> None:
+    """Refuse values PostgreSQL cannot store, naming table, column and row (counted from 1, in
+    the order of the source), before anything is written: a NUL byte in text, or a key longer
+    than its index takes. Otherwise the database would roll back with a message that names no
+    table, column or row."""
+    for name, frame in tables.items():
+        for column, dtype in frame.schema.items():
+            if dtype != pl.String:
+                continue
+            values = frame.get_column(column)
+            nul = values.str.contains("\x00", literal=True).fill_null(False)
+            if nul.any():
+                rows = (nul.arg_true() + 1).to_list()
+                shown = ", ".join(f"{r:,}" for r in rows[:5]) + (
+                    f" and {len(rows) - 5:,} more" if len(rows) > 5 else ""
+                )
+                raise DataSourceError(
+                    f"{name}, column {column}, row{'s' if len(rows) > 1 else ''} {shown}: the "
+                    "text holds a NUL byte (0x00), which PostgreSQL cannot store. Nothing was "
+                    "written. Fix: remove the NUL bytes from the source (e.g. tr -d '\\000' "
+                    "< file.csv > clean.csv), or write to SQLite."
+                )
+            if column == _KEYS.get(name):
+                size = values.str.len_bytes()
+                long = (size > POSTGRES_MAX_KEY_BYTES).fill_null(False)
+                if long.any():
+                    row = int(long.arg_true()[0]) + 1
+                    raise DataSourceError(
+                        f"{name}, column {column}, row {row:,}: the id is "
+                        f"{int(size[row - 1]):,} bytes long; PostgreSQL indexes keys of at most "
+                        f"{POSTGRES_MAX_KEY_BYTES:,} bytes ({int(long.sum()):,} id(s) are "
+                        "longer). Nothing was written. Fix: shorten the ids (e.g. replace them "
+                        "by a hash of them, in every table), or write to SQLite."
+                    )
+
+
 def _batches(frame: pl.DataFrame, naive_utc: bool) -> Iterator[list[dict[str, Any]]]:
     if naive_utc:
         # SQLite has no time zones: store UTC wall time, which readers take as UTC.
@@ -184,13 +239,28 @@ def _batches(frame: pl.DataFrame, naive_utc: bool) -> Iterator[list[dict[str, An
         yield frame.slice(start, INSERT_BATCH_ROWS).to_dicts()
 
 
+@dataclass(frozen=True)
+class Replace:
+    """Who replaces a community and why: the previous community is kept as a snapshot and the
+    replace is recorded in the audit log, both in the write's own transaction.
+
+    ``action`` is an audit action (``save``, ``ingest``, ``import``); ``keep`` the number of
+    snapshots to keep (``None``: :func:`analytics.io.history.keep_snapshots`)."""
+
+    actor: str
+    action: str
+    detail: str = ""
+    keep: int | None = None
+
+
 def write_database(
     tables: Mapping[str, pl.DataFrame],
     url: str,
     *,
     drop: Sequence[str] = (),
     progress: Progress | None = None,
-) -> None:
+    replace: Replace | None = None,
+) -> Snapshot | None:
     """Replace the named tables in the database at ``url`` in one transaction.
 
     Existing tables of the same names are dropped and recreated inside the transaction; the
@@ -198,7 +268,12 @@ def write_database(
     optional tables must not outlive it); other tables are left alone. Any failure rolls
     everything back. A SQLite database file is created when missing (and removed again if the
     write fails).
+
+    With ``replace``, the previous community (every contract table present) is first kept as a
+    snapshot instead of being dropped, and the write is recorded in the audit log; returns that
+    snapshot (``None`` when there was nothing to keep).
     """
+    keep = keep_snapshots(replace.keep) if replace is not None else 0
     progress = progress or _noop
     db_file = sqlite_path(url)
     created_file = db_file is not None and not db_file.exists()
@@ -208,9 +283,21 @@ def write_database(
     naive_utc = engine.dialect.name == "sqlite"
     total_rows = sum(f.height for f in tables.values()) or 1
     done = 0
+    where = ""
+    snapshot: Snapshot | None = None
     try:
+        if engine.dialect.name == "postgresql":
+            check_postgres_values(tables)
         with engine.begin() as conn:
             metadata = sa.MetaData()
+            if replace is not None:
+                snapshot = take_snapshot(
+                    conn,
+                    actor=replace.actor,
+                    reason=replace.action,
+                    replaced={*tables, *drop},
+                    keep=keep,
+                )
             existing = set(sa.inspect(conn).get_table_names())
             for name in drop:
                 if name in existing and name not in tables:
@@ -220,21 +307,40 @@ def write_database(
                 if name in existing:
                     conn.execute(sa.text(f'DROP TABLE "{name}"'))
                 table.create(conn)
+                first = 1
                 for batch in _batches(frame, naive_utc):
+                    where = f"table {name}, rows {first:,}-{first + len(batch) - 1:,}"
                     conn.execute(table.insert(), batch)
+                    first += len(batch)
                     done += len(batch)
                     progress(f"Writing {name}", done / total_rows)
+                where = ""
+            if replace is not None:
+                rows = ", ".join(f"{n} {f.height:,}" for n, f in tables.items())
+                kept = (
+                    f"; the previous community is snapshot {snapshot.snapshot_id}"
+                    if snapshot is not None
+                    else ""
+                )
+                record_audit_in(
+                    conn,
+                    actor=replace.actor,
+                    action=replace.action,
+                    detail=" ".join(filter(None, [replace.detail, f"wrote {rows}{kept}"])),
+                )
     except sa.exc.SQLAlchemyError as exc:
         if created_file and db_file is not None:
             engine.dispose()
             db_file.unlink(missing_ok=True)
         raise DataSourceError(
             f"Writing to {mask_url(url)} failed and was rolled back, nothing was changed: "
-            f"{type(exc).__name__}: {scrub_secret(str(exc).splitlines()[0], url)}"
+            + (f"{where}: " if where else "")
+            + f"{type(exc).__name__}: {scrub_secret(str(exc).splitlines()[0], url)}"
         ) from exc
     finally:
         engine.dispose()
     progress("Written", 1.0)
+    return snapshot
 
 
 def write_tables(

@@ -1,11 +1,20 @@
 """Data: where the data comes from, how much there is, every problem found in it; upload your
-own files with a column mapping; connect a database; what was delivered by e-mail and chat."""
+own files with a column mapping; connect a database; what was delivered by e-mail and chat;
+the snapshots of earlier communities, the audit log and the removal of members."""
 
 import polars as pl
 import streamlit as st
 
 from analytics.contract import TABLES
-from dashboard import auth, components, connect_view, delivery_view, state, upload_view
+from dashboard import (
+    auth,
+    components,
+    connect_view,
+    delivery_view,
+    history_view,
+    state,
+    upload_view,
+)
 from dashboard.data import Loaded
 from dashboard.markup import escape
 
@@ -95,12 +104,13 @@ def current_data(loaded: Loaded) -> None:
 
 
 if auth.allowed(auth.Role.ADMIN):
-    current, upload, connect, deliveries = st.tabs(
+    current, upload, connect, deliveries, history = st.tabs(
         [
             ":material/table_view: Current data",
             ":material/upload_file: Upload files",
             ":material/cable: Connect a database",
             ":material/outgoing_mail: Deliveries",
+            ":material/history: History",
         ],
         key=state.TAB,
         bind="query-params",
@@ -113,6 +123,8 @@ if auth.allowed(auth.Role.ADMIN):
         connect_view.render()
     with deliveries:
         delivery_view.deliveries_panel()
+    with history:
+        history_view.render()
 else:  # analysts: no upload, no database connection (admin actions)
     current, deliveries = st.tabs(
         [":material/table_view: Current data", ":material/outgoing_mail: Deliveries"],
@@ -122,7 +134,8 @@ else:  # analysts: no upload, no database connection (admin actions)
     with current:
         current_data(loaded)
         st.caption(
-            "Uploading files and connecting a database are for admins.",
+            "Uploading files, connecting a database and the history (restore, forget, audit log) "
+            "are for admins.",
             help=auth.refusal(auth.Role.ADMIN),
         )
     with deliveries:

@@ -76,6 +76,7 @@ def edit_milestones() -> None:
                     title=title,
                     channel=channel or None,
                     valid_range=bounds,
+                    actor=state.current_actor(),
                 )
                 auth.audit("milestone add", added.milestone_id)
                 st.success(f"Added '{escape(title.strip())}'.")
@@ -120,6 +121,7 @@ def edit_milestones() -> None:
                             new_day, current.announced_at.time(), tzinfo=UTC
                         ),
                         valid_range=bounds,
+                        actor=state.current_actor(),
                     )
                     auth.audit("milestone edit", chosen_id)
                     data.milestones_changed()
@@ -129,7 +131,7 @@ def edit_milestones() -> None:
             if remove.button("Delete", key=state.Session.EDIT_MILESTONE_DELETE):
                 auth.require_role(auth.Role.ADMIN)
                 try:
-                    data.milestone_store().delete(chosen_id)
+                    data.milestone_store().delete(chosen_id, actor=state.current_actor())
                     auth.audit("milestone delete", chosen_id)
                     data.milestones_changed()
                     st.rerun()

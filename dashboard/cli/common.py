@@ -83,3 +83,24 @@ def add_as_of(parser: argparse.ArgumentParser) -> None:
         metavar="TIMESTAMP",
         help="analyse the data as of this time (default: the latest timestamp in the data)",
     )
+
+
+def add_keep_snapshots(parser: argparse.ArgumentParser) -> None:
+    """``--keep-snapshots N``: how many earlier communities a database target keeps."""
+    parser.add_argument(
+        "--keep-snapshots",
+        type=int,
+        metavar="N",
+        help="snapshots of earlier communities to keep in a database target (default "
+        "$PROOFBOARD_KEEP_SNAPSHOTS, else 5; 0 keeps none)",
+    )
+
+
+def byte_size(text: str) -> int:
+    """An argparse type for sizes such as ``8GB`` or ``500MB``."""
+    from analytics.io.stackexchange import parse_byte_size
+
+    try:
+        return parse_byte_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -16,11 +16,13 @@ from dashboard.cli import (
     demo,
     effects,
     export,
+    forget,
     import_stackexchange,
     ingest,
     milestones,
     overview,
     report,
+    restore,
     retention,
     risk,
     serve,
@@ -44,6 +46,8 @@ COMMANDS: tuple[ModuleType, ...] = (
     retention,
     effects,
     deliver,
+    restore,
+    forget,
 )
 
 

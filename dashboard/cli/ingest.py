@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from analytics.errors import DataContractError, ProofboardError
-from dashboard.cli.common import SOURCE_HELP, Progress
+from dashboard.cli.common import SOURCE_HELP, Progress, add_keep_snapshots
 
 if TYPE_CHECKING:
     import polars as pl
@@ -34,12 +34,14 @@ def _ingest_mapped(args: argparse.Namespace) -> tuple[dict[str, pl.DataFrame], Q
     prepared = prepare(files, mapping, label=", ".join(sorted(files)))
     if prepared.community is None:
         raise DataContractError(prepared.report)
-    return prepared.clean_tables(), prepared.community.report
+    return prepared.stored_tables(), prepared.community.report
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics.community import load_community
+    from analytics.community import load_community, stored_tables
     from analytics.io import is_url, mask_url, open_source, write_database
+    from analytics.io.history import LOCAL_ACTOR
+    from analytics.io.write import Replace
 
     if not is_url(args.to):
         raise ProofboardError(
@@ -50,30 +52,35 @@ def run(args: argparse.Namespace) -> int:
     progress("Reading and checking the source", 0.0)
     if args.map:
         tables, report = _ingest_mapped(args)
+        what = f"files {', '.join(Path(p).name for p in args.source)} with {Path(args.map).name}"
     else:
         if len(args.source) != 1:
             raise ProofboardError(
                 f"Without --map, ingest copies one SOURCE (a folder or URL); got "
                 f"{len(args.source)}. Fix: pass one source, or files with --map mapping.toml."
             )
-        community = load_community(open_source(args.source[0]))
-        report = community.report
-        tables = {
-            name: frame
-            for name, frame in {
-                "members": community.members,
-                "activity": community.activity,
-                "proof_items": community.proof_items,
-                "exposures": community.exposures,
-                "milestones": community.milestones,
-            }.items()
-            if frame is not None
-        }
-    write_database(tables, args.to, progress=progress)
+        source = open_source(args.source[0])
+        # The check decides whether the source can be used at all; what is copied is the
+        # source as it is (rows the analyses leave out stay stored, and are left out again at
+        # every load).
+        report = load_community(source).report
+        tables = stored_tables(source)
+        what = source.description
+    snapshot = write_database(
+        tables,
+        args.to,
+        progress=progress,
+        replace=Replace(LOCAL_ACTOR, "ingest", f"from {what}:", keep=args.keep_snapshots),
+    )
     for issue in report.warnings:
-        print(f"warning: {issue.text()}", file=sys.stderr)
+        print(f"warning: {issue.text()} (stored as it is)", file=sys.stderr)
     rows = ", ".join(f"{name} {frame.height:,}" for name, frame in tables.items())
     print(f"Copied into {mask_url(args.to)}: {rows}")
+    if snapshot is not None:
+        print(
+            f"The previous community is kept as snapshot {snapshot.snapshot_id} "
+            f"(`proofboard restore --to URL` puts it back)."
+        )
     return 0
 
 
@@ -85,6 +92,10 @@ def add_parser(subparsers: Any) -> None:
             "Read SOURCE, check it against the data contract and copy its tables into the "
             "database at --to in one transaction: on any error the target stays as it was. "
             "Tables of the same names in the target are replaced; other tables are left alone. "
+            "The source is copied as it is: rows the checks leave out of the analyses (of "
+            "unknown members, a left_at before joined_at, ...) are stored too and left out "
+            "again at every load. The community the target held before is kept as a snapshot "
+            "in the same database (`proofboard restore`). "
             "With --map, SOURCE is one or more CSV/Parquet files in your own column names and "
             "mapping.toml says which file holds which table and which column is which (the "
             "Data page of the dashboard offers the guessed mapping as a download)."
@@ -103,4 +114,5 @@ def add_parser(subparsers: Any) -> None:
         '[members.columns] member_id = "user_id", ...',
     )
     p.add_argument("--to", required=True, metavar="URL", help="SQLAlchemy URL of the target")
+    add_keep_snapshots(p)
     p.set_defaults(func=run)

@@ -326,8 +326,15 @@ CASES: list[Case] = [
     Case(
         "short CSV row",
         _with(activity=ACTIVITY + "a,2024-01-05\n"),
-        ("activity.csv",),
-        gap="a row with fewer fields than the header is read with nulls",
+        (
+            "activity.csv: a row has fewer fields than the header names columns: row 3 below "
+            "the header ('a,2024-01-05') has 2 field(s), the header 3",
+        ),
+    ),
+    Case(
+        "short CSV row after a value spanning lines",
+        _with(members='member_id,joined_at,note\na,2024-01-01,"two\nlines"\nb,2024-01-02\n'),
+        ("members.csv: a row has fewer fields", "row 2 below the header ('b,2024-01-02')"),
     ),
     Case("unclosed quote", _with(members='member_id,joined_at\n"a,2024-01-01\n'), ("members.csv",)),
     Case("empty members.csv", _with(members=""), ("members.csv",)),
@@ -632,3 +639,231 @@ def test_a_database_that_never_answers(
     for command in (["validate"], ["retention", "--period", "week"]):
         code, out, err = _run([*command, "--data", url], capsys)
         _check_output(case, code, out, err, 1)
+
+
+# -- the offset rule on every engine -------------------------------------------------------------
+
+ENGINES = ["duckdb", pytest.param("spark", marks=pytest.mark.spark)]
+BAD_OFFSETS = ["+99:99", "+24:00", "-15:00", "+05:60", "+14:01"]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_offsets_beyond_14_hours_are_unreadable_on_every_engine(
+    engine: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As on polars (the cases above): an offset that does not exist is an error naming the
+    rows, never a silent shift; real offsets up to ±14:00 are read."""
+    rows = "".join(f"a,2024-01-05T00:00:00{o},post\n" for o in BAD_OFFSETS)
+    folder = tmp_path / "source"
+    _with(activity=ACTIVITY + rows + "b,2024-01-05T10:00:00+14:00,post\n")(folder)
+    before = _fingerprint(str(folder), folder)
+    case = Case(
+        f"offsets on {engine}",
+        lambda f: str(f),
+        ("activity.csv, column occurred_at, rows 3, 4, 5, 6, 7:", "+99:99", UNREADABLE),
+    )
+    code, out, err = _run(["validate", "--data", str(folder), "--engine", engine], capsys)
+    _check_output(case, code, out, err, 1)
+    assert "rows 3, 4, 5, 6, 7, 8" not in out  # +14:00 is a real offset
+    assert _fingerprint(str(folder), folder) == before
+    good = tmp_path / "good"
+    offsets = ["+14:00", "-14:00", "+0530", "-09", "Z"]
+    _with(activity="member_id,occurred_at,kind\n"
+          + "".join(f"a,2024-01-05T12:00:00{o},post\n" for o in offsets))(good)  # fmt: skip
+    code, out, err = _run(["validate", "--data", str(good), "--engine", engine], capsys)
+    assert code == 0, out + err
+
+
+# -- commands that change a store: refused with one line, the target unchanged ------------------
+
+
+def _table_sums(url: str) -> dict[str, str]:
+    """A checksum of every table's rows, to tell that a database is unchanged."""
+    engine = sa.create_engine(url)
+    sums = {}
+    try:
+        with engine.connect() as conn:
+            for table in sorted(sa.inspect(conn).get_table_names()):
+                rows = conn.execute(sa.text(f'SELECT * FROM "{table}"')).all()
+                text = "\n".join(sorted(repr(tuple(r)) for r in rows))
+                sums[table] = hashlib.sha256(text.encode()).hexdigest()
+    finally:
+        engine.dispose()
+    return sums
+
+
+MILESTONES = "milestone_id,announced_at,title\nm,2024-01-02,Old\n"
+
+
+def _store(folder: Path, *, replaced: int = 1, milestones: bool = False) -> str:
+    """A SQLite store holding the two-member community, replaced ``replaced`` times more."""
+    source = (_with(milestones=MILESTONES) if milestones else _with())(folder / "src")
+    url = f"sqlite:///{folder / 'store.db'}"
+    for _ in range(1 + replaced):
+        assert main(["ingest", source, "--to", url]) == 0
+    return url
+
+
+def _se_dump(folder: Path) -> Path:
+    from tests.analytics.io.test_stackexchange import _dump
+
+    return _dump(folder / "dump")
+
+
+def _big_7z(folder: Path) -> Path:
+    import py7zr
+
+    dump = _se_dump(folder)
+    users = dump / "Users.xml"
+    users.write_bytes(users.read_bytes().replace(b"<users>", b"<users>" + b" " * 2_000_000))
+    archive = folder / "bomb.7z"
+    with py7zr.SevenZipFile(archive, mode="w") as packed:
+        for name in ("Users.xml", "Posts.xml", "Badges.xml"):
+            packed.write(dump / name, arcname=name)
+    return archive
+
+
+@dataclass(frozen=True)
+class CommandCase:
+    """``build(folder)`` prepares the target and returns the command line; ``expect`` must be
+    in stderr; every file under the folder (and every table of ``store.db``) stays as it was."""
+
+    name: str
+    build: Callable[[Path], list[str]]
+    expect: tuple[str, ...]
+    code: int = 1
+
+
+COMMAND_CASES = [
+    CommandCase(
+        "forget on a folder",
+        lambda f: ["forget", "a", "--data", _with()(f / "src")],
+        ("is a folder: snapshots, the audit log and erasure need a database",),
+    ),
+    CommandCase(
+        "forget without ids",
+        lambda f: ["forget", "--data", _store(f)],
+        ("forget needs at least one MEMBER_ID", "Nothing was changed"),
+    ),
+    CommandCase(
+        "forget in a database without the contract",
+        lambda f: ["forget", "a", "--data", _sqlite()(f)],
+        ("holds no members, activity or exposures table", "Nothing was changed"),
+    ),
+    CommandCase(
+        "restore without snapshots",
+        lambda f: ["restore", "--to", _store(f, replaced=0)],
+        ("has no snapshots yet", "Nothing was changed"),
+    ),
+    CommandCase(
+        "restore an unknown snapshot",
+        lambda f: ["restore", "--to", _store(f), "--snapshot", "7"],
+        ("has no snapshot 7; it has 1", "Nothing was changed"),
+    ),
+    CommandCase(
+        "restore into a folder",
+        lambda f: ["restore", "--to", _with()(f / "src")],
+        ("is a folder: snapshots, the audit log and erasure need a database",),
+    ),
+    CommandCase(
+        "restore a snapshot whose tables were dropped",
+        lambda f: [
+            "restore",
+            "--to",
+            _drop(_store(f), "proofboard_snapshot_1_activity"),
+        ],
+        ("Snapshot 1 of", "lacks its table(s) activity", "Nothing was changed"),
+    ),
+    CommandCase(
+        "keep a negative number of snapshots",
+        lambda f: ["ingest", _with()(f / "src"), "--to", _store(f), "--keep-snapshots", "-1"],
+        ("snapshots to keep must be a whole number, 0 or more",),
+    ),
+    CommandCase(
+        "import into a folder holding another community",
+        lambda f: [
+            "import",
+            "stackexchange",
+            str(_se_dump(f)),
+            "--out",
+            _with(milestones=MILESTONES)(f / "src"),
+        ],
+        ("milestones.csv, which this import would not replace", "Nothing was written"),
+    ),
+    CommandCase(
+        "import into a database holding another community",
+        lambda f: [
+            "import",
+            "stackexchange",
+            str(_se_dump(f)),
+            "--out",
+            _store(f, milestones=True),
+        ],
+        ("already holds the table(s) milestones", "Nothing was written"),
+    ),
+    CommandCase(
+        "7z archive over the extraction cap",
+        lambda f: ["import", "stackexchange", str(_big_7z(f)), "--out", str(f / "out")],
+        ("bomb.7z unpacks to 1.9 MB, more than the limit of", "--max-extracted-bytes"),
+    ),
+]
+
+
+def _drop(url: str, table: str) -> str:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f'DROP TABLE "{table}"'))
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize("case", COMMAND_CASES, ids=[c.name for c in COMMAND_CASES])
+def test_store_commands_refuse_with_one_line_and_change_nothing(
+    case: CommandCase, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = case.build(tmp_path)
+    capsys.readouterr()
+    before = _fingerprint("", tmp_path)
+    db = tmp_path / "store.db"
+    tables = _table_sums(f"sqlite:///{db}") if db.exists() else {}
+    code, out, err = _run(args, capsys)
+    _check_output(Case(case.name, lambda f: "", case.expect), code, out, err, case.code)
+    assert _fingerprint("", tmp_path) == before
+    if db.exists():
+        assert _table_sums(f"sqlite:///{db}") == tables
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    ("name", "members", "expect"),
+    [
+        (
+            "NUL byte",
+            "member_id,joined_at,nick\na,2024-01-01,ok\nb,2024-01-02,x\x00y\n",
+            "members, column nick, row 2: the text holds a NUL byte (0x00)",
+        ),
+        (
+            "over-long id",
+            f"member_id,joined_at\na,2024-01-01\n{'b' * 3000},2024-01-02\n",
+            "members, column member_id, row 2: the id is 3,000 bytes long",
+        ),
+    ],
+)
+def test_values_postgres_cannot_store_are_named_before_writing(
+    name: str,
+    members: str,
+    expect: str,
+    tmp_path: Path,
+    postgres_url: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    activity = "member_id,occurred_at,kind\na,2024-01-03,post\n"
+    source = _with(members=members, activity=activity)(tmp_path / "src")
+    good = _with()(tmp_path / "good")
+    assert main(["ingest", good, "--to", postgres_url]) == 0
+    capsys.readouterr()
+    before = _table_sums(postgres_url)
+    code, out, err = _run(["ingest", source, "--to", postgres_url], capsys)
+    _check_output(Case(name, lambda f: "", (expect, "Nothing was written")), code, out, err, 1)
+    assert _table_sums(postgres_url) == before

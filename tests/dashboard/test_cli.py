@@ -21,15 +21,20 @@ SUBCOMMANDS = [
     "demo",
     "effects",
     "export",
+    "forget",
     "import",
     "ingest",
     "milestones",
     "overview",
     "report",
+    "restore",
     "retention",
     "risk",
     "validate",
 ]
+
+#: Commands that work on a database only, and the option naming it.
+DATABASE_ONLY = {"forget": "--data URL", "restore": "--to URL"}
 
 
 def test_console_script_help_lists_every_subcommand() -> None:
@@ -48,7 +53,10 @@ def test_each_subcommand_help_describes_it(name: str, capsys: pytest.CaptureFixt
     text = capsys.readouterr().out
     assert f"usage: proofboard {name}" in text
     assert len(text.splitlines()) > 5
-    assert "SOURCE" in text or "DIR_OR_URL" in text
+    if name in DATABASE_ONLY:  # snapshots and erasure work on databases only
+        assert DATABASE_ONLY[name] in text
+    else:
+        assert "SOURCE" in text or "DIR_OR_URL" in text
 
 
 def test_parser_has_exactly_the_documented_subcommands() -> None:

@@ -84,8 +84,12 @@ def test_save_replaces_the_community_in_one_go_and_reloads(
     assert community.members["member_id"].to_list() == ["1", "2", "3"]
     assert community.attributes == ("plan",)
     assert community.activity.height == 4
-    # the old community's milestones do not outlive it
-    assert _table_names(store) == ["activity", "members"]
+    # the old community's milestones do not outlive it (they are in its snapshot only)
+    assert [t for t in _table_names(store) if not t.startswith("proofboard_")] == [
+        "activity",
+        "members",
+    ]
+    assert "proofboard_snapshot_1_milestones" in _table_names(store)
     # every page reads the new data at once; the uploader is empty again
     tables = at.dataframe[0].value
     assert tables["rows"].tolist()[:2] == [3, 4]
@@ -447,3 +451,93 @@ def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged
     no_exceptions(at)
     assert at.dataframe[0].value["rows"].tolist()[0] == 60
     assert _sha256(store) == before
+
+
+# -- history: snapshots, restore, audit log, forget ---------------------------------------------
+
+
+def _saved(app_on: Callable[..., AppTest], store: str) -> AppTest:
+    at = _upload(app_on(store, page=DATA_PAGE), _files())
+    at.checkbox(key="_upload_confirm").check().run()
+    at.button(key="_upload_save").click().run()
+    no_exceptions(at)
+    return at
+
+
+def _audit(at: AppTest) -> list[str]:
+    frame = next(d.value for d in at.dataframe if "action" in d.value.columns)
+    return [str(a) for a in frame["action"].tolist()]
+
+
+def test_restore_previous_puts_the_replaced_community_back_and_is_undoable(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    at = _saved(app_on, store)
+    assert load_community(open_source(store)).members.height == 3
+    assert at.selectbox(key="_restore_choice").value == 1
+    assert at.button(key="_restore_go").disabled  # not before the confirmation
+    at.checkbox(key="_restore_confirm").check().run()
+    at.button(key="_restore_go").click().run()
+    no_exceptions(at)
+    assert "Restored snapshot 1" in _texts(at, "success")
+    restored = load_community(open_source(store))
+    assert restored.members.height == 60
+    assert restored.milestones is not None
+    assert restored.milestones.height > 0
+    # the uploaded community was kept in turn, and the log says who did what
+    assert at.selectbox(key="_restore_choice").options == ["#2 (the previous community)", "#1"]
+    assert _audit(at)[:2] == ["restore", "save"]
+    assert at.dataframe[0].value["rows"].tolist()[0] == 60  # the page reads the restored data
+
+
+def test_forget_removes_members_everywhere_and_logs_no_id(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    at = _saved(app_on, store)  # snapshot 1 holds the 60 hand-made members
+    old = load_community(open_source(store)).members["member_id"].to_list()
+    assert old == ["1", "2", "3"]
+    at.text_area(key="_forget_ids").input("2\nnobody").run()
+    at.button(key="_forget_go").click().run()
+    assert "Tick the box" in " ".join(str(e.value) for e in at.error)
+    assert load_community(open_source(store)).members.height == 3  # not confirmed: unchanged
+    at.checkbox(key="_forget_confirm").check().run()
+    at.button(key="_forget_go").click().run()
+    no_exceptions(at)
+    assert "Removed 1 of 2 member(s)" in _texts(at, "success")
+    assert load_community(open_source(store)).members["member_id"].to_list() == ["1", "3"]
+    engine = sa.create_engine(store)
+    with engine.connect() as conn:
+        audit = conn.execute(sa.text("SELECT action, detail FROM proofboard_audit")).all()
+    engine.dispose()
+    forget = [detail for action, detail in audit if action == "forget"]
+    assert len(forget) == 1
+    assert "1 of 2 member(s)" in forget[0]
+    assert "nobody" not in forget[0]
+    assert "members 1" in forget[0]
+
+
+def test_history_without_snapshots_explains_itself(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    at = app_on(store, page=DATA_PAGE)
+    no_exceptions(at)
+    infos = " ".join(str(e.value) for e in at.info)
+    assert "No snapshots in" in infos
+    assert "Nothing recorded yet" in infos
+
+
+def test_a_member_level_download_is_recorded_in_the_store_audit_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from analytics.io import read_audit
+    from dashboard import data
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    monkeypatch.setenv("PROOFBOARD_STORE", store)
+    data.record_export("members at risk within 30 days", 12, actor="local")
+    audit = read_audit(store)
+    assert audit.select("who", "action", "detail").row(0) == (
+        "local",
+        "export",
+        "members at risk within 30 days: 12 row(s)",
+    )

@@ -19,6 +19,11 @@ from analytics.io.backends.base import ROW, US_SUFFIX
 from analytics.io.backends.polars import TEXT_SUFFIX, as_utc
 from analytics.io.source import TABLE_FILE_SUFFIXES
 
+#: Text ending in a time of day with a numeric UTC offset.
+_ANY_OFFSET = r"\d:\d{2}(\.\d+)?\s*[+-]\d+(:?\d+)?$"
+#: ... whose offset exists: -14:00..+14:00, minutes 00..59 (``+02``, ``+0200``, ``+02:00``).
+_REAL_OFFSET = r"\d:\d{2}(\.\d+)?\s*[+-]((0\d|1[0-3])(:?[0-5]\d)?|14(:?00)?)$"
+
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
@@ -77,7 +82,13 @@ class DuckDBBackend:
             if kind.startswith("TIMESTAMP") or kind == "DATE":
                 value = f"CAST({q} AS TIMESTAMP)"
             elif kind == "VARCHAR":
-                value = f"CAST(TRY_CAST(trim({q}) AS TIMESTAMPTZ) AS TIMESTAMP)"
+                # An offset beyond ±14:00 (or with 60+ minutes) does not exist: unreadable, as
+                # on polars, rather than shifted by DuckDB.
+                value = (
+                    f"CASE WHEN regexp_matches(trim({q}), {_literal(_ANY_OFFSET)}) AND NOT "
+                    f"regexp_matches(trim({q}), {_literal(_REAL_OFFSET)}) THEN NULL ELSE "
+                    f"CAST(TRY_CAST(trim({q}) AS TIMESTAMPTZ) AS TIMESTAMP) END"
+                )
                 select.append(f"{q} AS {_quote(name + TEXT_SUFFIX)}")
             else:  # a type that holds no timestamps: reported by the checks
                 select.append(q)

@@ -39,6 +39,7 @@ import polars as pl
 from analytics.contract import TABLES
 from analytics.errors import DataSourceError
 from analytics.io.backends.base import ROW, US_SUFFIX
+from analytics.io.backends.polars import TEXT_SUFFIX
 
 if TYPE_CHECKING:
     from pyspark.sql import Column, DataFrame, SparkSession
@@ -192,8 +193,11 @@ def parse_timestamp_text(column: Column) -> Column:
     minutes = F.when(F.length(digits) >= 4, F.substring(digits, 3, 2).try_cast("long")).otherwise(
         F.lit(0)
     )
+    # An offset beyond ±14:00 (or with 60+ minutes) does not exist: unreadable, as on polars.
+    real = F.length(digits).isin(2, 4) & (minutes <= 59) & (hours * 60 + minutes <= 14 * 60)
     shift = (
         F.when(offset.isin("", "Z", "z", "UTC"), F.lit(0))
+        .when(~real, F.lit(None))
         .when(offset.startswith("-"), -(hours * 60 + minutes))
         .otherwise(hours * 60 + minutes)
     )
@@ -278,6 +282,16 @@ class SparkBackend:
             frame = frame.withColumn(ROW, F.row_number().over(order).cast("long"))
         present = [c for c in TABLES[name].timestamp_columns if c in frame.columns]
         if present:
+            from pyspark.sql import types as T
+
+            # The text as written, beside the parsed value: the checks tell text that does not
+            # read as a timestamp (reported as unreadable, with its rows) from an empty cell.
+            text = {
+                f"{c}{TEXT_SUFFIX}": F.col(c)
+                for c in present
+                if isinstance(frame.schema[c].dataType, T.StringType)
+            }
+            frame = frame.withColumns(text)
             naive = {c: _naive_utc(frame, c) for c in present}
             frame = frame.withColumns(naive)
             frame = frame.withColumns(
