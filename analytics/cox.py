@@ -56,6 +56,8 @@ import numpy.typing as npt
 import polars as pl
 from scipy import linalg, stats
 
+from analytics.errors import InputError
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -257,7 +259,7 @@ def counting_process(
     _check_lag(lag_days)
     clash = sorted(set(items) & (set(fixed) | set(RESERVED_COLUMNS)))
     if clash:
-        raise ValueError(
+        raise InputError(
             f"Item name(s) {', '.join(map(repr, clash))} clash with "
             f"{'fixed covariates' if set(clash) & set(fixed) else 'columns of the result'}: "
             f"rename the item(s) or the fixed column(s); {', '.join(RESERVED_COLUMNS)} are "
@@ -265,37 +267,37 @@ def counting_process(
         )
     reserved_fixed = sorted(set(fixed) & set(RESERVED_COLUMNS))
     if reserved_fixed:
-        raise ValueError(
+        raise InputError(
             f"Fixed covariate(s) {', '.join(map(repr, reserved_fixed))} use a reserved name "
             f"({', '.join(RESERVED_COLUMNS)}): rename the column(s) in members first."
         )
     _require_columns(members, ("member_id", "tenure_days", "churned", *fixed), "members")
     _require_columns(exposures, ("member_id", "item_id", "day"), "exposures")
     if members.height == 0:
-        raise ValueError("members is empty: pass at least one member.")
+        raise InputError("members is empty: pass at least one member.")
     ids = members["member_id"]
     if ids.null_count():
-        raise ValueError(
+        raise InputError(
             f"members has {ids.null_count():,} missing member_id value(s): fill them in or drop "
             "those rows."
         )
     if ids.n_unique() != ids.len():
         repeated = ids.filter(ids.is_duplicated()).unique().head(3).to_list()
-        raise ValueError(
+        raise InputError(
             f"members must have one row per member, but member_id repeats (e.g. {repeated}): "
             "keep one row per member."
         )
     tenure = _float_column(members, "tenure_days", "members", "tenure in days")
     bad = ~np.isfinite(tenure)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"members.tenure_days has {int(bad.sum()):,} missing or infinite value(s) (first at "
             f"row {int(np.argmax(bad))}): fill in the tenure in days or drop those members."
         )
     negative = tenure < 0
     if negative.any():
         first = int(np.argmax(negative))
-        raise ValueError(
+        raise InputError(
             f"members.tenure_days must be at least 0 days, but {int(negative.sum()):,} value(s) "
             f"are negative (first at row {first}: {tenure[first]!r}). Check that the end date is "
             "after the join date."
@@ -304,7 +306,7 @@ def counting_process(
     for name in fixed:
         values = _float_column(members, name, "members", "a number per member")
         if not np.isfinite(values).all():
-            raise ValueError(
+            raise InputError(
                 f"Fixed covariate members.{name} has missing or infinite values: fill them in "
                 "(or add a 0/1 'missing' indicator) before fitting."
             )
@@ -346,13 +348,13 @@ def _exposure_days(
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Member row, item column and exposure day of every usable exposure row."""
     if not (exposures["day"].dtype.is_numeric()):
-        raise ValueError(
+        raise InputError(
             f"exposures.day must be numbers (tenure day of the first exposure), got "
             f"{exposures['day'].dtype}. Convert dates to days since joining first."
         )
     item_ids = exposures["item_id"]
     if not (item_ids.dtype == pl.String or item_ids.dtype.is_integer()):
-        raise ValueError(
+        raise InputError(
             f"exposures.item_id must be text or whole numbers naming the item, got "
             f"{item_ids.dtype}."
         )
@@ -363,14 +365,14 @@ def _exposure_days(
     try:
         table = table.join(index, on="member_id", how="inner")
     except pl.exceptions.PolarsError as exc:
-        raise ValueError(
+        raise InputError(
             f"exposures.member_id ({exposures['member_id'].dtype}) cannot be matched with "
             f"members.member_id ({members['member_id'].dtype}): cast both to the same type."
         ) from exc
     days = table["day"].to_numpy().astype(np.float64)
     bad = ~np.isfinite(days)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"exposures.day has {int(bad.sum()):,} missing or infinite value(s): drop those "
             "rows (a member who never saw an item simply has no row for it)."
         )
@@ -445,25 +447,25 @@ def fit_cox_time_varying(
     _check_options(ties, penalizer, max_iter, tol)
     reserved = sorted(set(covariates) & set(RESERVED_COLUMNS))
     if reserved:
-        raise ValueError(
+        raise InputError(
             f"{', '.join(map(repr, reserved))} cannot be a covariate: it is part of the interval "
             "structure. Pass the names of the item and fixed covariate columns only."
         )
     _require_columns(data, (*RESERVED_COLUMNS, *covariates), "data")
     if data.height == 0:
-        raise ValueError(
+        raise InputError(
             "data has no intervals: build it with counting_process from at least one member."
         )
     start = _float_column(data, "start", "data", "day the interval starts")
     stop = _float_column(data, "stop", "data", "day the interval ends")
     if not (np.isfinite(start).all() and np.isfinite(stop).all()):
-        raise ValueError(
+        raise InputError(
             "data.start and data.stop must be finite days: drop rows with missing values."
         )
     empty = stop <= start
     if empty.any():
         first = int(np.argmax(empty))
-        raise ValueError(
+        raise InputError(
             f"Every interval needs start < stop, but {int(empty.sum()):,} do not (first at row "
             f"{first}: ({start[first]!r}, {stop[first]!r}]). Drop empty intervals, e.g. members "
             "with zero tenure."
@@ -473,7 +475,7 @@ def fit_cox_time_varying(
     for j, name in enumerate(covariates):
         x[:, j] = _float_column(data, name, "data", "a number per interval")
         if not np.isfinite(x[:, j]).all():
-            raise ValueError(
+            raise InputError(
                 f"Covariate data.{name} has missing or infinite values: fill them in (or add a "
                 "0/1 'missing' indicator) or drop those rows."
             )
@@ -917,17 +919,17 @@ def _risk_set_max(values: FloatArray, risk: _RiskSets) -> FloatArray:
 
 def _names(values: Sequence[str], what: str) -> list[str]:
     if isinstance(values, str):
-        raise ValueError(
+        raise InputError(
             f"{what} must be a list of column names, got the single string {values!r}: wrap it "
             f"in a list, e.g. [{values!r}]."
         )
     names = list(values)
     bad = [v for v in names if not isinstance(v, str) or not v]
     if bad:
-        raise ValueError(f"{what} must be non-empty strings (column names), got {bad[:3]!r}.")
+        raise InputError(f"{what} must be non-empty strings (column names), got {bad[:3]!r}.")
     repeated = sorted({v for v in names if names.count(v) > 1})
     if repeated:
-        raise ValueError(
+        raise InputError(
             f"{what} lists {', '.join(map(repr, repeated))} more than once: list each once."
         )
     return names
@@ -935,9 +937,9 @@ def _names(values: Sequence[str], what: str) -> list[str]:
 
 def _check_lag(lag_days: float) -> None:
     if not (isinstance(lag_days, int | float) and math.isfinite(lag_days)):
-        raise ValueError(f"lag_days must be a number of days, got {lag_days!r}.")
+        raise InputError(f"lag_days must be a number of days, got {lag_days!r}.")
     if lag_days < MIN_LAG_DAYS:
-        raise ValueError(
+        raise InputError(
             f"lag_days must be at least {MIN_LAG_DAYS:g} day, got {lag_days!r}: a shorter lag "
             "lets the visit a member churned on count as exposure before churn (reverse "
             "causation)."
@@ -946,19 +948,19 @@ def _check_lag(lag_days: float) -> None:
 
 def _check_options(ties: str, penalizer: float, max_iter: int, tol: float) -> None:
     if ties not in ("efron", "breslow"):
-        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}.")
+        raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}.")
     if not (math.isfinite(penalizer) and penalizer >= 0):
-        raise ValueError(f"penalizer must be a number >= 0 (0 for no penalty), got {penalizer!r}.")
+        raise InputError(f"penalizer must be a number >= 0 (0 for no penalty), got {penalizer!r}.")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a whole number of iterations >= 1, got {max_iter!r}.")
+        raise InputError(f"max_iter must be a whole number of iterations >= 1, got {max_iter!r}.")
     if not (math.isfinite(tol) and 0 < tol < 1):
-        raise ValueError(f"tol must be a small positive number such as 1e-9, got {tol!r}.")
+        raise InputError(f"tol must be a small positive number such as 1e-9, got {tol!r}.")
 
 
 def _require_columns(frame: pl.DataFrame, needed: Sequence[str], what: str) -> None:
     absent = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if absent:
-        raise ValueError(
+        raise InputError(
             f"Column(s) {', '.join(map(repr, absent))} not in {what}; it has "
             f"{', '.join(map(repr, frame.columns)) or 'no columns'}. Add them or pass the names "
             "of existing columns."
@@ -968,7 +970,7 @@ def _require_columns(frame: pl.DataFrame, needed: Sequence[str], what: str) -> N
 def _float_column(frame: pl.DataFrame, name: str, what: str, meaning: str) -> FloatArray:
     column = frame[name]
     if not (column.dtype.is_numeric() or column.dtype == pl.Boolean):
-        raise ValueError(
+        raise InputError(
             f"{what}.{name} must be numbers ({meaning}), got {column.dtype} values. Convert it "
             "first (categories: one 0/1 column per category; time differences: divide by one "
             "day)."
@@ -981,7 +983,7 @@ def _flag_column(frame: pl.DataFrame, name: str, what: str) -> npt.NDArray[np.in
     invalid = (values != 0) & (values != 1)  # NaN counts as invalid
     if invalid.any():
         first = int(np.argmax(invalid))
-        raise ValueError(
+        raise InputError(
             f"{what}.{name} must be 0 or 1 (1 = churned), but {int(invalid.sum()):,} value(s) "
             f"are not (first at row {first}: {values[first]!r}). Convert the flag to 0/1 and "
             "fill missing values."
@@ -1000,7 +1002,7 @@ def _check_intervals(data: pl.DataFrame) -> None:
     overlap = follows & (start[1:] < stop[:-1])
     if overlap.any():
         first = int(np.argmax(overlap))
-        raise ValueError(
+        raise InputError(
             f"Member {same[first]!r} has overlapping intervals ({start[first]:g}, "
             f"{stop[first]:g}] and ({start[first + 1]:g}, {stop[first + 1]:g}]: each member's "
             "intervals must follow one another (build them with counting_process)."
@@ -1008,7 +1010,7 @@ def _check_intervals(data: pl.DataFrame) -> None:
     early = follows & (event[:-1] == 1)
     if early.any():
         first = int(np.argmax(early))
-        raise ValueError(
+        raise InputError(
             f"Member {same[first]!r} churns at day {stop[first]:g} but has a later interval: "
             "the event must be on the member's last interval only."
         )

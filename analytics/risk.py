@@ -51,7 +51,7 @@ from threadpoolctl import threadpool_limits
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
-from analytics.errors import LeakageError
+from analytics.errors import InputError, LeakageError
 from analytics.queries import windows
 from analytics.queries.events import to_us
 
@@ -102,11 +102,11 @@ class RiskSettings:
 
     def __post_init__(self) -> None:
         if self.horizon_days < 1 or self.inactive_days < 1:
-            raise ValueError("horizon_days and inactive_days must be at least 1 day.")
+            raise InputError("horizon_days and inactive_days must be at least 1 day.")
         if self.training_cutoffs < 1 or self.step_days < 1:
-            raise ValueError("training_cutoffs and step_days must be at least 1.")
+            raise InputError("training_cutoffs and step_days must be at least 1.")
         if self.repeats < 2 or self.bootstrap < 20:
-            raise ValueError("repeats must be at least 2 and bootstrap at least 20.")
+            raise InputError("repeats must be at least 2 and bootstrap at least 20.")
 
     @property
     def gap(self) -> timedelta:
@@ -598,7 +598,7 @@ def _labels(
 ) -> pl.DataFrame:  # fmt: skip
     end = cutoff + timedelta(days=horizon_days)
     if end + timedelta(days=inactive_days) > known:
-        raise ValueError(
+        raise InputError(
             f"churn within {horizon_days} days of {cutoff:%Y-%m-%d} is not decidable at "
             f"{known:%Y-%m-%d}: it needs {horizon_days} + {inactive_days} days after the cutoff. "
             "Choose an earlier cutoff."

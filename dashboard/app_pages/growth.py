@@ -7,7 +7,6 @@ import streamlit as st
 
 from analytics.errors import ProofboardError
 from analytics.growth import milestones_in, signup_series
-from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
 from dashboard import catalog, charts, components, data, state
@@ -76,7 +75,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                 st.success(f"Added '{escape(title.strip())}'.")
                 data.milestones_changed()
                 st.rerun()
-            except (MilestoneValidationError, ProofboardError) as exc:
+            except ProofboardError as exc:  # MilestoneValidationError included
                 st.error(escape(exc))
     has_added = (
         community.milestones is not None
@@ -117,7 +116,7 @@ with st.expander("Add, edit or delete milestones", expanded=community.milestones
                     )
                     data.milestones_changed()
                     st.rerun()
-                except (MilestoneValidationError, ProofboardError) as exc:
+                except ProofboardError as exc:  # MilestoneValidationError included
                     st.error(escape(exc))
             if remove.button("Delete", key=state.Session.EDIT_MILESTONE_DELETE):
                 try:
