@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
 import plotly.graph_objects as go
 import polars as pl
@@ -118,9 +117,6 @@ def _require(condition: bool, why: str) -> None:
 
 
 # -- builders: one per chart, used by the pages, the CLI and the report -------------------------
-
-Granularity = Literal["day", "week"]
-RetentionPeriod = Literal["week", "month"]
 
 
 def growth(
