@@ -89,6 +89,12 @@ class View:
         )
 
     @property
+    def first_join(self) -> date:
+        """The day the first member joined (``date.min`` when nobody has)."""
+        joined = self.community.first_join
+        return date.min if joined is None else joined.date()
+
+    @property
     def days(self) -> str:
         return f"{self.first} to {self.last}"
 
