@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
+from analytics.errors import InputError
 from analytics.stats import wilson_interval
 
 DEFAULT_INACTIVE_DAYS = 30
@@ -47,7 +48,7 @@ def churn_table(
         ``tenure_days`` (days from joining to churn, or to the as-of time when censored).
     """
     if inactive_days < 1:
-        raise ValueError(f"inactive_days must be at least 1 day, got {inactive_days}.")
+        raise InputError(f"inactive_days must be at least 1 day, got {inactive_days}.")
     last_activity = activity.group_by("member_id").agg(
         pl.col("occurred_at").max().alias("last_activity_at")
     )
@@ -125,7 +126,7 @@ def churn_by_period(
     """
     every = {"week": "1w", "month": "1mo"}.get(period)
     if every is None:
-        raise ValueError(f"period must be 'week' or 'month', got {period!r}.")
+        raise InputError(f"period must be 'week' or 'month', got {period!r}.")
     status = churn_table(members, activity, as_of=as_of, inactive_days=inactive_days)
     if status.is_empty():
         return pl.DataFrame(schema=_CHURN_PERIOD_SCHEMA)

@@ -28,6 +28,7 @@ import polars as pl
 
 from analytics.activity_windows import MONTHLY_ACTIVE_DAYS, STICKINESS_DAYS, WEEKLY_ACTIVE_DAYS
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.queries import active as active_queries
 from analytics.queries import leaderboards as board_queries
 from analytics.queries.events import to_us
@@ -62,7 +63,7 @@ def _index_to_date(column: str, *, weeks: bool = False) -> pl.Expr:
 
 def _check_days(first: date, last: date) -> None:
     if last < first:
-        raise ValueError(f"the period ends ({last}) before it starts ({first}); swap the dates.")
+        raise InputError(f"the period ends ({last}) before it starts ({first}); swap the dates.")
 
 
 def identifying_columns(community: Community) -> list[str]:
@@ -139,7 +140,7 @@ def activity_by_kind(
     """
     _check_days(first, last)
     if every not in {"1d", "1w", "1mo"}:
-        raise ValueError(f"every must be '1d', '1w' or '1mo', got {every!r}.")
+        raise InputError(f"every must be '1d', '1w' or '1mo', got {every!r}.")
     start_us, end_us = _bounds_us(first, last)
     (found,) = community.collect(
         active_queries.activity_per_kind(
@@ -330,7 +331,7 @@ def leaderboard(
     """
     _check_days(first, last)
     if top < 1:
-        raise ValueError(f"top must be at least 1, got {top}.")
+        raise InputError(f"top must be at least 1, got {top}.")
     start_us, end_us = _bounds_us(first, last)
     (found,) = community.collect(
         board_queries.top_members(
@@ -356,7 +357,7 @@ def rising_members(
     """
     _check_days(first, last)
     if top < 1:
-        raise ValueError(f"top must be at least 1, got {top}.")
+        raise InputError(f"top must be at least 1, got {top}.")
     length = (last - first).days + 1
     before_last = first - timedelta(days=1)
     before_first = first - timedelta(days=length)
@@ -480,7 +481,7 @@ def pseudonymise(
         return frame.drop([c for c in hidden if c in frame.columns])
     out = frame.join(names, on="member_id", how="left", maintain_order="left")
     if out["pseudonym"].null_count() > out["member_id"].null_count():
-        raise ValueError("some members have no pseudonym; build the names from all members.")
+        raise InputError("some members have no pseudonym; build the names from all members.")
     columns = [
         "pseudonym" if c == "member_id" else c
         for c in frame.columns

@@ -17,6 +17,12 @@ class ProofboardError(Exception):
     """Base class of every error Proofboard raises on purpose."""
 
 
+class InputError(ProofboardError, ValueError):
+    """An argument, setting or value given to Proofboard is out of range or of the wrong kind
+    (a window of 0 days, an unknown period, a column that is not numbers); the message names it
+    and how to fix it. Also a ``ValueError``, so code that catches that keeps working."""
+
+
 class DataSourceError(ProofboardError):
     """The data source cannot be opened or written: a missing folder, a bad URL, a refused
     connection, an ambiguous file layout."""

@@ -8,6 +8,7 @@ from typing import Literal
 import polars as pl
 
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.periods import Period
 
 Granularity = Literal["day", "week"]
@@ -28,7 +29,7 @@ def signup_series(
         as-of time, whose count covers only the part inside the period).
     """
     if granularity not in _EVERY:
-        raise ValueError(f"granularity must be 'day' or 'week', got {granularity!r}.")
+        raise InputError(f"granularity must be 'day' or 'week', got {granularity!r}.")
     every = _EVERY[granularity]
     joined = community.members.select("joined_at")
     before = joined.filter(pl.col("joined_at") < period.start).height

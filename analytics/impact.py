@@ -49,6 +49,7 @@ from threadpoolctl import threadpool_limits
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
 from analytics.cox import CoxResult, counting_process, fit_cox_time_varying
+from analytics.errors import InputError
 from analytics.queries.events import DAY_US, to_us
 from analytics.queries.exposures import exposures_before, first_exposures
 from analytics.queries.landmark import early_activity, early_kinds
@@ -92,11 +93,11 @@ class ImpactSettings:
 
     def __post_init__(self) -> None:
         if self.landmark_days < 1 or self.horizon_days < 1:
-            raise ValueError("landmark_days and horizon_days must be at least 1 day.")
+            raise InputError("landmark_days and horizon_days must be at least 1 day.")
         if self.min_group_size < 2:
-            raise ValueError("min_group_size must be at least 2 members.")
+            raise InputError("min_group_size must be at least 2 members.")
         if self.bootstrap < 0 or 0 < self.bootstrap < 50:
-            raise ValueError("bootstrap must be 0 (influence-function interval) or at least 50.")
+            raise InputError("bootstrap must be 0 (influence-function interval) or at least 50.")
 
 
 @dataclass(frozen=True)
@@ -849,7 +850,7 @@ def _estimate_effects(
 ) -> ImpactResult:
     settings = settings or ImpactSettings()
     if community.proof_items is None or not community.has_exposures:
-        raise ValueError(
+        raise InputError(
             "Estimating social-proof effects needs the proof_items and exposures tables. Add "
             "them to the source (see the Data page for their columns)."
         )
@@ -956,11 +957,11 @@ def item_detail(
     exposure timing for one item (``kind:<kind>`` for all items of a kind)."""
     settings = settings or ImpactSettings()
     if community.proof_items is None or not community.has_exposures:
-        raise ValueError("The drill-down needs the proof_items and exposures tables.")
+        raise InputError("The drill-down needs the proof_items and exposures tables.")
     singles, kinds = _candidates(community)
     candidate = next((c for c in (*singles, *kinds) if c.item_id == item_id), None)
     if candidate is None:
-        raise ValueError(f"Unknown proof item {item_id!r}.")
+        raise InputError(f"Unknown proof item {item_id!r}.")
     first = _first_exposures(community).filter(pl.col("item_id").is_in(list(candidate.item_ids)))
     timing = (
         first.join(community.members.select("member_id", "joined_at"), on="member_id")
@@ -1037,7 +1038,7 @@ def time_varying_effects(
     """
     settings = settings or ImpactSettings()
     if community.proof_items is None or not community.has_exposures:
-        raise ValueError(
+        raise InputError(
             "The any-time view needs the proof_items and exposures tables. Add them to the "
             "source (see the Data page for their columns)."
         )

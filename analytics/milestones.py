@@ -41,6 +41,7 @@ import polars as pl
 from scipy import stats
 
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.queries.active import active_per_day
 
 Outcome = Literal["signups", "active"]
@@ -76,11 +77,11 @@ class MilestoneSettings:
 
     def __post_init__(self) -> None:
         if self.window_days < 1 or self.pre_days < 14:
-            raise ValueError("window_days must be at least 1 and pre_days at least 14.")
+            raise InputError("window_days must be at least 1 and pre_days at least 14.")
         if self.min_pre_days > self.pre_days:
-            raise ValueError("min_pre_days cannot exceed pre_days.")
+            raise InputError("min_pre_days cannot exceed pre_days.")
         if self.knot_days is not None and not 7 <= self.knot_days < self.pre_days:
-            raise ValueError("knot_days must be at least 7 and less than pre_days (or None).")
+            raise InputError("knot_days must be at least 7 and less than pre_days (or None).")
 
 
 @dataclass(frozen=True)
@@ -338,7 +339,7 @@ def estimate_milestones(
     settings = settings or MilestoneSettings()
     report = progress or (lambda _s, _f: None)
     if community.milestones is None:
-        raise ValueError(
+        raise InputError(
             "Estimating milestone effects needs the milestones table (announced_at, title). "
             "Add milestones.csv to the data folder or a milestones table to the database."
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
+from analytics.errors import InputError
+
 
 @dataclass(frozen=True)
 class Period:
@@ -15,7 +17,7 @@ class Period:
 
     def __post_init__(self) -> None:
         if self.end <= self.start:
-            raise ValueError(
+            raise InputError(
                 f"A period must end after it starts (got {self.start:%Y-%m-%d} to "
                 f"{self.end:%Y-%m-%d}). Fix: pick an end date on or after the start date."
             )

@@ -16,6 +16,7 @@ import narwhals.stable.v2 as nw
 import polars as pl
 
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.queries.cohorts import cohort_cells
 from analytics.queries.events import to_us
 from analytics.stats import wilson_interval
@@ -28,7 +29,7 @@ _US_PER_DAY = 86_400_000_000
 
 def check_period(period: str) -> RetentionPeriod:
     if period not in PERIOD_DAYS:
-        raise ValueError(f"period must be 'week' or 'month', got {period!r}.")
+        raise InputError(f"period must be 'week' or 'month', got {period!r}.")
     return period  # type: ignore[return-value]
 
 

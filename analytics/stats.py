@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+from analytics.errors import InputError
+
 #: The standard normal distribution (the standard library's: importing scipy.stats for one
 #: quantile cost about 1.5 s of every command).
 _NORMAL = NormalDist()
@@ -19,7 +21,7 @@ def wilson_interval(successes: int, trials: int, *, level: float = 0.95) -> tupl
     if trials <= 0:
         return (math.nan, math.nan)
     if not 0 <= successes <= trials:
-        raise ValueError(f"successes must be between 0 and trials ({trials}), got {successes}.")
+        raise InputError(f"successes must be between 0 and trials ({trials}), got {successes}.")
     z = _NORMAL.inv_cdf(0.5 + level / 2)
     p = successes / trials
     denom = 1 + z * z / trials

@@ -39,6 +39,8 @@ import numpy.typing as npt
 import polars as pl
 from scipy import stats
 
+from analytics.errors import InputError
+
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 
@@ -157,9 +159,9 @@ class SurvivalCurve:
         """
         t = np.atleast_1d(np.asarray(times, dtype=np.float64))
         if t.ndim != 1:
-            raise ValueError(f"times must be a 1-D sequence of days, got shape {t.shape}.")
+            raise InputError(f"times must be a 1-D sequence of days, got shape {t.shape}.")
         if not np.isfinite(t).all():
-            raise ValueError("times must be finite numbers of days: drop NaN and infinite values.")
+            raise InputError("times must be finite numbers of days: drop NaN and infinite values.")
         index = np.searchsorted(self.timeline, t, side="right") - 1
         before = index < 0
         safe = np.where(before, 0, index)
@@ -321,7 +323,7 @@ def kaplan_meier(
     """
     times, flags = _check_inputs(durations, events)
     if times.size == 0:
-        raise ValueError(
+        raise InputError(
             "No members to draw a survival curve for: pass at least one duration and event."
         )
     return _fit(times, flags, label=label, z=_z(level), level=level)
@@ -365,18 +367,18 @@ def logrank_test(
         raw = np.asarray(groups)
         labels = pl.Series("group", raw if raw.dtype != object else raw.tolist(), strict=False)
     if labels.len() != times.size:
-        raise ValueError(
+        raise InputError(
             f"groups has {labels.len():,} values but durations has {times.size:,}: pass one "
             "group label per member."
         )
     if labels.null_count():
-        raise ValueError(
+        raise InputError(
             f"groups has {labels.null_count():,} missing label(s): give them a name (for example "
             f"{MISSING_GROUP!r}) or leave those members out."
         )
     names = labels.unique().sort()
     if names.len() < 2:
-        raise ValueError(
+        raise InputError(
             "The log-rank test compares groups: pass members from at least two groups "
             f"(found {names.len()})."
         )
@@ -427,12 +429,12 @@ def compare_groups(
     """
     absent = [c for c in (duration, event, group) if c not in frame.columns]
     if absent:
-        raise ValueError(
+        raise InputError(
             f"Column(s) {', '.join(map(repr, absent))} not in the table; it has "
             f"{', '.join(map(repr, frame.columns))}. Pass existing column names."
         )
     if min_group_size < 1:
-        raise ValueError(f"min_group_size must be at least 1 member, got {min_group_size}.")
+        raise InputError(f"min_group_size must be at least 1 member, got {min_group_size}.")
     z = _z(level)
     times, flags = _check_inputs(
         frame[duration], frame[event], names=(f"column {duration!r}", f"column {event!r}")
@@ -440,7 +442,7 @@ def compare_groups(
     try:
         labels = frame[group].cast(pl.String).fill_null(MISSING_GROUP).rename("group")
     except pl.exceptions.PolarsError as exc:
-        raise ValueError(
+        raise InputError(
             f"Column {group!r} cannot be read as group names ({frame[group].dtype}): choose a "
             "column of text, numbers or dates."
         ) from exc
@@ -484,7 +486,7 @@ def compare_groups(
 
 def _z(level: float) -> float:
     if not 0.0 < level < 1.0:
-        raise ValueError(f"level must be between 0 and 1 (e.g. 0.95 for a 95 % band), got {level}.")
+        raise InputError(f"level must be between 0 and 1 (e.g. 0.95 for a 95 % band), got {level}.")
     return float(stats.norm.ppf(1.0 - (1.0 - level) / 2.0))
 
 
@@ -499,27 +501,27 @@ def _check_inputs(
     d = _numeric(durations, d_name, "tenure in days")
     e = _numeric(events, e_name, "0 (still a member) or 1 (churned)")
     if d.size != e.size:
-        raise ValueError(
+        raise InputError(
             f"{d_name} has {d.size:,} values but {e_name} has {e.size:,}: pass one duration and "
             "one event flag per member."
         )
     bad = ~np.isfinite(d)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"{d_name} has {int(bad.sum()):,} missing or infinite values (first at position "
             f"{int(np.argmax(bad))}): drop those members or fill in their tenure in days."
         )
     negative = d < 0
     if negative.any():
         first = int(np.argmax(negative))
-        raise ValueError(
+        raise InputError(
             f"{d_name} must be at least 0 days, but {int(negative.sum()):,} are negative (first "
             f"at position {first}: {d[first]!r}). Check that the end date is after the join date."
         )
     invalid = (e != 0) & (e != 1)
     if invalid.any():
         first = int(np.argmax(invalid))
-        raise ValueError(
+        raise InputError(
             f"{e_name} must be 0 (still a member) or 1 (churned), but {int(invalid.sum()):,} "
             f"values are not (first at position {first}: {e[first]!r}). Convert the churn flag "
             "to 0/1 and fill missing values."
@@ -531,25 +533,25 @@ def _check_inputs(
 def _numeric(values: npt.ArrayLike | pl.Series, name: str, meaning: str) -> FloatArray:
     if isinstance(values, pl.Series):
         if not (values.dtype.is_numeric() or values.dtype == pl.Boolean):
-            raise ValueError(
+            raise InputError(
                 f"{name} must be numbers ({meaning}), got {values.dtype} values. Convert them "
                 "first (time differences: divide by one day)."
             )
         return values.cast(pl.Float64).to_numpy()  # nulls become NaN, reported as missing
     raw = np.asarray(values)
     if raw.dtype.kind in "USMm":
-        raise ValueError(
+        raise InputError(
             f"{name} must be numbers ({meaning}), got {raw.dtype} values. Convert them first "
             "(time differences: divide by one day)."
         )
     if raw.ndim != 1:
-        raise ValueError(
+        raise InputError(
             f"{name} must be a 1-D sequence with one value per member, got shape {raw.shape}."
         )
     try:
         return np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be numbers ({meaning}); some values are not.") from exc
+        raise InputError(f"{name} must be numbers ({meaning}); some values are not.") from exc
 
 
 def _tabulate(

@@ -18,6 +18,7 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.queries.exposures import first_exposures
 
 DEFAULT_LANDMARK_DAYS = 30
@@ -96,13 +97,13 @@ def exposure_landmark_table(
 ) -> LandmarkTable:
     """Members grouped by exposure to ``item_id`` within their first ``landmark_days``."""
     if community.proof_items is None or not community.has_exposures:
-        raise ValueError(
+        raise InputError(
             "Comparing by exposure needs the proof_items and exposures tables. Add them to the "
             "source (see the Data page for their columns)."
         )
     items = community.proof_items.filter(pl.col("item_id") == item_id)
     if items.is_empty():
-        raise ValueError(f"Unknown proof item {item_id!r}: choose one from the proof_items table.")
+        raise InputError(f"Unknown proof item {item_id!r}: choose one from the proof_items table.")
     published = items["published_at"][0]
     landmark = timedelta(days=landmark_days)
     base = survival_table(

@@ -26,7 +26,7 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_by_period, churn_definition
 from analytics.community import Community
-from analytics.errors import ProofboardError
+from analytics.errors import InputError, ProofboardError
 from analytics.growth import milestones_in, signup_series
 from analytics.impact import ImpactResult, ImpactSettings, ItemEffect, estimate_effects
 from analytics.known import churn_known_from, known_from_text
@@ -416,12 +416,12 @@ def weekly_review(
         When ``impact`` or ``milestones`` were computed with other settings.
     """
     if impact is not None and impact.settings != impact_settings(inactive_days):
-        raise ValueError(
+        raise InputError(
             "The weekly review uses the social-proof effects with the default settings "
             f"({impact_settings(inactive_days)}), not {impact.settings}."
         )
     if milestones is not None and milestones.settings != MilestoneSettings():
-        raise ValueError(
+        raise InputError(
             "The weekly review uses the milestone effects with the default settings "
             f"({MilestoneSettings()}), not {milestones.settings}."
         )

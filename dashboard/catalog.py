@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
 import plotly.graph_objects as go
 import polars as pl
@@ -90,6 +89,12 @@ class View:
         )
 
     @property
+    def first_join(self) -> date:
+        """The day the first member joined (``date.min`` when nobody has)."""
+        joined = self.community.first_join
+        return date.min if joined is None else joined.date()
+
+    @property
     def days(self) -> str:
         return f"{self.first} to {self.last}"
 
@@ -118,9 +123,6 @@ def _require(condition: bool, why: str) -> None:
 
 
 # -- builders: one per chart, used by the pages, the CLI and the report -------------------------
-
-Granularity = Literal["day", "week"]
-RetentionPeriod = Literal["week", "month"]
 
 
 def growth(

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 import polars as pl
 
 from analytics.delivery.alerts import Alert
+from analytics.errors import InputError
 from analytics.overview import KpiName
 from analytics.weekly import WeeklyReview
 from dashboard import exports, report
@@ -351,7 +352,7 @@ def review_chat(kind: str, review: WeeklyReview, link: str | None) -> dict[str, 
         if link:
             lines += ["", f"[Open on the dashboard]({link})"]
         return {"username": "Proofboard", "text": "\n".join(lines)}
-    raise ValueError(f"Unknown webhook kind {kind!r}: use slack, teams or mattermost.")
+    raise InputError(f"Unknown webhook kind {kind!r}: use slack, teams or mattermost.")
 
 
 def alerts_chat(kind: str, alerts: Sequence[Alert], link: str | None) -> dict[str, Any]:
@@ -392,7 +393,7 @@ def alerts_chat(kind: str, alerts: Sequence[Alert], link: str | None) -> dict[st
         if link:
             lines.append(f"[Open the dashboard]({link})")
         return {"username": "Proofboard", "text": "\n".join(lines)}
-    raise ValueError(f"Unknown webhook kind {kind!r}: use slack, teams or mattermost.")
+    raise InputError(f"Unknown webhook kind {kind!r}: use slack, teams or mattermost.")
 
 
 def _teams_message(body: list[dict[str, Any]], link: str | None, action: str) -> dict[str, Any]:

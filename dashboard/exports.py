@@ -21,6 +21,8 @@ from typing import Literal
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics.errors import InputError, ProofboardError
+
 ImageFormat = Literal["png", "svg"]
 IMAGE_FORMATS: tuple[ImageFormat, ...] = ("png", "svg")
 IMAGE_WIDTH, IMAGE_HEIGHT, PNG_SCALE = 1200, 650, 2
@@ -50,7 +52,7 @@ def images_available() -> bool:
     return browser_path() is not None
 
 
-class ExportError(RuntimeError):
+class ExportError(ProofboardError, RuntimeError):
     """A chart could not be drawn as an image (usually: no Chrome/Chromium to draw it with)."""
 
 
@@ -72,7 +74,7 @@ def figure_image(
     figure's own title and subtitle (every dashboard chart's subtitle names the period, the
     filters and the data's as-of time). Raises ExportError when no browser can draw it."""
     if fmt not in IMAGE_FORMATS:
-        raise ValueError(f"Unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}.")
+        raise InputError(f"Unknown image format {fmt!r}: choose one of {', '.join(IMAGE_FORMATS)}.")
     static = go.Figure(fig)
     static.update_layout(width=width, height=height, paper_bgcolor="white", plot_bgcolor="white")
     with _server_lock:  # one request at a time: the server is shared by all sessions

@@ -7,6 +7,7 @@ from __future__ import annotations
 import polars as pl
 
 from analytics.delivery.config import FORMATS, WEEKDAYS, check_timezone
+from analytics.errors import InputError
 from analytics.io.delivery_store import LOG_SCHEMA, DeliveryStore, StoredSubscription
 
 
@@ -15,7 +16,7 @@ def check_email(address: str) -> str:
     address = address.strip()
     local, _, domain = address.partition("@")
     if not local or "." not in domain or any(c.isspace() for c in address) or "," in address:
-        raise ValueError(
+        raise InputError(
             f"{address!r} is not an e-mail address. Fix: write one address, e.g. lead@example.org."
         )
     return address
@@ -43,12 +44,12 @@ def subscribe(
     """
     email = check_email(email)
     if weekday not in WEEKDAYS:
-        raise ValueError(f"Unknown weekday {weekday!r}. Fix: pick one of {', '.join(WEEKDAYS)}.")
+        raise InputError(f"Unknown weekday {weekday!r}. Fix: pick one of {', '.join(WEEKDAYS)}.")
     if not 0 <= hour <= 23:
-        raise ValueError(f"The hour must be 0 to 23, not {hour}.")
+        raise InputError(f"The hour must be 0 to 23, not {hour}.")
     check_timezone(timezone)
     if format not in FORMATS:
-        raise ValueError(f"Unknown format {format!r}. Fix: pick pdf or html.")
+        raise InputError(f"Unknown format {format!r}. Fix: pick pdf or html.")
     store = DeliveryStore(store_url)
     try:
         return store.add_subscription(

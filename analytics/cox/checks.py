@@ -10,21 +10,22 @@ import numpy.typing as npt
 import polars as pl
 
 from analytics.cox.common import MIN_LAG_DAYS, FloatArray
+from analytics.errors import InputError
 
 
 def _names(values: Sequence[str], what: str) -> list[str]:
     if isinstance(values, str):
-        raise ValueError(
+        raise InputError(
             f"{what} must be a list of column names, got the single string {values!r}: wrap it "
             f"in a list, e.g. [{values!r}]."
         )
     names = list(values)
     bad = [v for v in names if not isinstance(v, str) or not v]
     if bad:
-        raise ValueError(f"{what} must be non-empty strings (column names), got {bad[:3]!r}.")
+        raise InputError(f"{what} must be non-empty strings (column names), got {bad[:3]!r}.")
     repeated = sorted({v for v in names if names.count(v) > 1})
     if repeated:
-        raise ValueError(
+        raise InputError(
             f"{what} lists {', '.join(map(repr, repeated))} more than once: list each once."
         )
     return names
@@ -32,9 +33,9 @@ def _names(values: Sequence[str], what: str) -> list[str]:
 
 def _check_lag(lag_days: float) -> None:
     if not (isinstance(lag_days, int | float) and math.isfinite(lag_days)):
-        raise ValueError(f"lag_days must be a number of days, got {lag_days!r}.")
+        raise InputError(f"lag_days must be a number of days, got {lag_days!r}.")
     if lag_days < MIN_LAG_DAYS:
-        raise ValueError(
+        raise InputError(
             f"lag_days must be at least {MIN_LAG_DAYS:g} day, got {lag_days!r}: a shorter lag "
             "lets the visit a member churned on count as exposure before churn (reverse "
             "causation)."
@@ -43,19 +44,19 @@ def _check_lag(lag_days: float) -> None:
 
 def _check_options(ties: str, penalizer: float, max_iter: int, tol: float) -> None:
     if ties not in ("efron", "breslow"):
-        raise ValueError(f"ties must be 'efron' or 'breslow', got {ties!r}.")
+        raise InputError(f"ties must be 'efron' or 'breslow', got {ties!r}.")
     if not (math.isfinite(penalizer) and penalizer >= 0):
-        raise ValueError(f"penalizer must be a number >= 0 (0 for no penalty), got {penalizer!r}.")
+        raise InputError(f"penalizer must be a number >= 0 (0 for no penalty), got {penalizer!r}.")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter must be a whole number of iterations >= 1, got {max_iter!r}.")
+        raise InputError(f"max_iter must be a whole number of iterations >= 1, got {max_iter!r}.")
     if not (math.isfinite(tol) and 0 < tol < 1):
-        raise ValueError(f"tol must be a small positive number such as 1e-9, got {tol!r}.")
+        raise InputError(f"tol must be a small positive number such as 1e-9, got {tol!r}.")
 
 
 def _require_columns(frame: pl.DataFrame, needed: Sequence[str], what: str) -> None:
     absent = [c for c in dict.fromkeys(needed) if c not in frame.columns]
     if absent:
-        raise ValueError(
+        raise InputError(
             f"Column(s) {', '.join(map(repr, absent))} not in {what}; it has "
             f"{', '.join(map(repr, frame.columns)) or 'no columns'}. Add them or pass the names "
             "of existing columns."
@@ -65,7 +66,7 @@ def _require_columns(frame: pl.DataFrame, needed: Sequence[str], what: str) -> N
 def _float_column(frame: pl.DataFrame, name: str, what: str, meaning: str) -> FloatArray:
     column = frame[name]
     if not (column.dtype.is_numeric() or column.dtype == pl.Boolean):
-        raise ValueError(
+        raise InputError(
             f"{what}.{name} must be numbers ({meaning}), got {column.dtype} values. Convert it "
             "first (categories: one 0/1 column per category; time differences: divide by one "
             "day)."
@@ -78,7 +79,7 @@ def _flag_column(frame: pl.DataFrame, name: str, what: str) -> npt.NDArray[np.in
     invalid = (values != 0) & (values != 1)  # NaN counts as invalid
     if invalid.any():
         first = int(np.argmax(invalid))
-        raise ValueError(
+        raise InputError(
             f"{what}.{name} must be 0 or 1 (1 = churned), but {int(invalid.sum()):,} value(s) "
             f"are not (first at row {first}: {values[first]!r}). Convert the flag to 0/1 and "
             "fill missing values."
@@ -97,7 +98,7 @@ def _check_intervals(data: pl.DataFrame) -> None:
     overlap = follows & (start[1:] < stop[:-1])
     if overlap.any():
         first = int(np.argmax(overlap))
-        raise ValueError(
+        raise InputError(
             f"Member {same[first]!r} has overlapping intervals ({start[first]:g}, "
             f"{stop[first]:g}] and ({start[first + 1]:g}, {stop[first + 1]:g}]: each member's "
             "intervals must follow one another (build them with counting_process)."
@@ -105,7 +106,7 @@ def _check_intervals(data: pl.DataFrame) -> None:
     early = follows & (event[:-1] == 1)
     if early.any():
         first = int(np.argmax(early))
-        raise ValueError(
+        raise InputError(
             f"Member {same[first]!r} churns at day {stop[first]:g} but has a later interval: "
             "the event must be on the member's last interval only."
         )

@@ -9,6 +9,7 @@ import polars as pl
 
 from analytics.cox.checks import _check_lag, _flag_column, _float_column, _names, _require_columns
 from analytics.cox.common import RESERVED_COLUMNS, FloatArray, IntArray
+from analytics.errors import InputError
 
 
 def counting_process(
@@ -65,7 +66,7 @@ def counting_process(
     _check_lag(lag_days)
     clash = sorted(set(items) & (set(fixed) | set(RESERVED_COLUMNS)))
     if clash:
-        raise ValueError(
+        raise InputError(
             f"Item name(s) {', '.join(map(repr, clash))} clash with "
             f"{'fixed covariates' if set(clash) & set(fixed) else 'columns of the result'}: "
             f"rename the item(s) or the fixed column(s); {', '.join(RESERVED_COLUMNS)} are "
@@ -73,37 +74,37 @@ def counting_process(
         )
     reserved_fixed = sorted(set(fixed) & set(RESERVED_COLUMNS))
     if reserved_fixed:
-        raise ValueError(
+        raise InputError(
             f"Fixed covariate(s) {', '.join(map(repr, reserved_fixed))} use a reserved name "
             f"({', '.join(RESERVED_COLUMNS)}): rename the column(s) in members first."
         )
     _require_columns(members, ("member_id", "tenure_days", "churned", *fixed), "members")
     _require_columns(exposures, ("member_id", "item_id", "day"), "exposures")
     if members.height == 0:
-        raise ValueError("members is empty: pass at least one member.")
+        raise InputError("members is empty: pass at least one member.")
     ids = members["member_id"]
     if ids.null_count():
-        raise ValueError(
+        raise InputError(
             f"members has {ids.null_count():,} missing member_id value(s): fill them in or drop "
             "those rows."
         )
     if ids.n_unique() != ids.len():
         repeated = ids.filter(ids.is_duplicated()).unique().head(3).to_list()
-        raise ValueError(
+        raise InputError(
             f"members must have one row per member, but member_id repeats (e.g. {repeated}): "
             "keep one row per member."
         )
     tenure = _float_column(members, "tenure_days", "members", "tenure in days")
     bad = ~np.isfinite(tenure)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"members.tenure_days has {int(bad.sum()):,} missing or infinite value(s) (first at "
             f"row {int(np.argmax(bad))}): fill in the tenure in days or drop those members."
         )
     negative = tenure < 0
     if negative.any():
         first = int(np.argmax(negative))
-        raise ValueError(
+        raise InputError(
             f"members.tenure_days must be at least 0 days, but {int(negative.sum()):,} value(s) "
             f"are negative (first at row {first}: {tenure[first]!r}). Check that the end date is "
             "after the join date."
@@ -112,7 +113,7 @@ def counting_process(
     for name in fixed:
         values = _float_column(members, name, "members", "a number per member")
         if not np.isfinite(values).all():
-            raise ValueError(
+            raise InputError(
                 f"Fixed covariate members.{name} has missing or infinite values: fill them in "
                 "(or add a 0/1 'missing' indicator) before fitting."
             )
@@ -154,13 +155,13 @@ def _exposure_days(
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Member row, item column and exposure day of every usable exposure row."""
     if not (exposures["day"].dtype.is_numeric()):
-        raise ValueError(
+        raise InputError(
             f"exposures.day must be numbers (tenure day of the first exposure), got "
             f"{exposures['day'].dtype}. Convert dates to days since joining first."
         )
     item_ids = exposures["item_id"]
     if not (item_ids.dtype == pl.String or item_ids.dtype.is_integer()):
-        raise ValueError(
+        raise InputError(
             f"exposures.item_id must be text or whole numbers naming the item, got "
             f"{item_ids.dtype}."
         )
@@ -171,14 +172,14 @@ def _exposure_days(
     try:
         table = table.join(index, on="member_id", how="inner")
     except pl.exceptions.PolarsError as exc:
-        raise ValueError(
+        raise InputError(
             f"exposures.member_id ({exposures['member_id'].dtype}) cannot be matched with "
             f"members.member_id ({members['member_id'].dtype}): cast both to the same type."
         ) from exc
     days = table["day"].to_numpy().astype(np.float64)
     bad = ~np.isfinite(days)
     if bad.any():
-        raise ValueError(
+        raise InputError(
             f"exposures.day has {int(bad.sum()):,} missing or infinite value(s): drop those "
             "rows (a member who never saw an item simply has no row for it)."
         )

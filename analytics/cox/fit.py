@@ -21,6 +21,7 @@ from analytics.cox.identify import _unmeasurable
 from analytics.cox.linalg import _collinear
 from analytics.cox.newton import _exp, _newton, _RiskSets
 from analytics.cox.result import CoxResult, CoxTerm
+from analytics.errors import InputError
 
 
 def fit_cox_time_varying(
@@ -80,25 +81,25 @@ def fit_cox_time_varying(
     _check_options(ties, penalizer, max_iter, tol)
     reserved = sorted(set(covariates) & set(RESERVED_COLUMNS))
     if reserved:
-        raise ValueError(
+        raise InputError(
             f"{', '.join(map(repr, reserved))} cannot be a covariate: it is part of the interval "
             "structure. Pass the names of the item and fixed covariate columns only."
         )
     _require_columns(data, (*RESERVED_COLUMNS, *covariates), "data")
     if data.height == 0:
-        raise ValueError(
+        raise InputError(
             "data has no intervals: build it with counting_process from at least one member."
         )
     start = _float_column(data, "start", "data", "day the interval starts")
     stop = _float_column(data, "stop", "data", "day the interval ends")
     if not (np.isfinite(start).all() and np.isfinite(stop).all()):
-        raise ValueError(
+        raise InputError(
             "data.start and data.stop must be finite days: drop rows with missing values."
         )
     empty = stop <= start
     if empty.any():
         first = int(np.argmax(empty))
-        raise ValueError(
+        raise InputError(
             f"Every interval needs start < stop, but {int(empty.sum()):,} do not (first at row "
             f"{first}: ({start[first]!r}, {stop[first]!r}]). Drop empty intervals, e.g. members "
             "with zero tenure."
@@ -108,7 +109,7 @@ def fit_cox_time_varying(
     for j, name in enumerate(covariates):
         x[:, j] = _float_column(data, name, "data", "a number per interval")
         if not np.isfinite(x[:, j]).all():
-            raise ValueError(
+            raise InputError(
                 f"Covariate data.{name} has missing or infinite values: fill them in (or add a "
                 "0/1 'missing' indicator) or drop those rows."
             )

@@ -38,7 +38,7 @@ from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from analytics.errors import ProofboardError
+from analytics.errors import InputError, ProofboardError
 from analytics.io.send import SECURITY_MODES, SmtpServer
 
 FORMATS = ("pdf", "html")
@@ -472,7 +472,7 @@ def check_timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(
+        raise InputError(
             f"{name!r} is not a time zone. Fix: pick one such as UTC or Europe/Berlin."
         ) from None
     return name

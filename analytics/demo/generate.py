@@ -45,6 +45,7 @@ from analytics.demo.tables import (
     _proof_items_table,
 )
 from analytics.demo.truth import _item_effects, _truth
+from analytics.errors import InputError
 
 #: Members per block of per-member draws. A fixed constant (not a function of the memory
 #: available): the block size is part of what a seed means.
@@ -371,15 +372,15 @@ def _validate(*, members: int, seed: int, start: date, days: int) -> None:
     """Raise ValueError with a message saying what to change if an argument is unusable."""
     for name, value in (("members", members), ("seed", seed), ("days", days)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
+            raise InputError(f"{name} must be an integer, got {value!r}")
     if members < 50:
-        raise ValueError(f"members must be at least 50 (got {members}); increase members")
+        raise InputError(f"members must be at least 50 (got {members}); increase members")
     if days < 120:
-        raise ValueError(f"days must be at least 120 (got {days}); increase days")
+        raise InputError(f"days must be at least 120 (got {days}); increase days")
     if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer (got {seed}); use seed >= 0")
+        raise InputError(f"seed must be a non-negative integer (got {seed}); use seed >= 0")
     if isinstance(start, datetime) or not isinstance(start, date):
-        raise ValueError(f"start must be a datetime.date (not a datetime), got {start!r}")
+        raise InputError(f"start must be a datetime.date (not a datetime), got {start!r}")
 
 
 def _validate_scale(*, activity_scale: float, block_members: int) -> None:
@@ -390,7 +391,7 @@ def _validate_scale(*, activity_scale: float, block_members: int) -> None:
         or not math.isfinite(activity_scale)
         or activity_scale <= 0
     ):
-        raise ValueError(
+        raise InputError(
             f"activity_scale must be a positive number (got {activity_scale!r}); "
             "use e.g. 1.0 for the usual activity, 2.0 for twice as many activity rows"
         )
@@ -399,7 +400,7 @@ def _validate_scale(*, activity_scale: float, block_members: int) -> None:
         or not isinstance(block_members, int | np.integer)
         or block_members < 1
     ):
-        raise ValueError(
+        raise InputError(
             f"block_members must be a positive integer (got {block_members!r}); "
             f"leave it at the default {BLOCK_MEMBERS:,}"
         )

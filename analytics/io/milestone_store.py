@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import polars as pl
 import sqlalchemy as sa
 
-from analytics.errors import DataSourceError
+from analytics.errors import DataSourceError, InputError
 from analytics.io.source import create_engine, mask_url, scrub_secret, sqlite_path
 
 #: Longest title a milestone may have, in characters.
@@ -61,7 +61,7 @@ def in_transaction(
         ) from exc
 
 
-class MilestoneValidationError(ValueError):
+class MilestoneValidationError(InputError):
     """A milestone cannot be saved as given; the message says what is wrong and how to fix it.
     Nothing was written."""
 
@@ -128,7 +128,7 @@ def _clean_announced_at(value: Any, valid_range: tuple[datetime, datetime] | Non
     if valid_range is not None:
         start, end = (_as_utc(v) for v in valid_range)
         if start > end:
-            raise ValueError(f"valid_range starts after it ends: {_show(start)} > {_show(end)}")
+            raise InputError(f"valid_range starts after it ends: {_show(start)} > {_show(end)}")
         if not start <= moment <= end:
             raise MilestoneValidationError(
                 f"The milestone date {_show(moment)} is outside the data's range, "

@@ -20,6 +20,7 @@ from typing import Any
 
 import narwhals.stable.v2 as nw
 
+from analytics.errors import InputError
 from analytics.queries.events import DAY_US
 
 Frame = nw.LazyFrame[Any]
@@ -44,7 +45,7 @@ def bucket(cutoffs_us: Sequence[int], column: str = "occurred_at_us") -> nw.Expr
 
 def _check(cutoffs_us: Sequence[int]) -> None:
     if not cutoffs_us or list(cutoffs_us) != sorted(set(cutoffs_us)):
-        raise ValueError("cutoffs must be distinct and in ascending order.")
+        raise InputError("cutoffs must be distinct and in ascending order.")
 
 
 def last_activity(
@@ -106,7 +107,7 @@ def recent_counts(
     elif anchor == "joined_at_us":
         age = t - nw.col("joined_at_us")
     else:
-        raise ValueError(f"anchor must be 'cutoff_us' or 'joined_at_us', got {anchor!r}.")
+        raise InputError(f"anchor must be 'cutoff_us' or 'joined_at_us', got {anchor!r}.")
     within = (
         rows.select("member_key", "occurred_at_us", "joined_at_us", "kind")
         .join(cutoffs, how="cross")

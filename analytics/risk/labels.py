@@ -11,6 +11,7 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.queries import windows
 from analytics.queries.events import to_us
 from analytics.risk.features import _from_us
@@ -54,7 +55,7 @@ def _labels(
 ) -> pl.DataFrame:  # fmt: skip
     end = cutoff + timedelta(days=horizon_days)
     if end + timedelta(days=inactive_days) > known:
-        raise ValueError(
+        raise InputError(
             f"churn within {horizon_days} days of {cutoff:%Y-%m-%d} is not decidable at "
             f"{known:%Y-%m-%d}: it needs {horizon_days} + {inactive_days} days after the cutoff. "
             "Choose an earlier cutoff."

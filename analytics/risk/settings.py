@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS
+from analytics.errors import InputError
 
 Progress = Callable[[str, float], None]
 FloatArray = npt.NDArray[np.float64]
@@ -59,11 +60,11 @@ class RiskSettings:
 
     def __post_init__(self) -> None:
         if self.horizon_days < 1 or self.inactive_days < 1:
-            raise ValueError("horizon_days and inactive_days must be at least 1 day.")
+            raise InputError("horizon_days and inactive_days must be at least 1 day.")
         if self.training_cutoffs < 1 or self.step_days < 1:
-            raise ValueError("training_cutoffs and step_days must be at least 1.")
+            raise InputError("training_cutoffs and step_days must be at least 1.")
         if self.repeats < 2 or self.bootstrap < 20:
-            raise ValueError("repeats must be at least 2 and bootstrap at least 20.")
+            raise InputError("repeats must be at least 2 and bootstrap at least 20.")
 
     @property
     def gap(self) -> timedelta:

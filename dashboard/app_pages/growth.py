@@ -7,7 +7,6 @@ import streamlit as st
 
 from analytics.errors import ProofboardError
 from analytics.growth import milestones_in, signup_series
-from analytics.io.milestone_store import MilestoneValidationError
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
 from dashboard import auth, catalog, charts, components, data, state
@@ -82,7 +81,7 @@ def edit_milestones() -> None:
                 st.success(f"Added '{escape(title.strip())}'.")
                 data.milestones_changed()
                 st.rerun()
-            except (MilestoneValidationError, ProofboardError) as exc:
+            except ProofboardError as exc:  # MilestoneValidationError included
                 st.error(escape(exc))
     has_added = (
         community.milestones is not None
@@ -126,7 +125,7 @@ def edit_milestones() -> None:
                     auth.audit("milestone edit", chosen_id)
                     data.milestones_changed()
                     st.rerun()
-                except (MilestoneValidationError, ProofboardError) as exc:
+                except ProofboardError as exc:  # MilestoneValidationError included
                     st.error(escape(exc))
             if remove.button("Delete", key=state.Session.EDIT_MILESTONE_DELETE):
                 auth.require_role(auth.Role.ADMIN)

@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
-from typing import TextIO
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, TextIO
 
 from analytics.contract import EARLIEST_YEAR, LATEST_YEAR, RANGE_HELP
+from analytics.errors import ProofboardError
+
+if TYPE_CHECKING:
+    from analytics.community import Community
 
 ENV_DATA = "PROOFBOARD_DATA"
 ENV_ENGINE = "PROOFBOARD_ENGINE"
@@ -104,3 +109,39 @@ def byte_size(text: str) -> int:
         return parse_byte_size(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def parse_date(text: str) -> date:
+    """A ``--from``/``--to`` value: an ISO 8601 day."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 day (e.g. 2025-06-30)"
+        ) from exc
+
+
+def segments(specs: Sequence[str] | None, community: Community) -> dict[str, tuple[str, ...]]:
+    """``--segment ATTRIBUTE=VALUE`` options as the chosen values per attribute (values of the
+    same attribute are alternatives)."""
+    chosen: dict[str, list[str]] = {}
+    for spec in specs or ():
+        attribute, _, value = spec.partition("=")
+        if attribute not in community.attributes or not value:
+            known = ", ".join(community.attributes) or "none"
+            raise ProofboardError(
+                f"--segment {spec!r}: write ATTRIBUTE=VALUE with one of the member attributes "
+                f"({known})."
+            )
+        chosen.setdefault(attribute, []).append(value)
+    return {a: tuple(v) for a, v in chosen.items()}
+
+
+def add_segment(parser: argparse.ArgumentParser, what: str = "analyse") -> None:
+    parser.add_argument(
+        "--segment",
+        action="append",
+        metavar="ATTRIBUTE=VALUE",
+        help=f"{what} only members with this attribute value (repeatable; values of the same "
+        "attribute are alternatives), e.g. --segment channel=ads",
+    )

@@ -6,8 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from analytics.errors import ProofboardError
-from dashboard.cli.common import Progress, add_as_of, add_data
+from dashboard.cli.common import Progress, add_as_of, add_data, add_segment, segments
 
 
 def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int) -> str:
@@ -52,17 +51,7 @@ def run(args: argparse.Namespace) -> int:
     progress("Reading and checking the data", 0.0)
     community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     if args.segment:
-        chosen: dict[str, list[str]] = {}
-        for spec in args.segment:
-            attribute, _, value = spec.partition("=")
-            if attribute not in community.attributes or not value:
-                known = ", ".join(community.attributes) or "none"
-                raise ProofboardError(
-                    f"--segment {spec!r}: write ATTRIBUTE=VALUE with one of the member attributes "
-                    f"({known})."
-                )
-            chosen.setdefault(attribute, []).append(value)
-        community = community.filter_members({a: tuple(v) for a, v in chosen.items()})
+        community = community.filter_members(segments(args.segment, community))
     result = estimate_effects(community, settings, progress=progress)
     rows = result.to_json()
     if args.json:
@@ -101,12 +90,6 @@ def add_parser(subparsers: Any) -> None:
         "function intervals, much faster)",
     )
     add_as_of(p)
-    p.add_argument(
-        "--segment",
-        action="append",
-        metavar="ATTRIBUTE=VALUE",
-        help="analyse only members with this attribute value (repeatable; values of the same "
-        "attribute are alternatives), e.g. --segment channel=ads",
-    )
+    add_segment(p)
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per item")
     p.set_defaults(func=run)

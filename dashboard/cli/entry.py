@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exceptions of the libraries underneath whose message already says what is wrong with an
+#: input (a number too large for a date, a value polars cannot convert); shown as they are.
+LIBRARY_ERRORS: tuple[type[Exception], ...] = (ValueError, OverflowError)
+
+
 def _scrub(text: str, args: argparse.Namespace) -> str:
     """``text`` with the password of every URL given on the command line masked."""
     from analytics.io import is_url, scrub_secret
@@ -111,16 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_scrub(exc.report.to_text(), args), file=sys.stderr)
         _fail(str(exc), args)
         return 1
-    except (ProofboardError, ValueError, OverflowError) as exc:
+    except ProofboardError as exc:  # every problem Proofboard reports on purpose
+        _fail(str(exc), args)
+        return 1
+    except LIBRARY_ERRORS as exc:
         _fail(str(exc), args)
         return 1
     except KeyboardInterrupt:
         print("proofboard: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if type(exc).__name__ == "ExportError":  # no browser to draw an image
-            _fail(str(exc), args)
-            return 1
         if os.environ.get("PROOFBOARD_DEBUG"):
             raise
         first = (str(exc).strip().splitlines() or [""])[0]

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from dashboard.cli.common import SOURCE_HELP, Progress, add_as_of, add_engine
+from analytics.churn import DEFAULT_INACTIVE_DAYS
+from analytics.errors import ProofboardError
+from dashboard.cli.common import (
+    SOURCE_HELP,
+    Progress,
+    add_as_of,
+    add_engine,
+    add_segment,
+    parse_date,
+    segments,
+)
 
 EXPORT_FORMATS = ("png", "svg", "html", "csv")
 
@@ -50,13 +61,20 @@ def run(args: argparse.Namespace) -> int:
     from analytics.community import load_community
     from analytics.io import open_source, write_file
     from dashboard import exports
-    from dashboard.catalog import build
+    from dashboard.catalog import DEFAULT_DAYS, View, build
 
     progress = Progress()
     progress("Reading and checking the data", 0.0)
     community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
+    view = View.default(community)
+    chosen = segments(args.segment, community)
+    last = args.last or view.last
+    first = args.first or max(last - timedelta(days=DEFAULT_DAYS - 1), view.first_join)
+    if first > last:
+        raise ProofboardError(f"--from {first} is after --to {last}: swap them.")
+    view = View(community.filter_members(chosen), first, last, chosen, args.inactive_days)
     progress(f"Computing the {args.name} chart", 0.4)
-    fig, frame = build(args.name, community)
+    fig, frame = build(args.name, community, view)
     progress(f"Writing {fmt.upper()}", 0.8)
     if fmt == "html":
         data = exports.figure_html(fig)
@@ -86,8 +104,9 @@ def add_parser(subparsers: Any) -> None:
         help="one chart of the dashboard, for its default view (the 90 days up to the as-of "
         "time, all members)",
         description=(
-            "Draw one of the dashboard's charts for its default view (the 90 days up to the "
-            "as-of time, all members, default settings) and write it to --out. The image "
+            "Draw one of the dashboard's charts, with the same builder the page uses, for the "
+            "view --from, --to, --segment and --inactive-days choose (default: the 90 days up to "
+            "the as-of time, all members, default settings) and write it to --out. The image "
             "carries the chart's title, the filters and the data's as-of time. PNG and SVG "
             "need Chrome or Chromium. `--list` names the charts."
         ),
@@ -104,4 +123,26 @@ def add_parser(subparsers: Any) -> None:
         "default: from the extension of --out",
     )
     chart.add_argument("--out", metavar="FILE", help="the file to write")
+    chart.add_argument(
+        "--from",
+        dest="first",
+        type=parse_date,
+        metavar="DAY",
+        help="first day of the period (default: 89 days before --to), as the sidebar's dates",
+    )
+    chart.add_argument(
+        "--to",
+        dest="last",
+        type=parse_date,
+        metavar="DAY",
+        help="last day of the period (default: the as-of day)",
+    )
+    add_segment(chart, "draw")
+    chart.add_argument(
+        "--inactive-days",
+        type=int,
+        default=DEFAULT_INACTIVE_DAYS,
+        metavar="N",
+        help=f"quiet days before churn ({DEFAULT_INACTIVE_DAYS})",
+    )
     chart.set_defaults(func=run)

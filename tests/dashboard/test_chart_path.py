@@ -6,16 +6,19 @@ from __future__ import annotations
 
 import ast
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import plotly.io as pio
+import polars as pl
 import pytest
 
 from analytics.community import load_community
 from analytics.io import open_source
 from dashboard import catalog
 from dashboard.catalog import CHARTS, View, build
+from dashboard.cli import main
 from tests.dashboard.conftest import no_exceptions, plotly_spec
 
 PAGES = [
@@ -135,3 +138,35 @@ def test_pages_show_charts_only_through_the_one_component(page: str) -> None:
     drawn_directly = [c for c in calls if c.startswith("charts.") and c.endswith("_chart")]
     assert not drawn_directly
     assert not [c for c in calls if c in {"charts.forest_plot", "charts.cohort_heatmap"}]
+
+
+def test_the_cli_exports_the_view_a_page_shows(
+    demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    community = load_community(open_source(demo_folder))
+    attribute = next(iter(community.attributes))
+    value = community.segment_values(attribute)[0]
+    last = community.as_of.date()
+    first = last - timedelta(days=59)
+    out = tmp_path / "lifecycle.html"
+    view_args = ["--from", str(first), "--to", str(last), "--segment", f"{attribute}={value}"]
+    argv = ["export", "chart", "lifecycle", "--data", str(demo_folder), *view_args]
+    assert main([*argv, "--out", str(out)]) == 0
+    view = View(community.filter_members({attribute: (value,)}), first, last, {attribute: (value,)})
+    fig, frame = build("lifecycle", community, view)
+    subtitle = fig.layout.title.subtitle.text
+    assert f"{attribute} = {value}" in subtitle
+    assert f"joined {first} to {last}" in subtitle
+    html = out.read_text()
+    assert f"{attribute} = {value}" in html
+    assert f"joined {first} to {last}" in html
+    csv = tmp_path / "lifecycle.csv"
+    assert main([*argv, "--out", str(csv)]) == 0
+    assert pl.read_csv(csv).height == frame.height
+
+    capsys.readouterr()
+    bad = ["export", "chart", "lifecycle", "--data", str(demo_folder), "--out", str(out)]
+    assert main([*bad, "--segment", "nope=1"]) == 1
+    assert "write ATTRIBUTE=VALUE with one of the member attributes" in capsys.readouterr().err
+    assert main([*bad, "--from", str(last), "--to", str(first)]) == 1
+    assert f"--from {last} is after --to {first}: swap them." in capsys.readouterr().err
