@@ -481,19 +481,25 @@ def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: s
             hoverinfo="skip",
         )
     fig.add_vline(x=0, line={"color": "#1F2430", "width": 1})
+    height = max(420, 34 * len(rows) + 260)
+    bottom = 190  # room for the two-line axis title and the legend under it
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=_title(
             f"Effect of early exposure on still being a member {horizon} days later", subtitle
         ),
         xaxis={
-            "title": f"Difference in retention, percentage points (exposed in the first {landmark} "
-            "days vs comparable members)",
+            # two lines: one would run past the figure's edge beside the long item names
+            "title": f"Difference in retention, percentage points<br>(exposed in the first "
+            f"{landmark} days vs comparable members)",
             "zeroline": False,
         },
         yaxis={"title": "", "automargin": True},
         hovermode="closest",
-        height=max(420, 34 * len(rows) + 200),
+        height=height,
+        margin={"b": bottom},
+        # the legend a fixed distance under the axis title, however tall the plot
+        legend={"y": -(bottom - 70) / (height - 110 - bottom), "yanchor": "top"},
     )
     return fig
 
@@ -832,6 +838,19 @@ def week_signups_chart(
     return fig
 
 
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """``[first, last]`` index of each run of true values."""
+    runs: list[tuple[int, int]] = []
+    for i, flag in enumerate(flags):
+        if not flag:
+            continue
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
 def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
     """Each key figure in the reviewed week (blue) and the weeks before (grey), one panel per
     figure; the dashed line is the average of the weeks before."""
@@ -854,12 +873,19 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
         )
         unknown = rows.filter(pl.col("known_from").is_not_null())
         if unknown.height:
-            # not known yet: no bar (never 0), the words and the day it will be known instead
+            # not known yet: no bar (never 0), the words and the day it will be known instead;
+            # the words once per run of unknown weeks (side by side they would overlap)
+            weeks = rows["week"].to_list()
+            flags = rows["known_from"].is_not_null().to_list()
+            shown = {
+                weeks[start + (end - start) // 2]
+                for start, end in _runs(flags)  # [start, end] of each run of unknown weeks
+            }
             fig.add_scatter(
                 x=unknown["week"].to_list(),
                 y=[0] * unknown.height,
                 mode="text",
-                text=["not known<br>yet"] * unknown.height,
+                text=["not known<br>yet" if w in shown else "" for w in unknown["week"]],
                 textposition="top center",
                 textfont={"color": COLORS["secondary"], "size": 10},
                 customdata=[f"{d:%Y-%m-%d}" for d in unknown["known_from"]],
@@ -879,7 +905,18 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
                 col=i,
             )
         fig.update_yaxes(tickformat=".0%" if share else ",.0f", rangemode="tozero", row=1, col=i)
-        fig.update_xaxes(tickangle=-45, row=1, col=i)
+        # "W43" under each bar, level: the year is in the subtitle, and five full ISO labels
+        # slanted side by side ran into each other
+        weeks = rows["week"].to_list()
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=weeks,
+            ticktext=[w.rsplit("-", 1)[-1] for w in weeks],
+            tickangle=0,
+            tickfont={"size": 11},
+            row=1,
+            col=i,
+        )
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=_title("Key figures by week (blue: the reviewed week)", subtitle),
