@@ -169,12 +169,21 @@ if estimable:
     components.sync_url({state.MILESTONE: chosen})
     effect = next(e for e in estimable if e.milestone_id == chosen)
     assert effect.daily is not None
+    # the milestone's own days, not the sidebar's period (which does not change this chart)
+    detail_subtitle = components.filters_caption(community, view, effect.window_label())
     detail = charts.milestone_detail_chart(effect.daily, title=effect.title, unit=unit,
-                                           subtitle=subtitle)  # fmt: skip
+                                           subtitle=detail_subtitle)  # fmt: skip
     st.plotly_chart(detail, key="milestone_detail")
     components.chart_downloads(detail, effect.daily, f"milestone {chosen}", key="ms_detail")
 
-    study = charts.event_study_chart(result.event_study, unit=unit, subtitle=subtitle)
+    study_days = result.event_study["day"]
+    study_subtitle = components.filters_caption(
+        community,
+        view,
+        f"all {len(estimable)} estimated announcements, days {study_days.min()} to "
+        f"{study_days.max()} after each",
+    )
+    study = charts.event_study_chart(result.event_study, unit=unit, subtitle=study_subtitle)
     st.plotly_chart(study, key="event_study")
     st.caption(
         "The average over all announcements of how far each day after them was above or below "
