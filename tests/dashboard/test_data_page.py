@@ -86,8 +86,8 @@ def test_save_replaces_the_community_in_one_go_and_reloads(
     # the old community's milestones do not outlive it
     assert _table_names(store) == ["activity", "members"]
     # every page reads the new data at once; the uploader is empty again
-    tables = at.dataframe[0].value
-    assert tables["rows"].tolist()[:2] == [3, 4]
+    tables = at.table[0].value  # a static table: "what it holds" wraps
+    assert tables["rows read"].tolist()[:2] == ["3", "4"]
     assert not at.file_uploader(key="_upload_files_1").value
 
 
@@ -297,7 +297,7 @@ def test_connect_to_postgres(
     write_database(small_community_tables(), postgres_url)
     at = _connect(at, with_password, "_connect_use")
     assert "All required tables are there: members 60 rows" in _texts(at, "success")
-    assert at.dataframe[0].value["rows"].tolist()[0] == 60
+    assert at.table[0].value["rows read"].tolist()[0] == "60"
     assert not [p for p in _rendered(at) if "pg-S3cret" in p]
 
 
@@ -404,7 +404,7 @@ def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged
     assert load_community(open_source(store)).members.height == 60
     # every page of this session reads the upload
     assert "uploaded files events.csv, users.csv" in _texts(at, "markdown")
-    assert at.dataframe[0].value["rows"].tolist()[:2] == [3, 4]
+    assert at.table[0].value["rows read"].tolist()[:2] == ["3", "4"]
     at.switch_page("app_pages/overview.py").run()
     no_exceptions(at)
     assert next(m for m in at.metric if m.label == "Members").value == "3"
@@ -412,5 +412,5 @@ def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged
     at.switch_page(DATA_PAGE).run()
     at.button(key="_upload_stop_using").click().run()
     no_exceptions(at)
-    assert at.dataframe[0].value["rows"].tolist()[0] == 60
+    assert at.table[0].value["rows read"].tolist()[0] == "60"
     assert _sha256(store) == before
