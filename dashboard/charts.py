@@ -905,15 +905,16 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
                 col=i,
             )
         fig.update_yaxes(tickformat=".0%" if share else ",.0f", rangemode="tozero", row=1, col=i)
-        # "W43" under each bar, level: the year is in the subtitle, and five full ISO labels
-        # slanted side by side ran into each other
+        # the week's number under each bar, level, under the title "ISO week": the year is in
+        # the subtitle, and five full ISO labels side by side in a narrow panel ran together
         weeks = rows["week"].to_list()
         fig.update_xaxes(
             tickmode="array",
             tickvals=weeks,
-            ticktext=[w.rsplit("-", 1)[-1] for w in weeks],
+            ticktext=[w.rsplit("-W", 1)[-1] for w in weeks],
             tickangle=0,
             tickfont={"size": 11},
+            title={"text": "ISO week", "font": {"size": 11}},
             row=1,
             col=i,
         )

@@ -100,6 +100,10 @@ def test_no_words_are_drawn_over_each_other(printed) -> None:  # type: ignore[no
             if dx > 1.0 and dy > 1.0:  # more than a point of overlap both ways
                 clashes.append((a["text"], b["text"]))
         assert clashes == [], f"page {number}: {clashes[:5]}"
+    # each panel's week numbers stand apart (glyphs run together would read as one word)
+    week = printed[1].rsplit("-W", 1)[-1]
+    words = [w["text"] for p in _pages(printed[0]) for w in p["words"]]
+    assert words.count(week) >= 5, [w for w in words if week in w]
 
 
 def test_titles_are_whole_and_inside_the_page(printed) -> None:  # type: ignore[no-untyped-def]
