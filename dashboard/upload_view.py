@@ -190,7 +190,7 @@ def _use_for_session(tables: dict[str, pl.DataFrame], files: list[str]) -> None:
 def _save(tables: dict[str, pl.DataFrame]) -> None:
     target = data.save_target()
     shown = mask_url(target)
-    source = data.configured_source()
+    source = data.base_source()
     dropped = [t for t in TABLE_NAMES if t not in tables]
     st.subheader("Save")
     where = (

@@ -401,6 +401,8 @@ def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged
     no_exceptions(at)
     assert "nothing was saved" in _texts(at, "success")
     assert _sha256(store) == before  # not one byte of the store changed
+    # Save still offers the store, never the session's temporary folder
+    assert f"the database `{store}` the dashboard reads" in _texts(at, "markdown")
     assert load_community(open_source(store)).members.height == 60
     # every page of this session reads the upload
     assert "uploaded files events.csv, users.csv" in _texts(at, "markdown")
