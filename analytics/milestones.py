@@ -103,6 +103,30 @@ class MilestoneEffect:
     overlaps: tuple[str, ...] = ()
     daily: pl.DataFrame | None = None
 
+    def window(self) -> tuple[date, date] | None:
+        """The first and last day of ``daily`` (the weeks the model learns from and the
+        announcement's window), or ``None`` when there is no estimate."""
+        if self.daily is None or self.daily.is_empty():
+            return None
+        day = self.announced_at.date() if hasattr(self.announced_at, "date") else None
+        if not isinstance(day, date):
+            return None
+        offsets = self.daily["offset"]
+        return (
+            day + timedelta(days=int(offsets.min())),  # type: ignore[arg-type]
+            day + timedelta(days=int(offsets.max())),  # type: ignore[arg-type]
+        )
+
+    def window_label(self) -> str:
+        """The milestone's own window in words, for the subtitle of its drill-down (which the
+        sidebar's date range does not change)."""
+        found = self.window()
+        day = f"{self.announced_at:%Y-%m-%d}"
+        if found is None:
+            return f"announced {day}"
+        first, last = found
+        return f"{first} to {last}, around the announcement on {day}"
+
 
 @dataclass(frozen=True)
 class MilestoneResult:

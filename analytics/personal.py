@@ -72,7 +72,8 @@ def personal_reason(name: str, values: pl.Series) -> str | None:
                 & (sample.str.count_matches(r"\d") >= 7)
                 & ~sample.str.contains(r"^\d{4}-\d{2}-\d{2}")
             )
-        if float(matches.mean() or 0.0) >= PATTERN_SHARE:
+        share = matches.cast(pl.Int64).sum() / max(matches.len(), 1)
+        if share >= PATTERN_SHARE:
             return f"its values look like {what}"
     if text.len() >= UNIQUE_MIN_MEMBERS and text.n_unique() == text.len():
         return "every member has a value of their own"

@@ -235,9 +235,10 @@ lifecycle(c, first_week=first)
 PAGES = ("", "review", "growth", "retention", "engagement", "impact", "data")
 
 
-def dashboard(folder: Path, port: int) -> None:
+def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
     """Each page's first visit and a warm revisit in headless Chromium, from navigation until
-    the page has drawn everything (the share link is drawn last)."""
+    the page has drawn everything (the share link is drawn last). ``pages`` are paths after the
+    server's address, with a query if wanted (``engagement?tab=Churn+risk`` opens that tab)."""
     import signal
     import urllib.request
 
@@ -266,7 +267,7 @@ def dashboard(folder: Path, port: int) -> None:
                       "--disable-sync", "--no-first-run"],
             )  # fmt: skip
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            for path in PAGES:
+            for path in pages:
                 times = []
                 for _ in range(2):
                     start = time.perf_counter()
@@ -307,6 +308,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--engine", help="for cli: the engine (default: the source's)")
     parser.add_argument("--engines", default="duckdb", help="for engines: comma-separated")
+    parser.add_argument(
+        "--pages",
+        help="for dashboard: comma-separated paths in visiting order ('' is the Overview; "
+        "'engagement?tab=Churn+risk' opens a tab); default: every page",
+    )
     args = parser.parse_args()
     if args.section == "cohort":
         cohort(args.data, args.repeats)
@@ -314,7 +320,8 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as out:
             cli(args.data, Path(out), args.engine)
     elif args.section == "dashboard":
-        dashboard(args.data, args.port)
+        pages = PAGES if args.pages is None else tuple(args.pages.split(","))
+        dashboard(args.data, args.port, pages)
     elif args.section == "postgres":
         postgres(args.data, args.port)
     else:

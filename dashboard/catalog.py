@@ -266,23 +266,12 @@ def item_timing(view: View, detail: ItemDetail, settings: ImpactSettings, title:
     return _drawn("item-timing", fig, detail.timing, f"exposure timing {detail.item_id}")
 
 
-def milestone_window(effect: MilestoneEffect) -> str:
-    """The days one milestone's chart covers: the weeks before the announcement the model
-    learns from and the impact window after it, as dates."""
-    assert effect.daily is not None
-    offsets = effect.daily["offset"]
-    day = effect.announced_at.date()
-    start = day + timedelta(days=int(offsets.min()))  # type: ignore[arg-type]
-    end = day + timedelta(days=int(offsets.max()))  # type: ignore[arg-type]
-    return f"announced {day}; {start} to {end}"
-
-
 def milestone_detail(view: View, effect: MilestoneEffect, *, unit: str = "signups") -> Drawn:
     """One announcement's days against the counterfactual; the subtitle gives the milestone's
     own window, not the page's period."""
     _require(effect.daily is not None, effect.reason or "no estimate for this milestone")
     assert effect.daily is not None
-    subtitle = view.subtitle(milestone_window(effect))
+    subtitle = view.subtitle(effect.window_label())
     fig = charts.milestone_detail_chart(effect.daily, title=effect.title, unit=unit,
                                         subtitle=subtitle)  # fmt: skip
     return _drawn("milestone-detail", fig, effect.daily, f"milestone {effect.milestone_id}")

@@ -328,15 +328,38 @@ def kpi_tiles(kpis: Sequence[Kpi]) -> None:
                 st.caption(kpi.note[0].upper() + kpi.note[1:] + ".")
 
 
+def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every cell as the text a reader sees: counts with thousands separators, a dash for
+    nothing (a static table would print None)."""
+
+    def cell(value: Any) -> str:
+        if value is None:
+            return tables.MISSING
+        if isinstance(value, int) and not isinstance(value, bool):
+            return f"{value:,}"
+        return str(value)
+
+    return pl.DataFrame(
+        {name: [cell(v) for v in frame[name].to_list()] for name in frame.columns},
+        schema=dict.fromkeys(frame.columns, pl.String),
+    )
+
+
 def table(
     frame: pl.DataFrame,
     *,
     key: str | None = None,
     column_config: dict[str, Any] | None = None,
+    wrap: bool = False,
 ) -> None:
     """A table as a person should read it (see :mod:`dashboard.tables`): codes in words, labels
     for feature names, p < 0.001, percentages, dates without time-zone noise, a dash for
-    nothing; long text wrapped over several lines instead of cut."""
+    nothing; long text wrapped over several lines instead of cut.
+
+    ``wrap``: a short table whose long sentences must be read whole (what a table holds, a
+    data-quality problem and its fix) is drawn as a static table, whose cells wrap at any
+    length; the interactive grid cuts a cell at its height. ``column_config`` does not apply
+    then."""
     shown = tables.for_display(frame, keep=list(column_config or {}))
     if auth.is_viewer():
         k = auth.min_cell_members()
@@ -353,6 +376,9 @@ def table(
                 pl.when(small).then(pl.lit(text)).otherwise(pl.col(c).cast(pl.String)).alias(c)
                 for c in affected
             )
+    if wrap and tables.long_text_columns(shown):
+        st.table(_as_text(shown), hide_index=True)
+        return
     config: dict[str, Any] = {
         name: st.column_config.TextColumn(name, width="large")
         for name in tables.long_text_columns(shown)
@@ -523,5 +549,5 @@ def quality_report(report: QualityReport, *, key: str, what: str = "this source"
     if report.issues:
         st.caption("Row numbers count data rows: row 1 is the first row below a CSV file's header.")
         issues = report.issues_frame()
-        table(issues)
+        table(issues, wrap=True)  # problems and fixes are read whole
         table_download(issues, "data quality report", key=key, member_level=True)

@@ -153,8 +153,10 @@ def upload_limit_bytes() -> int:
 
 def save_target() -> str:
     """Where uploaded data is saved: the source database itself, or the embedded SQLite
-    database when the source is a folder (files are never overwritten by an upload)."""
-    source = configured_source()
+    database when the source is a folder (files are never overwritten by an upload). While
+    this session tries an upload ("Use for this session"), the source the session read before
+    it: the temporary folder of the upload is never a save target."""
+    source = base_source()
     return source if is_url(source) else default_url()
 
 
@@ -167,6 +169,13 @@ def keep_snapshots_setting() -> int:
     except Exception:
         value = None
     return keep_snapshots(value)
+
+
+def base_source() -> str:
+    """The source this session reads, leaving out an upload it only tries."""
+    if session_upload():
+        return os.environ.get(ENV_DATA) or secret_source() or default_url()
+    return configured_source()
 
 
 def save_upload(

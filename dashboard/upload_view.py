@@ -123,9 +123,9 @@ def _map_file(
                     "Other columns kept as member attributes (offered as segments): "
                     + escape(", ".join(offered))
                 )
-            for column, why in withheld.items():
+            for attribute, why in withheld.items():
                 st.caption(
-                    f":material/lock: {escape(column)} is kept but never offered as a segment "
+                    f":material/lock: {escape(attribute)} is kept but never offered as a segment "
                     f"(it would show in the sidebar and the link): {escape(why)}."
                 )
         return TableMapping(table, name, chosen, date_format)
@@ -190,7 +190,7 @@ def _use_for_session(tables: dict[str, pl.DataFrame], files: list[str]) -> None:
 def _save(tables: dict[str, pl.DataFrame], files: dict[str, str]) -> None:
     target = data.save_target()
     shown = mask_url(target)
-    source = data.configured_source()
+    source = data.base_source()
     dropped = [t for t in TABLE_NAMES if t not in tables]
     st.subheader("Save")
     where = (

@@ -62,15 +62,9 @@ def current_data(loaded: Loaded) -> None:
         pl.Series("rows used", [used.get(t) for t in report.row_counts], dtype=pl.Int64),
         pl.Series("what it holds", [TABLES[t].description for t in report.row_counts]),
     )
-    components.table(
-        counts,
-        column_config={
-            "rows": st.column_config.NumberColumn("rows read", format="localized"),
-            "rows used": st.column_config.NumberColumn(
-                "rows used", format="localized", help="after rows with problems are left out"
-            ),
-        },
-    )
+    # a static table: "what it holds" is read whole, wrapped, never cut
+    components.table(counts.rename({"rows": "rows read"}), wrap=True)
+    st.caption("Rows used: after rows with problems are left out.")
     components.table_download(counts, "tables", key="tables_csv")
     missing = [t for t, n in report.row_counts.items() if n is None and not TABLES[t].required]
     if missing:
@@ -81,6 +75,11 @@ def current_data(loaded: Loaded) -> None:
         )
     if report.attributes:
         st.caption("Member attributes offered as segments: " + ", ".join(report.attributes))
+    if report.not_segments:
+        st.caption(
+            "Kept but never offered as segments (they would show in the sidebar and the link): "
+            + escape("; ".join(f"{column} ({why})" for column, why in report.not_segments))
+        )
 
     st.subheader("Data quality")
     components.quality_report(report, key="issues_csv")

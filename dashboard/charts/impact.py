@@ -81,19 +81,25 @@ def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: s
             hoverinfo="skip",
         )
     fig.add_vline(x=0, line={"color": "#1F2430", "width": 1})
+    height = max(420, 34 * len(rows) + 260)
+    bottom = 190  # room for the two-line axis title and the legend under it
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=_title(
             f"Effect of early exposure on still being a member {horizon} days later", subtitle
         ),
         xaxis={
-            "title": f"Difference in retention, percentage points (exposed in the first {landmark} "
-            "days vs comparable members)",
+            # two lines: one would run past the figure's edge beside the long item names
+            "title": f"Difference in retention, percentage points<br>(exposed in the first "
+            f"{landmark} days vs comparable members)",
             "zeroline": False,
         },
         yaxis={"title": "", "automargin": True},
         hovermode="closest",
-        height=max(420, 34 * len(rows) + 200),
+        height=height,
+        margin={"b": bottom},
+        # the legend a fixed distance under the axis title, however tall the plot
+        legend={"y": -(bottom - 70) / (height - 110 - bottom), "yanchor": "top"},
     )
     return fig
 

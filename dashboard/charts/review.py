@@ -33,6 +33,19 @@ def week_signups_chart(
     return fig
 
 
+def _runs(flags: list[bool]) -> list[tuple[int, int]]:
+    """``[first, last]`` index of each run of true values."""
+    runs: list[tuple[int, int]] = []
+    for i, flag in enumerate(flags):
+        if not flag:
+            continue
+        if runs and runs[-1][1] == i - 1:
+            runs[-1] = (runs[-1][0], i)
+        else:
+            runs.append((i, i))
+    return runs
+
+
 def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
     """Each key figure in the reviewed week (blue) and the weeks before (grey), one panel per
     figure; the dashed line is the average of the weeks before."""
@@ -55,12 +68,19 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
         )
         unknown = rows.filter(pl.col("known_from").is_not_null())
         if unknown.height:
-            # not known yet: no bar (never 0), the words and the day it will be known instead
+            # not known yet: no bar (never 0), the words and the day it will be known instead;
+            # the words once per run of unknown weeks (side by side they would overlap)
+            weeks = rows["week"].to_list()
+            flags = rows["known_from"].is_not_null().to_list()
+            shown = {
+                weeks[start + (end - start) // 2]
+                for start, end in _runs(flags)  # [start, end] of each run of unknown weeks
+            }
             fig.add_scatter(
                 x=unknown["week"].to_list(),
                 y=[0] * unknown.height,
                 mode="text",
-                text=["not known<br>yet"] * unknown.height,
+                text=["not known<br>yet" if w in shown else "" for w in unknown["week"]],
                 textposition="top center",
                 textfont={"color": COLORS["secondary"], "size": 10},
                 customdata=[f"{d:%Y-%m-%d}" for d in unknown["known_from"]],
@@ -80,7 +100,19 @@ def kpi_weeks_chart(history: pl.DataFrame, *, subtitle: str) -> go.Figure:
                 col=i,
             )
         fig.update_yaxes(tickformat=".0%" if share else ",.0f", rangemode="tozero", row=1, col=i)
-        fig.update_xaxes(tickangle=-45, row=1, col=i)
+        # the week's number under each bar, level, under the title "ISO week": the year is in
+        # the subtitle, and five full ISO labels side by side in a narrow panel ran together
+        weeks = rows["week"].to_list()
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=weeks,
+            ticktext=[w.rsplit("-W", 1)[-1] for w in weeks],
+            tickangle=0,
+            tickfont={"size": 11},
+            title={"text": "ISO week", "font": {"size": 11}},
+            row=1,
+            col=i,
+        )
     fig.update_layout(
         template=TEMPLATE_NAME,
         title=_title("Key figures by week (blue: the reviewed week)", subtitle),

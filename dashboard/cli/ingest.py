@@ -31,6 +31,9 @@ def _ingest_mapped(args: argparse.Namespace) -> tuple[dict[str, pl.DataFrame], Q
                 "files by their name alone."
             )
         files[uploaded.name] = uploaded.frame
+        note = uploaded.blank_note()
+        if note:
+            print(note, file=sys.stderr)
     prepared = prepare(files, mapping, label=", ".join(sorted(files)))
     if prepared.community is None:
         raise DataContractError(prepared.report)

@@ -212,7 +212,7 @@ def test_data_page_lists_tables_and_every_issue(app_on, tmp_path: Path) -> None:
     folder = write_csvs(tmp_path, {**MINIMAL, "activity": activity})
     at = app_on(folder, page="app_pages/data.py")
     no_exceptions(at)
-    tables = at.dataframe[0].value
+    tables = at.table[0].value  # a static table: "what it holds" wraps
     assert tables["table"].tolist() == [
         "members",
         "activity",
@@ -220,8 +220,8 @@ def test_data_page_lists_tables_and_every_issue(app_on, tmp_path: Path) -> None:
         "exposures",
         "milestones",
     ]
-    assert tables["rows"].tolist()[:2] == [2, 3]
-    assert tables["rows used"].tolist()[:2] == [2, 2]
+    assert tables["rows read"].tolist()[:2] == ["2", "3"]
+    assert tables["rows used"].tolist()[:2] == ["2", "2"]
     text = " ".join(m.value for m in at.markdown)
     assert "activity.csv, column member_id, row 3" in text
     assert "1 warning(s)" in at.success[0].value
@@ -271,13 +271,14 @@ def test_filters_survive_switching_pages(app_on, small_folder: Path) -> None:  #
 
 
 def test_copy_link_holds_the_view_and_reopens_it(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
-    at = app_on(demo_folder, page="app_pages/retention.py", range="all")
+    # on the Survival tab, which holds the comparison (only the open tab runs)
+    at = app_on(demo_folder, page="app_pages/retention.py", range="all", tab="Survival")
     at.radio(key="period").set_value("month").run()
     at.selectbox(key="km_by").set_value("attr:plan").run()
     no_exceptions(at)
     link = at.code[-1].value
     query = dict(parse_qsl(urlsplit(link).query))
-    assert query == {"range": "all", "period": "month", "km_by": "attr:plan"}
+    assert query == {"range": "all", "tab": "Survival", "period": "month", "km_by": "attr:plan"}
     # opened afresh (a new session), the link shows the same view
     again = app_on(demo_folder, page="app_pages/retention.py", **query)
     no_exceptions(again)

@@ -91,8 +91,8 @@ def test_save_replaces_the_community_in_one_go_and_reloads(
     ]
     assert "proofboard_snapshot_1_milestones" in _table_names(store)
     # every page reads the new data at once; the uploader is empty again
-    tables = at.dataframe[0].value
-    assert tables["rows"].tolist()[:2] == [3, 4]
+    tables = at.table[0].value  # a static table: "what it holds" wraps
+    assert tables["rows read"].tolist()[:2] == ["3", "4"]
     assert not at.file_uploader(key="_upload_files_1").value
 
 
@@ -334,7 +334,7 @@ def test_connect_to_postgres(
     write_database(small_community_tables(), postgres_url)
     at = _connect(at, with_password, "_connect_use")
     assert "All required tables are there: members 60 rows" in _texts(at, "success")
-    assert at.dataframe[0].value["rows"].tolist()[0] == 60
+    assert at.table[0].value["rows read"].tolist()[0] == "60"
     assert not [p for p in _rendered(at) if "pg-S3cret" in p]
 
 
@@ -438,10 +438,12 @@ def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged
     no_exceptions(at)
     assert "nothing was saved" in _texts(at, "success")
     assert _sha256(store) == before  # not one byte of the store changed
+    # Save still offers the store, never the session's temporary folder
+    assert f"the database `{store}` the dashboard reads" in _texts(at, "markdown")
     assert load_community(open_source(store)).members.height == 60
     # every page of this session reads the upload
     assert "uploaded files events.csv, users.csv" in _texts(at, "markdown")
-    assert at.dataframe[0].value["rows"].tolist()[:2] == [3, 4]
+    assert at.table[0].value["rows read"].tolist()[:2] == ["3", "4"]
     at.switch_page("app_pages/overview.py").run()
     no_exceptions(at)
     assert next(m for m in at.metric if m.label == "Members").value == "3"
@@ -449,7 +451,7 @@ def test_use_for_this_session_analyses_the_upload_and_leaves_the_store_unchanged
     at.switch_page(DATA_PAGE).run()
     at.button(key="_upload_stop_using").click().run()
     no_exceptions(at)
-    assert at.dataframe[0].value["rows"].tolist()[0] == 60
+    assert at.table[0].value["rows read"].tolist()[0] == "60"
     assert _sha256(store) == before
 
 

@@ -93,3 +93,37 @@ def test_invalid_milestones_are_refused_with_a_message(app_on, small_folder: Pat
     assert "no title" in at.error[0].value
     _form_add(at, "Too early", date(2020, 1, 1))
     assert "outside the data's range" in at.error[0].value
+
+
+def _subtitle(at, title_start: str) -> str:  # type: ignore[no-untyped-def]
+    for i in range(len(at.get("plotly_chart"))):
+        title = plotly_spec(at, i)["layout"]["title"]
+        if title["text"].startswith(title_start) or title_start in title["text"]:
+            return str(title["subtitle"]["text"])
+    raise AssertionError(f"no chart titled {title_start!r}")
+
+
+def test_milestone_drill_down_shows_the_milestones_own_window(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """The subtitle (which goes onto the PNG export too) names the days the chart shows, not
+    the sidebar's period, which does not change it."""
+    from analytics.community import load_community
+    from analytics.io import open_source
+    from analytics.milestones import MilestoneSettings, estimate_milestones
+
+    at = app_on(demo_folder, page=PAGE, range="30d")
+    no_exceptions(at)
+    chosen = at.selectbox(key="milestone").value
+    result = estimate_milestones(load_community(open_source(demo_folder)), MilestoneSettings())
+    effect = next(e for e in result.effects if e.milestone_id == chosen)
+    window = effect.window()
+    assert window is not None
+    first, last = window
+    assert effect.daily is not None
+    assert (last - first).days + 1 == effect.daily.height
+    subtitle = _subtitle(at, "per day against the counterfactual")
+    assert f"{first} to {last}, around the announcement on {effect.announced_at:%Y-%m-%d}" in (
+        subtitle
+    )
+    sidebar_period = _subtitle(at, "Signups and members over time").split(" · ")[0]
+    assert sidebar_period not in subtitle
+    assert "all " in _subtitle(at, "Event study")

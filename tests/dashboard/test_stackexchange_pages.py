@@ -38,7 +38,8 @@ def test_every_page_renders_on_the_stackexchange_import(
     if page.endswith("overview.py"):
         assert metrics(at)["New members"] == "3,032"  # the whole history
     if page.endswith("data.py"):
-        assert at.dataframe[0].value["rows"].tolist()[:4] == [3_032, 1_873, 38, 5_648]
+        rows = at.table[0].value["rows read"].tolist()[:4]  # a static table: its text wraps
+        assert rows == ["3,032", "1,873", "38", "5,648"]
     if page.endswith("growth.py"):
         # the dump has no milestones: the page says how to add them instead of failing
         assert any("milestones" in i.value for i in at.info)
