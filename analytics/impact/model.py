@@ -1,0 +1,201 @@
+"""Settings, results and the names shared by the impact modules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from analytics.churn import DEFAULT_INACTIVE_DAYS
+
+Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
+Progress = Callable[[str, float], None]
+FloatArray = npt.NDArray[np.float64]
+
+#: Activity kinds used as separate covariates (the most common ones); the rest count in total.
+MAX_KIND_COVARIATES = 6
+#: Covariate: how much other social proof a member saw or earned before the landmark (log 1 + n),
+#: a second engagement signal beside activity; an item's own exposures are never counted in it.
+OTHER_EXPOSURES = "log_other_proof_seen"
+#: An item is "awarded for tenure" when 90 % of members get it no earlier than this many days
+#: into membership and half of them within TENURE_SPREAD_DAYS of that day (a one-year badge).
+TENURE_MIN_DAYS = 7.0
+TENURE_SPREAD_DAYS = 7.0
+#: Propensity scores are clipped to this range before weighting.
+PROPENSITY_CLIP = (0.01, 0.99)
+
+
+@dataclass(frozen=True)
+class ImpactSettings:
+    """The choices behind an impact analysis (all adjustable in the sidebar and the CLI)."""
+
+    landmark_days: int = 30
+    horizon_days: int = 90
+    inactive_days: int = DEFAULT_INACTIVE_DAYS
+    #: Member attributes known at signup to adjust for; ``None`` = every segment attribute.
+    fixed_attributes: tuple[str, ...] | None = None
+    min_group_size: int = 30
+    max_propensity_auc: float = 0.95
+    #: 0: influence-function interval; B > 0: refitting bootstrap with B resamples.
+    bootstrap: int = 0
+    alpha: float = 0.05
+    seed: int = 20261124
+    #: The propensity and outcome models are fitted on at most this many members (a seeded
+    #: sample, up to half from each group, weighted back), then applied to everyone: beyond it
+    #: the coefficients barely move while the time grows with the members.
+    max_model_rows: int | None = 100_000
+
+    def __post_init__(self) -> None:
+        if self.landmark_days < 1 or self.horizon_days < 1:
+            raise ValueError("landmark_days and horizon_days must be at least 1 day.")
+        if self.min_group_size < 2:
+            raise ValueError("min_group_size must be at least 2 members.")
+        if self.bootstrap < 0 or 0 < self.bootstrap < 50:
+            raise ValueError("bootstrap must be 0 (influence-function interval) or at least 50.")
+
+
+@dataclass(frozen=True)
+class Population:
+    """Members whose outcome is decidable, with pre-landmark covariates.
+
+    ``frame`` has ``member_id``, ``joined_at``, ``landmark_at``, ``retained`` (0/1: still a
+    member at the horizon), ``present_at_landmark`` (bool) and the covariate columns named in
+    ``covariates``.
+    """
+
+    frame: pl.DataFrame
+    covariates: tuple[str, ...]
+    settings: ImpactSettings
+
+
+@dataclass(frozen=True)
+class ItemEffect:
+    """The estimate for one proof item (or one kind of item taken together)."""
+
+    item_id: str
+    kind: str
+    title: str
+    n_exposed: int
+    n_control: int
+    effect: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    q_value: float | None
+    naive_effect: float | None
+    verdict: Verdict
+    reason: str
+    phi: float | None = None
+    #: Group sizes of the naive comparison: ever exposed, never exposed.
+    naive_sizes: tuple[int, int] = (0, 0)
+    e_value: float | None = None
+    e_value_ci: float | None = None
+    retained_exposed: float | None = None
+    propensity_auc: float | None = None
+    effective_controls: float | None = None
+    sensitivity: dict[int, float | None] = field(default_factory=dict)
+    balance: pl.DataFrame | None = None
+
+    def sentence(self, settings: ImpactSettings) -> str:
+        """The result in one sentence a community lead understands."""
+        who = f"Members who saw '{self.title}' in their first {settings.landmark_days} days"
+        if self.kind == "badge":
+            who = (
+                f"Members who earned the '{self.title}' badge in their first "
+                f"{settings.landmark_days} days"
+            )
+        if self.verdict == "not_identifiable" or self.effect is None:
+            return f"No estimate for '{self.title}': {self.reason}"
+        points = abs(self.effect) * 100
+        low, high = (self.ci_low or 0.0) * 100, (self.ci_high or 0.0) * 100
+        direction = "more" if self.effect >= 0 else "less"
+        text = (
+            f"{who} were {points:.0f} points ({low:+.0f} to {high:+.0f}) {direction} likely to "
+            f"still be members {settings.horizon_days} days later than similar members who "
+            "did not"
+        )
+        if self.verdict == "no_evidence":
+            return text + ", which could be chance."
+        return text + "."
+
+
+@dataclass(frozen=True)
+class ImpactResult:
+    """Estimates for every proof item and every kind of item, with the settings used."""
+
+    settings: ImpactSettings
+    items: tuple[ItemEffect, ...]
+    kinds: tuple[ItemEffect, ...]
+    population_size: int
+    covariates: tuple[str, ...]
+
+    def table(self, *, kinds: bool = False) -> pl.DataFrame:
+        """One row per item (or kind), ranked: verdict, then effect."""
+        rows = self.kinds if kinds else self.items
+        order = {"helps": 0, "hurts": 1, "no_evidence": 2, "not_identifiable": 3}
+        ranked = sorted(rows, key=lambda r: (order[r.verdict], -(r.effect or 0.0), r.item_id))
+        return pl.DataFrame(
+            [
+                {
+                    "item_id": r.item_id,
+                    "kind": r.kind,
+                    "title": r.title,
+                    "n_exposed": r.n_exposed,
+                    "n_control": r.n_control,
+                    "effect": r.effect,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "p_value": r.p_value,
+                    "q_value": r.q_value,
+                    "naive_effect": r.naive_effect,
+                    "phi": r.phi,
+                    "e_value": r.e_value,
+                    "e_value_ci": r.e_value_ci,
+                    **{
+                        f"effect_inactive_{d}d": r.sensitivity.get(d)
+                        for d in SENSITIVITY_INACTIVE_DAYS
+                    },
+                    "verdict": r.verdict,
+                    "reason": r.reason,
+                    "sentence": r.sentence(self.settings),
+                }
+                for r in ranked
+            ],
+            schema=_TABLE_SCHEMA,
+            orient="row",
+        )
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """The CLI's JSON array, one object per proof item, ranked."""
+        keys = (
+            "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low",
+            "ci_high", "p_value", "q_value", "naive_effect", "verdict", "reason",
+        )  # fmt: skip
+        return [{k: row[k] for k in keys} for row in self.table().iter_rows(named=True)]
+
+
+SENSITIVITY_INACTIVE_DAYS = (14, 60)
+_TABLE_SCHEMA: dict[str, Any] = {
+    "item_id": pl.String,
+    "kind": pl.String,
+    "title": pl.String,
+    "n_exposed": pl.Int64,
+    "n_control": pl.Int64,
+    "effect": pl.Float64,
+    "ci_low": pl.Float64,
+    "ci_high": pl.Float64,
+    "p_value": pl.Float64,
+    "q_value": pl.Float64,
+    "naive_effect": pl.Float64,
+    "phi": pl.Float64,
+    "e_value": pl.Float64,
+    "e_value_ci": pl.Float64,
+    **{f"effect_inactive_{d}d": pl.Float64 for d in SENSITIVITY_INACTIVE_DAYS},
+    "verdict": pl.String,
+    "reason": pl.String,
+    "sentence": pl.String,
+}
