@@ -342,6 +342,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     settings = ImpactSettings(
         landmark_days=args.landmark_days,
         horizon_days=args.horizon_days,
+        recency_days=args.recency_days,
         inactive_days=args.inactive_days,
         bootstrap=args.bootstrap,
     )
@@ -365,6 +366,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
     else:
+        print(f"Who is compared: {result.estimand}.")
         print(format_effects(rows, landmark=settings.landmark_days, horizon=settings.horizon_days))
     return 0
 
@@ -883,8 +885,10 @@ def build_parser() -> argparse.ArgumentParser:
         "effects",
         help="estimate which proof items go with members staying",
         description=(
-            "For each proof item: among members still present --landmark-days after joining who "
-            "could have seen it by then, the difference in the probability of still being a "
+            "For each proof item: among members active in the week before day 30 (by default: "
+            "some activity in the --recency-days before --landmark-days after joining, and no "
+            "departure before it; decided only from what was known then) who could have seen "
+            "it by then, the difference in the probability of still being a "
             "member --horizon-days later between those exposed in their first --landmark-days "
             "and comparable members who were not (adjusted for early activity, join time and "
             "member attributes; doubly robust). Items whose exposure is decided by activity or "
@@ -895,6 +899,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(p)
     p.add_argument("--landmark-days", type=int, default=30, metavar="N", help="default 30")
     p.add_argument("--horizon-days", type=int, default=90, metavar="N", help="default 90")
+    p.add_argument(
+        "--recency-days",
+        type=int,
+        default=7,
+        metavar="N",
+        help="who is compared: members with activity in the N days before the landmark "
+        "(default 7: members active in the week before day 30)",
+    )
     p.add_argument(
         "--inactive-days", type=int, default=30, metavar="N", help="quiet days before churn (30)"
     )

@@ -1,10 +1,13 @@
 """Social-proof impact: which proof items go with members staying, honestly estimated.
 
-Estimand (per item): among members still present ``landmark_days`` after joining who could have
-been exposed by then (the item was published before their landmark), the difference in the
-probability of still being a member ``horizon_days`` after the landmark between members exposed
-to the item in their first ``landmark_days`` and comparable members who were not — the effect
-on the exposed (ATT). Positive means the item goes with better retention.
+Estimand (per item): among members known at their landmark (``landmark_days`` after joining)
+to be active members — some activity in the ``recency_days`` before it and no explicit departure
+before it, "members active in the week before day 30" by default — who could have been exposed
+by then (the item was published before their landmark), the difference in the probability of
+still being a member ``horizon_days`` after the landmark between members exposed to the item in
+their first ``landmark_days`` and comparable members who were not — the effect on the exposed
+(ATT). Positive means the item goes with better retention. Who is compared is decided only from
+what was known at the landmark: a later sign of life would select on the outcome.
 
 Why this design:
 

@@ -35,6 +35,9 @@ class ImpactSettings:
 
     landmark_days: int = 30
     horizon_days: int = 90
+    #: Who is compared: members with some activity in the ``recency_days`` before their landmark
+    #: (and no explicit departure before it), decided only from what was known at the landmark.
+    recency_days: int = 7
     inactive_days: int = DEFAULT_INACTIVE_DAYS
     #: Member attributes known at signup to adjust for; ``None`` = every segment attribute.
     fixed_attributes: tuple[str, ...] | None = None
@@ -52,6 +55,10 @@ class ImpactSettings:
     def __post_init__(self) -> None:
         if self.landmark_days < 1 or self.horizon_days < 1:
             raise ValueError("landmark_days and horizon_days must be at least 1 day.")
+        if not 1 <= self.recency_days <= self.landmark_days:
+            raise ValueError(
+                f"recency_days must be between 1 and landmark_days ({self.landmark_days}) days."
+            )
         if self.min_group_size < 2:
             raise ValueError("min_group_size must be at least 2 members.")
         if self.bootstrap < 0 or 0 < self.bootstrap < 50:
@@ -63,8 +70,9 @@ class Population:
     """Members whose outcome is decidable, with pre-landmark covariates.
 
     ``frame`` has ``member_id``, ``joined_at``, ``landmark_at``, ``retained`` (0/1: still a
-    member at the horizon), ``present_at_landmark`` (bool) and the covariate columns named in
-    ``covariates``.
+    member at the horizon), ``present_at_landmark`` (bool: known at the landmark to be an active
+    member, see :func:`analytics.impact.population.landmark_population`) and the covariate
+    columns named in ``covariates``.
     """
 
     frame: pl.DataFrame
@@ -133,6 +141,11 @@ class ImpactResult:
     population_size: int
     covariates: tuple[str, ...]
 
+    @property
+    def estimand(self) -> str:
+        """Who the estimates are about, in words (see :func:`estimand_words`)."""
+        return estimand_words(self.settings)
+
     def table(self, *, kinds: bool = False) -> pl.DataFrame:
         """One row per item (or kind), ranked: verdict, then effect."""
         rows = self.kinds if kinds else self.items
@@ -176,6 +189,20 @@ class ImpactResult:
             "ci_high", "p_value", "q_value", "naive_effect", "verdict", "reason",
         )  # fmt: skip
         return [{k: row[k] for k in keys} for row in self.table().iter_rows(named=True)]
+
+
+def _days_words(days: int) -> str:
+    return "week" if days == 7 else f"{days} days"
+
+
+def estimand_words(settings: ImpactSettings) -> str:
+    """The population the effects are about, as said in the UI, the CLI and the docs:
+    "members active in the week before day 30" with the default settings."""
+    return (
+        f"members active in the {_days_words(settings.recency_days)} before day "
+        f"{settings.landmark_days} (no departure before it), retained "
+        f"{settings.horizon_days} days later"
+    )
 
 
 SENSITIVITY_INACTIVE_DAYS = (14, 60)

@@ -86,7 +86,13 @@ def landmark_population(
     community: Community, settings: ImpactSettings, *, early: EarlyActivity | None = None
 ) -> Population:
     """Members whose outcome at the horizon is known, with what was known at their landmark
-    (``early``: the early activity when already computed, see :func:`early_activity_by`)."""
+    (``early``: the early activity when already computed, see :func:`early_activity_by`).
+
+    ``present_at_landmark`` uses only what was known at the landmark: no explicit departure
+    (``left_at``) before it and some activity in the ``recency_days`` before it. Deciding it
+    from later signs of life would select on the outcome: a helpful item makes later activity
+    likelier, so the unexposed would be filtered harder than the exposed.
+    """
     landmark = timedelta(days=settings.landmark_days)
     horizon = timedelta(days=settings.landmark_days + settings.horizon_days)
     decidable_by = community.as_of - timedelta(days=settings.inactive_days)
@@ -107,11 +113,9 @@ def landmark_population(
             (pl.col("churned_at").is_null() | (pl.col("churned_at") >= pl.col("horizon_at")))
             .cast(pl.Int8)
             .alias("retained"),
-            (
-                pl.col("churned_at").is_null() | (pl.col("churned_at") >= pl.col("landmark_at"))
-            ).alias("present_at_landmark"),
         )
     )
+    base = base.join(community.members.select("member_id", "left_at"), on="member_id", how="left")
     joined_until = _joined_until(community, settings)
     joined_until_us = to_us(joined_until)
     if (
@@ -135,6 +139,13 @@ def landmark_population(
             .cast(pl.Int64),
         )
     )
+    recent = timedelta(days=settings.recency_days)
+    frame = frame.with_columns(
+        (
+            (pl.col("left_at").is_null() | (pl.col("left_at") >= pl.col("landmark_at")))
+            & (pl.col("last_activity") >= pl.col("landmark_at") - recent).fill_null(False)
+        ).alias("present_at_landmark")
+    ).drop("left_at")
     frame = frame.with_columns(
         pl.col("n_activity").log1p().alias("log_activity"),
         *[pl.col(f"kind_{k}").log1p().alias(f"log_{k}") for k in kinds],

@@ -76,6 +76,7 @@ with st.status(
         state="complete",
     )
 
+st.markdown(f"**Who is compared:** {escape(result.estimand)}.")
 table = result.table()
 if result.population_size == 0:
     st.info(
@@ -204,8 +205,8 @@ components.chart_downloads(timing_fig, detail.timing, f"exposure timing {item_id
 with st.expander("How to read this"):
     st.markdown(
         f"""
-**The question.** Among members still present {landmark} days after joining who could have seen
-an item by then: are those who saw (or earned) it in those {landmark} days more likely to still
+**The question.** Among {escape(result.estimand.split(" (")[0])} who could have seen an item by
+then: are those who saw (or earned) it in those {landmark} days more likely to still
 be members {horizon} days later than *comparable* members who did not?
 
 **Why not simply compare badge holders with everyone else?** Two traps. Members who stay longer

@@ -234,3 +234,38 @@ def test_one_early_activity_job_serves_every_population_exactly(demo: Community)
         assert shared.covariates == alone.covariates
         assert shared.frame.equals(alone.frame)
     assert len({len(p) for p in early.kinds.values()}) >= 1
+
+
+def test_population_is_decided_only_by_what_is_known_at_the_landmark(demo: Community) -> None:
+    """Present at day 30 = some activity in the 7 days before it and no departure before it:
+    members whose only signs of life come after day 30 are not compared, whatever they did."""
+    frame = landmark_population(demo, ImpactSettings()).frame
+    rows = (
+        demo.activity.join(demo.members.select("member_id", "joined_at", "left_at"), on="member_id")
+        .with_columns(
+            ((pl.col("occurred_at") - pl.col("joined_at")).dt.total_seconds() / 86_400).alias("d")
+        )
+        .group_by("member_id")
+        .agg(
+            ((pl.col("d") >= 23) & (pl.col("d") < 30)).any().alias("week_before"),
+            (pl.col("d") >= 30).any().alias("after"),
+            ((pl.col("left_at") - pl.col("joined_at")).dt.total_seconds() / 86_400)
+            .first()
+            .alias("left_day"),
+        )
+    )
+    checked = frame.join(rows, on="member_id", how="left").with_columns(
+        pl.col("week_before", "after").fill_null(False)
+    )
+    expected = checked["week_before"] & (
+        checked["left_day"].is_null() | (checked["left_day"] >= 30)
+    ).fill_null(True)
+    assert (checked["present_at_landmark"] == expected).all()
+    # members seen only after day 30 exist in the demo, and none of them is compared
+    later_only = checked.filter(~pl.col("week_before") & pl.col("after"))
+    assert later_only.height > 10
+    assert not later_only["present_at_landmark"].any()
+    # the estimand is said in words
+    assert estimate_effects(demo, sensitivity=False).estimand.startswith(
+        "members active in the week before day 30"
+    )
