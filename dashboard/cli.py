@@ -308,7 +308,8 @@ def cmd_overview(args: argparse.Namespace) -> int:
 
 
 def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int) -> str:
-    """The effects as a readable ranked table."""
+    """The effects as a readable ranked table (``adj. p``: the q-value or Holm-adjusted p-value
+    the verdict used, as the rows' ``error_control`` says)."""
 
     def points(value: object) -> str:
         return "" if value is None else f"{float(value) * 100:+.1f}"  # type: ignore[arg-type]
@@ -316,15 +317,23 @@ def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int
     lines = [
         f"Retention effect of early exposure (first {landmark} days) on still being a member "
         f"{horizon} days later, in percentage points; naive = ever exposed vs never.",
-        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'q':>8}{'naive':>8}{'exposed':>9}  item",
+        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'exposed':>9}  item",
     ]
+    controls = {str(r.get("error_control")) for r in rows if r.get("error_control")}
+    if controls == {"fdr"}:
+        lines.insert(1, "adj. p = Benjamini–Hochberg q: fewer than 1 in 20 items flagged this way "
+                        "is a false alarm.")  # fmt: skip
+    elif controls == {"per_item"}:
+        lines.insert(1, "adj. p = Holm-adjusted p: this item alone: a 1-in-20 chance of a false "
+                        "alarm.")  # fmt: skip
     for row in rows:
         ci = (
             f"{points(row['ci_low'])} to {points(row['ci_high'])}"
             if row["ci_low"] is not None
             else ""
         )
-        q = "" if row["q_value"] is None else f"{float(row['q_value']):.3f}"  # type: ignore[arg-type]
+        used = row.get("adjusted_p", row["q_value"])
+        q = "" if used is None else f"{float(used):.3f}"  # type: ignore[arg-type]
         lines.append(
             f"{row['verdict']!s:<17}{points(row['effect']):>8}{ci:>17}{q:>8}"
             f"{points(row['naive_effect']):>8}{row['n_exposed']!s:>9}  {row['title']}"
@@ -345,6 +354,7 @@ def cmd_effects(args: argparse.Namespace) -> int:
         recency_days=args.recency_days,
         inactive_days=args.inactive_days,
         bootstrap=args.bootstrap,
+        error_control=args.error_control,
     )
     progress = Progress()
     progress("Reading and checking the data", 0.0)
@@ -909,6 +919,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--inactive-days", type=int, default=30, metavar="N", help="quiet days before churn (30)"
+    )
+    p.add_argument(
+        "--error-control",
+        choices=["per_item", "fdr"],
+        default="per_item",
+        help="which error a helps/hurts verdict controls: per_item (default, Holm: this item "
+        "alone has a 1-in-20 chance of a false alarm) or fdr (Benjamini–Hochberg: fewer than "
+        "1 in 20 items flagged this way is a false alarm; for screening many items)",
     )
     p.add_argument(
         "--bootstrap",

@@ -149,6 +149,12 @@ LANDMARK = "landmark"
 HORIZON = "horizon"
 FIXED = "fixed"
 ITEM = "item"
+RECENCY = "recency"
+ERROR_CONTROL = "errors"
+ERROR_CONTROLS: dict[str, str] = {
+    "per_item": "Per item (Holm): each flagged item alone has a 1-in-20 chance of a false alarm",
+    "fdr": "Across items (Benjamini–Hochberg): fewer than 1 in 20 flagged items are false alarms",
+}
 
 # Growth page
 OUTCOME = "outcome"

@@ -26,8 +26,11 @@ Why this design:
 * **Uncertainty.** By default the 95 % intervals and p-values come from the influence function
   of the doubly robust estimator (a normal interval: fast enough for every item at 100,000
   members). With ``bootstrap=B`` they come instead from a nonparametric bootstrap that resamples
-  members and refits both models B times (percentile interval; slower). q-values are
-  Benjamini–Hochberg across the items analysed together. The simulation study checks the
+  members and refits both models B times (percentile interval; slower). The verdict
+  says which error it controls (``error_control``): ``per_item`` (default) uses Holm-adjusted
+  p-values, so each flagged item alone has at most a 1-in-20 chance of being a false alarm;
+  ``fdr`` uses Benjamini–Hochberg q-values (fewer than 1 in 20 flagged items are false alarms),
+  for analysts screening many items. Both are reported. The simulation study checks the
   coverage of the intervals against the demo community's planted truth.
 * **The outcome is decidable.** Only members whose horizon ended at least ``inactive_days``
   before the as-of time are used, so churn at the horizon is known for all of them.
@@ -44,7 +47,9 @@ from analytics.impact.detail import ItemDetail, item_detail, weighted_kaplan_mei
 from analytics.impact.estimate import _doubly_robust, _subsample, e_value
 from analytics.impact.item import _first_exposures
 from analytics.impact.model import (
+    ERROR_CONTROLS,
     SENSITIVITY_INACTIVE_DAYS,
+    ErrorControl,
     ImpactResult,
     ImpactSettings,
     ItemEffect,
@@ -58,11 +63,13 @@ from analytics.impact.population import (
     early_activity_by,
     landmark_population,
 )
-from analytics.impact.verdicts import benjamini_hochberg
+from analytics.impact.verdicts import benjamini_hochberg, error_control_words, holm
 
 __all__ = [
+    "ERROR_CONTROLS",
     "SENSITIVITY_INACTIVE_DAYS",
     "EarlyActivity",
+    "ErrorControl",
     "ImpactResult",
     "ImpactSettings",
     "ItemDetail",
@@ -78,7 +85,9 @@ __all__ = [
     "benjamini_hochberg",
     "e_value",
     "early_activity_by",
+    "error_control_words",
     "estimate_effects",
+    "holm",
     "item_detail",
     "landmark_population",
     "time_varying_effects",

@@ -25,6 +25,7 @@ from analytics.impact.model import (
 )
 from analytics.impact.population import _joined_until, early_activity_by, landmark_population
 from analytics.impact.sensitivity import with_sensitivity
+from analytics.impact.trial import trial_days, trial_effect, views_compared
 from analytics.impact.verdicts import _with_q_values
 
 
@@ -113,6 +114,30 @@ def _estimate_effects(
     for i, candidate in enumerate(kinds):
         report(f"Estimating {candidate.title}", 0.05 + 0.6 * (len(singles) + i) / total)
         kind_effects.append(_analyse(candidate, population, first, settings, rng, own_counts=own))
+    if settings.trials:
+        report("Sequential trials: members newly exposed on a day vs active members not yet", 0.6)
+        days = trial_days(community, settings, first)
+        for k, candidate in enumerate(singles):
+            trial = trial_effect(
+                days, first, candidate.item_ids, candidate.published_at, settings,
+                candidate.item_id,
+            )  # fmt: skip
+            landmark = items[k]
+            items[k] = replace(
+                landmark,
+                trial_effect=trial.effect,
+                trial_ci_low=trial.ci_low,
+                trial_ci_high=trial.ci_high,
+                trial_se=trial.se,
+                trial_naive_se=trial.naive_se,
+                trial_n_exposed=trial.n_exposed,
+                trial_reason=trial.reason,
+                views=views_compared(
+                    (landmark.effect, landmark.ci_low, landmark.ci_high),
+                    (trial.effect, trial.ci_low, trial.ci_high),
+                    settings.landmark_days,
+                ),
+            )
     items = _with_q_values(items, settings)
     kind_effects = _with_q_values(kind_effects, settings)
     if sensitivity:

@@ -13,6 +13,11 @@ import polars as pl
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 
 Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
+#: Which error a "helps"/"hurts" verdict controls: "fdr" (Benjamini–Hochberg: the share of
+#: flagged items that are false alarms) or "per_item" (Holm: the chance of any false alarm, so
+#: also of this item's).
+ErrorControl = Literal["fdr", "per_item"]
+ERROR_CONTROLS: tuple[ErrorControl, ...] = ("per_item", "fdr")
 Progress = Callable[[str, float], None]
 FloatArray = npt.NDArray[np.float64]
 
@@ -46,6 +51,17 @@ class ImpactSettings:
     #: 0: influence-function interval; B > 0: refitting bootstrap with B resamples.
     bootstrap: int = 0
     alpha: float = 0.05
+    #: "per_item" (Holm, the default for stakeholder-facing verdicts) or "fdr" (BH, for
+    #: analysts screening many items)
+    error_control: ErrorControl = "per_item"
+    #: Sequential trials (second view): a member is "newly exposed" on an active day when first
+    #: exposed within this many days from the start of it (1: that same day)
+    trial_grace_days: int = 1
+    #: unexposed member-days sampled per exposed one (weighted back), and at most this many rows
+    trial_controls_per_exposed: int = 5
+    trial_max_rows: int = 40_000
+    #: whether to compute the trial view at all
+    trials: bool = True
     seed: int = 20261124
     #: The propensity and outcome models are fitted on at most this many members (a seeded
     #: sample, up to half from each group, weighted back), then applied to everyone: beyond it
@@ -61,6 +77,13 @@ class ImpactSettings:
             )
         if self.min_group_size < 2:
             raise ValueError("min_group_size must be at least 2 members.")
+        if self.trial_grace_days < 1 or self.trial_controls_per_exposed < 1:
+            raise ValueError("trial_grace_days and trial_controls_per_exposed must be at least 1.")
+        if self.error_control not in ERROR_CONTROLS:
+            raise ValueError(
+                f"error_control must be 'per_item' (Holm) or 'fdr' (Benjamini–Hochberg), got "
+                f"{self.error_control!r}."
+            )
         if self.bootstrap < 0 or 0 < self.bootstrap < 50:
             raise ValueError("bootstrap must be 0 (influence-function interval) or at least 50.")
 
@@ -107,6 +130,22 @@ class ItemEffect:
     effective_controls: float | None = None
     sensitivity: dict[int, float | None] = field(default_factory=dict)
     balance: pl.DataFrame | None = None
+    #: Holm-adjusted p-value across the items analysed together
+    holm_p: float | None = None
+    #: the adjusted value the verdict used: q_value ("fdr") or holm_p ("per_item")
+    adjusted_p: float | None = None
+    #: the sequential-trial view (see analytics.impact.trial): pooled effect of exposure on an
+    #: active day, its cluster-robust 95 % interval, the naive (member-days independent) SE
+    #: beside the cluster-robust one, member-days newly exposed, and why there is no number
+    trial_effect: float | None = None
+    trial_ci_low: float | None = None
+    trial_ci_high: float | None = None
+    trial_se: float | None = None
+    trial_naive_se: float | None = None
+    trial_n_exposed: int = 0
+    trial_reason: str = ""
+    #: the two views side by side, in words
+    views: str = ""
 
     def sentence(self, settings: ImpactSettings) -> str:
         """The result in one sentence a community lead understands."""
@@ -164,6 +203,9 @@ class ImpactResult:
                     "ci_high": r.ci_high,
                     "p_value": r.p_value,
                     "q_value": r.q_value,
+                    "holm_p": r.holm_p,
+                    "adjusted_p": r.adjusted_p,
+                    "error_control": self.settings.error_control,
                     "naive_effect": r.naive_effect,
                     "phi": r.phi,
                     "e_value": r.e_value,
@@ -172,6 +214,11 @@ class ImpactResult:
                         f"effect_inactive_{d}d": r.sensitivity.get(d)
                         for d in SENSITIVITY_INACTIVE_DAYS
                     },
+                    "trial_effect": r.trial_effect,
+                    "trial_ci_low": r.trial_ci_low,
+                    "trial_ci_high": r.trial_ci_high,
+                    "trial_n_exposed": r.trial_n_exposed,
+                    "views": r.views or r.trial_reason,
                     "verdict": r.verdict,
                     "reason": r.reason,
                     "sentence": r.sentence(self.settings),
@@ -187,6 +234,8 @@ class ImpactResult:
         keys = (
             "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low",
             "ci_high", "p_value", "q_value", "naive_effect", "verdict", "reason",
+            "holm_p", "adjusted_p", "error_control", "trial_effect", "trial_ci_low",
+            "trial_ci_high",
         )  # fmt: skip
         return [{k: row[k] for k in keys} for row in self.table().iter_rows(named=True)]
 
@@ -217,11 +266,19 @@ _TABLE_SCHEMA: dict[str, Any] = {
     "ci_high": pl.Float64,
     "p_value": pl.Float64,
     "q_value": pl.Float64,
+    "holm_p": pl.Float64,
+    "adjusted_p": pl.Float64,
+    "error_control": pl.String,
     "naive_effect": pl.Float64,
     "phi": pl.Float64,
     "e_value": pl.Float64,
     "e_value_ci": pl.Float64,
     **{f"effect_inactive_{d}d": pl.Float64 for d in SENSITIVITY_INACTIVE_DAYS},
+    "trial_effect": pl.Float64,
+    "trial_ci_low": pl.Float64,
+    "trial_ci_high": pl.Float64,
+    "trial_n_exposed": pl.Int64,
+    "views": pl.String,
     "verdict": pl.String,
     "reason": pl.String,
     "sentence": pl.String,
