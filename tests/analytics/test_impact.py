@@ -12,13 +12,13 @@ import pytest
 from analytics.community import Community, load_community
 from analytics.impact import (
     ImpactSettings,
-    holm,
     _joined_until,
     _subsample,
     benjamini_hochberg,
     e_value,
     early_activity_by,
     estimate_effects,
+    holm,
     landmark_population,
 )
 from analytics.io import open_source
@@ -104,7 +104,7 @@ def test_json_has_exactly_the_documented_keys(result) -> None:  # type: ignore[n
     assert list(rows[0]) == [
         "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low", "ci_high",
         "p_value", "q_value", "naive_effect", "verdict", "reason",
-        "holm_p", "adjusted_p", "error_control",
+        "holm_p", "adjusted_p", "error_control", "trial_effect", "trial_ci_low", "trial_ci_high",
     ]  # fmt: skip
     order = [r["verdict"] for r in rows]
     assert order.index("not_identifiable") > max(
@@ -161,7 +161,9 @@ def test_error_control_decides_the_verdict_and_says_so_in_words(demo: Community)
     per_item = estimate_effects(demo, sensitivity=False)
     fdr = estimate_effects(demo, ImpactSettings(error_control="fdr"), sensitivity=False)
     for a, b in zip(per_item.items, fdr.items, strict=True):
-        assert a.effect == b.effect and a.q_value == b.q_value and a.holm_p == b.holm_p
+        assert a.effect == b.effect
+        assert a.q_value == b.q_value
+        assert a.holm_p == b.holm_p
         if a.effect is None:
             continue
         assert b.adjusted_p == b.q_value

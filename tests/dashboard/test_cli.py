@@ -335,10 +335,13 @@ def test_effects_json_is_exactly_the_documented_array(
     keys = [
         "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low", "ci_high",
         "p_value", "q_value", "naive_effect", "verdict", "reason",
-        "holm_p", "adjusted_p", "error_control",
+        "holm_p", "adjusted_p", "error_control", "trial_effect", "trial_ci_low", "trial_ci_high",
     ]  # fmt: skip
     assert all(list(row) == keys for row in rows)
     assert {row["error_control"] for row in rows} == {"per_item"}
+    trials = [r for r in rows if r["trial_effect"] is not None]
+    assert trials  # the sequential-trial view beside the landmark estimate
+    assert all(r["trial_ci_low"] <= r["trial_effect"] <= r["trial_ci_high"] for r in trials)
     by_id = {row["item_id"]: row for row in rows}
     assert by_id["b004"]["verdict"] == "not_identifiable"  # the tenure badge
     assert by_id["b004"]["effect"] is None

@@ -14,13 +14,13 @@ from polars.testing import assert_frame_equal
 from analytics.community import Community
 from analytics.queries.active import active_per_day, activity_per_kind, rolling_active_marks
 from analytics.queries.events import DAY_US, to_us
+from analytics.queries.landmark import active_member_days
 from analytics.queries.leaderboards import (
     first_exposures,
     member_counts,
     rising_members,
     top_members,
 )
-from analytics.queries.landmark import active_member_days
 from analytics.queries.lifecycle import lifecycle_weeks
 from tests.analytics.queries.conftest import ENGINES, sorted_rows
 
