@@ -316,8 +316,11 @@ def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int
 
     lines = [
         f"Retention effect of early exposure (first {landmark} days) on still being a member "
-        f"{horizon} days later, in percentage points; naive = ever exposed vs never.",
-        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'exposed':>9}  item",
+        f"{horizon} days later, in percentage points; naive = ever exposed vs never; trial = "
+        "newly exposed on an active day vs active members not yet exposed (sequential trials, "
+        "per-member 95 % CI).",
+        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'trial':>8}"
+        f"{'trial 95 % CI':>17}{'exposed':>9}  item",
     ]
     controls = {str(r.get("error_control")) for r in rows if r.get("error_control")}
     if controls == {"fdr"}:
@@ -334,9 +337,15 @@ def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int
         )
         used = row.get("adjusted_p", row["q_value"])
         q = "" if used is None else f"{float(used):.3f}"  # type: ignore[arg-type]
+        trial_ci = (
+            f"{points(row.get('trial_ci_low'))} to {points(row.get('trial_ci_high'))}"
+            if row.get("trial_ci_low") is not None
+            else ""
+        )
         lines.append(
             f"{row['verdict']!s:<17}{points(row['effect']):>8}{ci:>17}{q:>8}"
-            f"{points(row['naive_effect']):>8}{row['n_exposed']!s:>9}  {row['title']}"
+            f"{points(row['naive_effect']):>8}{points(row.get('trial_effect')):>8}{trial_ci:>17}"
+            f"{row['n_exposed']!s:>9}  {row['title']}"
         )
         if row["verdict"] == "not_identifiable":
             lines.append(f"{'':<17}why: {row['reason']}")

@@ -115,7 +115,7 @@ def _estimate_effects(
         report(f"Estimating {candidate.title}", 0.05 + 0.6 * (len(singles) + i) / total)
         kind_effects.append(_analyse(candidate, population, first, settings, rng, own_counts=own))
     if settings.trials:
-        report("Sequential trials: members newly exposed on a day vs active members not yet", 0.6)
+        report("Sequential trials: members newly exposed on a day vs active members not yet", 0.66)
         days = trial_days(community, settings, first)
         for k, candidate in enumerate(singles):
             trial = trial_effect(
