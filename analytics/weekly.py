@@ -406,6 +406,7 @@ def weekly_review(
     impact: ImpactResult | None = None,
     milestones: MilestoneResult | None = None,
     progress: Progress | None = None,
+    error_control: ErrorControl = "per_item",
 ) -> WeeklyReview:
     """Review one complete ISO week of ``community``.
 
@@ -417,6 +418,9 @@ def weekly_review(
         ``"2026-W46"`` or any day of the week.
     inactive_days
         Quiet days before silent churn, as in the sidebar and ``--inactive-days``.
+    error_control
+        Which error the social-proof verdicts control (``--error-control``): "per_item" (Holm)
+        or "fdr" (Benjamini–Hochberg).
     impact, milestones
         The social-proof and milestone analyses of this same community when already computed
         (a page computes them as steps of their own): ``estimate_effects`` with
@@ -433,10 +437,11 @@ def weekly_review(
     ValueError
         When ``impact`` or ``milestones`` were computed with other settings.
     """
-    if impact is not None and impact.settings != impact_settings(inactive_days):
+    expected = impact_settings(inactive_days, error_control)
+    if impact is not None and impact.settings != expected:
         raise ValueError(
             "The weekly review uses the social-proof effects with the default settings "
-            f"({impact_settings(inactive_days)}), not {impact.settings}."
+            f"({expected}), not {impact.settings}."
         )
     if milestones is not None and milestones.settings != MilestoneSettings():
         raise ValueError(
@@ -494,7 +499,7 @@ def weekly_review(
             # do not change the main estimates
             impact = estimate_effects(
                 community,
-                impact_settings(inactive_days),
+                expected,
                 progress=impact_progress,
                 sensitivity=False,
             )

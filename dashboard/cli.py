@@ -588,6 +588,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             week,
             inactive_days=args.inactive_days,
             progress=lambda step, f: progress(f"Review: {step}", 0.05 + 0.6 * f),
+            error_control=args.error_control,
         )
     except WeekError as exc:
         print(f"proofboard report: error: {exc}", file=sys.stderr)
@@ -834,6 +835,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--inactive-days", type=int, default=30, metavar="N", help="quiet days before churn (30)"
+    )
+    p.add_argument(
+        "--error-control",
+        choices=["per_item", "fdr"],
+        default="per_item",
+        help="which error a social-proof helps/hurts verdict controls: per_item (default, Holm) "
+        "or fdr (Benjamini–Hochberg)",
     )
     _add_as_of(p)
     p.set_defaults(func=cmd_report)

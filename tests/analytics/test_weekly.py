@@ -365,3 +365,14 @@ def test_summary_names_the_hurting_items_as_it_names_the_helping_ones(demo: Comm
     # the adjusted p the verdict used, named by the error control (Holm by default)
     assert "(Holm-adjusted p < 0.001)" in text  # never "= 0.000"
     assert "(Holm-adjusted p = 0.040)" in text
+
+
+def test_review_verdicts_control_the_chosen_error(demo: Community) -> None:
+    review = weekly_review(demo, "2026-W20", error_control="fdr")
+    assert review.impact is not None
+    assert review.impact.settings.error_control == "fdr"
+    for effect in review.impact.items:
+        if effect.effect is not None:
+            assert effect.adjusted_p == effect.q_value
+    with pytest.raises(ValueError, match="default settings"):
+        weekly_review(demo, "2026-W20", impact=review.impact)  # computed for fdr, asked per item
