@@ -25,6 +25,8 @@ CODES: dict[str, str] = {
     "model": "the model",
     "baseline": "recency alone",
     "starttls": "STARTTLS",
+    "per_item": "per item (Holm)",
+    "fdr": "false discovery rate (Benjamini–Hochberg)",
 }
 
 #: feature and covariate names, in words (as column names and as values of a "feature" column)
@@ -59,6 +61,9 @@ LABELS: dict[str, str] = {
     "ci_high": "95 % CI high",
     "p_value": "p",
     "q_value": "q",
+    "holm_p": "Holm-adjusted p",
+    "adjusted_p": "adjusted p used for the verdict",
+    "error_control": "error controlled",
     "announced_at": "announced at",
     "crossed_on": "crossed on",
     "joined_at": "joined at",

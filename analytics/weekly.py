@@ -28,7 +28,13 @@ from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_by_period, churn_defini
 from analytics.community import Community
 from analytics.errors import InputError, ProofboardError
 from analytics.growth import milestones_in, signup_series
-from analytics.impact import ImpactResult, ImpactSettings, ItemEffect, estimate_effects
+from analytics.impact import (
+    ErrorControl,
+    ImpactResult,
+    ImpactSettings,
+    ItemEffect,
+    estimate_effects,
+)
 from analytics.known import churn_known_from, known_from_text
 from analytics.milestones import (
     MILESTONE_VERDICT_WORDS,
@@ -340,9 +346,11 @@ class WeeklyReview:
         )
 
 
-def impact_settings(inactive_days: int = DEFAULT_INACTIVE_DAYS) -> ImpactSettings:
+def impact_settings(
+    inactive_days: int = DEFAULT_INACTIVE_DAYS, error_control: ErrorControl = "per_item"
+) -> ImpactSettings:
     """The social-proof settings of the review: the Impact page's and the CLI's defaults."""
-    return ImpactSettings(inactive_days=inactive_days)
+    return ImpactSettings(inactive_days=inactive_days, error_control=error_control)
 
 
 def _comparison(kpi: Kpi, history: Sequence[Kpi]) -> KpiComparison:
@@ -366,13 +374,23 @@ def _comparison(kpi: Kpi, history: Sequence[Kpi]) -> KpiComparison:
     return KpiComparison(kpi, values, average, None, None, None, known_from)
 
 
+def _used_p(effect: ItemEffect) -> float | None:
+    """The adjusted p-value the item's verdict used (its q-value for results made before the
+    verdict named its error control)."""
+    return effect.adjusted_p if effect.adjusted_p is not None else effect.q_value
+
+
+def _p_name(settings: ImpactSettings) -> str:
+    return "q" if settings.error_control == "fdr" else "Holm-adjusted p"
+
+
 def _notable(impact: ImpactResult) -> tuple[ItemEffect, ...]:
     clear = [e for e in impact.items if e.verdict in ("helps", "hurts")]
     return tuple(
         sorted(
             clear,
             key=lambda e: (
-                e.q_value if e.q_value is not None else 1.0,
+                _used_p(e) if _used_p(e) is not None else 1.0,
                 -abs(e.effect or 0.0),
                 e.item_id,
             ),
@@ -388,6 +406,7 @@ def weekly_review(
     impact: ImpactResult | None = None,
     milestones: MilestoneResult | None = None,
     progress: Progress | None = None,
+    error_control: ErrorControl = "per_item",
 ) -> WeeklyReview:
     """Review one complete ISO week of ``community``.
 
@@ -399,6 +418,9 @@ def weekly_review(
         ``"2026-W46"`` or any day of the week.
     inactive_days
         Quiet days before silent churn, as in the sidebar and ``--inactive-days``.
+    error_control
+        Which error the social-proof verdicts control (``--error-control``): "per_item" (Holm)
+        or "fdr" (Benjamini–Hochberg).
     impact, milestones
         The social-proof and milestone analyses of this same community when already computed
         (a page computes them as steps of their own): ``estimate_effects`` with
@@ -415,10 +437,11 @@ def weekly_review(
     ValueError
         When ``impact`` or ``milestones`` were computed with other settings.
     """
-    if impact is not None and impact.settings != impact_settings(inactive_days):
+    expected = impact_settings(inactive_days, error_control)
+    if impact is not None and impact.settings != expected:
         raise InputError(
             "The weekly review uses the social-proof effects with the default settings "
-            f"({impact_settings(inactive_days)}), not {impact.settings}."
+            f"({expected}), not {impact.settings}."
         )
     if milestones is not None and milestones.settings != MilestoneSettings():
         raise InputError(
@@ -476,7 +499,7 @@ def weekly_review(
             # do not change the main estimates
             impact = estimate_effects(
                 community,
-                impact_settings(inactive_days),
+                expected,
                 progress=impact_progress,
                 sensitivity=False,
             )
@@ -685,9 +708,11 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
                 e for e in review.notable if e.verdict == "hurts"
             ][:MAX_NOTABLE]
             for effect in named:
+                used = _used_p(effect)
                 out.append(
-                    f"{effect.sentence(review.impact.settings)} (q {_eq(effect.q_value)})"
-                    if effect.q_value is not None
+                    f"{effect.sentence(review.impact.settings)} "
+                    f"({_p_name(review.impact.settings)} {_eq(used)})"
+                    if used is not None
                     else effect.sentence(review.impact.settings)
                 )
 
@@ -731,9 +756,11 @@ def method_notes(review: WeeklyReview) -> list[str]:
         f"{AVERAGE_WEEKS}-week figure pools the members of the {AVERAGE_WEEKS} weeks before; "
         f"counts are averaged over those weeks.",
         "Intervals are 95 %: Wilson intervals for shares (retention, churn rate); "
-        "for social-proof effects, intervals of the doubly robust estimator with q-values that "
-        "correct for testing many items (Benjamini–Hochberg); for milestones, intervals and "
-        "p-values calibrated on placebo dates without an announcement.",
+        "for social-proof effects, intervals of the doubly robust estimator, and verdicts that "
+        "correct for testing many items (Holm-adjusted p-values by default: each flagged item "
+        "alone has at most a 1-in-20 chance of being a false alarm; or Benjamini–Hochberg "
+        "q-values: fewer than 1 in 20 flagged items are false alarms); for milestones, "
+        "intervals and p-values calibrated on placebo dates without an announcement.",
     ]
     if review.impact is not None:
         s = review.impact.settings

@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.errors import ProofboardError
+from analytics.impact import error_control_words
 from analytics.io import write_file
 from analytics.known import known_from_text, not_known_text
 from analytics.weekly import WeeklyReview
@@ -89,8 +90,8 @@ def review_charts(review: WeeklyReview) -> list[ReviewChart]:
                 f"Each dot: how much more (or less) likely members who saw or earned the item in "
                 f"their first {s.landmark_days} days were to still be members {s.horizon_days} "
                 "days later than comparable members, with its 95 % interval. Green helps, red "
-                "hurts (q ≤ 0.05); grey could be chance; open circles: the naive ever-vs-never "
-                "difference.",
+                f"hurts ({error_control_words(s)}); grey could be chance; open circles: the "
+                "naive ever-vs-never difference.",
             )
         )
     return out
@@ -155,7 +156,7 @@ def findings_rows(review: WeeklyReview) -> pl.DataFrame:
         pl.format(
             "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
         ).alias("95 % CI (pts)"),
-        pl.col("q_value").alias("q"),
+        pl.col("adjusted_p").alias("adjusted p (verdict)"),
         pl.col("n_exposed").alias("exposed"),
         pl.col("sentence").alias("what it means"),
     )

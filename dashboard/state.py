@@ -34,6 +34,8 @@ class Param(StrEnum):
     HORIZON = "horizon"
     FIXED = "fixed"
     ITEM = "item"
+    RECENCY = "recency"
+    ERROR_CONTROL = "errors"
     OUTCOME = "outcome"
     WINDOW = "window"
     MILESTONE = "milestone"
@@ -227,6 +229,12 @@ LANDMARK = Param.LANDMARK
 HORIZON = Param.HORIZON
 FIXED = Param.FIXED
 ITEM = Param.ITEM
+RECENCY = Param.RECENCY
+ERROR_CONTROL = Param.ERROR_CONTROL
+ERROR_CONTROLS: dict[str, str] = {
+    "per_item": "Per item (Holm): each flagged item alone has a 1-in-20 chance of a false alarm",
+    "fdr": "Across items (Benjamini–Hochberg): fewer than 1 in 20 flagged items are false alarms",
+}
 
 # Growth page
 OUTCOME = Param.OUTCOME

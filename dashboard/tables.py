@@ -30,7 +30,9 @@ __all__ = [
 #: shown instead of an empty cell
 MISSING = "—"
 #: columns holding p- or q-values
-P_COLUMNS = frozenset({"p_value", "q_value", "p", "q", "logrank_p", "p_logrank"})
+P_COLUMNS = frozenset(
+    {"p_value", "q_value", "p", "q", "logrank_p", "p_logrank", "holm_p", "adjusted_p"}
+)
 #: columns holding a share (0..1), shown as a percentage
 SHARE_COLUMNS = frozenset(
     {

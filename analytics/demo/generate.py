@@ -22,7 +22,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analytics.demo.activity import _draw_activity, _earn_badges
+from analytics.demo.activity import (
+    _ACTIVITY_ENGAGEMENT_EXPONENT,
+    _ACTIVITY_RATE,
+    _draw_activity,
+    _earn_badges,
+)
 from analytics.demo.exposures import (
     _EXPOSURE_ENGAGEMENT_EXPONENT,
     _badge_catalogue,
@@ -33,7 +38,7 @@ from analytics.demo.exposures import (
 from analytics.demo.lifetime import _SCALE_ENGAGEMENT_EXPONENT, _WEIBULL_SCALE_DAYS, _lifetimes
 from analytics.demo.members import _draw_member_attributes
 from analytics.demo.milestones import _plan_milestones
-from analytics.demo.model import DemoCommunity, FloatArray, _Item, _Milestone
+from analytics.demo.model import DemoCommunity, FloatArray, _Activity, _Item, _Members, _Milestone
 from analytics.demo.signups import _base_signup_intensity, _draw_signups
 from analytics.demo.tables import (
     _activity_table,
@@ -44,7 +49,13 @@ from analytics.demo.tables import (
     _milestones_table,
     _proof_items_table,
 )
-from analytics.demo.truth import _item_effects, _truth
+from analytics.demo.truth import (
+    _LANDMARK_DAYS,
+    _RECENCY_DAYS,
+    _item_effects,
+    _KnownAtLandmark,
+    _truth,
+)
 from analytics.errors import InputError
 
 #: Members per block of per-member draws. A fixed constant (not a function of the memory
@@ -311,7 +322,7 @@ def _root_seeds(seed: int) -> list[np.random.SeedSequence]:
 
 def _draw_block(
     c: _Community, lo: int, hi: int, block_seed: np.random.SeedSequence
-) -> tuple[dict[str, pl.DataFrame], list[tuple[dict[str, Any], dict[str, Any]]], dict[str, int]]:
+) -> tuple[dict[str, pl.DataFrame], list[tuple[dict[str, Any], ...]], dict[str, int]]:
     """Members ``lo`` to ``hi - 1`` (in order of joining): their tables, their part of the
     item truth (:func:`_item_effects`) and their summary counts.
 
@@ -354,6 +365,7 @@ def _draw_block(
         lifetime,
         truth_seed,
         c.days,
+        _known_at_landmark(people, activity, members_table, c.activity_scale),
     )
     counts = {
         "churned": int((join + lifetime < c.days).sum()),
@@ -362,6 +374,22 @@ def _draw_block(
         "members_without_activity": int(n - np.unique(activity.member).size),
     }
     return tables, effects, counts
+
+
+def _known_at_landmark(
+    people: _Members, activity: _Activity, members_table: pl.DataFrame, activity_scale: float
+) -> _KnownAtLandmark:
+    """What the truth's population and recorded outcome need (see :class:`_KnownAtLandmark`)."""
+    since_join = activity.time - people.join[activity.member]
+    window = (since_join >= _LANDMARK_DAYS - _RECENCY_DAYS) & (since_join < _LANDMARK_DAYS)
+    active_before = np.zeros(len(people.join), dtype=bool)
+    active_before[activity.member[window]] = True
+    return _KnownAtLandmark(
+        active_before=active_before,
+        left=members_table["left_at"].is_not_null().to_numpy(),
+        seen_known=members_table["last_seen_at"].is_not_null().to_numpy(),
+        rate=_ACTIVITY_RATE * activity_scale * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT,
+    )
 
 
 def _ignore_progress(step: str, fraction: float) -> None:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from analytics.demo.activity import _ACTIVITY_RATE
+from analytics.demo.activity import _ACTIVITY_RATE, _cumulative_activity
 from analytics.demo.exposures import _EXPOSURE_ENGAGEMENT_EXPONENT, _first_view_from
 from analytics.demo.lifetime import (
     _WEIBULL_SCALE_DAYS,
@@ -37,6 +38,22 @@ from analytics.demo.signups import _ANNUAL_GROWTH, _WEEKDAY_FACTOR
 # --- truth ---------------------------------------------------------------------------------
 _LANDMARK_DAYS = 30
 _HORIZON_DAYS = 90
+#: The analysis's population: activity in the week before the landmark, no departure before it
+_RECENCY_DAYS = 7
+#: The analysis's churn definition (quiet days), which decides whose day 120 is decidable
+_INACTIVE_DAYS = 30
+
+
+@dataclass(frozen=True)
+class _KnownAtLandmark:
+    """Per member of a block, what the truth's population and outcome need beyond the lifetime:
+    activity in the week before the landmark, an explicit departure recorded, ``last_seen_at``
+    recorded, and the activity rate (rows per day at the steady rate)."""
+
+    active_before: npt.NDArray[np.bool_]
+    left: npt.NDArray[np.bool_]
+    seen_known: npt.NDArray[np.bool_]
+    rate: FloatArray
 
 
 def _iso(start_dt: datetime, day: float) -> str:
@@ -241,6 +258,102 @@ def _landmark_att(
     return result
 
 
+def _recorded_retention(
+    lifetime: FloatArray,
+    join: FloatArray,
+    rate: FloatArray,
+    seen_known: npt.NDArray[np.bool_],
+    days: int,
+) -> FloatArray:
+    """Probability that the data record a member as still there at joined_at + 120 days, given
+    their lifetime: churn is dated at the end of life when ``last_seen_at`` is known, else at the
+    last activity row, so a member alive at day 120 without ``last_seen_at`` counts as retained
+    only with some activity between day 120 and the end of life (a Poisson process with the
+    generator's activity rate, re-activation bursts left out)."""
+    end = float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    life = np.minimum(lifetime, days - join)
+    at_end = _cumulative_activity(np.full_like(life, end))
+    later = np.maximum(_cumulative_activity(life) - at_end, 0.0)
+    some_activity = 1.0 - np.exp(-rate * later)
+    return np.where(lifetime > end, np.where(seen_known, 1.0, some_activity), 0.0)
+
+
+def _active_landmark_att(
+    first_since_join: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    join: FloatArray,
+    reach: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    rng: np.random.Generator | None,
+    known: _KnownAtLandmark,
+) -> dict[str, Any]:
+    """The effect the analysis estimates, by coupled counterfactual re-simulation.
+
+    Population (what the analysis can know at the landmark): members with activity in the
+    ``_RECENCY_DAYS`` before joined_at + 30 days and no explicit departure before it, whose
+    day 120 is decidable (joined_at + 120 + ``_INACTIVE_DAYS`` within the period), for whom the
+    item was published before their landmark and who were exposed to it in their first 30 days
+    (while still there).
+
+    Value: the mean recorded retention at day 120 (:func:`_recorded_retention`) minus the mean
+    in the counterfactual that re-simulates the same members from day 30 on with the same random
+    draws and the early exposure removed: the same Exp(1) lifetime draw less the hazard used up
+    by day 30, the item's first view moved to the next one the view process produces from the
+    landmark on (a fresh Exp(1) from `rng`), other items and everything before day 30
+    unchanged. Members who died before day 30 (active that week, no recorded departure) are in
+    the population with retention 0 in both worlds.
+    """
+    landmark, end = float(_LANDMARK_DAYS), float(_LANDMARK_DAYS + _HORIZON_DAYS)
+    item = items[column] if column < len(items) else None
+    published = 0.0 if item is None else item.published
+    population = (
+        known.active_before
+        & ~(known.left & (lifetime < landmark))
+        & (join + end + _INACTIVE_DAYS <= days)
+        & (published < join + landmark)
+        & (first_since_join[:, column] < np.minimum(landmark, lifetime))
+    )
+    n = int(population.sum())
+    result: dict[str, Any] = {
+        "landmark_days": _LANDMARK_DAYS,
+        "horizon_days": _HORIZON_DAYS,
+        "recency_days": _RECENCY_DAYS,
+        "value": 0.0,
+        "n": n,
+    }
+    if item is None or item.hazard_ratio == 1.0 or rng is None:
+        return result
+    if n == 0:
+        result["value"] = None
+        return result
+    x = rng.standard_exponential(len(join))
+    who = np.flatnonzero(population)
+    alive = lifetime[who] > landmark
+    after = np.maximum(join[who] + landmark, item.published)
+    later = _first_view_from(item, after, reach[who], x[who], days) - join[who]
+    actual = first_since_join[who][:, : len(items)]
+    counterfactual = actual.copy()
+    counterfactual[:, column] = later
+    at_landmark = np.full(len(who), landmark)
+    used = _cumulative_hazard(at_landmark, scale[who], actual, items)
+    # the counterfactual lifetime solves H(30) + H_cf(T) - H_cf(30) = E: invert H_cf at
+    # E - H(30) + H_cf(30), which _lifetimes does with that draw
+    restart = _cumulative_hazard(at_landmark, scale[who], counterfactual, items)
+    target = hazard_e[who] - used + restart
+    lifetime_cf = np.where(
+        alive, _lifetimes(np.maximum(target, 0.0), scale[who], counterfactual, items), lifetime[who]
+    )
+    rate, seen = known.rate[who], known.seen_known[who]
+    factual = _recorded_retention(lifetime[who], join[who], rate, seen, days)
+    without = _recorded_retention(lifetime_cf, join[who], rate, seen, days)
+    result["value"] = float(np.mean(factual) - np.mean(without))
+    return result
+
+
 def _item_effects(
     items: Sequence[_Item],
     badges: Sequence[_Item],
@@ -253,7 +366,8 @@ def _item_effects(
     lifetime: FloatArray,
     truth_seed: np.random.SeedSequence,
     days: int,
-) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    known: _KnownAtLandmark | None = None,
+) -> list[tuple[dict[str, Any], ...]]:
     """Per proof item (content, then badges) of one block of members: the ATTs on retention
     (``att_retention_difference``, ``landmark_att``) among that block's members.
 
@@ -264,7 +378,9 @@ def _item_effects(
     first_since_join = np.hstack([first_view, np.column_stack(earned)]) - join[:, None]
     first_since_join[np.isnan(first_since_join)] = np.inf
     later_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
-    out = []
+    # a second set of streams (spawned after the first, so landmark_att keeps its draws)
+    active_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
+    out: list[tuple[dict[str, Any], ...]] = []
     for column, item in enumerate([*items, *badges]):
         att = _att_retention_difference(
             first_since_join,
@@ -289,7 +405,23 @@ def _item_effects(
             days,
             later_views[column] if column < len(items) else None,
         )
-        out.append((att, landmark))
+        if known is None:
+            out.append((att, landmark))
+            continue
+        active = _active_landmark_att(
+            first_since_join,
+            column,
+            items,
+            join,
+            reach,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+            active_views[column] if column < len(items) else None,
+            known,
+        )
+        out.append((att, landmark, active))
     return out
 
 
@@ -314,7 +446,7 @@ def _combine_effects(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
 def _item_truth(
     items: Sequence[_Item],
     badges: Sequence[_Item],
-    effects: Sequence[Sequence[tuple[dict[str, Any], dict[str, Any]]]],
+    effects: Sequence[Sequence[tuple[dict[str, Any], ...]]],
     start_dt: datetime,
 ) -> list[dict[str, Any]]:
     """Per proof item (content and badges): hazard ratio and ATTs on retention.
@@ -337,6 +469,8 @@ def _item_truth(
             entry["view_rate_decay_days"] = item.decay_days
         entry["att_retention_difference"] = _combine_effects([b[column][0] for b in effects])
         entry["landmark_att"] = _combine_effects([b[column][1] for b in effects])
+        if all(len(b[column]) > 2 for b in effects):
+            entry["active_landmark_att"] = _combine_effects([b[column][2] for b in effects])
         out.append(entry)
     return out
 
@@ -383,6 +517,13 @@ def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str
         "in their first 30 days but first seen it whenever their viewing would have brought "
         "it later, which is what comparing them with similar members who did not see it early "
         "estimates.",
+        "active_landmark_att of a proof item (what the impact analysis estimates): among members "
+        "active in the week before day 30 with no recorded departure before it (whose day 120 "
+        "is decidable 30 quiet days later), exposed to the item in their first 30 days, the "
+        "share recorded as still there at day 120 minus that share when the same members are "
+        "re-simulated from day 30 on with the same random draws and the early exposure "
+        "removed (the first view moved to the next one from day 30 on); the recorded share is "
+        "the exact expectation over activity after day 120 given the lifetime.",
     ]
     reactivating = [m.title for m in milestones if m.reactivation != 1.0]
     if reactivating:
@@ -407,7 +548,7 @@ def _truth(
     join: FloatArray,
     items: Sequence[_Item],
     badges: Sequence[_Item],
-    effects: Sequence[Sequence[tuple[dict[str, Any], dict[str, Any]]]],
+    effects: Sequence[Sequence[tuple[dict[str, Any], ...]]],
     counts: dict[str, int],
     rows: dict[str, int],
 ) -> dict[str, Any]:

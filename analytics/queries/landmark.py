@@ -51,3 +51,17 @@ def early_activity(
             ],
         )
     )
+
+
+def active_member_days(activity: Frame, *, until_us: int | None = None) -> Frame:
+    """``member_key``, ``day`` (UTC calendar day: whole days since the epoch), ``n`` (activity
+    rows that day): the days each member was active, before ``until_us`` when given (the
+    sequential trials of the impact analysis, one per day, are built from them)."""
+    rows = activity
+    if until_us is not None:
+        rows = rows.filter(nw.col("occurred_at_us") < until_us)
+    return (
+        rows.with_columns((nw.col("occurred_at_us") // DAY_US).alias("day"))
+        .group_by("member_key", "day")
+        .agg(nw.len().cast(nw.Int64).alias("n"))
+    )

@@ -3,7 +3,13 @@
 import polars as pl
 import streamlit as st
 
-from analytics.impact import ImpactSettings, estimate_effects, item_detail, time_varying_effects
+from analytics.impact import (
+    ImpactSettings,
+    error_control_words,
+    estimate_effects,
+    item_detail,
+    time_varying_effects,
+)
 from dashboard import catalog, charts, components, data, state
 from dashboard.markup import escape
 
@@ -35,6 +41,30 @@ horizon = int(
     )
 )  # fmt: skip
 state.keep(state.HORIZON, horizon)
+state.seed(state.RECENCY, state.url_int(state.RECENCY, min(7, landmark), low=1, high=landmark))
+recency = int(
+    st.sidebar.number_input(
+        "Active in the last days before the window ends", min_value=1, max_value=landmark,
+        key=state.RECENCY,
+        help="Who is compared: members with some activity in this many days before the end of "
+        "the exposure window (and no departure before it), decided only from what was known "
+        "then. 7 = members active in the week before day 30.",
+    )
+)  # fmt: skip
+state.keep(state.RECENCY, recency)
+state.seed(
+    state.ERROR_CONTROL,
+    state.url_choice(state.ERROR_CONTROL, list(state.ERROR_CONTROLS), "per_item"),
+)
+error_control = st.sidebar.radio(
+    "What a 'helps' or 'hurts' verdict controls",
+    options=list(state.ERROR_CONTROLS),
+    format_func=state.ERROR_CONTROLS.__getitem__,
+    key=state.ERROR_CONTROL,
+    help="Per item suits a decision about one item; across items suits screening many items "
+    "for follow-up.",
+)
+state.keep(state.ERROR_CONTROL, error_control)
 attributes = list(community.attributes)
 state.seed(state.FIXED, state.url_list(state.FIXED, attributes) or attributes)
 fixed = st.sidebar.multiselect(
@@ -49,16 +79,20 @@ components.sync_url(
     {
         state.LANDMARK: None if landmark == 30 else str(landmark),
         state.HORIZON: None if horizon == 90 else str(horizon),
+        state.RECENCY: None if recency == 7 else str(recency),
+        state.ERROR_CONTROL: None if error_control == "per_item" else error_control,
         state.FIXED: None if sorted(fixed) == sorted(attributes) else fixed,
     }
 )
 settings = ImpactSettings(
     landmark_days=landmark,
     horizon_days=horizon,
+    recency_days=recency,
     inactive_days=view.inactive_days,
     # every attribute is the default (None): the same settings, so the same cached estimate, as
     # the weekly review's
     fixed_attributes=None if sorted(fixed) == sorted(attributes) else tuple(sorted(fixed)),
+    error_control="fdr" if error_control == "fdr" else "per_item",
 )
 subtitle = components.filters_caption(
     community, view, f"whole history, window {landmark} d, horizon {horizon} d"
@@ -89,6 +123,7 @@ with st.status(
         state="complete",
     )
 
+st.markdown(f"**Who is compared:** {escape(result.estimand)}.")
 table = result.table()
 if result.population_size == 0:
     st.info(
@@ -102,8 +137,8 @@ components.chart(
     catalog.effects(chart_view, result),
     f"Each dot: how much more (or less) likely members who saw or earned the item in their first "
     f"{landmark} days were to still be members {horizon} days later than comparable members who "
-    "did not, with its 95 % interval. Green helps, red hurts (after correcting for testing many "
-    "items); grey could be chance. Open circles: the naive 'ever vs never' difference that "
+    f"did not, with its 95 % interval. Green helps, red hurts — {error_control_words(settings)}; "
+    "grey could be chance. Open circles: the naive 'ever vs never' difference that "
     "correlation dashboards show, inflated by members who stayed long enough to be exposed.",
     key="forest",
 )
@@ -120,6 +155,9 @@ shown = table.select(
     pl.format(
         "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
     ).alias("95 % CI (pts)"),
+    pl.col("adjusted_p").alias(
+        "q (verdict)" if settings.error_control == "fdr" else "Holm-adjusted p (verdict)"
+    ),
     pl.col("q_value").alias("q"),
     (pl.col("naive_effect") * 100).round(1).alias("naive (pts)"),
     pl.col("phi").round(2).alias("correlation (phi, association only)"),
@@ -172,7 +210,37 @@ components.table(
 )
 components.table_download(kinds, "social proof effects by kind", key="kinds_csv")
 
-st.subheader("Exposure at any time (second view)")
+st.subheader("Exposure on any active day (sequential trials)")
+st.caption(
+    "A second estimate beside the landmark one: for every day, members newly exposed that day "
+    "are compared with members active that day who had not been exposed yet, weighted to "
+    "resemble them in their history up to that day (activity, active days, tenure, other proof "
+    f"seen, join time, attributes). The outcome is still being a member {horizon} days after the "
+    "day, counted only where churn is known. Members take part in many daily trials, so its "
+    "95 % interval is computed per member (cluster-robust). It covers items met late in "
+    "membership; where it disagrees with the landmark estimate, the last column says how."
+)
+trial_shown = table.filter(pl.col("effect").is_not_null() | pl.col("trial_effect").is_not_null())
+components.table(
+    trial_shown.select(
+        pl.col("title").alias("item"),
+        (pl.col("effect") * 100).round(1).alias(f"first {landmark} days: effect (pts)"),
+        pl.format(
+            "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
+        ).alias("95 % CI (pts)"),
+        (pl.col("trial_effect") * 100).round(1).alias("any active day: effect (pts)"),
+        pl.format(
+            "{} to {}",
+            (pl.col("trial_ci_low") * 100).round(1),
+            (pl.col("trial_ci_high") * 100).round(1),
+        ).alias("trial 95 % CI (pts)"),
+        pl.col("trial_n_exposed").alias("member-days newly exposed"),
+        pl.col("views").alias("the two views"),
+    ),
+)
+components.table_download(trial_shown, "landmark and trial effects", key="trial_csv")
+
+st.subheader("Exposure at any time (Cox view)")
 st.caption(
     "Items can also be seen or earned later in membership. This view compares, on every day "
     "someone churned, members who had already been exposed (at least a day before) with those "
@@ -249,8 +317,8 @@ components.chart(
 with st.expander("How to read this"):
     st.markdown(
         f"""
-**The question.** Among members still present {landmark} days after joining who could have seen
-an item by then: are those who saw (or earned) it in those {landmark} days more likely to still
+**The question.** Among {escape(result.estimand.split(" (")[0])} who could have seen an item by
+then: are those who saw (or earned) it in those {landmark} days more likely to still
 be members {horizon} days later than *comparable* members who did not?
 
 **Why not simply compare badge holders with everyone else?** Two traps. Members who stay longer
@@ -262,7 +330,11 @@ members both see more and stay longer (confounding). The open circles show that 
 Exposed and unexposed members are made comparable on what was known by day {landmark} —
 activity by kind, active days, days since last activity, join time and the attributes chosen as
 fixed at signup — by a propensity model, with an outcome model on top (doubly robust).
-Intervals are 95 %; q-values correct for testing many items at once (Benjamini–Hochberg).
+Intervals are 95 %. A verdict corrects for testing many items at once, in one of two ways (the
+sidebar's choice): *per item* (Holm-adjusted p-values, the default) — each flagged item alone has
+at most a 1-in-20 chance of being a false alarm; *across items* (Benjamini–Hochberg q-values) —
+fewer than 1 in 20 of the flagged items are false alarms, which suits screening many items but
+is no promise about any one of them. The table shows the value the verdict used.
 
 **When there is no number.** If exposure is (almost) decided by early activity (a badge for a
 first post) or happens only later (a badge for a year of membership), no comparable members

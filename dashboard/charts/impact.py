@@ -61,10 +61,13 @@ def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: s
                 "thickness": 2,
             },
             name=VERDICT_LABELS[verdict],
-            customdata=[[r["q_value"], r["n_exposed"], r["n_control"]] for r, _ in picked],
+            customdata=[
+                [r.get("adjusted_p", r["q_value"]), r["n_exposed"], r["n_control"]]
+                for r, _ in picked
+            ],
             hovertemplate=(
-                "%{x:+.1f} points, q = %{customdata[0]:.3f}<br>%{customdata[1]:,} exposed, "
-                "%{customdata[2]:,} compared<extra></extra>"
+                "%{x:+.1f} points, adjusted p = %{customdata[0]:.3f}<br>"
+                "%{customdata[1]:,} exposed, %{customdata[2]:,} compared<extra></extra>"
             ),
         )
     missing = [

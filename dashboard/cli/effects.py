@@ -10,26 +10,44 @@ from dashboard.cli.common import Progress, add_as_of, add_data, add_segment, seg
 
 
 def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int) -> str:
-    """The effects as a readable ranked table."""
+    """The effects as a readable ranked table (``adj. p``: the q-value or Holm-adjusted p-value
+    the verdict used, as the rows' ``error_control`` says)."""
 
     def points(value: object) -> str:
         return "" if value is None else f"{float(value) * 100:+.1f}"  # type: ignore[arg-type]
 
     lines = [
         f"Retention effect of early exposure (first {landmark} days) on still being a member "
-        f"{horizon} days later, in percentage points; naive = ever exposed vs never.",
-        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'q':>8}{'naive':>8}{'exposed':>9}  item",
+        f"{horizon} days later, in percentage points; naive = ever exposed vs never; trial = "
+        "newly exposed on an active day vs active members not yet exposed (sequential trials, "
+        "per-member 95 % CI).",
+        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'trial':>8}"
+        f"{'trial 95 % CI':>17}{'exposed':>9}  item",
     ]
+    controls = {str(r.get("error_control")) for r in rows if r.get("error_control")}
+    if controls == {"fdr"}:
+        lines.insert(1, "adj. p = Benjamini–Hochberg q: fewer than 1 in 20 items flagged this way "
+                        "is a false alarm.")  # fmt: skip
+    elif controls == {"per_item"}:
+        lines.insert(1, "adj. p = Holm-adjusted p: this item alone: a 1-in-20 chance of a false "
+                        "alarm.")  # fmt: skip
     for row in rows:
         ci = (
             f"{points(row['ci_low'])} to {points(row['ci_high'])}"
             if row["ci_low"] is not None
             else ""
         )
-        q = "" if row["q_value"] is None else f"{float(row['q_value']):.3f}"  # type: ignore[arg-type]
+        used = row.get("adjusted_p", row["q_value"])
+        q = "" if used is None else f"{float(used):.3f}"  # type: ignore[arg-type]
+        trial_ci = (
+            f"{points(row.get('trial_ci_low'))} to {points(row.get('trial_ci_high'))}"
+            if row.get("trial_ci_low") is not None
+            else ""
+        )
         lines.append(
             f"{row['verdict']!s:<17}{points(row['effect']):>8}{ci:>17}{q:>8}"
-            f"{points(row['naive_effect']):>8}{row['n_exposed']!s:>9}  {row['title']}"
+            f"{points(row['naive_effect']):>8}{points(row.get('trial_effect')):>8}{trial_ci:>17}"
+            f"{row['n_exposed']!s:>9}  {row['title']}"
         )
         if row["verdict"] == "not_identifiable":
             lines.append(f"{'':<17}why: {row['reason']}")
@@ -44,8 +62,10 @@ def run(args: argparse.Namespace) -> int:
     settings = ImpactSettings(
         landmark_days=args.landmark_days,
         horizon_days=args.horizon_days,
+        recency_days=args.recency_days,
         inactive_days=args.inactive_days,
         bootstrap=args.bootstrap,
+        error_control=args.error_control,
     )
     progress = Progress()
     progress("Reading and checking the data", 0.0)
@@ -57,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows))
     else:
+        print(f"Who is compared: {result.estimand}.")
         print(format_effects(rows, landmark=settings.landmark_days, horizon=settings.horizon_days))
     return 0
 
@@ -66,8 +87,10 @@ def add_parser(subparsers: Any) -> None:
         "effects",
         help="estimate which proof items go with members staying",
         description=(
-            "For each proof item: among members still present --landmark-days after joining who "
-            "could have seen it by then, the difference in the probability of still being a "
+            "For each proof item: among members active in the week before day 30 (by default: "
+            "some activity in the --recency-days before --landmark-days after joining, and no "
+            "departure before it; decided only from what was known then) who could have seen "
+            "it by then, the difference in the probability of still being a "
             "member --horizon-days later between those exposed in their first --landmark-days "
             "and comparable members who were not (adjusted for early activity, join time and "
             "member attributes; doubly robust). Items whose exposure is decided by activity or "
@@ -79,7 +102,23 @@ def add_parser(subparsers: Any) -> None:
     p.add_argument("--landmark-days", type=int, default=30, metavar="N", help="default 30")
     p.add_argument("--horizon-days", type=int, default=90, metavar="N", help="default 90")
     p.add_argument(
+        "--recency-days",
+        type=int,
+        default=7,
+        metavar="N",
+        help="who is compared: members with activity in the N days before the landmark "
+        "(default 7: members active in the week before day 30)",
+    )
+    p.add_argument(
         "--inactive-days", type=int, default=30, metavar="N", help="quiet days before churn (30)"
+    )
+    p.add_argument(
+        "--error-control",
+        choices=["per_item", "fdr"],
+        default="per_item",
+        help="which error a helps/hurts verdict controls: per_item (default, Holm: this item "
+        "alone has a 1-in-20 chance of a false alarm) or fdr (Benjamini–Hochberg: fewer than "
+        "1 in 20 items flagged this way is a false alarm; for screening many items)",
     )
     p.add_argument(
         "--bootstrap",

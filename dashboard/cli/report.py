@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
             week,
             inactive_days=args.inactive_days,
             progress=lambda step, f: progress(f"Review: {step}", 0.05 + 0.6 * f),
+            error_control=args.error_control,
         )
     except WeekError as exc:
         print(f"proofboard report: error: {exc}", file=sys.stderr)
@@ -86,6 +87,13 @@ def add_parser(subparsers: Any) -> None:
     )
     p.add_argument(
         "--inactive-days", type=int, default=30, metavar="N", help="quiet days before churn (30)"
+    )
+    p.add_argument(
+        "--error-control",
+        choices=["per_item", "fdr"],
+        default="per_item",
+        help="which error a social-proof helps/hurts verdict controls: per_item (default, Holm) "
+        "or fdr (Benjamini–Hochberg)",
     )
     add_as_of(p)
     p.set_defaults(func=run)

@@ -18,6 +18,7 @@ from analytics.impact import (
     e_value,
     early_activity_by,
     estimate_effects,
+    holm,
     landmark_population,
 )
 from analytics.io import open_source
@@ -69,7 +70,9 @@ def test_every_estimate_has_an_interval_p_and_q_value(result) -> None:  # type: 
         assert item.n_exposed >= 30
         assert item.n_control >= 30
         assert set(item.sensitivity) == {14, 60}
-        assert (item.verdict in {"helps", "hurts"}) == (item.q_value <= 0.05)
+        # the default verdict controls the per-item error: Holm-adjusted p, never below BH's q
+        assert item.adjusted_p == item.holm_p >= item.q_value
+        assert (item.verdict in {"helps", "hurts"}) == (item.adjusted_p <= 0.05)
 
 
 def test_naive_comparison_is_inflated_by_survivorship(result) -> None:  # type: ignore[no-untyped-def]
@@ -101,6 +104,7 @@ def test_json_has_exactly_the_documented_keys(result) -> None:  # type: ignore[n
     assert list(rows[0]) == [
         "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low", "ci_high",
         "p_value", "q_value", "naive_effect", "verdict", "reason",
+        "holm_p", "adjusted_p", "error_control", "trial_effect", "trial_ci_low", "trial_ci_high",
     ]  # fmt: skip
     order = [r["verdict"] for r in rows]
     assert order.index("not_identifiable") > max(
@@ -137,6 +141,44 @@ def test_benjamini_hochberg_never_rounds_a_q_value_below_its_p_value() -> None:
     q_values = benjamini_hochberg(p_values)
     assert all(q >= p for p, q in zip(p_values, q_values, strict=True))
     assert q_values[-1] == p_values[-1]
+
+
+def test_holm_by_hand_and_against_benjamini_hochberg() -> None:
+    # p = .01, .04, .03, .20 (m = 4) -> sorted .01 .03 .04 .20 times 4, 3, 2, 1, running max:
+    # .04, .09, .09, .20
+    assert holm([0.01, 0.04, 0.03, 0.20]) == pytest.approx([0.04, 0.09, 0.09, 0.20])
+    assert holm([]) == []
+    # four strong effects and a borderline one among 20 items: BH flags the borderline one
+    # (q = .012 * 20 / 5 = .048), Holm does not (.012 * 16 = .192)
+    p_values = [1e-6, 2e-5, 1e-4, 4e-4, 0.012] + [0.2 + 0.04 * k for k in range(15)]
+    q, h = benjamini_hochberg(p_values), holm(p_values)
+    assert [x <= 0.05 for x in q[:5]] == [True] * 5
+    assert [x <= 0.05 for x in h[:5]] == [True, True, True, True, False]
+    assert all(hk >= qk for hk, qk in zip(h, q, strict=True))  # Holm never flags more
+
+
+def test_error_control_decides_the_verdict_and_says_so_in_words(demo: Community) -> None:
+    per_item = estimate_effects(demo, sensitivity=False)
+    fdr = estimate_effects(demo, ImpactSettings(error_control="fdr"), sensitivity=False)
+    for a, b in zip(per_item.items, fdr.items, strict=True):
+        assert a.effect == b.effect
+        assert a.q_value == b.q_value
+        assert a.holm_p == b.holm_p
+        if a.effect is None:
+            continue
+        assert b.adjusted_p == b.q_value
+        assert (b.verdict in {"helps", "hurts"}) == (b.q_value <= 0.05)
+        if a.verdict in {"helps", "hurts"}:
+            assert "this item alone: a 1-in-20 chance of a false alarm" in a.reason
+            assert a.reason.startswith(f"Holm-adjusted p = {a.holm_p:.3f}")
+        if b.verdict in {"helps", "hurts"}:
+            assert "fewer than 1 in 20 items flagged this way is a false alarm" in b.reason
+            assert b.reason.startswith(f"q = {b.q_value:.3f}")
+    flagged = sum(e.verdict in {"helps", "hurts"} for e in per_item.items)
+    assert flagged <= sum(e.verdict in {"helps", "hurts"} for e in fdr.items)
+    assert {r["error_control"] for r in fdr.to_json()} == {"fdr"}
+    with pytest.raises(ValueError, match="error_control"):
+        ImpactSettings(error_control="bonferroni")  # type: ignore[arg-type]
 
 
 def test_e_value_known_values() -> None:
@@ -234,3 +276,61 @@ def test_one_early_activity_job_serves_every_population_exactly(demo: Community)
         assert shared.covariates == alone.covariates
         assert shared.frame.equals(alone.frame)
     assert len({len(p) for p in early.kinds.values()}) >= 1
+
+
+def test_population_is_decided_only_by_what_is_known_at_the_landmark(demo: Community) -> None:
+    """Present at day 30 = some activity in the 7 days before it and no departure before it:
+    members whose only signs of life come after day 30 are not compared, whatever they did."""
+    frame = landmark_population(demo, ImpactSettings()).frame
+    rows = (
+        demo.activity.join(demo.members.select("member_id", "joined_at", "left_at"), on="member_id")
+        .with_columns(
+            ((pl.col("occurred_at") - pl.col("joined_at")).dt.total_seconds() / 86_400).alias("d")
+        )
+        .group_by("member_id")
+        .agg(
+            ((pl.col("d") >= 23) & (pl.col("d") < 30)).any().alias("week_before"),
+            (pl.col("d") >= 30).any().alias("after"),
+            ((pl.col("left_at") - pl.col("joined_at")).dt.total_seconds() / 86_400)
+            .first()
+            .alias("left_day"),
+        )
+    )
+    checked = frame.join(rows, on="member_id", how="left").with_columns(
+        pl.col("week_before", "after").fill_null(False)
+    )
+    expected = checked["week_before"] & (
+        checked["left_day"].is_null() | (checked["left_day"] >= 30)
+    ).fill_null(True)
+    assert (checked["present_at_landmark"] == expected).all()
+    # members seen only after day 30 exist in the demo, and none of them is compared
+    later_only = checked.filter(~pl.col("week_before") & pl.col("after"))
+    assert later_only.height > 10
+    assert not later_only["present_at_landmark"].any()
+    # the estimand is said in words
+    assert estimate_effects(demo, sensitivity=False).estimand.startswith(
+        "members active in the week before day 30"
+    )
+
+
+def test_demo_truth_is_about_the_population_the_analysis_compares(
+    demo: Community, demo_folder: Path
+) -> None:
+    """truth.json's active_landmark_att counts the members the analysis counts as exposed (same
+    estimand); no-effect items have truth 0 and the protective ones a positive truth."""
+    import json
+
+    truth = json.loads((demo_folder / "truth.json").read_text())
+    result = estimate_effects(demo, sensitivity=False)
+    for entry in truth["proof_items"]:
+        block = entry["active_landmark_att"]
+        assert block["recency_days"] == 7
+        item = _item(result, entry["item_id"])
+        if entry["kind"] != "badge":
+            # the generator's exposures while alive before day 30 and the analysis's exposure
+            # rows before the landmark: the same members up to timestamp rounding
+            assert block["n"] == pytest.approx(item.n_exposed, abs=2)
+        if entry["hazard_ratio"] == 1.0:
+            assert block["value"] == 0.0
+        elif entry["hazard_ratio"] < 1.0:
+            assert block["value"] > 0.0

@@ -351,16 +351,28 @@ def test_summary_names_the_hurting_items_as_it_names_the_helping_ones(demo: Comm
     base = review.impact.items[0]
     helping = [
         replace(base, item_id=f"h{k}", title=f"Helper {k}", verdict="helps", effect=0.05,
-                ci_low=0.01, ci_high=0.09, q_value=0.0001)
+                ci_low=0.01, ci_high=0.09, q_value=0.0001, adjusted_p=0.0001)
         for k in range(MAX_NOTABLE + 1)
     ]  # fmt: skip
     hurting = replace(base, item_id="x", title="Harmful one", verdict="hurts", effect=-0.05,
-                      ci_low=-0.09, ci_high=-0.01, q_value=0.04)  # fmt: skip
+                      ci_low=-0.09, ci_high=-0.01, q_value=0.04, adjusted_p=0.04)  # fmt: skip
     # the hurting item is the least clear: it would fall off a list of the clearest five
     sentences = summary_sentences(replace(review, notable=(*helping, hurting), summary=[]))
     text = " ".join(sentences)
     assert f"{MAX_NOTABLE + 1} go with members staying and 1 with members leaving" in text
     assert any("'Harmful one'" in s and "less likely" in s for s in sentences)
     assert sum("'Helper" in s for s in sentences) == MAX_NOTABLE
-    assert "(q < 0.001)" in text  # never "q = 0.000"
-    assert "(q = 0.040)" in text
+    # the adjusted p the verdict used, named by the error control (Holm by default)
+    assert "(Holm-adjusted p < 0.001)" in text  # never "= 0.000"
+    assert "(Holm-adjusted p = 0.040)" in text
+
+
+def test_review_verdicts_control_the_chosen_error(demo: Community) -> None:
+    review = weekly_review(demo, "2026-W20", error_control="fdr")
+    assert review.impact is not None
+    assert review.impact.settings.error_control == "fdr"
+    for effect in review.impact.items:
+        if effect.effect is not None:
+            assert effect.adjusted_p == effect.q_value
+    with pytest.raises(ValueError, match="default settings"):
+        weekly_review(demo, "2026-W20", impact=review.impact)  # computed for fdr, asked per item

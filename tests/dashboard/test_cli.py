@@ -343,8 +343,13 @@ def test_effects_json_is_exactly_the_documented_array(
     keys = [
         "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low", "ci_high",
         "p_value", "q_value", "naive_effect", "verdict", "reason",
+        "holm_p", "adjusted_p", "error_control", "trial_effect", "trial_ci_low", "trial_ci_high",
     ]  # fmt: skip
     assert all(list(row) == keys for row in rows)
+    assert {row["error_control"] for row in rows} == {"per_item"}
+    trials = [r for r in rows if r["trial_effect"] is not None]
+    assert trials  # the sequential-trial view beside the landmark estimate
+    assert all(r["trial_ci_low"] <= r["trial_effect"] <= r["trial_ci_high"] for r in trials)
     by_id = {row["item_id"]: row for row in rows}
     assert by_id["b004"]["verdict"] == "not_identifiable"  # the tenure badge
     assert by_id["b004"]["effect"] is None
@@ -483,3 +488,19 @@ def test_overview_json_and_csv_say_not_known_yet_with_null_and_known_from(
     text = capsys.readouterr().out
     assert "Churned" in text
     assert "not known yet (known with data as of 2024-03-31)" in text
+
+
+def test_effects_error_control_fdr_in_json_and_table(
+    demo_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["effects", "--data", str(demo_folder), "--error-control", "fdr"]
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {row["error_control"] for row in rows} == {"fdr"}
+    for row in rows:
+        if row["effect"] is not None:
+            assert row["adjusted_p"] == row["q_value"] <= row["holm_p"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "Who is compared: members active in the week before day 30" in out
+    assert "fewer than 1 in 20 items flagged this way is a false alarm" in out

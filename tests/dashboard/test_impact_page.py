@@ -90,3 +90,40 @@ def test_any_time_view_table_explains_non_estimable_items(page) -> None:  # type
     yearling = cox[cox["item"] == "Yearling"].iloc[0]
     assert yearling["not estimable because"]
     assert yearling["hazard ratio of churn"] == "—"  # no number, and no "nan" or "None" either
+
+
+def test_page_states_the_estimand_shows_both_views_and_the_error_control(page) -> None:  # type: ignore[no-untyped-def]
+    no_exceptions(page)
+    markdown = " ".join(m.value for m in page.markdown)
+    assert "members active in the week before day 30" in markdown
+    captions = " ".join(c.value for c in page.caption)
+    assert "this item alone: a 1-in-20 chance of a false alarm" in captions
+    headers = [h.value for h in page.subheader]
+    assert "Exposure on any active day (sequential trials)" in headers
+    both = next(
+        d.value for d in page.dataframe if "any active day: effect (pts)" in d.value.columns
+    )
+    assert "first 30 days: effect (pts)" in both.columns
+    assert both["any active day: effect (pts)"].notna().any()
+    assert set(both["the two views"].dropna()) & {
+        "the views agree",
+        "only one view is clear of chance, but their intervals overlap: they do not "
+        "contradict each other",
+    }
+    table = page.dataframe[0].value
+    assert "Holm-adjusted p (verdict)" in table.columns
+    # across items: BH q-values decide, and the words say what that controls
+    page.radio(key="errors").set_value("fdr").run()
+    no_exceptions(page)
+    assert url(page, "errors") == ["fdr"]
+    captions = " ".join(c.value for c in page.caption)
+    assert "fewer than 1 in 20 items flagged this way is a false alarm" in captions
+    assert "q (verdict)" in page.dataframe[0].value.columns
+
+
+def test_recency_window_is_a_setting_in_the_url(page) -> None:  # type: ignore[no-untyped-def]
+    page.number_input(key="recency").set_value(14).run()
+    no_exceptions(page)
+    assert url(page, "recency") == ["14"]
+    markdown = " ".join(m.value for m in page.markdown)
+    assert "members active in the 14 days before day 30" in markdown

@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from analytics.community import Community
 from analytics.queries.active import active_per_day, activity_per_kind, rolling_active_marks
 from analytics.queries.events import DAY_US, to_us
+from analytics.queries.landmark import active_member_days
 from analytics.queries.leaderboards import (
     first_exposures,
     member_counts,
@@ -88,6 +89,10 @@ def _first_exposures(c: Community) -> Any:
     return first_exposures(exposures, c.proof_items["item_id"].to_list())
 
 
+def _active_member_days(c: Community) -> Any:
+    return active_member_days(c.frames().activity(), until_us=to_us(c.as_of))
+
+
 def _lifecycle(c: Community) -> Any:
     return lifecycle_weeks(c.frames().activity())
 
@@ -106,6 +111,7 @@ QUERIES: dict[str, Query] = {
     "rising members": _rising,
     "first exposures": _first_exposures,
     "lifecycle weeks": _lifecycle,
+    "active member days (effects' trials)": _active_member_days,
 }
 
 

@@ -1,0 +1,226 @@
+"""One item's estimate: who is eligible, who is exposed, and the verdict-free result."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analytics.community import Community
+from analytics.impact.estimate import _doubly_robust, _interval, e_value
+from analytics.impact.model import (
+    OTHER_EXPOSURES,
+    TENURE_MIN_DAYS,
+    TENURE_SPREAD_DAYS,
+    ImpactSettings,
+    ItemEffect,
+    Population,
+)
+from analytics.queries.events import DAY_US
+from analytics.queries.exposures import exposures_before, first_exposures
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    item_id: str
+    kind: str
+    title: str
+    item_ids: tuple[str, ...]
+    published_at: Any
+
+
+def _first_exposures(community: Community) -> pl.DataFrame:
+    exposures = community.frames().exposures()
+    assert exposures is not None
+    (found,) = community.collect(first_exposures(exposures))
+    return community.events.with_ids(found).select(
+        "member_id",
+        "item_id",
+        pl.from_epoch("first_us", time_unit="us").dt.replace_time_zone("UTC").alias("first_at"),
+    )
+
+
+def _exclude_own(
+    frame: pl.DataFrame, own_counts: pl.DataFrame, item_ids: Sequence[str]
+) -> pl.DataFrame:
+    """Recompute the other-proof covariate without the analysed item's own exposures (which
+    would otherwise predict exposure to it by construction)."""
+    own = (
+        own_counts.filter(pl.col("item_id").is_in(list(item_ids)))
+        .group_by("member_id")
+        .agg(pl.col("n").sum().alias("_own"))
+    )
+    return (
+        frame.join(own, on="member_id", how="left")
+        .with_columns(
+            (pl.col("n_exposures") - pl.col("_own").fill_null(0))
+            .clip(lower_bound=0)
+            .log1p()
+            .alias(OTHER_EXPOSURES)
+        )
+        .drop("_own")
+    )
+
+
+def _tenure_day(community: Community, first: pl.DataFrame, item_ids: Sequence[str]) -> float | None:
+    """The day of membership an item is awarded at, when it is awarded for tenure (see
+    TENURE_MIN_DAYS); ``None`` for items met at varied times."""
+    days = (
+        first.filter(pl.col("item_id").is_in(list(item_ids)))
+        .group_by("member_id")
+        .agg(pl.col("first_at").min())
+        .join(community.members.select("member_id", "joined_at"), on="member_id")
+        .select(((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24).alias("day"))
+    )
+    if days.height < 10:
+        return None
+    low = float(days["day"].quantile(0.1))  # type: ignore[arg-type]
+    middle = float(days["day"].median())  # type: ignore[arg-type]
+    if low >= TENURE_MIN_DAYS and middle - low <= TENURE_SPREAD_DAYS:
+        return low
+    return None
+
+
+def _own_rows(community: Community, landmark_days: int) -> pl.DataFrame:
+    """Exposure rows per member and item before the member's landmark: ``member_id``,
+    ``item_id``, ``n``."""
+    exposures = community.frames().exposures()
+    assert exposures is not None
+    (found,) = community.collect(
+        exposures_before(exposures, offset_us=landmark_days * DAY_US, joined_until_us=None)
+    )
+    return community.events.with_ids(found)
+
+
+def _own_counts(own_rows: pl.DataFrame, population: Population) -> pl.DataFrame:
+    """:func:`_own_rows` of the members of ``population``."""
+    return own_rows.join(population.frame.select("member_id"), on="member_id", how="semi")
+
+
+def _analyse(
+    candidate: _Candidate,
+    population: Population,
+    first: pl.DataFrame,
+    settings: ImpactSettings,
+    rng: np.random.Generator,
+    *,
+    with_interval: bool = True,
+    own_counts: pl.DataFrame | None = None,
+    tenure_day: float | None = None,
+) -> ItemEffect:
+    frame = population.frame
+    exposures = first.filter(pl.col("item_id").is_in(list(candidate.item_ids)))
+    member_first = exposures.group_by("member_id").agg(pl.col("first_at").min())
+    # The naive comparison that correlation dashboards make: ever exposed (at any time) vs
+    # never, same retention outcome, no landmark and no adjustment.
+    naive = frame.join(member_first, on="member_id", how="left").with_columns(
+        pl.col("first_at").is_not_null().alias("ever")
+    )
+    naive_effect: float | None = None
+    phi: float | None = None
+    n_ever = int(naive["ever"].sum())
+    naive_sizes = (n_ever, naive.height - n_ever)
+    if naive["ever"].any() and not naive["ever"].all():
+        ever = naive.filter("ever")["retained"].mean()
+        never = naive.filter(~pl.col("ever"))["retained"].mean()
+        naive_effect = float(ever) - float(never)  # type: ignore[arg-type]
+        corr = np.corrcoef(naive["ever"].cast(pl.Float64), naive["retained"].cast(pl.Float64))
+        phi = float(corr[0, 1]) if np.isfinite(corr[0, 1]) else None
+    eligible = naive.filter(pl.col("present_at_landmark"))
+    if candidate.published_at is not None:
+        eligible = eligible.filter(pl.col("landmark_at") > candidate.published_at)
+    exposed = (pl.col("first_at") < pl.col("landmark_at")).fill_null(False)
+    eligible = eligible.with_columns(exposed.alias("exposed"))
+    if own_counts is not None:
+        eligible = _exclude_own(eligible, own_counts, candidate.item_ids)
+    n1 = int(eligible["exposed"].sum())
+    n0 = eligible.height - n1
+
+    def unidentified(reason: str, **extra: Any) -> ItemEffect:
+        return ItemEffect(
+            item_id=candidate.item_id, kind=candidate.kind, title=candidate.title,
+            n_exposed=n1, n_control=n0, effect=None, ci_low=None, ci_high=None, p_value=None,
+            q_value=None, naive_effect=naive_effect, verdict="not_identifiable", reason=reason,
+            phi=phi, naive_sizes=naive_sizes, **extra,
+        )  # fmt: skip
+
+    days = settings.landmark_days
+    if tenure_day is not None:
+        return unidentified(
+            f"it is awarded at a fixed time of membership (from day {tenure_day:.0f} for most "
+            "members): holding it means having stayed that long, so no comparison can tell the "
+            "item apart from staying"
+        )
+    if n1 < settings.min_group_size:
+        return unidentified(
+            f"too few members: {n1} were exposed in their first {days} days (at least "
+            f"{settings.min_group_size} needed)"
+            + (
+                "; it is earned or seen only later in membership, so early exposure cannot "
+                "be compared"
+                if naive_effect is not None and n1 == 0
+                else ""
+            )
+        )
+    if n0 < settings.min_group_size:
+        return unidentified(
+            f"too few members to compare with: only {n0} present at day {days} were not exposed"
+        )
+    x = eligible.select(population.covariates).to_numpy().astype(np.float64)
+    a = eligible["exposed"].to_numpy().astype(bool)
+    y = eligible["retained"].to_numpy().astype(np.int8)
+    estimate = _doubly_robust(
+        x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed,
+        with_balance=with_interval,  # the sensitivity analyses need only the effect
+    )  # fmt: skip
+    if estimate.auc >= settings.max_propensity_auc:
+        return unidentified(
+            f"exposure is almost fully decided by early activity and join time (propensity AUC "
+            f"{estimate.auc:.2f}), as for a badge awarded for activity: there are no comparable "
+            "unexposed members",
+            propensity_auc=estimate.auc,
+            balance=estimate.balance,
+        )
+    if estimate.effective_controls < settings.min_group_size:
+        return unidentified(
+            "too few comparable unexposed members (effective size "
+            f"{estimate.effective_controls:.0f} "
+            f"after weighting, at least {settings.min_group_size} needed)",
+            propensity_auc=estimate.auc,
+            balance=estimate.balance,
+        )
+    low, high, p_value = (
+        _interval(estimate, settings, rng, (x, population.covariates, a, y))
+        if with_interval
+        else (math.nan, math.nan, math.nan)
+    )
+    ev = e_value(estimate.retained_exposed, estimate.effect)
+    nearest = 0.0 if low <= 0 <= high else (low if estimate.effect > 0 else high)
+    ev_ci = 1.0 if nearest == 0.0 else e_value(estimate.retained_exposed, nearest)
+    return ItemEffect(
+        item_id=candidate.item_id,
+        kind=candidate.kind,
+        title=candidate.title,
+        n_exposed=n1,
+        n_control=n0,
+        effect=estimate.effect,
+        ci_low=low,
+        ci_high=high,
+        p_value=p_value,
+        q_value=None,
+        naive_effect=naive_effect,
+        verdict="no_evidence",
+        reason="",
+        phi=phi,
+        naive_sizes=naive_sizes,
+        e_value=ev,
+        e_value_ci=ev_ci,
+        retained_exposed=estimate.retained_exposed,
+        propensity_auc=estimate.auc,
+        effective_controls=estimate.effective_controls,
+        balance=estimate.balance,
+    )
