@@ -16,6 +16,7 @@ import pytest
 
 from analytics.community import load_community
 from analytics.io import open_source
+from analytics.milestones import estimate_milestones
 from dashboard import catalog
 from dashboard.catalog import CHARTS, View, build
 from dashboard.cli import main
@@ -99,7 +100,9 @@ def test_a_milestone_chart_names_its_own_window_not_the_pages_period(
     assert view.period.label() not in subtitle
     start, end = daily["offset"].min(), daily["offset"].max()
     assert start < 0 < end  # the weeks before and the window after the announcement
-    assert "announced " in subtitle
+    effect = next(e for e in estimate_milestones(community).effects if e.daily is not None)
+    assert effect.window_label() in subtitle  # "<first> to <last>, around the announcement on"
+    assert f"around the announcement on {effect.announced_at:%Y-%m-%d}" in subtitle
     assert subtitle.count(" to ") == 1
 
 
