@@ -200,3 +200,17 @@ def test_forest_plot_items_with_few_exposed_members_are_hidden(
     assert f"Figures about fewer than {k} members are hidden for your role." in " ".join(
         str(c.value) for c in viewer.caption
     )
+
+
+def test_viewers_get_no_download_of_the_unsuppressed_review(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    """The HTML review is the analysts' review (small groups shown): a viewer is not offered it."""
+    page = "app_pages/review.py"
+    viewer = _run(app_on, store, "pb-viewers", page)
+    assert not [b for b in viewer.get("download_button") if "review (HTML)" in b.proto.label]
+    assert "The downloadable review is for analysts and admins" in " ".join(
+        str(c.value) for c in viewer.caption
+    )
+    analyst = _run(app_on, store, "pb-analysts", page)
+    assert [b for b in analyst.get("download_button") if "review (HTML)" in b.proto.label]
