@@ -200,6 +200,29 @@ def test_forest_plot_items_with_few_exposed_members_are_hidden(
     assert f"Figures about fewer than {k} members are hidden for your role." in " ".join(
         str(c.value) for c in viewer.caption
     )
+    # behind one estimate: an item with fewer than k exposed or compared members shows no
+    # curves or balance to a viewer; an item with enough members does
+    every = analyst.dataframe[0].value
+    small = [
+        0 < e < k or 0 < c < k
+        for e, c in zip(every["exposed"], every["compared with"], strict=True)
+    ]
+    assert any(small)
+    assert not all(small)
+    for index in (small.index(True), small.index(False)):
+        (choice,) = [s for s in viewer.selectbox if s.label == "Item"]
+        choice.select_index(index).run()
+        no_exceptions(viewer)
+        names = [_name(c) for c in _charts(viewer)]
+        hidden_here = "comparison rests on fewer than" in " ".join(
+            str(i.value) for i in viewer.info
+        )
+        assert hidden_here is small[index]
+        assert ("item-survival" in names) is not small[index] or "No comparison" in " ".join(
+            str(i.value) for i in viewer.info
+        )
+        if small[index]:
+            assert "item-balance" not in names
 
 
 def test_viewers_get_no_download_of_the_unsuppressed_review(
