@@ -50,7 +50,9 @@ class Rule:
     a trace's name (or legend group; ``names`` translates a trace name into it), rows without a
     group belong to traces with no matching group; ``counts`` the member-count columns (default
     :func:`analytics.privacy.member_count_columns`); traces named in ``skip`` are left alone
-    (milestone markers: they are about announcements, not members)."""
+    (milestone markers: they are about announcements, not members); ``averages`` removes the
+    horizontal lines drawn on the axes of a trace that lost values (the review's averages of the
+    weeks before, which rest on the same members)."""
 
     key: str
     axis: str = "x"
@@ -58,6 +60,8 @@ class Rule:
     counts: Sequence[str] | None = None
     skip: Sequence[str] = ()
     names: Mapping[str, str] = field(default_factory=dict)
+    #: also remove the horizontal lines (averages) drawn on the axis of a trace that lost values
+    averages: bool = False
     frame: Callable[[Drawn], pl.DataFrame | None] = lambda drawn: drawn.data
 
 
@@ -108,7 +112,7 @@ RULES: dict[str, Rule] = {
     "review-effects": _FOREST,
     "item-timing": Rule(key="day", counts=("members",)),
     "milestone-detail": Rule(key="offset", counts=("observed",)),
-    "review-kpis": Rule(key="week", group="kpi", counts=("members",), frame=_kpis),
+    "review-kpis": Rule(key="week", group="kpi", counts=("members",), frame=_kpis, averages=True),
 }
 
 
@@ -185,7 +189,23 @@ def _hide(figure: go.Figure, frame: pl.DataFrame, rule: Rule, k: int) -> int:
         if positions:
             _blank(trace, positions, rule.axis)
             hidden += len(positions)
+            if rule.averages:
+                _drop_averages(figure, str(trace.yaxis or "y"))
     return hidden
+
+
+def _drop_averages(figure: go.Figure, axis: str) -> None:
+    """Remove the horizontal lines drawn on y axis ``axis`` (``y``, ``y2``...)."""
+    kept = [
+        shape
+        for shape in figure.layout.shapes
+        if not (
+            str(shape.yref or "y").split(" ")[0] == axis
+            and shape.y0 is not None
+            and shape.y0 == shape.y1
+        )
+    ]
+    figure.layout.shapes = kept
 
 
 def for_viewer(drawn: Drawn, k: int = privacy.DEFAULT_MIN_CELL) -> Hidden:

@@ -237,3 +237,31 @@ def test_viewers_get_no_download_of_the_unsuppressed_review(
     )
     analyst = _run(app_on, store, "pb-analysts", page)
     assert [b for b in analyst.get("download_button") if "review (HTML)" in b.proto.label]
+
+
+def test_the_reviews_averages_of_hidden_weeks_are_gone(store: str) -> None:
+    """The dashed line of a key figure is the average of the weeks before: a panel whose bars
+    lost values loses it too."""
+    community = load_community(open_source(store))
+    drawn = catalog.CHARTS["review-kpis"].draw(catalog.View.default(community))
+    shown = privacy_view.for_viewer(drawn, K).drawn.figure
+
+    def lines(figure: Any, axis: str) -> int:
+        return sum(
+            1
+            for s in figure.layout.shapes
+            if str(s.yref).split(" ")[0] == axis and s.y0 is not None and s.y0 == s.y1
+        )
+
+    dropped = 0
+    for before, after in zip(drawn.figure.data, shown.data, strict=True):
+        if before.type != "bar":
+            continue
+        lost = any(a is None and b is not None for a, b in zip(after.y, before.y, strict=True))
+        axis = str(before.yaxis or "y")
+        if lost:
+            dropped += lines(drawn.figure, axis)
+            assert lines(shown, axis) == 0, before.name
+        else:
+            assert lines(shown, axis) == lines(drawn.figure, axis), before.name
+    assert dropped  # the hand-made community's member counts are small: some line went
