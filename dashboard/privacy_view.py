@@ -191,7 +191,27 @@ def _hide(figure: go.Figure, frame: pl.DataFrame, rule: Rule, k: int) -> int:
             hidden += len(positions)
             if rule.averages:
                 _drop_averages(figure, str(trace.yaxis or "y"))
+    if hidden and rule.skip:
+        _lift_markers(figure, rule.skip)
     return hidden
+
+
+def _lift_markers(figure: go.Figure, names: Sequence[str]) -> None:
+    """Put the markers of ``names`` (milestones, drawn a little above the tallest bar) above
+    the tallest bar still shown, so their height does not tell the hidden bars' values."""
+    for marker in figure.data:
+        if marker.name not in names or marker.y is None:
+            continue
+        axis = marker.yaxis or "y"
+        shown = [
+            float(v)
+            for t in figure.data
+            if t is not marker and (t.yaxis or "y") == axis and t.y is not None
+            for v in t.y
+            if isinstance(v, int | float)
+        ]
+        top = max(shown, default=0.0) or 1.0
+        marker.y = [top * 1.08] * len(marker.y)
 
 
 def _drop_averages(figure: go.Figure, axis: str) -> None:

@@ -265,3 +265,30 @@ def test_the_reviews_averages_of_hidden_weeks_are_gone(store: str) -> None:
         else:
             assert lines(shown, axis) == lines(drawn.figure, axis), before.name
     assert dropped  # the hand-made community's member counts are small: some line went
+
+
+def test_milestone_markers_do_not_tell_the_height_of_hidden_bars(tmp_path: Path) -> None:
+    """The markers sit a little above the tallest bar: for a viewer, the tallest bar shown."""
+    import polars as pl
+
+    tables = small_community_tables()
+    members = tables["members"]
+    extra = members.head(7).with_columns(
+        pl.format("x{}", pl.col("member_id")).alias("member_id"),
+        pl.col("joined_at").first(),  # 8 signups on the first day, 1 on the others
+        pl.lit(None, dtype=members.schema["left_at"]).alias("left_at"),
+    )
+    tables["members"] = pl.concat([members, extra])
+    url = f"sqlite:///{tmp_path / 'busy.db'}"
+    write_database(tables, url)
+    community = load_community(open_source(url))
+    assert community.first_join is not None
+    view = dataclasses.replace(catalog.View.default(community), first=community.first_join.date())
+    drawn = catalog.CHARTS["growth"].draw(view)
+    (marker,) = [t for t in drawn.figure.data if t.name == "Milestone announced"]
+    assert marker.y[0] == pytest.approx(8 * 1.08)  # tells the busiest day: 8 signups
+    shown = privacy_view.for_viewer(drawn, K).drawn.figure
+    (bars,) = [t for t in shown.data if t.type == "bar"]
+    assert all(y in (None, 0) for y in bars.y)  # no day had 10 signups
+    (marker,) = [t for t in shown.data if t.name == "Milestone announced"]
+    assert marker.y[0] == pytest.approx(1.08)
