@@ -102,19 +102,28 @@ class View:
 @dataclass(frozen=True)
 class Drawn:
     """A chart as drawn: its catalog name, the figure, the data behind it (the CSV download)
-    and the file name its downloads get."""
+    and the file name its downloads get; ``points`` holds the member counts behind the plotted
+    points when ``data`` does not (the recent cohorts' lines, the survival curves' daily grid),
+    so that :mod:`dashboard.privacy_view` can hide the points about too few members."""
 
     name: str
     figure: go.Figure
     data: pl.DataFrame
     file: str
+    points: pl.DataFrame | None = None
 
 
-def _drawn(name: str, figure: go.Figure, data: pl.DataFrame, file: str | None = None) -> Drawn:
+def _drawn(
+    name: str,
+    figure: go.Figure,
+    data: pl.DataFrame,
+    file: str | None = None,
+    points: pl.DataFrame | None = None,
+) -> Drawn:
     # The catalog name travels with the figure, so a test (or a reader of an exported HTML
     # file) can tell which builder drew it.
     figure.update_layout(meta={"chart": name})
-    return Drawn(name, figure, data, file or name.replace("-", " "))
+    return Drawn(name, figure, data, file or name.replace("-", " "), points)
 
 
 def _require(condition: bool, why: str) -> None:
@@ -153,18 +162,34 @@ def retention_curve(
 ) -> Drawn:
     fig = charts.retention_curves(matrix.average, matrix.cells, list(cohorts), period=period,
                                   subtitle=view.subtitle())  # fmt: skip
-    return _drawn("retention-curve", fig, matrix.average, f"retention curve by {period}")
+    # the members behind each point: the average's (no group) and each recent cohort's line
+    counts = ["k", "members", "retained"]
+    points = pl.concat(
+        [
+            matrix.average.select(pl.lit(None, dtype=pl.String).alias("group"), *counts),
+            matrix.cells.filter(pl.col("cohort").is_in(list(cohorts))).select(
+                pl.format("Cohort {}", pl.col("cohort").cast(pl.String)).alias("group"),
+                "k",
+                pl.col("size").cast(pl.Int64).alias("members"),
+                pl.col("retained").cast(pl.Int64),
+            ),
+        ]
+    )
+    return _drawn("retention-curve", fig, matrix.average, f"retention curve by {period}",
+                  points)  # fmt: skip
 
 
 def survival(
     view: View, comparison: SurvivalComparison, *, x_title: str = "Days since joining"
 ) -> Drawn:
+    sampled = sampled_curves(comparison)
     fig = charts.survival_chart(
-        sampled_curves(comparison),
+        sampled,
         title="Share of members who have not churned, by time since joining",
         subtitle=view.subtitle(), x_title=x_title,
     )  # fmt: skip
-    return _drawn("survival", fig, comparison.frame(), "survival curves")
+    points = sampled.select("group", "days", "at_risk")  # the members behind each drawn day
+    return _drawn("survival", fig, comparison.frame(), "survival curves", points)
 
 
 def lifecycle_weeks(view: View, weekly: pl.DataFrame) -> Drawn:

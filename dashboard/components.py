@@ -17,7 +17,7 @@ from analytics.community import Community
 from analytics.known import NOT_KNOWN, known_from_text
 from analytics.overview import Kpi, KpiName
 from analytics.quality import QualityReport
-from dashboard import auth, catalog, charts, exports, state, tables
+from dashboard import auth, catalog, charts, exports, privacy_view, state, tables
 from dashboard.data import Loaded, load, segmented
 from dashboard.markup import escape
 
@@ -453,7 +453,17 @@ def chart(
     """The one way a page shows a chart: the figure its :mod:`dashboard.catalog` builder drew
     (the same as ``proofboard export chart`` and the report draw), the caption saying how to
     read it, and the download row (PNG, SVG, HTML, data as CSV; left out when ``downloads`` is
-    false, as in presentation mode)."""
+    false, as in presentation mode).
+
+    For a viewer, every plotted value about fewer than k members is taken out of the figure
+    and its downloads (see :mod:`dashboard.privacy_view`), and the caption says so."""
+    if auth.is_viewer():
+        k = auth.min_cell_members()
+        shown = privacy_view.for_viewer(drawn, k)
+        drawn = shown.drawn
+        if shown.hidden:
+            note = privacy_view.hidden_note(k)
+            caption = f"{caption} {note}" if caption else note
     st.plotly_chart(drawn.figure, key=f"{key}_chart", width="stretch")
     if caption:
         st.caption(caption)

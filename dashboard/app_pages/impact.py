@@ -3,6 +3,7 @@
 import polars as pl
 import streamlit as st
 
+from analytics import privacy
 from analytics.impact import (
     ImpactSettings,
     error_control_words,
@@ -10,7 +11,7 @@ from analytics.impact import (
     item_detail,
     time_varying_effects,
 )
-from dashboard import catalog, charts, components, data, state
+from dashboard import auth, catalog, charts, components, data, state
 from dashboard.markup import escape
 
 st.title("Impact")
@@ -290,7 +291,24 @@ state.keep(state.ITEM, item_id)
 components.sync_url({state.ITEM: item_id})
 detail = data.compute("item_detail", item_detail, view.as_of_day, view.segments,
                       item_id=item_id, settings=settings)  # fmt: skip
-if detail.curves.is_empty():
+# A viewer does not see the comparison of an item with fewer than k exposed or compared
+# members: its curves and balance describe those few members (the timing bars hide their own
+# small days, see dashboard/privacy_view.py).
+k = auth.min_cell_members()
+counts = [
+    r.get(c)
+    for r in (*table.iter_rows(named=True), *kinds.iter_rows(named=True))
+    if r["item_id"] == item_id
+    for c in ("n_exposed", "n_control")
+]
+few = auth.is_viewer() and any(privacy.is_small(n, k=k) for n in counts)
+if few:
+    st.info(
+        f"This item's comparison rests on {privacy.small_cell_text(k)} exposed or compared "
+        "members: its curves and balance are hidden for your role.",
+        icon=":material/visibility_off:",
+    )
+elif detail.curves.is_empty():
     st.info(f"No comparison for this item: {escape(detail.reason)}.")
 else:
     components.chart(
@@ -300,7 +318,7 @@ else:
         "gap between dotted and orange is what comparing like with like removes.",
         key="dcurves",
     )
-if detail.balance is not None:
+if detail.balance is not None and not few:
     components.chart(
         catalog.item_balance(chart_view, detail, settings, labels[item_id]),
         "Each covariate's difference between exposed and unexposed members, in standard "

@@ -21,7 +21,7 @@ from analytics.weekly import (
     week_period,
     weekly_review,
 )
-from dashboard import components, data, delivery_view, report, state
+from dashboard import auth, components, data, delivery_view, report, state
 from dashboard.exports import slug
 from dashboard.markup import escape
 
@@ -144,17 +144,24 @@ else:
     st.caption(context)
     left, right = st.columns([3, 1], vertical_alignment="center")
     with left:
-        st.download_button(
-            "Download this review (HTML)",
-            data=lambda: report.review_html(review).encode("utf-8"),
-            file_name=f"proofboard-review-{slug(review.week)}.html",
-            mime="text/html",
-            key="review_html",
-            icon=":material/download:",
-            on_click="ignore",
-            help="One self-contained file with interactive charts that opens offline. For a PDF, "
-            "run `proofboard report --week ... --out review.pdf`.",
-        )
+        if auth.is_viewer():
+            # the file holds the review as an analyst sees it (small groups included)
+            st.caption(
+                "The downloadable review is for analysts and admins: it shows figures about "
+                "small groups, which your role does not see."
+            )
+        else:
+            st.download_button(
+                "Download this review (HTML)",
+                data=lambda: report.review_html(review).encode("utf-8"),
+                file_name=f"proofboard-review-{slug(review.week)}.html",
+                mime="text/html",
+                key="review_html",
+                icon=":material/download:",
+                on_click="ignore",
+                help="One self-contained file with interactive charts that opens offline. For a "
+                "PDF, run `proofboard report --week ... --out review.pdf`.",
+            )
     link = urlencode(
         [(k, v) for k in st.query_params for v in st.query_params.get_all(k)]
         + [(state.PRESENT, "1")]

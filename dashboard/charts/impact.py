@@ -3,6 +3,8 @@ covariate balance, exposure timing)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import plotly.graph_objects as go
 import polars as pl
 
@@ -26,14 +28,17 @@ VERDICT_LABELS = {
 }
 
 
+def item_label(row: dict[str, Any]) -> str:
+    """A proof item's label on the forest plot: its title (shortened) and kind."""
+    title = str(row["title"])
+    return (title if len(title) <= 45 else title[:44] + "…") + f"  ({words(row['kind'])})"
+
+
 def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: str) -> go.Figure:
     """Ranked effects with 95 % intervals, coloured by verdict, the naive difference as a faded
     marker beside each; items without an estimate are listed at the bottom, unplotted."""
     rows = table.to_dicts()[::-1]  # plotly draws the first category at the bottom
-    labels = [
-        (r["title"] if len(r["title"]) <= 45 else r["title"][:44] + "…") + f"  ({words(r['kind'])})"
-        for r in rows
-    ]
+    labels = [item_label(r) for r in rows]
     fig = go.Figure()
     fig.add_scatter(
         x=[None if r["naive_effect"] is None else r["naive_effect"] * 100 for r in rows],
