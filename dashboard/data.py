@@ -40,7 +40,7 @@ from analytics.io import (
     write_database,
     write_folder,
 )
-from analytics.io.history import keep_snapshots, record_audit
+from analytics.io.history import LOCAL_ACTOR, keep_snapshots, record_audit
 from analytics.io.milestone_store import FRAME_SCHEMA, MilestoneStore
 from analytics.io.write import Progress, Replace
 from analytics.quality import QualityReport
@@ -182,7 +182,7 @@ def save_upload(
     tables: dict[str, pl.DataFrame],
     *,
     progress: Progress | None = None,
-    actor: str = state.LOCAL_ACTOR,
+    actor: str = LOCAL_ACTOR,
     what: str = "uploaded files",
 ) -> str:
     """Replace the community in :func:`save_target` with ``tables`` in one transaction (old

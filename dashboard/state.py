@@ -90,6 +90,14 @@ class Session(StrEnum):
     EDIT_MILESTONE_SAVE = "edit_ms_save"
     EDIT_MILESTONE_DELETE = "edit_ms_delete"
 
+    RESTORE_CHOICE = "_restore_choice"
+    RESTORE_CONFIRM = "_restore_confirm"
+    RESTORE_GO = "_restore_go"
+    HISTORY_FLASH = "_history_flash"
+    FORGET_IDS = "_forget_ids"
+    FORGET_CONFIRM = "_forget_confirm"
+    FORGET_GO = "_forget_go"
+
 
 # The names below are the members of Param and Session under their old module-level names, so
 # that pages read ``state.AS_OF``; the enums above are where a key is defined.
@@ -304,16 +312,15 @@ def map_column_key(file_name: str, table: str, column: str) -> str:
 
 
 # Data page: history (snapshots, restore, audit log, forget).
-RESTORE_CHOICE = "_restore_choice"
-RESTORE_CONFIRM = "_restore_confirm"
-RESTORE_GO = "_restore_go"
-HISTORY_FLASH = "_history_flash"
-FORGET_IDS = "_forget_ids"
-FORGET_CONFIRM = "_forget_confirm"
-FORGET_GO = "_forget_go"
+RESTORE_CHOICE = Session.RESTORE_CHOICE
+RESTORE_CONFIRM = Session.RESTORE_CONFIRM
+RESTORE_GO = Session.RESTORE_GO
+HISTORY_FLASH = Session.HISTORY_FLASH
+FORGET_IDS = Session.FORGET_IDS
+FORGET_CONFIRM = Session.FORGET_CONFIRM
+FORGET_GO = Session.FORGET_GO
 
 #: Who acts in this session when nobody signed in.
-LOCAL_ACTOR = "local"
 
 
 def current_actor() -> str:

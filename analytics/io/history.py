@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import polars as pl
 import sqlalchemy as sa
 
-from analytics.errors import DataSourceError
+from analytics.errors import DataSourceError, InputError
 from analytics.io.milestone_store import _UtcDateTime, in_transaction
 from analytics.io.source import create_engine, is_url, mask_url, sqlite_path
 
@@ -263,7 +263,7 @@ def prune_snapshots(conn: sa.Connection, keep: int) -> list[int]:
 def record_audit_in(conn: sa.Connection, *, actor: str, action: str, detail: str) -> None:
     """Add one line to the audit log inside the caller's transaction (table created if missing)."""
     if action not in ACTIONS:
-        raise ValueError(f"unknown audit action {action!r}; one of {', '.join(ACTIONS)}")
+        raise InputError(f"unknown audit action {action!r}; one of {', '.join(ACTIONS)}")
     _AUDIT.create(conn, checkfirst=True)
     conn.execute(
         _AUDIT.insert().values(

@@ -41,7 +41,7 @@ import polars as pl
 from defusedxml import DefusedXmlException, DTDForbidden
 from defusedxml.ElementTree import DefusedXMLParser, ParseError, iterparse
 
-from analytics.errors import DataSourceError
+from analytics.errors import DataSourceError, InputError
 
 Progress = Callable[[str, float], None]
 
@@ -434,7 +434,7 @@ def parse_byte_size(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", str(text))
     unit = match.group(2).upper() if match else ""
     if match is None or unit not in _UNITS or float(match.group(1)) <= 0:
-        raise ValueError(
+        raise InputError(
             f"{text!r} is not a size: write a positive number with an optional unit, e.g. 8GB, "
             "500MB or 2GiB"
         )

@@ -121,9 +121,10 @@ def test_analyst_sees_the_data_page_but_not_upload_or_connect(
         assert _pages(page) == [*ALL, "Data"]
         page.goto(f"{signed_app}/data", wait_until="domcontentloaded")
         _heading(page, "Data").wait_for(timeout=TIMEOUT)
-        page.get_by_text("Uploading files and connecting a database are for admins.").wait_for(
-            timeout=TIMEOUT
-        )
+        page.get_by_text(
+            "Uploading files, connecting a database and the history (restore, forget, audit log) "
+            "are for admins."
+        ).wait_for(timeout=TIMEOUT)
         assert not page.get_by_role("tab", name=re.compile("Upload files")).count()
         assert not page.get_by_role("tab", name=re.compile("Connect a database")).count()
     finally:
