@@ -12,7 +12,7 @@ from pathlib import Path
 
 from analytics.demo import generate_demo, write_demo_stream
 from analytics.io import is_url, truth_path_for, write_json, write_tables
-from analytics.io.write import FileFormat
+from analytics.io.write import FileFormat, database_tables
 
 Progress = Callable[[str, float], None]
 
@@ -109,11 +109,23 @@ def build_default_database(
         tmp.unlink(missing_ok=True)
 
 
-def ensure_default_database(path: Path | None = None, *, progress: Progress | None = None) -> bool:
-    """Create the embedded database with the demo community when it is missing; returns
-    whether it was created."""
+def needs_demo(path: Path | None = None) -> bool:
+    """Whether the embedded database lacks a community: the file is missing, or it holds only
+    the app's own tables (an audit log, subscriptions, added milestones written before the
+    first page asked for the data)."""
     path = path or default_database()
-    if path.is_file():
+    return not path.is_file() or "members" not in database_tables(default_url(path))
+
+
+def ensure_default_database(path: Path | None = None, *, progress: Progress | None = None) -> bool:
+    """Create the embedded database with the demo community when it has none; returns whether
+    it was created. A file that holds only the app's own tables keeps them: the demo tables are
+    written beside them in one transaction."""
+    path = path or default_database()
+    if not needs_demo(path):
         return False
-    build_default_database(path, progress=progress)
+    if path.is_file():
+        write_demo(default_url(path), progress=progress)
+    else:
+        build_default_database(path, progress=progress)
     return True

@@ -25,9 +25,9 @@ import streamlit as st
 from analytics.community import Community, load_community
 from analytics.contract import TABLE_NAMES
 from analytics.embedded import (
-    default_database,
     default_url,
     ensure_default_database,
+    needs_demo,
     store_url_for,
 )
 from analytics.errors import DataContractError, ProofboardError
@@ -225,7 +225,7 @@ def source_label(source: str) -> str:
 
 
 def _ensure_default(source: str) -> None:
-    if source != default_url() or default_database().is_file():
+    if source != default_url() or not needs_demo():
         return
     with st.status("First run: creating the demo community…", expanded=True) as status:
         bar = st.progress(0.0, text="Starting")

@@ -383,6 +383,24 @@ def check_replaceable_folder(folder: Path, tables: Iterable[str]) -> None:
         )
 
 
+def database_tables(url: str) -> set[str]:
+    """The names of the tables in the database at ``url`` (none for a SQLite file that does not
+    exist yet)."""
+    db_file = sqlite_path(url)
+    if db_file is not None and not db_file.is_file():
+        return set()
+    engine = create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    except sa.exc.SQLAlchemyError as exc:
+        raise DataSourceError(
+            f"Cannot reach the database {mask_url(url)}: {type(exc).__name__}: "
+            f"{scrub_secret(str(exc).splitlines()[0], url)}."
+        ) from exc
+    finally:
+        engine.dispose()
+
+
 def check_replaceable_database(url: str, tables: Iterable[str]) -> None:
     """Refuse to write ``tables`` into the database at ``url`` when it holds other contract
     tables, which would be read together with the new ones (see

@@ -42,3 +42,28 @@ def test_interrupted_rebuild_keeps_the_old_database(
         embedded.build_default_database(db, members=300, seed=2)
     assert db.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_a_database_holding_only_the_apps_own_tables_gets_the_demo_beside_them(
+    tmp_path: Path,
+) -> None:
+    """An audit line (or a subscription) written before the first page asked for the data
+    creates the file: the demo community is still written, and the audit log is kept."""
+    from analytics.io.history import read_audit, record_audit
+
+    path = tmp_path / "proofboard.db"
+    url = embedded.default_url(path)
+    record_audit(url, actor="local", action="export", detail="members.csv")
+    assert path.is_file()
+    assert embedded.needs_demo(path)
+
+    assert embedded.ensure_default_database(path)
+    assert not embedded.needs_demo(path)
+    community = load_community(open_source(url))
+    assert community.members.height > 0
+    assert read_audit(url).select("who", "action", "detail").row(0) == (
+        "local",
+        "export",
+        "members.csv",
+    )
+    assert not embedded.ensure_default_database(path)  # nothing to do the second time
