@@ -163,17 +163,26 @@ def landmark_population(
     ]  # fmt: skip
     # replaced per item by the views of the *other* items (see _analyse)
     frame = frame.with_columns(pl.col("n_exposures").log1p().alias(OTHER_EXPOSURES))
-    attributes = (
-        community.attributes if settings.fixed_attributes is None else settings.fixed_attributes
-    )
-    attributes = tuple(a for a in attributes if a in community.members.columns)
-    if attributes:
-        dummies = (
-            community.members.select("member_id", *attributes)
-            .with_columns(pl.col(a).fill_null("(missing)") for a in attributes)
-            .to_dummies(columns=list(attributes), drop_first=True, separator="=")
-        )
+    dummies = attribute_dummies(community, settings)
+    if dummies is not None:
         frame = frame.join(dummies, on="member_id", how="left")
         covariates += [c for c in dummies.columns if c != "member_id"]
     frame = frame.with_columns(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in covariates)
     return Population(frame=frame, covariates=tuple(covariates), settings=settings)
+
+
+def attribute_dummies(community: Community, settings: ImpactSettings) -> pl.DataFrame | None:
+    """The member attributes fixed at signup (all, or the settings' choice) as 0/1 columns named
+    ``attribute=value`` (a missing value is its own level; the first level is dropped), beside
+    ``member_id``; ``None`` when no attribute is adjusted for."""
+    attributes = (
+        community.attributes if settings.fixed_attributes is None else settings.fixed_attributes
+    )
+    attributes = tuple(a for a in attributes if a in community.members.columns)
+    if not attributes:
+        return None
+    return (
+        community.members.select("member_id", *attributes)
+        .with_columns(pl.col(a).fill_null("(missing)") for a in attributes)
+        .to_dummies(columns=list(attributes), drop_first=True, separator="=")
+    )

@@ -38,6 +38,7 @@ from analytics.churn import churn_table
 from analytics.community import Community
 from analytics.impact.estimate import _standardise
 from analytics.impact.model import PROPENSITY_CLIP, FloatArray, ImpactSettings
+from analytics.impact.population import attribute_dummies
 from analytics.queries.events import DAY_US, to_us
 from analytics.queries.landmark import active_member_days
 
@@ -185,16 +186,8 @@ def trial_days(
         .alias("retained"),
     )
     names = list(TRIAL_COVARIATES)
-    attributes = (
-        community.attributes if settings.fixed_attributes is None else settings.fixed_attributes
-    )
-    attributes = tuple(a for a in attributes if a in community.members.columns)
-    if attributes:
-        dummies = (
-            community.members.select("member_id", *attributes)
-            .with_columns(pl.col(a).fill_null("(missing)") for a in attributes)
-            .to_dummies(columns=list(attributes), drop_first=True, separator="=")
-        )
+    dummies = attribute_dummies(community, settings)
+    if dummies is not None:
         frame = frame.join(dummies, on="member_id", how="left")
         names += [c for c in dummies.columns if c != "member_id"]
     return TrialDays(
