@@ -56,15 +56,29 @@ TRIAL_COVARIATES = (
 
 @dataclass(frozen=True)
 class TrialDays:
-    """Every decidable member-day with activity: ``member`` (index into ``member_ids``),
-    ``day`` (UTC calendar day number), covariates ``x`` (columns ``names``), ``retained``."""
+    """Every decidable member-day with activity, rows sorted by member, then day.
+
+    ``member`` is the row's member (index into ``member_ids``), ``day`` its UTC calendar day
+    number, ``retained`` its outcome. The covariates are kept compact (whole-number history per
+    row, ``history``, and the attributes fixed at signup per member, ``member_x``) and built
+    only for the rows a trial uses (:meth:`features`): at a million members there are tens of
+    millions of member-days, and a float matrix of them all would take gigabytes."""
 
     member_ids: list[str]
-    member: npt.NDArray[np.int64]
-    day: npt.NDArray[np.int64]
-    x: FloatArray
+    member: npt.NDArray[np.int32]
+    day: npt.NDArray[np.int32]
+    #: per row: activity before the day, in the 27 days before it, active days before it,
+    #: days since the previous active day (or joining), tenure in days, other proof seen before
+    history: npt.NDArray[np.int32]
+    #: per member: years joined after the first member, then the attribute dummies
+    member_x: FloatArray
     names: tuple[str, ...]
     retained: npt.NDArray[np.int8]
+
+    def features(self, rows: npt.NDArray[np.intp]) -> FloatArray:
+        """The covariates (columns ``names``) of the member-days ``rows``."""
+        history = np.log1p(self.history[rows].astype(np.float64))
+        return np.hstack([history, self.member_x[self.member[rows]]])
 
 
 @dataclass(frozen=True)
@@ -96,107 +110,106 @@ def trial_days(
     (found,) = community.collect(
         active_member_days(community.frames().activity(), until_us=(last_day + 1) * DAY_US)
     )
-    days = community.events.with_ids(found)
-    if days.is_empty():
+    if found.is_empty():
         return None
+    # members by position in the keyed members (sorted by id): whole numbers from here on
+    keyed = community.events.keyed.select("member_id", "member_key").with_row_index("_pos")
+    ids = keyed["member_id"]
     status = churn_table(
         community.members,
         community.last_activity(),
         as_of=community.as_of,
         inactive_days=settings.inactive_days,
     ).select("member_id", "joined_at", "churned_at")
-    members = status.join(
-        community.members.select("member_id", "left_at"), on="member_id", how="left"
-    ).with_columns(
-        (pl.col("joined_at").dt.epoch("us") // DAY_US).alias("join_day"),
-        pl.col("churned_at").dt.epoch("us").alias("churned_us"),
-        pl.col("left_at").dt.epoch("us").alias("left_us"),
-    )
     first_join = community.members["joined_at"].min()
-    frame = (
-        days.join(members, on="member_id", how="inner")
-        .filter(pl.col("left_us").is_null() | (pl.col("left_us") >= pl.col("day") * DAY_US))
-        .sort("member_id", "day")
+    members = (
+        keyed.select("_pos", "member_id")
+        .join(status, on="member_id", how="left")
+        .join(community.members.select("member_id", "left_at"), on="member_id", how="left")
+        .sort("_pos")
     )
-    # running counts per member in numpy (rows sorted by member, then day): cheaper than
-    # window expressions on a busy machine
-    member = frame.select(pl.col("member_id").rank("dense").cast(pl.Int64) - 1)[
-        "member_id"
-    ].to_numpy()
-    day = frame["day"].cast(pl.Int64).to_numpy()
-    n = frame["n"].cast(pl.Int64).to_numpy()
+    never = np.iinfo(np.int64).max
+    join_day = (members["joined_at"].dt.epoch("us") // DAY_US).to_numpy()
+    churned_us = members["churned_at"].dt.epoch("us").fill_null(never).to_numpy()
+    left_us = members["left_at"].dt.epoch("us").fill_null(never).to_numpy()
+    join_years = members.select(
+        (pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25
+    ).to_series()
+    position = found.join(keyed.select("member_key", "_pos"), on="member_key", how="inner").select(
+        pl.col("_pos").cast(pl.Int64), pl.col("day").cast(pl.Int64), pl.col("n").cast(pl.Int64)
+    )
+    del found
+    position = position.sort("_pos", "day")
+    member = position["_pos"].to_numpy()
+    day = position["day"].to_numpy()
+    n = position["n"].to_numpy()
+    del position
+    alive = left_us[member] >= day * DAY_US  # no explicit departure before the day
+    if not alive.all():
+        member, day, n = member[alive], day[alive], n[alive]
+    del alive
+    if len(member) == 0:
+        return None
+    # running counts per member (rows sorted by member, then day)
     starts = np.flatnonzero(np.r_[True, member[1:] != member[:-1]])
-    group_start = np.repeat(starts, np.diff(np.r_[starts, len(member)]))
+    lengths = np.diff(np.r_[starts, len(member)])
+    group_start = np.repeat(starts, lengths)
     cum = np.cumsum(n)
-    offset = np.where(starts > 0, cum[starts - 1], 0)
-    before = cum - n - np.repeat(offset, np.diff(np.r_[starts, len(member)]))
+    offset = np.repeat(np.where(starts > 0, cum[starts - 1], 0), lengths)
+    before = cum - n - offset  # rows before the day
+    del n
     k = np.arange(len(member)) - group_start  # active days before this one
-    previous_day = np.where(k > 0, np.r_[0, day[:-1]], -1)
     # rows in the 27 days before: running count before the day less that before day - 27
     key = member * (1 << 32) + day
-    cut = np.searchsorted(key, member * (1 << 32) + day - 27, side="left")
-    before_cut = np.where(cut > group_start, cum[np.maximum(cut - 1, 0)], 0) - np.repeat(
-        offset, np.diff(np.r_[starts, len(member)])
-    )
-    recent = before - np.maximum(before_cut, 0)
+    cut = np.searchsorted(key, key - 27, side="left")
+    before_cut = np.where(cut > group_start, cum[np.maximum(cut - 1, 0)], 0) - offset
+    del cut, offset, cum, group_start
+    previous = np.where(k > 0, np.r_[0, day[:-1]], join_day[member])
+    history = np.empty((len(member), 6), dtype=np.int32)
+    history[:, 0] = before
+    history[:, 1] = np.maximum(before - np.maximum(before_cut, 0), 0)
+    del before, before_cut
+    history[:, 2] = k
+    history[:, 3] = day - previous
+    history[:, 4] = day - join_day[member]
+    del k, previous
     # other proof first seen before the day: first exposures per member as sorted day keys
-    ids = frame["member_id"].unique().sort()
     seen = (
         first.group_by("member_id", "item_id")
         .agg(pl.col("first_at").min())
-        .join(
-            pl.DataFrame({"member_id": ids, "_m": np.arange(len(ids), dtype=np.int64)}),
-            on="member_id",
-            how="inner",
+        .join(keyed.select("member_id", "_pos"), on="member_id", how="inner")
+        .select(
+            pl.col("_pos").cast(pl.Int64) * (1 << 32) + pl.col("first_at").dt.epoch("us") // DAY_US
         )
-        .select(pl.col("_m") * (1 << 32) + pl.col("first_at").dt.epoch("us") // DAY_US)
         .to_series()
         .sort()
         .to_numpy()
     )
-    seen_before = np.searchsorted(seen, key, side="left") - np.searchsorted(
+    history[:, 5] = np.searchsorted(seen, key, side="left") - np.searchsorted(
         seen, member * (1 << 32), side="left"
     )
-    frame = frame.with_columns(
-        pl.Series("before", before),
-        pl.Series("_recent", recent),
-        pl.Series("_k", k),
-        pl.Series("_prev", np.where(k > 0, previous_day, -1)),
-        pl.Series("_seen", seen_before),
-    ).with_columns(
-        pl.when(pl.col("_prev") >= 0).then(pl.col("_prev")).otherwise(None).alias("_prev")
-    )
-    horizon_us = settings.horizon_days * DAY_US
-    frame = frame.with_columns(
-        pl.col("before").log1p().alias("log_activity_before"),
-        pl.col("_recent").clip(lower_bound=0).log1p().alias("log_activity_28d"),
-        pl.col("_k").cast(pl.Float64).log1p().alias("log_active_days_before"),
-        (pl.col("day") - pl.coalesce("_prev", "join_day"))
-        .cast(pl.Float64)
-        .log1p()
-        .alias("log_days_since_active"),
-        (pl.col("day") - pl.col("join_day")).cast(pl.Float64).log1p().alias("log_tenure"),
-        pl.col("_seen").cast(pl.Float64).log1p().alias("log_other_proof_seen"),
-        ((pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25).alias("join_years"),
-        (
-            pl.col("churned_us").is_null()
-            | (pl.col("churned_us") >= pl.col("day") * DAY_US + horizon_us)
-        )
-        .cast(pl.Int8)
-        .alias("retained"),
-    )
+    del key, seen
+    retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
     names = list(TRIAL_COVARIATES)
+    member_x = [join_years.to_numpy().astype(np.float64)[:, None]]
     dummies = attribute_dummies(community, settings)
     if dummies is not None:
-        frame = frame.join(dummies, on="member_id", how="left")
-        names += [c for c in dummies.columns if c != "member_id"]
+        levels = [c for c in dummies.columns if c != "member_id"]
+        aligned = keyed.select("_pos", "member_id").join(dummies, on="member_id", how="left")
+        member_x.append(
+            aligned.sort("_pos")
+            .select(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in levels)
+            .to_numpy()
+        )
+        names += levels
     return TrialDays(
         member_ids=ids.to_list(),
-        member=member,
-        day=frame["day"].cast(pl.Int64).to_numpy(),
-        x=frame.select(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in names).to_numpy(),
+        member=member.astype(np.int32),
+        day=day.astype(np.int32),
+        history=history,
+        member_x=np.hstack(member_x),
         names=tuple(names),
-        retained=frame["retained"].to_numpy().astype(np.int8),
+        retained=retained,
     )
 
 
@@ -284,7 +297,7 @@ def trial_effect(
     rows = np.concatenate([pick1, pick0])
     s = np.concatenate([np.full(take1, n1 / take1), np.full(take0, n0 / take0)])
     a = np.concatenate([np.ones(take1, dtype=np.int8), np.zeros(take0, dtype=np.int8)])
-    x = _standardise(days.x[rows])
+    x = _standardise(days.features(rows))
     y = days.retained[rows]
     propensity = _weighted_probability(x, a, s, x)
     auc = _weighted_auc(propensity, a, s)

@@ -6,14 +6,25 @@ compared in words."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 
+from analytics.community import load_community
 from analytics.impact import ImpactSettings
-from analytics.impact.trial import TrialDays, trial_effect, views_compared
+from analytics.impact.item import _first_exposures
+from analytics.impact.trial import (
+    TRIAL_COVARIATES,
+    TrialDays,
+    trial_days,
+    trial_effect,
+    views_compared,
+)
+from analytics.io import open_source
 from analytics.queries.events import DAY_US
+from tests.conftest import write_csvs
 
 EFFECT = 0.10
 DAY0 = 20_000  # a calendar day number (2024-10-04)
@@ -38,14 +49,14 @@ def _simulated(seed: int, members: int = 4_000, days: int = 25) -> tuple[TrialDa
     retained = np.where(
         exposed_today, draw[member] < base[member] + EFFECT, draw[member] < base[member]
     ).astype(np.int8)
-    x = np.column_stack([u[member], np.log1p(day)])
     ids = [f"m{i:05d}" for i in range(members)]
     trial = TrialDays(
         member_ids=ids,
-        member=member.astype(np.int64),
-        day=(DAY0 + day).astype(np.int64),
-        x=x,
-        names=("u", "log_day"),
+        member=member.astype(np.int32),
+        day=(DAY0 + day).astype(np.int32),
+        history=day[:, None].astype(np.int32),  # the covariate log(1 + day)
+        member_x=u[:, None],  # and the member's engagement, fixed
+        names=("log_day", "u"),
         retained=retained,
     )
     seen = np.flatnonzero(first < days)
@@ -105,3 +116,51 @@ def test_views_compared_in_words() -> None:
         (0.05, 0.01, 0.09), (0.03, -0.01, 0.07), 30
     )
     assert views_compared((None, None, None), (0.03, -0.01, 0.07), 30) == ""
+
+
+def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
+    """The covariates of each member-day, from a community small enough to count by hand:
+    activity before the day (all and in the 27 days before), active days before, days since the
+    previous active day (or joining), tenure, other proof seen before the day; a member who left
+    has no member-days after leaving."""
+    folder = write_csvs(
+        tmp_path / "tiny",
+        {
+            "members": (
+                "member_id,joined_at,left_at,channel\n"
+                "a,2024-01-01,,ads\nb,2024-01-01,2024-01-20,organic\nz,2024-01-01,,ads\n"
+            ),
+            "activity": (
+                "member_id,occurred_at,kind\n"
+                "a,2024-01-02T10:00:00Z,post\na,2024-01-02T11:00:00Z,post\n"
+                "a,2024-01-10T10:00:00Z,post\na,2024-02-20T10:00:00Z,post\n"
+                "b,2024-01-03T10:00:00Z,post\nb,2024-01-25T10:00:00Z,post\n"
+                "z,2024-12-31T10:00:00Z,post\n"
+            ),
+            "proof_items": "item_id,kind,title,published_at\np1,testimonial,One,2024-01-01\n",
+            "exposures": "member_id,item_id,occurred_at\na,p1,2024-01-05T10:00:00Z\n",
+        },
+    )
+    community = load_community(open_source(folder))
+    settings = ImpactSettings()
+    days = trial_days(community, settings, _first_exposures(community))
+    assert days is not None
+    assert days.names[:7] == TRIAL_COVARIATES
+    rows = {
+        (days.member_ids[m], int(d)): tuple(int(v) for v in h)
+        for m, d, h in zip(days.member, days.day, days.history, strict=True)
+    }
+
+    def day(text: str) -> int:
+        return int(datetime.fromisoformat(text).replace(tzinfo=UTC).timestamp()) // 86_400
+
+    # (before, in the 27 days before, active days before, days since active, tenure, seen)
+    assert rows[("a", day("2024-01-02"))] == (0, 0, 0, 1, 1, 0)
+    assert rows[("a", day("2024-01-10"))] == (2, 2, 1, 8, 9, 1)
+    assert rows[("a", day("2024-02-20"))] == (3, 0, 2, 41, 50, 1)
+    assert rows[("b", day("2024-01-03"))] == (0, 0, 0, 2, 2, 0)
+    assert ("b", day("2024-01-25")) not in rows  # after b left
+    assert not any(m == "z" for m, _ in rows)  # z's day is too late for a decidable outcome
+    x = days.features(np.arange(len(days.day)))
+    assert x.shape == (len(days.day), len(days.names))
+    assert np.allclose(x[:, :6], np.log1p(days.history))
