@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import polars as pl
@@ -22,6 +22,8 @@ from analytics.impact.model import (
 )
 from analytics.queries.events import DAY_US
 from analytics.queries.exposures import exposures_before, first_exposures
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,7 @@ def _first_exposures(community: Community) -> pl.DataFrame:
     )
 
 
-def _exclude_own(
-    frame: pl.DataFrame, own_counts: pl.DataFrame, item_ids: Sequence[str]
-) -> pl.DataFrame:
+def _exclude_own(frame: FrameT, own_counts: pl.DataFrame, item_ids: Sequence[str]) -> FrameT:
     """Recompute the other-proof covariate without the analysed item's own exposures (which
     would otherwise predict exposure to it by construction)."""
     own = (
@@ -55,7 +55,12 @@ def _exclude_own(
         .agg(pl.col("n").sum().alias("_own"))
     )
     return (
-        frame.join(own, on="member_id", how="left")
+        frame.join(
+            own.lazy() if isinstance(frame, pl.LazyFrame) else own,
+            on="member_id",
+            how="left",
+            maintain_order="left",
+        )
         .with_columns(
             (pl.col("n_exposures") - pl.col("_own").fill_null(0))
             .clip(lower_bound=0)
@@ -112,31 +117,46 @@ def _analyse(
     own_counts: pl.DataFrame | None = None,
     tenure_day: float | None = None,
 ) -> ItemEffect:
-    frame = population.frame
-    exposures = first.filter(pl.col("item_id").is_in(list(candidate.item_ids)))
-    member_first = exposures.group_by("member_id").agg(pl.col("first_at").min())
-    # The naive comparison that correlation dashboards make: ever exposed (at any time) vs
-    # never, same retention outcome, no landmark and no adjustment.
-    naive = frame.join(member_first, on="member_id", how="left").with_columns(
-        pl.col("first_at").is_not_null().alias("ever")
+    member_first = (
+        first.lazy()
+        .filter(pl.col("item_id").is_in(list(candidate.item_ids)))
+        .group_by("member_id")
+        .agg(pl.col("first_at").min())
     )
+    # The naive comparison that correlation dashboards make: ever exposed (at any time) vs
+    # never, same retention outcome, no landmark and no adjustment. One lazy query each for
+    # it and for the eligible members, reading only the columns they need.
+    ever = pl.col("first_at").is_not_null()
+    naive = (
+        population.frame.lazy()
+        .select("member_id", "retained", "present_at_landmark", "landmark_at")
+        .join(member_first, on="member_id", how="left", maintain_order="left")
+    )
+    counts = naive.select(
+        pl.len().alias("n"),
+        ever.sum().alias("n_ever"),
+        pl.col("retained").filter(ever).mean().alias("ever"),
+        pl.col("retained").filter(~ever).mean().alias("never"),
+    ).collect()
+    n_ever, n_all = int(counts["n_ever"][0]), int(counts["n"][0])
     naive_effect: float | None = None
     phi: float | None = None
-    n_ever = int(naive["ever"].sum())
-    naive_sizes = (n_ever, naive.height - n_ever)
-    if naive["ever"].any() and not naive["ever"].all():
-        ever = naive.filter("ever")["retained"].mean()
-        never = naive.filter(~pl.col("ever"))["retained"].mean()
-        naive_effect = float(ever) - float(never)  # type: ignore[arg-type]
-        corr = np.corrcoef(naive["ever"].cast(pl.Float64), naive["retained"].cast(pl.Float64))
+    naive_sizes = (n_ever, n_all - n_ever)
+    if 0 < n_ever < n_all:
+        naive_effect = float(counts["ever"][0]) - float(counts["never"][0])
+        flags = naive.select(ever.alias("ever"), "retained").collect()
+        corr = np.corrcoef(flags["ever"].cast(pl.Float64), flags["retained"].cast(pl.Float64))
         phi = float(corr[0, 1]) if np.isfinite(corr[0, 1]) else None
-    eligible = naive.filter(pl.col("present_at_landmark"))
+    eligible_lazy = population.frame.lazy().filter(pl.col("present_at_landmark"))
     if candidate.published_at is not None:
-        eligible = eligible.filter(pl.col("landmark_at") > candidate.published_at)
+        eligible_lazy = eligible_lazy.filter(pl.col("landmark_at") > candidate.published_at)
     exposed = (pl.col("first_at") < pl.col("landmark_at")).fill_null(False)
-    eligible = eligible.with_columns(exposed.alias("exposed"))
+    eligible_lazy = eligible_lazy.join(
+        member_first, on="member_id", how="left", maintain_order="left"
+    ).with_columns(exposed.alias("exposed"))
     if own_counts is not None:
-        eligible = _exclude_own(eligible, own_counts, candidate.item_ids)
+        eligible_lazy = _exclude_own(eligible_lazy, own_counts, candidate.item_ids)
+    eligible = eligible_lazy.select("exposed", "retained", *population.covariates).collect()
     n1 = int(eligible["exposed"].sum())
     n0 = eligible.height - n1
 
