@@ -39,9 +39,17 @@ def lifecycle_weeks(activity: Frame) -> Frame:
         Weeks after the last activity appear up to 4 weeks later (dormant and -1 marks).
     """
     week = nw.col("week")
+    # one pass over the activity: each member's active days, then their active weeks with the
+    # number of active days in each (the member-days), then the neighbouring active weeks
     weeks = (
-        activity.select("member_key", week_index("occurred_at_us").alias("week"))
+        activity.select(
+            "member_key",
+            day_index("occurred_at_us").alias("day"),
+            week_index("occurred_at_us").alias("week"),
+        )
         .unique()
+        .group_by("member_key", "week")
+        .agg(nw.len().cast(nw.Int64).alias("days"))
         .with_columns(
             week.shift(1).over("member_key", order_by="week").alias("previous"),
             week.shift(-1).over("member_key", order_by="week").alias("next"),
@@ -66,6 +74,7 @@ def lifecycle_weeks(activity: Frame) -> Frame:
             returning=flag(since == 1),
             resurrected=flag(since > 1),
             delta_28d=one(1),
+            member_days=nw.col("days"),
         )
     )
     dormant = weeks.filter(nw.col("next").is_null() | (until > 1)).select(
@@ -73,17 +82,8 @@ def lifecycle_weeks(activity: Frame) -> Frame:
     )
     span = nw.when(~nw.col("next").is_null() & (until < ROLLING_WEEKS)).then(until)
     ends = weeks.select(*row(week + span.otherwise(one(ROLLING_WEEKS)), delta_28d=one(-1)))
-    days = (
-        activity.select(
-            "member_key",
-            day_index("occurred_at_us").alias("day"),
-            week_index("occurred_at_us").alias("week"),
-        )
-        .unique()
-        .select(*row(week, member_days=one(1)))
-    )
     return (
-        nw.concat([active, dormant, ends, days], how="vertical")
+        nw.concat([active, dormant, ends], how="vertical")
         .group_by("week")
         .agg(nw.col(*LIFECYCLE_COUNTS).sum().cast(nw.Int64))
     )
