@@ -10,6 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 from scipy import stats
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
@@ -53,30 +54,48 @@ def _subsample(
     return np.concatenate(picks), np.concatenate(weights)
 
 
-def _fit_probability(
-    x: FloatArray,
-    y: npt.NDArray[np.int8],
-    *,
-    predict: FloatArray | None = None,
-    max_rows: int | None = None,
-    seed: int = 0,
-) -> FloatArray:
-    """P(y = 1 | x) by logistic regression, predicted for ``predict`` (default ``x``). Beyond
-    ``max_rows`` rows the model is fitted on a weighted sample (see :func:`_subsample`): with a
-    few dozen coefficients, a hundred thousand members pin them down as well as a million."""
-    target = x if predict is None else predict
-    if y.min() == y.max():  # everyone alike: the probability is that constant
-        return np.full(len(target), float(y[0]))
-    # Newton–Cholesky: exact and fast when there are many members and few covariates
-    model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
-    sample = _subsample(y, max_rows, seed)
-    if sample is None:
-        model.fit(x, y)
-    else:
-        rows, weight = sample
-        model.fit(x[rows], y[rows], sample_weight=weight)
-    probability: FloatArray = model.predict_proba(target)[:, 1]
-    return probability
+class _ScaledFit:
+    """Logistic models on the standardised columns of ``x`` (constant columns dropped), without
+    a standardised copy of the whole matrix: models are fitted on (a sample of) rows scaled on
+    the fly, and predictions fold the scaling into the coefficients."""
+
+    def __init__(self, x: FloatArray) -> None:
+        self.x = x
+        self.mean = x.mean(axis=0)
+        self.sd = x.std(axis=0)
+        self.keep = self.sd > 1e-12
+
+    def scaled(self, rows: npt.NDArray[np.intp] | None = None) -> FloatArray:
+        part = self.x if rows is None else self.x[rows]
+        return (part[:, self.keep] - self.mean[self.keep]) / self.sd[self.keep]
+
+    def probability(
+        self,
+        y: npt.NDArray[np.int8],
+        rows: npt.NDArray[np.intp] | None = None,
+        *,
+        max_rows: int | None = None,
+        seed: int = 0,
+    ) -> FloatArray:
+        """P(y = 1) for every row of ``x``, from a model of ``y`` fitted on ``rows`` (``y`` has
+        one value per fitted row; default: all rows)."""
+        if y.min() == y.max():  # everyone alike: the probability is that constant
+            return np.full(len(self.x), float(y[0]))
+        # Newton–Cholesky: exact and fast when there are many members and few covariates
+        model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
+        sample = _subsample(y, max_rows, seed)
+        chosen = np.arange(len(y)) if sample is None else sample[0]
+        fit = self.scaled(chosen if rows is None else rows[chosen])
+        if sample is None:
+            model.fit(fit, y)
+        else:
+            model.fit(fit, y[chosen], sample_weight=sample[1])
+        coef = np.zeros(self.x.shape[1])
+        coef[self.keep] = model.coef_[0] / self.sd[self.keep]
+        intercept = float(model.intercept_[0]) - float(coef @ self.mean)
+        logit = self.x @ coef + intercept
+        probability: FloatArray = expit(logit)
+        return probability
 
 
 def _balance(
@@ -100,15 +119,14 @@ def _doubly_robust(
     seed: int = 0,
     with_balance: bool = True,
 ) -> _Estimate:
-    x = _standardise(x_raw)
+    scaled = _ScaledFit(x_raw)
     a = exposed.astype(np.int8)
-    propensity = _fit_probability(x, a, max_rows=max_rows, seed=seed)
+    propensity = scaled.probability(a, max_rows=max_rows, seed=seed)
     auc = float(roc_auc_score(a, propensity))
     e = np.clip(propensity, *PROPENSITY_CLIP)
     w = np.where(exposed, 1.0, e / (1 - e))
-    m0 = _fit_probability(
-        x[~exposed], retained[~exposed], predict=x, max_rows=max_rows, seed=seed + 1
-    )
+    unexposed = np.flatnonzero(~exposed)
+    m0 = scaled.probability(retained[unexposed], unexposed, max_rows=max_rows, seed=seed + 1)
     share_exposed = a.mean()
     residual = retained - m0
     terms = np.where(exposed, residual, -w * residual)
