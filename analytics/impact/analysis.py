@@ -24,9 +24,10 @@ from analytics.impact.model import (
     ItemEffect,
     Progress,
 )
+from analytics.impact.parallel import ordered_map
 from analytics.impact.population import _joined_until, early_activity_by, landmark_population
 from analytics.impact.sensitivity import with_sensitivity
-from analytics.impact.trial import trial_days, trial_effect, views_compared
+from analytics.impact.trial import TrialEffect, trial_days, trial_effect, views_compared
 from analytics.impact.verdicts import _with_q_values
 
 
@@ -104,25 +105,38 @@ def _estimate_effects(
     own = _own_counts(own_rows, population)
     singles, kinds = _candidates(community)
     total = len(singles) + len(kinds)
-    items: list[ItemEffect] = []
-    for i, candidate in enumerate(singles):
-        report(f"Estimating '{candidate.title}'", 0.05 + 0.6 * i / total)
-        tenure = _tenure_day(community, first, candidate.item_ids)
-        items.append(
-            _analyse(candidate, population, first, settings, rng, own_counts=own, tenure_day=tenure)
+    # the items are independent; the interval's bootstrap (when asked for) draws from one
+    # shared generator, so then they run one after the other to stay reproducible
+    parallel = settings.bootstrap == 0
+    tenures = [_tenure_day(community, first, c.item_ids) for c in singles]
+
+    def single(k: int) -> ItemEffect:
+        return _analyse(
+            singles[k], population, first, settings, rng, own_counts=own, tenure_day=tenures[k]
         )
+
+    def kind(candidate: _Candidate) -> ItemEffect:
+        return _analyse(candidate, population, first, settings, rng, own_counts=own)
+
+    items: list[ItemEffect] = []
+    for i, effect in enumerate(ordered_map(single, range(len(singles)), parallel=parallel)):
+        report(f"Estimated '{singles[i].title}'", 0.05 + 0.6 * (i + 1) / total)
+        items.append(effect)
     kind_effects: list[ItemEffect] = []
-    for i, candidate in enumerate(kinds):
-        report(f"Estimating {candidate.title}", 0.05 + 0.6 * (len(singles) + i) / total)
-        kind_effects.append(_analyse(candidate, population, first, settings, rng, own_counts=own))
+    for i, effect in enumerate(ordered_map(kind, kinds, parallel=parallel)):
+        report(f"Estimated {kinds[i].title}", 0.05 + 0.6 * (len(singles) + i + 1) / total)
+        kind_effects.append(effect)
     if settings.trials:
         report("Sequential trials: members newly exposed on a day vs active members not yet", 0.66)
         days = trial_days(community, settings, first)
-        for k, candidate in enumerate(singles):
-            trial = trial_effect(
+
+        def trial_of(candidate: _Candidate) -> TrialEffect:
+            return trial_effect(
                 days, first, candidate.item_ids, candidate.published_at, settings,
                 candidate.item_id,
             )  # fmt: skip
+
+        for k, trial in enumerate(ordered_map(trial_of, singles)):
             landmark = items[k]
             items[k] = replace(
                 landmark,

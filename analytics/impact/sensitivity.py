@@ -17,6 +17,7 @@ from analytics.impact.model import (
     ItemEffect,
     Progress,
 )
+from analytics.impact.parallel import ordered_map
 from analytics.impact.population import (
     EarlyActivity,
     landmark_population,
@@ -40,13 +41,15 @@ def with_sensitivity(
         other_population = landmark_population(community, other, early=early)
         other_own = _own_counts(own_rows, other_population)
         for effects, candidates in groups:
-            for k, candidate in enumerate(candidates):
-                if effects[k].effect is None:
-                    continue
-                again = _analyse(
-                    candidate, other_population, first, other, rng, with_interval=False,
-                    own_counts=other_own,
+            estimable = [k for k in range(len(candidates)) if effects[k].effect is not None]
+
+            def again(k: int) -> ItemEffect:
+                return _analyse(
+                    candidates[k], other_population, first, other, rng,  # noqa: B023
+                    with_interval=False, own_counts=other_own,  # noqa: B023
                 )  # fmt: skip
+
+            for k, found in zip(estimable, ordered_map(again, estimable), strict=True):
                 effects[k] = replace(
-                    effects[k], sensitivity={**effects[k].sensitivity, days: again.effect}
+                    effects[k], sensitivity={**effects[k].sensitivity, days: found.effect}
                 )
