@@ -135,15 +135,8 @@ def trial_days(
     join_years = members.select(
         (pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25
     ).to_series()
-    position = found.join(keyed.select("member_key", "_pos"), on="member_key", how="inner").select(
-        pl.col("_pos").cast(pl.Int64), pl.col("day").cast(pl.Int64), pl.col("n").cast(pl.Int64)
-    )
+    member, day, n = _by_member_and_day(found, keyed)
     del found
-    position = position.sort("_pos", "day")
-    member = position["_pos"].to_numpy()
-    day = position["day"].to_numpy()
-    n = position["n"].to_numpy()
-    del position
     alive = left_us[member] >= day * DAY_US  # no explicit departure before the day
     if not alive.all():
         member, day, n = member[alive], day[alive], n[alive]
@@ -211,6 +204,36 @@ def trial_days(
         names=tuple(names),
         retained=retained,
     )
+
+
+def _by_member_and_day(
+    found: pl.DataFrame, keyed: pl.DataFrame
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The member-days (``member_key``, ``day``, ``n``) as the member's position in ``keyed``,
+    the day and the count, sorted by member, then day. Whole-number keys are looked up in an
+    array rather than joined, and the rows sorted on one combined key: at a million members
+    (30 M member-days) a join and a two-column sort took 7.5 s, these take about 2."""
+    if keyed["member_key"].dtype.is_integer():
+        keys = keyed["member_key"].cast(pl.Int64).to_numpy()
+        lookup = np.full(int(keys.max()) + 1 if len(keys) else 1, -1, dtype=np.int64)
+        lookup[keys] = keyed["_pos"].cast(pl.Int64).to_numpy()
+        raw = found["member_key"].cast(pl.Int64).to_numpy()
+        inside = raw < len(lookup)
+        position = np.where(inside, lookup[np.where(inside, raw, 0)], -1)
+    else:
+        position = (
+            found.select("member_key")
+            .join(keyed.select("member_key", "_pos"), on="member_key", how="left",
+                  maintain_order="left")
+            ["_pos"].cast(pl.Int64).fill_null(-1).to_numpy()
+        )  # fmt: skip
+    day = found["day"].cast(pl.Int64).to_numpy()
+    n = found["n"].cast(pl.Int64).to_numpy()
+    known = position >= 0
+    if not known.all():
+        position, day, n = position[known], day[known], n[known]
+    order = pl.Series(position * (1 << 32) + day).arg_sort().to_numpy()
+    return position[order], day[order], n[order]
 
 
 def _stream(seed: int, key: str) -> np.random.Generator:
