@@ -256,9 +256,7 @@ def _impact_window(settings: ImpactSettings) -> str:
 def _forest(name: str, result: ImpactResult, subtitle: str) -> Drawn:
     table = result.table()
     _require(not table.is_empty(), "no proof item could be estimated")
-    s = result.settings
-    fig = charts.forest_plot(table, landmark=s.landmark_days, horizon=s.horizon_days,
-                             subtitle=subtitle)  # fmt: skip
+    fig = charts.forest_plot(table, settings=result.settings, subtitle=subtitle)
     return _drawn(name, fig, table, "social proof effects")
 
 

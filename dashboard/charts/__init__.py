@@ -20,10 +20,10 @@ from dashboard.charts.growth import (
 )
 from dashboard.charts.impact import (
     VERDICT_COLORS,
-    VERDICT_LABELS,
     balance_chart,
     forest_plot,
     timing_chart,
+    verdict_labels,
     weighted_curves_chart,
 )
 from dashboard.charts.retention import (
@@ -41,7 +41,6 @@ __all__ = [
     "COLORS",
     "TEMPLATE_NAME",
     "VERDICT_COLORS",
-    "VERDICT_LABELS",
     "activation_chart",
     "active_members_chart",
     "activity_kind_chart",
@@ -61,6 +60,7 @@ __all__ = [
     "retention_curves",
     "survival_chart",
     "timing_chart",
+    "verdict_labels",
     "view_caption",
     "week_signups_chart",
     "weighted_curves_chart",
