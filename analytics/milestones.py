@@ -43,6 +43,7 @@ from scipy import stats
 from analytics.community import Community
 from analytics.errors import InputError
 from analytics.queries.active import active_per_day
+from analytics.vocabulary import quoted
 
 Outcome = Literal["signups", "active"]
 Verdict = Literal["lift", "drop", "no_evidence", "not_estimable"]
@@ -415,7 +416,7 @@ def estimate_milestones(
     effects: list[MilestoneEffect] = []
     z = float(stats.norm.ppf(1 - settings.alpha / 2))
     for k, row in enumerate(milestones.iter_rows(named=True)):
-        report(f"Estimating '{row['title']}'", 0.5 + 0.4 * k / max(milestones.height, 1))
+        report(f"Estimating {quoted(row['title'])}", 0.5 + 0.4 * k / max(milestones.height, 1))
         start = starts[k]
         overlaps = tuple(
             other["milestone_id"]

@@ -48,6 +48,7 @@ from analytics.milestones import (
 from analytics.overview import RETENTION_DAYS, Kpi, KpiName, overview_kpis
 from analytics.periods import Period
 from analytics.stats import p_text, wilson_interval
+from analytics.vocabulary import quoted
 
 Progress = Callable[[str, float], None]
 
@@ -722,7 +723,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     for m in review.milestones:
         e = m.effect
         window = review.milestone_settings.window_days
-        said = f"'{e.title}' was announced on {e.announced_at:%Y-%m-%d}"
+        said = f"{quoted(e.title)} was announced on {e.announced_at:%Y-%m-%d}"
         if m.available_on is not None:
             out.append(
                 f"{said}; its {window}-day window has not ended yet, so its effect on signups "

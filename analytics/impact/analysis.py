@@ -28,6 +28,7 @@ from analytics.impact.population import _joined_until, early_activity_by, landma
 from analytics.impact.sensitivity import with_sensitivity
 from analytics.impact.trial import trial_days, trial_effect, views_compared
 from analytics.impact.verdicts import _with_q_values
+from analytics.vocabulary import quoted
 
 
 def _candidates(community: Community) -> tuple[list[_Candidate], list[_Candidate]]:
@@ -106,7 +107,7 @@ def _estimate_effects(
     total = len(singles) + len(kinds)
     items: list[ItemEffect] = []
     for i, candidate in enumerate(singles):
-        report(f"Estimating '{candidate.title}'", 0.05 + 0.6 * i / total)
+        report(f"Estimating {quoted(candidate.title)}", 0.05 + 0.6 * i / total)
         tenure = _tenure_day(community, first, candidate.item_ids)
         items.append(
             _analyse(candidate, population, first, settings, rng, own_counts=own, tenure_day=tenure)
