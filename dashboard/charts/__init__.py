@@ -7,10 +7,12 @@ module per chart family; pages, the catalog and the report import them from here
 from __future__ import annotations
 
 from dashboard.charts.engagement import (
+    LORENZ_CURVE,
     activation_chart,
     active_members_chart,
     activity_kind_chart,
     lorenz_chart,
+    lorenz_note,
 )
 from dashboard.charts.growth import (
     event_study_chart,
@@ -39,6 +41,7 @@ from dashboard.charts.style import COLORS, TEMPLATE_NAME, view_caption
 
 __all__ = [
     "COLORS",
+    "LORENZ_CURVE",
     "TEMPLATE_NAME",
     "VERDICT_COLORS",
     "activation_chart",
@@ -55,6 +58,7 @@ __all__ = [
     "kpi_weeks_chart",
     "lifecycle_chart",
     "lorenz_chart",
+    "lorenz_note",
     "milestone_columns",
     "milestone_detail_chart",
     "retention_curves",
