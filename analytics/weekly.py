@@ -693,7 +693,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(
                 f"None of the {analysed} proof items ({estimable} with an estimate) showed an "
                 "effect on retention that stands out from chance after correcting for testing "
-                f"many items ({threshold})."
+                f"many items, at {threshold}."
             )
         else:
             helps = sum(e.verdict == "helps" for e in review.notable)
@@ -701,7 +701,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(
                 f"Of {analysed} proof items, {helps} {'goes' if helps == 1 else 'go'} with members "
                 f"staying and {hurts} with members leaving, after correcting for testing many "
-                f"items ({threshold}); the clearest of each:"
+                f"items, at {threshold}; the clearest of each:"
             )
             # the hurting items are named as the helping ones are, each up to MAX_NOTABLE
             named = [e for e in review.notable if e.verdict == "helps"][:MAX_NOTABLE] + [

@@ -154,7 +154,7 @@ def no_findings_text(review: WeeklyReview) -> str:
     assert review.impact is not None
     return (
         "No proof item shows an effect that stands out from chance "
-        f"({threshold_words(review.impact.settings)}) among the "
+        f"at {threshold_words(review.impact.settings)} among the "
         f"{len(review.impact.items)} analysed."
     )
 

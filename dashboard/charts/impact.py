@@ -23,11 +23,11 @@ VERDICT_COLORS = {
 
 def verdict_labels(settings: ImpactSettings) -> dict[str, str]:
     """Verdicts in words, the clear ones with the threshold of the error control actually used
-    ("Helps (Holm-adjusted p ≤ 0.05)" or "Helps (q ≤ 0.05 (false discovery rate))")."""
+    ("Helps: Holm-adjusted p ≤ 0.05" or "Helps: q ≤ 0.05 (false discovery rate)")."""
     threshold = threshold_words(settings)
     return {
-        "helps": f"Helps ({threshold})",
-        "hurts": f"Hurts ({threshold})",
+        "helps": f"Helps: {threshold}",
+        "hurts": f"Hurts: {threshold}",
         "no_evidence": "No evidence",
         "not_identifiable": "Not identifiable",
     }

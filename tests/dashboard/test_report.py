@@ -197,7 +197,7 @@ def test_report_chart_and_email_name_the_error_control_used(
         if control == "per_item":
             assert "q ≤" not in page
     assert report.no_findings_text(without).startswith(
-        f"No proof item shows an effect that stands out from chance ({said})"
+        f"No proof item shows an effect that stands out from chance at {said} among"
     )
     # the forest plot's legend, with one item made clear
     import polars as pl
@@ -219,7 +219,7 @@ def test_report_chart_and_email_name_the_error_control_used(
     )
     figure = charts.forest_plot(table, settings=review.impact.settings, subtitle="test")
     legend = {t.name for t in figure.data}
-    assert f"Helps ({said})" in legend
+    assert f"Helps: {said}" in legend
     assert control == "fdr" or not any("q ≤" in str(n) for n in legend)
     # the e-mail's findings table names the adjusted p the verdict used
     message = digest.review_email(
