@@ -18,7 +18,11 @@ Progress = Callable[[str, float], None]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO_ROOT / "data"
-DEFAULT_DATABASE = DATA_DIR / "proofboard.db"
+#: an environment variable that moves the embedded database elsewhere (the test session points
+#: it at a temporary file, so running the tests never writes into ``data/``; the CLI and the
+#: dashboard servers the tests start inherit it)
+ENV_DATABASE = "PROOFBOARD_EMBEDDED_DATABASE"
+DEFAULT_DATABASE = Path(os.environ.get(ENV_DATABASE) or DATA_DIR / "proofboard.db")
 DEFAULT_DEMO_MEMBERS = 10_000
 DEFAULT_DEMO_SEED = 7
 

@@ -183,6 +183,16 @@ class Concentration:
     gini: float | None
     lorenz: pl.DataFrame
 
+    def top_members(self, share: float) -> int:
+        """How many members "the most active ``share``" are (``top_1``: 0.01)."""
+        return top_group_size(self.active_members, share)
+
+
+def top_group_size(active_members: int, share: float) -> int:
+    """How many members the most active ``share`` of ``active_members`` are: at least one
+    (the top 1 % of 250 active members is 3 members)."""
+    return max(1, math.ceil(active_members * share - 1e-9))
+
 
 def concentration(
     community: Community, *, first: date, last: date, kind: str | None = None
@@ -202,8 +212,7 @@ def concentration(
     descending = counts.sort(descending=True)
 
     def top(share: float) -> float:
-        k = max(1, math.ceil(n * share - 1e-9))
-        return float(descending.head(k).sum()) / total
+        return float(descending.head(top_group_size(n, share)).sum()) / total
 
     cumulative = counts.cum_sum() / total
     member_share = pl.Series([(i + 1) / n for i in range(n)])

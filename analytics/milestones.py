@@ -43,6 +43,7 @@ from scipy import stats
 from analytics.community import Community
 from analytics.errors import InputError
 from analytics.queries.active import active_per_day
+from analytics.vocabulary import quoted
 
 Outcome = Literal["signups", "active"]
 Verdict = Literal["lift", "drop", "no_evidence", "not_estimable"]
@@ -415,7 +416,7 @@ def estimate_milestones(
     effects: list[MilestoneEffect] = []
     z = float(stats.norm.ppf(1 - settings.alpha / 2))
     for k, row in enumerate(milestones.iter_rows(named=True)):
-        report(f"Estimating '{row['title']}'", 0.5 + 0.4 * k / max(milestones.height, 1))
+        report(f"Estimating {quoted(row['title'])}", 0.5 + 0.4 * k / max(milestones.height, 1))
         start = starts[k]
         overlaps = tuple(
             other["milestone_id"]
@@ -516,16 +517,17 @@ def _event_study(
     effects: list[MilestoneEffect], placebos: list[_Window], settings: MilestoneSettings
 ) -> pl.DataFrame:
     """Average relative uplift by day since announcement over the estimable milestones, with
-    the 95 % band of the same average over random sets of placebo dates."""
+    the 95 % band of the same average over random sets of placebo dates, and ``members``: how
+    many were counted on that day over the announcements (what the day's average rests on)."""
     offsets = np.arange(settings.window_days)
     real = [e.daily for e in effects if e.daily is not None]
     columns = {"day": offsets}
     if not real or not placebos:
         return pl.DataFrame(
             {**columns, "uplift": [None] * len(offsets), "band_low": [None] * len(offsets),
-             "band_high": [None] * len(offsets)},
+             "band_high": [None] * len(offsets), "members": [None] * len(offsets)},
             schema={"day": pl.Int64, "uplift": pl.Float64, "band_low": pl.Float64,
-                    "band_high": pl.Float64},
+                    "band_high": pl.Float64, "members": pl.Int64},
         )  # fmt: skip
 
     def ratio(obs: FloatArray, exp: FloatArray) -> FloatArray:
@@ -540,13 +542,19 @@ def _event_study(
     draws = np.vstack(
         [placebo_curves[rng.choice(len(placebos), len(real))].mean(axis=0) for _ in range(500)]
     )
+    # the members behind each day's average: those counted on that day over the announcements
+    members = np.vstack(
+        [d.filter(pl.col("offset") >= 0)["observed"].to_numpy().astype(np.int64) for d in real]
+    ).sum(axis=0)
     return pl.DataFrame(
         {
             "day": offsets,
             "uplift": real_curves.mean(axis=0),
             "band_low": np.quantile(draws, settings.alpha / 2, axis=0),
             "band_high": np.quantile(draws, 1 - settings.alpha / 2, axis=0),
-        }
+            "members": members,
+        },
+        schema_overrides={"members": pl.Int64},
     )
 
 

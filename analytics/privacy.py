@@ -30,6 +30,7 @@ __all__ = [
     "is_small",
     "keyed_pseudonym",
     "keyed_pseudonyms",
+    "lorenz_for_viewer",
     "member_count_columns",
     "members_shown",
     "small_cell_mask",
@@ -202,3 +203,29 @@ def suppress_member_counts(frame: pl.DataFrame, *, k: int = DEFAULT_MIN_CELL) ->
 def members_shown(frame: pl.DataFrame) -> bool:
     """True when the frame names members (a ``member_id`` column)."""
     return "member_id" in frame.columns
+
+
+def lorenz_for_viewer(
+    lorenz: pl.DataFrame, *, active_members: int, k: int = DEFAULT_MIN_CELL
+) -> pl.DataFrame:
+    """The points of a Lorenz curve (``member_share``, ``activity_share``, members from least to
+    most active) that a viewer may see. A point splits the ``active_members`` into the least
+    active and the rest: it is kept only when neither side is a group of 1 to k - 1 members, and
+    kept points are at least k members apart, so no point or step of the curve tells the
+    activity of fewer than k members (the share of the "top 1 %" of 250 members, say). The
+    corners (0, 0) and (1, 1) tell nothing and stay. Empty when fewer than k members are
+    active."""
+    _check_k(k)
+    n = int(active_members)
+    if n < k or lorenz.is_empty():
+        return lorenz.clear()
+    below = (lorenz["member_share"] * n).round(0).cast(pl.Int64).to_list()
+    keep: list[int] = []
+    last = 0
+    for row, i in enumerate(below):
+        if i <= 0 or i >= n:
+            keep.append(row)
+        elif i - last >= k and n - i >= k:
+            keep.append(row)
+            last = i
+    return lorenz[keep]

@@ -104,3 +104,18 @@ def words(value: str) -> str:
     if value in FEATURES or any(value.startswith(p) and is_code(value) for p in _PREFIXES):
         return label(value)
     return value
+
+
+#: straight and typographic quotation marks (English, German, French, single and double)
+QUOTE_MARKS = frozenset("'\"‘’‚‛“”„‟«»‹›「」『』")
+
+
+def quoted(title: str) -> str:
+    """A title (proof item, milestone) as a sentence quotes it: in single quotes, unless it
+    already starts or ends with a quotation mark of its own (straight or typographic), which
+    would otherwise read as doubled quotes ('“I landed my first client here” — Maria')."""
+    text = str(title)
+    stripped = text.strip()
+    if stripped and (stripped[0] in QUOTE_MARKS or stripped[-1] in QUOTE_MARKS):
+        return text
+    return f"'{text}'"

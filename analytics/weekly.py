@@ -33,7 +33,9 @@ from analytics.impact import (
     ImpactResult,
     ImpactSettings,
     ItemEffect,
+    adjusted_p_name,
     estimate_effects,
+    threshold_words,
 )
 from analytics.known import churn_known_from, known_from_text
 from analytics.milestones import (
@@ -46,6 +48,7 @@ from analytics.milestones import (
 from analytics.overview import RETENTION_DAYS, Kpi, KpiName, overview_kpis
 from analytics.periods import Period
 from analytics.stats import p_text, wilson_interval
+from analytics.vocabulary import quoted
 
 Progress = Callable[[str, float], None]
 
@@ -380,10 +383,6 @@ def _used_p(effect: ItemEffect) -> float | None:
     return effect.adjusted_p if effect.adjusted_p is not None else effect.q_value
 
 
-def _p_name(settings: ImpactSettings) -> str:
-    return "q" if settings.error_control == "fdr" else "Holm-adjusted p"
-
-
 def _notable(impact: ImpactResult) -> tuple[ItemEffect, ...]:
     clear = [e for e in impact.items if e.verdict in ("helps", "hurts")]
     return tuple(
@@ -689,11 +688,12 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     else:
         analysed = len(review.impact.items)
         estimable = sum(e.effect is not None for e in review.impact.items)
+        threshold = threshold_words(review.impact.settings)
         if not review.notable:
             out.append(
                 f"None of the {analysed} proof items ({estimable} with an estimate) showed an "
                 "effect on retention that stands out from chance after correcting for testing "
-                "many items (q ≤ 0.05)."
+                f"many items, at {threshold}."
             )
         else:
             helps = sum(e.verdict == "helps" for e in review.notable)
@@ -701,7 +701,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(
                 f"Of {analysed} proof items, {helps} {'goes' if helps == 1 else 'go'} with members "
                 f"staying and {hurts} with members leaving, after correcting for testing many "
-                "items (q ≤ 0.05); the clearest of each:"
+                f"items, at {threshold}; the clearest of each:"
             )
             # the hurting items are named as the helping ones are, each up to MAX_NOTABLE
             named = [e for e in review.notable if e.verdict == "helps"][:MAX_NOTABLE] + [
@@ -711,7 +711,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
                 used = _used_p(effect)
                 out.append(
                     f"{effect.sentence(review.impact.settings)} "
-                    f"({_p_name(review.impact.settings)} {_eq(used)})"
+                    f"({adjusted_p_name(review.impact.settings)} {_eq(used)})"
                     if used is not None
                     else effect.sentence(review.impact.settings)
                 )
@@ -723,7 +723,7 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
     for m in review.milestones:
         e = m.effect
         window = review.milestone_settings.window_days
-        said = f"'{e.title}' was announced on {e.announced_at:%Y-%m-%d}"
+        said = f"{quoted(e.title)} was announced on {e.announced_at:%Y-%m-%d}"
         if m.available_on is not None:
             out.append(
                 f"{said}; its {window}-day window has not ended yet, so its effect on signups "

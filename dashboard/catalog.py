@@ -218,7 +218,13 @@ def lorenz(view: View, conc: Concentration) -> Drawn:
     assert conc.top_10 is not None
     fig = charts.lorenz_chart(conc.lorenz, top_1=conc.top_1, top_10=conc.top_10,
                               subtitle=view.subtitle(view.days))  # fmt: skip
-    return _drawn("concentration", fig, conc.lorenz, "activity concentration")
+    # what the curve and its note rest on, for the viewer's copy (dashboard.privacy_view)
+    points = conc.lorenz.with_columns(
+        pl.lit(conc.active_members, dtype=pl.Int64).alias("active_members"),
+        pl.lit(conc.top_1).alias("top_1"),
+        pl.lit(conc.top_10).alias("top_10"),
+    )
+    return _drawn("concentration", fig, conc.lorenz, "activity concentration", points)
 
 
 def activation(view: View, curve: Activation) -> Drawn:
@@ -256,9 +262,7 @@ def _impact_window(settings: ImpactSettings) -> str:
 def _forest(name: str, result: ImpactResult, subtitle: str) -> Drawn:
     table = result.table()
     _require(not table.is_empty(), "no proof item could be estimated")
-    s = result.settings
-    fig = charts.forest_plot(table, landmark=s.landmark_days, horizon=s.horizon_days,
-                             subtitle=subtitle)  # fmt: skip
+    fig = charts.forest_plot(table, settings=result.settings, subtitle=subtitle)
     return _drawn(name, fig, table, "social proof effects")
 
 

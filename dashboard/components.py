@@ -462,7 +462,7 @@ def chart(
         shown = privacy_view.for_viewer(drawn, k)
         drawn = shown.drawn
         if shown.hidden:
-            note = privacy_view.hidden_note(k)
+            note = privacy_view.viewer_note(drawn, k)
             caption = f"{caption} {note}" if caption else note
     st.plotly_chart(drawn.figure, key=f"{key}_chart", width="stretch")
     if caption:

@@ -5,9 +5,9 @@ Both use the functions ``proofboard deliver`` uses (:mod:`dashboard.deliver`) on
 the dashboard keeps its milestones in (:func:`dashboard.data.store_url`), so a subscription made
 here is served by the next ``proofboard deliver --data SOURCE`` run on the same source.
 
-Proofboard has no sign-in yet: anyone who can open the dashboard can subscribe an address. When
-sign-in arrives, :func:`subscriber` is the one place to restrict it (a signed-in user subscribes
-their own address, an admin any).
+Subscribing is for analysts and admins; a subscription records who made it (the OIDC subject,
+:func:`subscriber`). Unsubscribing: an admin any subscription, an analyst only the ones they
+made (:func:`may_unsubscribe`, checked again on the server when the button is pressed).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import polars as pl
 import streamlit as st
 
 from analytics.delivery.config import FORMATS, WEEKDAYS
+from analytics.io.delivery_store import StoredSubscription
 from dashboard import auth, components, data, state, subscriptions
 from dashboard.markup import escape
 
@@ -36,6 +37,38 @@ def time_zones() -> list[str]:
 def subscriber() -> str | None:
     """Who is subscribing: the signed-in user's OIDC subject; ``None`` without sign-in."""
     return auth.current_actor() if auth.signed_in() else None
+
+
+def may_unsubscribe(subscription: StoredSubscription) -> bool:
+    """Whether the current user may remove ``subscription``: an admin any (without sign-in
+    everyone is admin), an analyst the ones they made themselves, nobody else."""
+    if auth.allowed(auth.Role.ADMIN):
+        return True
+    return (
+        auth.allowed(auth.Role.ANALYST)
+        and auth.signed_in()
+        and subscription.created_by is not None
+        and subscription.created_by == auth.current_actor()
+    )
+
+
+def unsubscribe(url: str, subscription_id: str) -> bool:
+    """Remove the subscription when the current user may (checked here, on the server, against
+    the stored subscription, whatever the browser sent); says why not otherwise."""
+    found = {s.subscription_id: s for s in subscriptions.dashboard_subscriptions(url)}
+    chosen = found.get(subscription_id)
+    if chosen is None:
+        st.error("That subscription no longer exists.", icon=":material/error:")
+        return False
+    if not may_unsubscribe(chosen):
+        st.error(
+            "You can unsubscribe only the subscriptions you made; an admin can remove others.",
+            icon=":material/lock:",
+        )
+        return False
+    subscriptions.unsubscribe(url, subscription_id)
+    auth.audit("unsubscribe", subscription_id)
+    return True
 
 
 def subscribe_control() -> None:
@@ -141,12 +174,21 @@ def deliveries_panel() -> None:
             ]
         ),
     )
+    removable = [s for s in made_here if may_unsubscribe(s)]
+    if not removable:
+        st.caption(
+            "You can unsubscribe the subscriptions you made on the Weekly review page; an admin "
+            "can remove the others."
+        )
+        return
     labels = {s.subscription_id: f"{s.email} ({s.weekday}, {s.hour:02d}:00 {s.timezone}, "
-              f"{s.format})" for s in made_here}  # fmt: skip
+              f"{s.format})" for s in removable}  # fmt: skip
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     chosen = left.selectbox(
-        "Unsubscribe", list(labels), format_func=labels.__getitem__, key=state.UNSUBSCRIBE_CHOICE
-    )
-    if right.button("Unsubscribe", key=state.UNSUBSCRIBE, icon=":material/unsubscribe:"):
-        subscriptions.unsubscribe(url, chosen)
+        "Unsubscribe", list(labels), format_func=lambda i: labels.get(i, i),
+        key=state.UNSUBSCRIBE_CHOICE,
+        help=None if auth.allowed(auth.Role.ADMIN) else "Only the subscriptions you made.",
+    )  # fmt: skip
+    pressed = right.button("Unsubscribe", key=state.UNSUBSCRIBE, icon=":material/unsubscribe:")
+    if pressed and chosen is not None and unsubscribe(url, str(chosen)):
         st.rerun()

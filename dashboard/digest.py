@@ -144,9 +144,10 @@ def _review_html(
         )
     findings = report.findings_rows(review)
     if review.impact is not None and not findings.is_empty():
+        verdict_p = report.verdict_p_column(review.impact.settings)
         parts += [
             '<h2 style="font-size: 17px;">Social-proof findings</h2>',
-            _table(findings.select("item", "verdict", "effect (pts)", "95 % CI (pts)", "q")),
+            _table(findings.select("item", "verdict", "effect (pts)", "95 % CI (pts)", verdict_p)),
         ]
     milestones = report.milestone_rows(review)
     if not milestones.is_empty() and "title" in milestones.columns and milestones.width > 1:

@@ -8,9 +8,11 @@ chart of :mod:`dashboard.catalog` says here which column links its traces to the
 data (the x value, or the label on the y axis of a horizontal chart), which column tells
 several lines apart (a trace's name) and, where the catalog's member-count columns
 (:func:`analytics.privacy.member_count_columns`) do not name all of them, which columns count
-members. A chart without a rule here shows nothing about single members (the cohort heatmap
-blanks its own cells; the concentration curve, the event study and the covariate balance plot
-shares and averages over the whole view).
+members. The concentration (Lorenz) curve has a rule of its own: it keeps only points that
+split the active members into groups of at least k, and its note hides the share of a "top
+1 %" of fewer than k members. A chart without a rule here shows nothing about single members
+(the cohort heatmap blanks its own cells; the covariate balance plot shows averages over the
+whole view).
 
 Streamlit-free: the page passes k in; analysts and admins never go through this module, so
 their figures stay exactly as the catalog drew them.
@@ -28,9 +30,11 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics import privacy
+from analytics.engagement import top_group_size
 from dashboard.catalog import Drawn
+from dashboard.charts.engagement import LORENZ_CURVE, lorenz_note
 
-__all__ = ["HIDDEN_NOTE", "Hidden", "for_viewer", "hidden_note"]
+__all__ = ["HIDDEN_NOTE", "Hidden", "for_viewer", "hidden_note", "viewer_note"]
 
 
 def hidden_note(k: int) -> str:
@@ -62,6 +66,8 @@ class Rule:
     names: Mapping[str, str] = field(default_factory=dict)
     #: also remove the horizontal lines (averages) drawn on the axis of a trace that lost values
     averages: bool = False
+    #: traces left as drawn and not moved (about other members than the rows': a placebo band)
+    leave: Sequence[str] = ()
     frame: Callable[[Drawn], pl.DataFrame | None] = lambda drawn: drawn.data
 
 
@@ -112,6 +118,14 @@ RULES: dict[str, Rule] = {
     "review-effects": _FOREST,
     "item-timing": Rule(key="day", counts=("members",)),
     "milestone-detail": Rule(key="offset", counts=("observed",)),
+    # the average over announcements of each day rests on the members counted that day; the
+    # placebo band is about other dates' members, averaged over many random sets
+    "event-study": Rule(
+        key="day", counts=("members",), leave=("95 % band of the same average at placebo dates",)
+    ),
+    # each point of a survival curve rests on the members still at risk: the curves end where
+    # fewer than k are
+    "item-survival": Rule(key="days", group="group", counts=("at_risk",)),
     "review-kpis": Rule(key="week", group="kpi", counts=("members",), frame=_kpis, averages=True),
 }
 
@@ -175,7 +189,7 @@ def _hide(figure: go.Figure, frame: pl.DataFrame, rule: Rule, k: int) -> int:
     for trace in figure.data:
         label = trace.name if trace.name is not None else getattr(trace, "legendgroup", None)
         name = None if label is None else str(label)
-        if name in rule.skip or trace[rule.axis] is None:
+        if name in rule.skip or name in rule.leave or trace[rule.axis] is None:
             continue
         rows = frame
         if rule.group is not None:
@@ -228,9 +242,57 @@ def _drop_averages(figure: go.Figure, axis: str) -> None:
     figure.layout.shapes = kept
 
 
+def viewer_note(drawn: Drawn, k: int) -> str:
+    """The caption line under a chart a viewer sees with figures taken out: the curves say
+    where they end."""
+    note = hidden_note(k)
+    if drawn.name in ("survival", "item-survival"):
+        note += f" Each curve ends where {privacy.small_cell_text(k)} members are still at risk."
+    return note
+
+
+def _concentration(drawn: Drawn, k: int) -> Hidden:
+    """The Lorenz curve for a viewer: only points that split the active members into groups of
+    at least k (:func:`analytics.privacy.lorenz_for_viewer`), in the figure and in its data, and
+    the note's shares of the top 1 % and 10 % only when that group has k members or more."""
+    points = drawn.points
+    if points is None or points.is_empty():
+        return Hidden(drawn, 0)
+    n = int(points["active_members"][0])
+    curve = drawn.data.select("member_share", "activity_share")
+    shown = privacy.lorenz_for_viewer(curve, active_members=n, k=k)
+    hidden_tops = {share: top_group_size(n, share) < k or n < k for share in (0.01, 0.10)}
+    hidden = curve.height - shown.height + sum(hidden_tops.values())
+    if not hidden:
+        return Hidden(drawn, 0)
+    figure = copy.deepcopy(drawn.figure)
+    kept = set(shown["member_share"].to_list())
+    for trace in figure.data:
+        if trace.name == LORENZ_CURVE:  # the other points blanked, the line drawn through
+            trace.y = [y if x in kept else None for x, y in zip(trace.x, trace.y, strict=True)]
+            trace.connectgaps = True
+    gone = f"hidden ({privacy.small_cell_text(k)} members)"
+    texts = {
+        share: gone if hidden_tops[share] else f"{float(points[column][0]):.0%}"
+        for share, column in ((0.01, "top_1"), (0.10, "top_10"))
+    }
+    for note in figure.layout.annotations:
+        note.text = lorenz_note(texts[0.01], texts[0.10])
+        if hidden_tops[0.10]:  # the arrow would point at the top 10 %'s share: no arrow
+            note.update(showarrow=False, y=0.05, xanchor="right")
+    return Hidden(replace(drawn, figure=figure, data=shown), hidden)
+
+
+#: charts a rule of its own handles
+SPECIAL: dict[str, Callable[[Drawn, int], Hidden]] = {"concentration": _concentration}
+
+
 def for_viewer(drawn: Drawn, k: int = privacy.DEFAULT_MIN_CELL) -> Hidden:
     """The chart with every value about fewer than ``k`` members taken out (a copy: the
     catalog's figure, which a page may have cached, is not touched)."""
+    special = SPECIAL.get(drawn.name)
+    if special is not None:
+        return special(drawn, k)
     rule = RULES.get(drawn.name)
     if rule is None:
         return Hidden(drawn, 0)

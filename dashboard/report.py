@@ -20,7 +20,7 @@ import plotly.graph_objects as go
 import polars as pl
 
 from analytics.errors import ProofboardError
-from analytics.impact import error_control_words
+from analytics.impact import ImpactSettings, adjusted_p_name, error_control_words, threshold_words
 from analytics.io import write_file
 from analytics.known import known_from_text, not_known_text
 from analytics.weekly import WeeklyReview
@@ -143,10 +143,26 @@ def kpi_rows(review: WeeklyReview) -> pl.DataFrame:
     return pl.DataFrame(rows)
 
 
+def verdict_p_column(settings: ImpactSettings) -> str:
+    """The findings column holding the adjusted p-value the verdict used, named by the error
+    control: "Holm-adjusted p (verdict)" or "q (verdict)"."""
+    return f"{adjusted_p_name(settings)} (verdict)"
+
+
+def no_findings_text(review: WeeklyReview) -> str:
+    """What the findings section says when no item stands out, naming the threshold used."""
+    assert review.impact is not None
+    return (
+        "No proof item shows an effect that stands out from chance "
+        f"at {threshold_words(review.impact.settings)} among the "
+        f"{len(review.impact.items)} analysed."
+    )
+
+
 def findings_rows(review: WeeklyReview) -> pl.DataFrame:
     """The notable findings as shown."""
     table = review.notable_table()
-    if table.is_empty():
+    if table.is_empty() or review.impact is None:
         return pl.DataFrame(schema={"item": pl.String})
     return table.select(
         pl.col("title").alias("item"),
@@ -156,7 +172,7 @@ def findings_rows(review: WeeklyReview) -> pl.DataFrame:
         pl.format(
             "{} to {}", (pl.col("ci_low") * 100).round(1), (pl.col("ci_high") * 100).round(1)
         ).alias("95 % CI (pts)"),
-        pl.col("adjusted_p").alias("adjusted p (verdict)"),
+        pl.col("adjusted_p").alias(verdict_p_column(review.impact.settings)),
         pl.col("n_exposed").alias("exposed"),
         pl.col("sentence").alias("what it means"),
     )
@@ -278,9 +294,7 @@ def review_html(
         parts.append(f"<p>{html.escape(review.impact_note or '')}</p>")
     else:
         if findings.is_empty():
-            parts.append(
-                "<p>No proof item shows an effect that stands out from chance (q ≤ 0.05).</p>"
-            )
+            parts.append(f"<p>{html.escape(no_findings_text(review))}</p>")
         else:
             parts.append(_table_html(findings))
         if "findings" in figures:

@@ -20,6 +20,43 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATASETS = REPO.parent / "shared" / "datasets"
 
+# The embedded database of the test session: a temporary file, never data/proofboard.db. Set
+# before any test module imports analytics.embedded (which reads it once), and inherited by the
+# CLI runs and dashboard servers the tests start.
+_SESSION_STORE = Path(tempfile.mkdtemp(prefix="proofboard-tests-"))
+os.environ["PROOFBOARD_EMBEDDED_DATABASE"] = str(_SESSION_STORE / "proofboard.db")
+
+
+def data_fingerprint() -> dict[str, tuple[int, int]]:
+    """Every file under the repository's data/ folder with its size and modification time
+    (nanoseconds): any write, creation or removal changes it."""
+    folder = REPO / "data"
+    if not folder.is_dir():
+        return {}
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_folder_untouched() -> Iterator[None]:
+    """The session's embedded database is the temporary one, and at the session's end nothing
+    under data/ was created, changed or removed (else the session fails, naming the files)."""
+    from analytics import embedded
+
+    embedded.DEFAULT_DATABASE = Path(os.environ["PROOFBOARD_EMBEDDED_DATABASE"])
+    before = data_fingerprint()
+    yield
+    after = data_fingerprint()
+    shutil.rmtree(_SESSION_STORE, ignore_errors=True)
+    changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    assert not changed, (
+        f"The tests changed files under {REPO / 'data'}: {', '.join(changed)}. Tests must use "
+        "a temporary store (tmp_path, or the session's PROOFBOARD_EMBEDDED_DATABASE)."
+    )
+
 
 @pytest.fixture
 def rng() -> np.random.Generator:

@@ -27,9 +27,10 @@ import polars as pl
 from analytics.churn import churn_by_period
 from analytics.community import Community
 from analytics.growth import signup_series
-from analytics.impact import ImpactResult
+from analytics.impact import ImpactResult, threshold_words
 from analytics.milestones import MILESTONE_VERDICT_WORDS, MilestoneResult
 from analytics.periods import Period
+from analytics.vocabulary import quoted
 
 _ONE_WEEK = timedelta(days=7)
 VERDICT_WORDS = {
@@ -81,11 +82,12 @@ def verdict_changes(
             Alert(
                 key=f"verdict:{effect.item_id}:{week}:{old.verdict}->{effect.verdict}",
                 kind="verdict_change",
-                title=f"'{effect.title}' now: {now} (was {was})",
+                title=f"{quoted(effect.title)} now: {now} (was {was})",
                 text=(
-                    f"The verdict on '{effect.title}' ({effect.kind}) changed from {was} "
+                    f"The verdict on {quoted(effect.title)} ({effect.kind}) changed from {was} "
                     f"(data as of {before_as_of:%Y-%m-%d}) to {now} (data as of "
-                    f"{after_as_of:%Y-%m-%d}). {effect.sentence(after.settings)}"
+                    f"{after_as_of:%Y-%m-%d}); helps and hurts mean "
+                    f"{threshold_words(after.settings)}. {effect.sentence(after.settings)}"
                 ),
             )
         )
@@ -177,10 +179,11 @@ def milestone_alerts(community: Community, result: MilestoneResult, *, since: da
             Alert(
                 key=f"milestone:{e.milestone_id}",
                 kind="milestone_estimate",
-                title=f"Milestone '{e.title}': estimate available ({e.uplift * 100:+.0f} %)",
+                title=f"Milestone {quoted(e.title)}: estimate available ({e.uplift * 100:+.0f} %)",
                 text=(
-                    f"'{e.title}' was announced on {e.announced_at:%Y-%m-%d}: in the {window} "
-                    f"days from it, {e.observed:,} members signed up, {abs(e.uplift) * 100:.0f} % "
+                    f"{quoted(e.title)} was announced on {e.announced_at:%Y-%m-%d}: in the "
+                    f"{window} days from it, {e.observed:,} members signed up, "
+                    f"{abs(e.uplift) * 100:.0f} % "
                     f"{direction} than the {e.expected:,.0f} expected without it (95 % CI "
                     f"{e.ci_low * 100:+.0f} to {e.ci_high * 100:+.0f} %), {verdict}."
                 ),

@@ -63,7 +63,13 @@ from analytics.impact.population import (
     early_activity_by,
     landmark_population,
 )
-from analytics.impact.verdicts import benjamini_hochberg, error_control_words, holm
+from analytics.impact.verdicts import (
+    adjusted_p_name,
+    benjamini_hochberg,
+    error_control_words,
+    holm,
+    threshold_words,
+)
 
 __all__ = [
     "ERROR_CONTROLS",
@@ -82,6 +88,7 @@ __all__ = [
     "_first_exposures",
     "_joined_until",
     "_subsample",
+    "adjusted_p_name",
     "benjamini_hochberg",
     "e_value",
     "early_activity_by",
@@ -90,6 +97,7 @@ __all__ = [
     "holm",
     "item_detail",
     "landmark_population",
+    "threshold_words",
     "time_varying_effects",
     "weighted_kaplan_meier",
 ]

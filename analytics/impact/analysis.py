@@ -29,6 +29,7 @@ from analytics.impact.population import _joined_until, early_activity_by, landma
 from analytics.impact.sensitivity import with_sensitivity
 from analytics.impact.trial import TrialEffect, trial_days, trial_effect, views_compared
 from analytics.impact.verdicts import _with_q_values
+from analytics.vocabulary import quoted
 
 
 def _candidates(community: Community) -> tuple[list[_Candidate], list[_Candidate]]:
@@ -120,7 +121,7 @@ def _estimate_effects(
 
     items: list[ItemEffect] = []
     for i, effect in enumerate(ordered_map(single, range(len(singles)), parallel=parallel)):
-        report(f"Estimated '{singles[i].title}'", 0.05 + 0.6 * (i + 1) / total)
+        report(f"Estimated {quoted(singles[i].title)}", 0.05 + 0.6 * (i + 1) / total)
         items.append(effect)
     kind_effects: list[ItemEffect] = []
     for i, effect in enumerate(ordered_map(kind, kinds, parallel=parallel)):

@@ -28,7 +28,8 @@ class ItemDetail:
     """What lies behind one item's estimate.
 
     ``curves``: ``group`` (exposed / weighted comparable unexposed), ``days`` after the
-    landmark, ``survival`` (weighted Kaplan–Meier). ``balance``: standardized mean difference of
+    landmark, ``survival`` (weighted Kaplan–Meier), ``at_risk`` (members, not weights, still at
+    risk there: what the point rests on). ``balance``: standardized mean difference of
     each covariate before and after weighting. ``timing``: when members first saw or earned the
     item, ``day`` of membership (0 = joining day) and ``members``.
     """
@@ -80,7 +81,9 @@ def item_detail(
         .agg(pl.col("member_id").n_unique().cast(pl.Int64).alias("members"))
         .sort("day")
     )
-    empty = pl.DataFrame(schema={"group": pl.String, "days": pl.Float64, "survival": pl.Float64})
+    empty = pl.DataFrame(
+        schema={"group": pl.String, "days": pl.Float64, "survival": pl.Float64, "at_risk": pl.Int64}
+    )
     population = landmark_population(community, settings)
     status = churn_table(
         community.members,
@@ -120,7 +123,15 @@ def item_detail(
     ):
         w = weights[mask] if label.startswith("comparable") else np.ones(int(mask.sum()))
         times, survival = weighted_kaplan_meier(durations[mask], events[mask], w)
-        curves.append(pl.DataFrame({"group": label, "days": times, "survival": survival}))
+        # members (not weights) still at risk at each point: what a point rests on
+        ordered = np.sort(durations[mask])
+        at_risk = len(ordered) - np.searchsorted(ordered, times, side="left")
+        curves.append(
+            pl.DataFrame(
+                {"group": label, "days": times, "survival": survival, "at_risk": at_risk},
+                schema_overrides={"at_risk": pl.Int64},
+            )
+        )
     reason = (
         "exposure is almost fully decided by early activity"
         if estimate.auc >= settings.max_propensity_auc

@@ -12,6 +12,7 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.errors import InputError
+from analytics.vocabulary import quoted
 
 Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
 #: Which error a "helps"/"hurts" verdict controls: "fdr" (Benjamini–Hochberg: the share of
@@ -150,14 +151,14 @@ class ItemEffect:
 
     def sentence(self, settings: ImpactSettings) -> str:
         """The result in one sentence a community lead understands."""
-        who = f"Members who saw '{self.title}' in their first {settings.landmark_days} days"
+        who = f"Members who saw {quoted(self.title)} in their first {settings.landmark_days} days"
         if self.kind == "badge":
             who = (
-                f"Members who earned the '{self.title}' badge in their first "
+                f"Members who earned the {quoted(self.title)} badge in their first "
                 f"{settings.landmark_days} days"
             )
         if self.verdict == "not_identifiable" or self.effect is None:
-            return f"No estimate for '{self.title}': {self.reason}"
+            return f"No estimate for {quoted(self.title)}: {self.reason}"
         points = abs(self.effect) * 100
         low, high = (self.ci_low or 0.0) * 100, (self.ci_high or 0.0) * 100
         direction = "more" if self.effect >= 0 else "less"

@@ -57,11 +57,25 @@ def error_control_words(settings: ImpactSettings) -> str:
     )
 
 
+def adjusted_p_name(settings: ImpactSettings) -> str:
+    """The name of the adjusted p-value a verdict uses: "Holm-adjusted p" (per item) or "q"
+    (false discovery rate)."""
+    return "q" if settings.error_control == "fdr" else "Holm-adjusted p"
+
+
+def threshold_words(settings: ImpactSettings) -> str:
+    """The verdict's threshold as a reader sees it, naming the error control actually used:
+    "Holm-adjusted p ≤ 0.05" or "q ≤ 0.05 (false discovery rate)"."""
+    if settings.error_control == "fdr":
+        return f"q ≤ {settings.alpha:g} (false discovery rate)"
+    return f"Holm-adjusted p ≤ {settings.alpha:g}"
+
+
 def verdict_reason(
     adjusted: float, significant: bool, n_items: int, settings: ImpactSettings
 ) -> str:
     """The verdict's reason: the adjusted value used and what it controls."""
-    name = "q" if settings.error_control == "fdr" else "Holm-adjusted p"
+    name = adjusted_p_name(settings)
     if significant:
         return (
             f"{name} = {adjusted:.3f} across the {n_items} items compared: "

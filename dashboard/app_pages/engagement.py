@@ -3,6 +3,7 @@
 import polars as pl
 import streamlit as st
 
+from analytics import privacy
 from analytics.activity_windows import STICKINESS_LABEL, stickiness_definition
 from analytics.engagement import (
     MAX_ACTIVATION_DAYS,
@@ -122,20 +123,38 @@ def show_activity() -> None:
         if conc.top_1 is not None and conc.top_10 is not None:
             st.subheader("Who does the work")
             left, right = st.columns(2)
-            left.metric(
-                "Activity from the top 1 %",
-                f"{conc.top_1:.0%}",
-                border=True,
-                help=f"Of {conc.activity_rows:,} activity rows by {conc.active_members:,} active "
-                "members, the share from the most active 1 % of them (at least one member).",
-            )
-            right.metric("Activity from the top 10 %", f"{conc.top_10:.0%}", border=True)
+            # a viewer does not see the share of a top group of fewer than k members
+            k = auth.min_cell_members() if auth.is_viewer() else None
+
+            def top_share(share: float, value: float) -> tuple[str, str]:
+                members, top = conc.top_members(share), f"{share * 100:.0f} %"
+                said = f"{members:,} member{'' if members == 1 else 's'}"
+                if k is not None and members < k:
+                    return "hidden", (
+                        f"The most active {top} are {privacy.small_cell_text(k)} members: "
+                        "their share is hidden for your role."
+                    )
+                return f"{value:.0%}", (
+                    f"Of {conc.activity_rows:,} activity rows by {conc.active_members:,} active "
+                    f"members, the share from the most active {top} of them ({said})."
+                )
+
+            for tile, share, value in ((left, 0.01, conc.top_1), (right, 0.10, conc.top_10)):
+                shown, why = top_share(share, value)
+                tile.metric(
+                    f"Activity from the top {share * 100:.0f} %", shown, border=True, help=why
+                )
             components.chart(
                 catalog.lorenz(chart_view, conc),
-                f"Members active in the period sorted from least to most active: the curve shows "
-                f"the share of all activity the least active x % of them account for. The further "
-                f"it sags below the diagonal, the more a few members carry the community (Gini "
-                f"{conc.gini:.2f}; 0 = everyone equally active, 1 = one member does everything).",
+                "Members active in the period sorted from least to most active: the curve shows "
+                "the share of all activity the least active x % of them account for. The further "
+                "it sags below the diagonal, the more a few members carry the community (Gini "
+                + (
+                    "hidden: fewer active members than your role may see figures about"
+                    if k is not None and conc.active_members < k
+                    else f"{conc.gini:.2f}"
+                )
+                + "; 0 = everyone equally active, 1 = one member does everything).",
                 key="lorenz",
             )
 

@@ -9,6 +9,7 @@ from analytics.errors import ProofboardError
 from analytics.growth import milestones_in, signup_series
 from analytics.milestones import DEFAULT_KNOT_DAYS, MilestoneSettings, estimate_milestones
 from analytics.periods import Period
+from analytics.vocabulary import quoted
 from dashboard import auth, catalog, charts, components, data, state
 from dashboard.markup import escape
 
@@ -78,7 +79,7 @@ def edit_milestones() -> None:
                     actor=state.current_actor(),
                 )
                 auth.audit("milestone add", added.milestone_id)
-                st.success(f"Added '{escape(title.strip())}'.")
+                st.success(f"Added {escape(quoted(title.strip()))}.")
                 data.milestones_changed()
                 st.rerun()
             except ProofboardError as exc:  # MilestoneValidationError included

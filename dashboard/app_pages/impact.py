@@ -148,7 +148,7 @@ st.subheader("Every item")
 shown = table.select(
     pl.col("title").alias("item"),
     "kind",
-    pl.col("verdict").replace_strict(charts.VERDICT_LABELS).alias("verdict"),
+    pl.col("verdict").replace_strict(charts.verdict_labels(settings)).alias("verdict"),
     pl.col("sentence").alias("what it means"),
     pl.col("n_exposed").alias("exposed"),
     pl.col("n_control").alias("compared with"),
@@ -202,7 +202,7 @@ kinds = result.table(kinds=True)
 components.table(
     kinds.select(
         pl.col("title").alias("items"),
-        pl.col("verdict").replace_strict(charts.VERDICT_LABELS).alias("verdict"),
+        pl.col("verdict").replace_strict(charts.verdict_labels(settings)).alias("verdict"),
         pl.col("sentence").alias("what it means"),
         pl.col("n_exposed").alias("exposed"),
         (pl.col("effect") * 100).round(1).alias("effect (pts)"),

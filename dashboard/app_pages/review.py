@@ -198,10 +198,7 @@ if review.impact is None:
 else:
     findings = report.findings_rows(review)
     if findings.is_empty():
-        st.markdown(
-            f"No proof item shows an effect that stands out from chance (q ≤ 0.05) among the "
-            f"{len(review.impact.items)} analysed."
-        )
+        st.markdown(escape(report.no_findings_text(review)))
     else:
         components.table(findings)
         if not present:

@@ -7,10 +7,12 @@ module per chart family; pages, the catalog and the report import them from here
 from __future__ import annotations
 
 from dashboard.charts.engagement import (
+    LORENZ_CURVE,
     activation_chart,
     active_members_chart,
     activity_kind_chart,
     lorenz_chart,
+    lorenz_note,
 )
 from dashboard.charts.growth import (
     event_study_chart,
@@ -20,10 +22,10 @@ from dashboard.charts.growth import (
 )
 from dashboard.charts.impact import (
     VERDICT_COLORS,
-    VERDICT_LABELS,
     balance_chart,
     forest_plot,
     timing_chart,
+    verdict_labels,
     weighted_curves_chart,
 )
 from dashboard.charts.retention import (
@@ -39,9 +41,9 @@ from dashboard.charts.style import COLORS, TEMPLATE_NAME, view_caption
 
 __all__ = [
     "COLORS",
+    "LORENZ_CURVE",
     "TEMPLATE_NAME",
     "VERDICT_COLORS",
-    "VERDICT_LABELS",
     "activation_chart",
     "active_members_chart",
     "activity_kind_chart",
@@ -56,11 +58,13 @@ __all__ = [
     "kpi_weeks_chart",
     "lifecycle_chart",
     "lorenz_chart",
+    "lorenz_note",
     "milestone_columns",
     "milestone_detail_chart",
     "retention_curves",
     "survival_chart",
     "timing_chart",
+    "verdict_labels",
     "view_caption",
     "week_signups_chart",
     "weighted_curves_chart",

@@ -71,6 +71,16 @@ def activity_kind_chart(frame: pl.DataFrame, *, subtitle: str) -> go.Figure:
     return fig
 
 
+#: the name of the Lorenz chart's curve (the trace a viewer's copy thins out)
+LORENZ_CURVE = "Actual (members from least to most active)"
+
+
+def lorenz_note(top_1: str, top_10: str) -> str:
+    """The Lorenz chart's note on the most active members, their shares given as text (a
+    viewer's copy says "hidden" for a group of fewer than k members)."""
+    return f"top 10 % of members: {top_10} of activity<br>top 1 %: {top_1}"
+
+
 def lorenz_chart(lorenz: pl.DataFrame, *, top_1: float, top_10: float, subtitle: str) -> go.Figure:
     """The Lorenz curve of activity over active members, with the line of perfect equality."""
     fig = go.Figure()
@@ -82,7 +92,7 @@ def lorenz_chart(lorenz: pl.DataFrame, *, top_1: float, top_10: float, subtitle:
         x=lorenz["member_share"].to_list(),
         y=lorenz["activity_share"].to_list(),
         mode="lines",
-        name="Actual (members from least to most active)",
+        name=LORENZ_CURVE,
         line={"color": COLORS["primary"], "width": 3},
         fill="tonexty",
         fillcolor="rgba(45, 91, 255, 0.10)",
@@ -90,7 +100,7 @@ def lorenz_chart(lorenz: pl.DataFrame, *, top_1: float, top_10: float, subtitle:
     )
     fig.add_annotation(
         x=0.99, y=1 - top_10, xref="x", yref="y", showarrow=True, ax=-120, ay=-30,
-        text=f"top 10 % of members: {top_10:.0%} of activity<br>top 1 %: {top_1:.0%}",
+        text=lorenz_note(f"{top_1:.0%}", f"{top_10:.0%}"),
     )  # fmt: skip
     fig.update_layout(
         template=TEMPLATE_NAME,

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 import polars as pl
 
+from analytics.impact import ImpactSettings, adjusted_p_name, threshold_words
 from analytics.vocabulary import label as feature_label
 from analytics.vocabulary import words
 from dashboard.charts.style import COLORS, TEMPLATE_NAME, _pct_axis, _title
@@ -20,12 +21,16 @@ VERDICT_COLORS = {
 }
 
 
-VERDICT_LABELS = {
-    "helps": "Helps (q ≤ 0.05)",
-    "hurts": "Hurts (q ≤ 0.05)",
-    "no_evidence": "No evidence",
-    "not_identifiable": "Not identifiable",
-}
+def verdict_labels(settings: ImpactSettings) -> dict[str, str]:
+    """Verdicts in words, the clear ones with the threshold of the error control actually used
+    ("Helps: Holm-adjusted p ≤ 0.05" or "Helps: q ≤ 0.05 (false discovery rate)")."""
+    threshold = threshold_words(settings)
+    return {
+        "helps": f"Helps: {threshold}",
+        "hurts": f"Hurts: {threshold}",
+        "no_evidence": "No evidence",
+        "not_identifiable": "Not identifiable",
+    }
 
 
 def item_label(row: dict[str, Any]) -> str:
@@ -34,9 +39,13 @@ def item_label(row: dict[str, Any]) -> str:
     return (title if len(title) <= 45 else title[:44] + "…") + f"  ({words(row['kind'])})"
 
 
-def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: str) -> go.Figure:
-    """Ranked effects with 95 % intervals, coloured by verdict, the naive difference as a faded
-    marker beside each; items without an estimate are listed at the bottom, unplotted."""
+def forest_plot(table: pl.DataFrame, *, settings: ImpactSettings, subtitle: str) -> go.Figure:
+    """Ranked effects with 95 % intervals, coloured by verdict (the legend names the error
+    control of ``settings``), the naive difference as a faded marker beside each; items without
+    an estimate are listed at the bottom, unplotted."""
+    horizon, landmark = settings.horizon_days, settings.landmark_days
+    names = verdict_labels(settings)
+    p_name = adjusted_p_name(settings)
     rows = table.to_dicts()[::-1]  # plotly draws the first category at the bottom
     labels = [item_label(r) for r in rows]
     fig = go.Figure()
@@ -65,13 +74,13 @@ def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: s
                 "color": color,
                 "thickness": 2,
             },
-            name=VERDICT_LABELS[verdict],
+            name=names[verdict],
             customdata=[
                 [r.get("adjusted_p", r["q_value"]), r["n_exposed"], r["n_control"]]
                 for r, _ in picked
             ],
             hovertemplate=(
-                "%{x:+.1f} points, adjusted p = %{customdata[0]:.3f}<br>"
+                f"%{{x:+.1f}} points, {p_name} = %{{customdata[0]:.3f}}<br>"
                 "%{customdata[1]:,} exposed, %{customdata[2]:,} compared<extra></extra>"
             ),
         )
@@ -85,7 +94,7 @@ def forest_plot(table: pl.DataFrame, *, landmark: int, horizon: int, subtitle: s
             mode="text",
             text=["not identifiable"] * len(missing),
             textfont={"color": COLORS["muted"], "size": 11},
-            name=VERDICT_LABELS["not_identifiable"],
+            name=names["not_identifiable"],
             hoverinfo="skip",
         )
     fig.add_vline(x=0, line={"color": "#1F2430", "width": 1})

@@ -376,3 +376,26 @@ def test_review_verdicts_control_the_chosen_error(demo: Community) -> None:
             assert effect.adjusted_p == effect.q_value
     with pytest.raises(ValueError, match="default settings"):
         weekly_review(demo, "2026-W20", impact=review.impact)  # computed for fdr, asked per item
+
+
+@pytest.mark.parametrize(
+    ("control", "said", "not_said"),
+    [
+        ("per_item", "Holm-adjusted p ≤ 0.05", "q ≤"),
+        ("fdr", "q ≤ 0.05 (false discovery rate)", "Holm-adjusted p ≤"),
+    ],
+)
+def test_summary_names_the_error_control_actually_used(
+    demo: Community, control: str, said: str, not_said: str
+) -> None:
+    from dataclasses import replace
+
+    from analytics.weekly import summary_sentences
+
+    review = weekly_review(demo, "2026-W20", error_control=control)  # type: ignore[arg-type]
+    assert review.impact is not None
+    clear = replace(review.impact.items[0], verdict="helps", effect=0.05, adjusted_p=0.01)
+    for notable in ((clear,), ()):  # with a finding and without any
+        text = " ".join(summary_sentences(replace(review, notable=notable, summary=[])))
+        assert said in text
+        assert not_said not in text

@@ -19,6 +19,7 @@ from analytics.community import load_community
 from analytics.delivery.schedule import due_at, last_complete_week
 from analytics.io import open_source
 from analytics.io.delivery_store import DeliveryStore
+from analytics.vocabulary import quoted
 from analytics.weekly import WeeklyReview, week_label, weekly_review
 from dashboard.cli import main
 from dashboard.deliver import deliver, load_config
@@ -456,7 +457,7 @@ def test_a_milestone_estimate_becoming_available_is_alerted_once(
     body = alerts[0].get_body(preferencelist=("plain",))
     assert body is not None
     text = body.get_content()
-    assert f"Milestone '{effect.title}': estimate available" in text
+    assert f"Milestone {quoted(effect.title)}: estimate available" in text
     assert f"{effect.observed:,} members signed up" in text
     store = DeliveryStore(f"sqlite:///{tmp_path / 'store.db'}")
     assert store.delivered("leads", "email", f"milestone:{effect.milestone_id}")

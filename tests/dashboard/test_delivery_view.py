@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,77 @@ def test_the_data_page_shows_the_log_and_unsubscribes(app_on, folder: Path) -> N
     assert log["subscription"].tolist() == [stored.subscription_id]
     assert log["outcome"].tolist() == ["sent"]
     assert at.selectbox(key=state.UNSUBSCRIBE_CHOICE).value == stored.subscription_id
+    at.button(key=state.UNSUBSCRIBE).click().run()
+    no_exceptions(at)
+    assert store.subscriptions() == []
+
+
+def _subscription(store: DeliveryStore, email: str, by: str) -> Any:
+    return store.add_subscription(
+        email=email, weekday="monday", hour=8, timezone="UTC", format="pdf", created_by=by
+    )
+
+
+def _unsubscribe_as(who: dict[str, Any], url: str, subscription_id: str) -> Any:
+    """Call the Deliveries panel's server-side unsubscribe as ``who`` (what a forged request
+    would reach: AppTest cannot send an option the select box does not offer)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard.test_auth import SECRETS
+
+    def script(url: str, subscription_id: str) -> None:
+        from dashboard import delivery_view
+
+        delivery_view.unsubscribe(url, subscription_id)
+
+    at = AppTest.from_function(script, args=(url, subscription_id), default_timeout=30)
+    at.secrets = SECRETS
+    at.user = who
+    at.run()
+    no_exceptions(at)
+    return at
+
+
+def test_an_analyst_unsubscribes_only_their_own_subscriptions(app_on, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.dashboard.test_auth import SECRETS, user
+
+    store = DeliveryStore(store_url_for(folder))
+    mine = _subscription(store, "me@example.org", "analyst-1")
+    theirs = _subscription(store, "boss@example.org", "someone-else")
+    analyst = user("pb-analysts", sub="analyst-1")
+    at = app_on(folder, page="app_pages/data.py", secrets=SECRETS, user=analyst)
+    no_exceptions(at)
+    # both are listed; only the analyst's own can be chosen
+    [table] = [d.value for d in at.dataframe if "e-mail" in d.value.columns]
+    assert set(table["e-mail"]) == {"me@example.org", "boss@example.org"}
+    choice = at.selectbox(key=state.UNSUBSCRIBE_CHOICE)
+    assert len(choice.options) == 1
+    assert "me@example.org" in choice.options[0]
+    # the server checks again, whatever id reaches it: another's subscription is refused
+    forged = _unsubscribe_as(analyst, store_url_for(folder), theirs.subscription_id)
+    assert any("only the subscriptions you made" in shown(e.value) for e in forged.error)
+    assert {s.subscription_id for s in store.subscriptions()} == {
+        mine.subscription_id, theirs.subscription_id,
+    }  # fmt: skip
+    # a viewer (who has no Data page) or a visitor without a role removes nothing either
+    for who in (user("pb-viewers", sub="analyst-1"), user("nobody", sub="analyst-1")):
+        _unsubscribe_as(who, store_url_for(folder), mine.subscription_id)
+        assert len(store.subscriptions()) == 2
+    at.selectbox(key=state.UNSUBSCRIBE_CHOICE).set_value(mine.subscription_id)
+    at.button(key=state.UNSUBSCRIBE).click().run()
+    no_exceptions(at)
+    assert [s.subscription_id for s in store.subscriptions()] == [theirs.subscription_id]
+
+
+def test_an_admin_unsubscribes_anyone(app_on, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    from tests.dashboard.test_auth import SECRETS, user
+
+    store = DeliveryStore(store_url_for(folder))
+    theirs = _subscription(store, "boss@example.org", "someone-else")
+    admin = user("pb-admins", sub="admin-1")
+    at = app_on(folder, page="app_pages/data.py", secrets=SECRETS, user=admin)
+    no_exceptions(at)
+    assert at.selectbox(key=state.UNSUBSCRIBE_CHOICE).value == theirs.subscription_id
     at.button(key=state.UNSUBSCRIBE).click().run()
     no_exceptions(at)
     assert store.subscriptions() == []

@@ -168,3 +168,69 @@ def test_review_csv_export_leaves_unknown_churn_empty_with_known_from(demo_folde
     retention = review.kpi("retention_90d").kpi
     assert retention.value is not None
     assert float(rows["90-day retention"]["week"]) == retention.value  # shares keep precision
+
+
+@pytest.mark.parametrize(
+    ("control", "said", "column"),
+    [
+        ("per_item", "Holm-adjusted p ≤ 0.05", "Holm-adjusted p (verdict)"),
+        ("fdr", "q ≤ 0.05 (false discovery rate)", "q (verdict)"),
+    ],
+)
+def test_report_chart_and_email_name_the_error_control_used(
+    demo_folder: Path, control: str, said: str, column: str
+) -> None:
+    from dataclasses import replace
+
+    from dashboard import digest, report
+
+    community = load_community(open_source(demo_folder))
+    review = weekly_review(community, WEEK, error_control=control)  # type: ignore[arg-type]
+    assert review.impact is not None
+    # a review with one clear finding and one without any: both name the threshold used
+    clear = replace(review.impact.items[0], verdict="helps", effect=0.05, adjusted_p=0.01)
+    with_finding = replace(review, notable=(clear,))
+    without = replace(review, notable=())
+    for case in (with_finding, without):
+        page = review_html(case)
+        assert said in page
+        if control == "per_item":
+            assert "q ≤" not in page
+    assert report.no_findings_text(without).startswith(
+        f"No proof item shows an effect that stands out from chance at {said} among"
+    )
+    # the forest plot's legend, with one item made clear
+    import polars as pl
+
+    from dashboard import charts
+
+    table = (
+        review.impact.table()
+        .with_row_index()
+        .with_columns(
+            pl.when(pl.col("index") == 0)
+            .then(pl.lit("helps"))
+            .otherwise(pl.col("verdict"))
+            .alias("verdict"),
+            pl.col("effect").fill_null(0.05),
+            pl.col("ci_low").fill_null(0.01),
+            pl.col("ci_high").fill_null(0.09),
+        )
+    )
+    figure = charts.forest_plot(table, settings=review.impact.settings, subtitle="test")
+    legend = {t.name for t in figure.data}
+    assert f"Helps: {said}" in legend
+    assert control == "fdr" or not any("q ≤" in str(n) for n in legend)
+    # the e-mail's findings table names the adjusted p the verdict used
+    message = digest.review_email(
+        with_finding,
+        digest.Envelope("proofboard@example.org", ("lead@example.org",), "a test"),
+        images={},
+        attachment=None,
+        link=None,
+    )
+    body = message.get_body(("html",))
+    assert body is not None
+    text = body.get_content()
+    assert f"<th>{column}</th>" in text or column in text
+    assert said in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]

@@ -6,6 +6,7 @@ figure untouched. The pages run as AppTests on the hand-made community of tests/
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -292,3 +293,186 @@ def test_milestone_markers_do_not_tell_the_height_of_hidden_bars(tmp_path: Path)
     assert all(y in (None, 0) for y in bars.y)  # no day had 10 signups
     (marker,) = [t for t in shown.data if t.name == "Milestone announced"]
     assert marker.y[0] == pytest.approx(1.08)
+
+
+# -- concentration (Lorenz), event study, item survival ------------------------------------------
+
+
+def _lorenz_by_hand(counts: list[int]) -> Any:
+    """A Concentration computed here from activity counts per member (the oracle)."""
+    import math
+
+    import polars as pl
+
+    from analytics.engagement import Concentration
+
+    ordered = sorted(counts)
+    n, total = len(ordered), sum(ordered)
+    cumulative = [sum(ordered[: i + 1]) / total for i in range(n)]
+
+    def top(share: float) -> float:
+        return sum(sorted(ordered, reverse=True)[: max(1, math.ceil(n * share))]) / total
+
+    lorenz = pl.DataFrame(
+        {
+            "member_share": [0.0] + [(i + 1) / n for i in range(n)],
+            "activity_share": [0.0, *cumulative],
+        }
+    )
+    return Concentration(n, total, top(0.01), top(0.10), 0.5, lorenz)
+
+
+@pytest.mark.parametrize(
+    ("n", "top_1_shown", "top_10_shown"),
+    [(60, False, False), (250, False, True), (1200, True, True)],
+)
+def test_the_concentration_note_hides_the_share_of_a_top_group_of_fewer_than_k(
+    store: str, n: int, top_1_shown: bool, top_10_shown: bool
+) -> None:
+    """The top 1 % of 250 active members is 3 members: a viewer does not see their share, in
+    the note or in the curve (no point leaves fewer than k members on either side of it, and
+    no step between points is about fewer than k members)."""
+    conc = _lorenz_by_hand([1 + (i * 7) % 23 + (i // 50) for i in range(n)])
+    community = load_community(open_source(store))
+    drawn = catalog.lorenz(catalog.View.default(community), conc)
+    note = drawn.figure.layout.annotations[0].text
+    assert f"{conc.top_1:.0%}" in note
+    assert f"{conc.top_10:.0%}" in note
+    shown = privacy_view.for_viewer(drawn, K)
+    assert shown.hidden > 0
+    seen = shown.drawn.figure.layout.annotations[0].text
+    assert (f"top 1 %: {conc.top_1:.0%}" in seen) is top_1_shown
+    assert (f"top 10 % of members: {conc.top_10:.0%}" in seen) is top_10_shown
+    assert seen.count("hidden (fewer than 10 members)") == (not top_1_shown) + (not top_10_shown)
+    if not top_10_shown:  # the arrow pointed at the top 10 %'s share on the curve
+        assert not shown.drawn.figure.layout.annotations[0].showarrow
+    (curve,) = [
+        t for t in shown.drawn.figure.data if t.name == "Actual (members from least to most active)"
+    ]
+    points = [(x, y) for x, y in zip(curve.x, curve.y, strict=True) if y is not None]
+    assert len(points) < len(curve.x)
+    assert curve.connectgaps  # the line goes through the points kept
+    below = [round(x * n) for x, _ in points]
+    assert below[0] == 0
+    assert below[-1] == n
+    inner = below[1:-1]
+    assert all(K <= b <= n - K for b in inner)
+    assert all(b - a >= K for a, b in itertools.pairwise(below))
+    # every point shown is the analyst's point
+    full = dict(zip(drawn.data["member_share"], drawn.data["activity_share"], strict=True))
+    assert all(full[x] == y for x, y in points)
+    # the CSV behind the viewer's chart holds the same points, no more
+    assert shown.drawn.data["member_share"].to_list() == [x for x, _ in points]
+    assert drawn.figure.layout.annotations[0].text == note  # the catalog's figure untouched
+
+
+def test_the_engagement_tiles_hide_a_top_group_of_fewer_than_k_from_viewers(
+    app_on: Callable[..., AppTest], store: str
+) -> None:
+    """The hand-made community has up to 60 active members: the top 1 % is one member and the
+    top 10 % six; a viewer sees neither share, an analyst both."""
+    query = {"range": "all", "tab": "Activity"}
+    page = "app_pages/engagement.py"
+    viewer = _run(app_on, store, "pb-viewers", page, **query)
+    analyst = _run(app_on, store, "pb-analysts", page, **query)
+
+    def tiles(at: AppTest) -> dict[str, str]:
+        return {m.label: m.value for m in at.metric if m.label.startswith("Activity from the top")}
+
+    assert set(tiles(viewer).values()) == {"hidden"}
+    assert len(tiles(viewer)) == 2
+    assert all(v.endswith("%") for v in tiles(analyst).values())
+    (lorenz,) = [s for s in _charts(viewer) if _name(s) == "concentration"]
+    note = lorenz["layout"]["annotations"][0]["text"]
+    assert "%: hidden (fewer than 10 members)" in note
+    (full,) = [s for s in _charts(analyst) if _name(s) == "concentration"]
+    shares = [a for a in full["layout"]["annotations"][0]["text"].split() if a.endswith("%")]
+    assert shares
+    assert not any(s in note for s in shares if s not in ("%",))
+
+
+def test_event_study_days_resting_on_fewer_than_k_members_are_hidden(demo_folder: Path) -> None:
+    community = load_community(open_source(demo_folder))
+    assert community.first_join is not None
+    view = dataclasses.replace(catalog.View.default(community), first=community.first_join.date())
+    drawn = catalog.CHARTS["event-study"].draw(view)
+    members = dict(zip(drawn.data["day"], drawn.data["members"], strict=True))
+    assert all(m is not None for m in members.values())
+    k = sorted(members.values())[len(members) // 2] + 1  # about half the days rest on fewer
+    shown = privacy_view.for_viewer(drawn, k)
+    (average,) = [t for t in shown.drawn.figure.data if t.name == "Average over announcements"]
+    (full,) = [t for t in drawn.figure.data if t.name == "Average over announcements"]
+    assert shown.hidden == sum(0 < m < k for m in members.values()) > 0
+    for day, y, y_full in zip(average.x, average.y, full.y, strict=True):
+        assert (y is None) is (0 < members[day] < k), day
+        assert y is None or y == y_full
+    # the placebo band is not about the announcements' members: left as drawn
+    band = [t for t in shown.drawn.figure.data if t.name.startswith("95 % band")]
+    assert band
+    assert band[0].y == next(t for t in drawn.figure.data if t.name == band[0].name).y
+
+
+def _item_survival(demo_folder: Path) -> tuple[catalog.Drawn, int]:
+    """The Impact page's default drill-down curves, and a k that cuts the exposed members'
+    curve half way (the small demo's curves end with 20 or more members at risk)."""
+    community = load_community(open_source(demo_folder))
+    drawn = catalog.CHARTS["item-survival"].draw(catalog.View.default(community))
+    exposed = drawn.data.filter(drawn.data["group"].str.starts_with("exposed"))["at_risk"]
+    return drawn, int(exposed[exposed.len() // 2]) + 1
+
+
+def _with_k(k: int) -> dict[str, Any]:
+    privacy = {**SECRETS["proofboard"]["privacy"], "min_cell_members": k}
+    return {**SECRETS, "proofboard": {**SECRETS["proofboard"], "privacy": privacy}}
+
+
+def test_item_survival_curves_end_where_fewer_than_k_members_are_at_risk(
+    demo_folder: Path,
+) -> None:
+    drawn, k = _item_survival(demo_folder)
+    curves = drawn.data
+    # at risk is the number of members whose time reaches the point: never rising
+    for group in curves["group"].unique().to_list():
+        risk = curves.filter(curves["group"] == group)["at_risk"].to_list()
+        assert risk == sorted(risk, reverse=True)
+    shown = privacy_view.for_viewer(drawn, k)
+    assert shown.hidden > 0
+    for trace in shown.drawn.figure.data:
+        rows = curves.filter(curves["group"] == trace.name)
+        kept = [y is not None for y in trace.y]
+        # a prefix is kept: the curve is cut where fewer than k members are at risk
+        assert kept == [r >= k for r in rows["at_risk"]], trace.name
+        assert kept[0]
+    assert not all(y is not None for t in shown.drawn.figure.data for y in t.y)
+    note = privacy_view.viewer_note(shown.drawn, k)
+    assert f"Figures about fewer than {k} members are hidden for your role." in note
+    assert f"Each curve ends where fewer than {k} members are still at risk." in note
+    # the CSV behind it: the rows a viewer may see (components.for_role's rule)
+    from analytics.privacy import suppress_member_counts
+
+    csv = suppress_member_counts(curves, k=k)
+    assert (csv["survival"] == f"fewer than {k}").sum() == shown.hidden
+
+
+def test_the_impact_page_tells_a_viewer_where_the_item_curves_end(
+    app_on: Callable[..., AppTest], demo_folder: Path
+) -> None:
+    _, k = _item_survival(demo_folder)
+    page = "app_pages/impact.py"
+    viewer = app_on(demo_folder, page=page, secrets=_with_k(k), user=user("pb-viewers"))
+    no_exceptions(viewer)
+    analyst = app_on(demo_folder, page=page, secrets=_with_k(k), user=user("pb-analysts"))
+    no_exceptions(analyst)
+    end = f"Each curve ends where fewer than {k} members are still at risk."
+    assert "item-survival" in [_name(c) for c in _charts(viewer)]
+    assert end in " ".join(str(c.value) for c in viewer.caption)
+    assert end not in " ".join(str(c.value) for c in analyst.caption)
+    (seen,) = [c for c in _charts(viewer) if _name(c) == "item-survival"]
+    (full,) = [c for c in _charts(analyst) if _name(c) == "item-survival"]
+    cut = 0
+    for mine, theirs in zip(seen["data"], full["data"], strict=True):
+        shown = [y for y in mine["y"] if y is not None]
+        assert shown
+        assert shown == theirs["y"][: len(shown)]  # the same curve, cut
+        cut += len(theirs["y"]) - len(shown)
+    assert cut > 0

@@ -15,6 +15,7 @@ from analytics.delivery.alerts import range_alerts, verdict_changes
 from analytics.delivery.schedule import due_at, last_complete_week
 from analytics.impact import estimate_effects
 from analytics.io import open_source
+from analytics.vocabulary import quoted
 from analytics.weekly import impact_settings
 
 MONDAY = date(2024, 3, 4)  # the reviewed week: 11 weeks after the first signup
@@ -82,8 +83,11 @@ def test_a_verdict_change_is_one_alert_with_both_verdicts(demo_folder: Path) -> 
         before, after, week="2026-W43", before_as_of=week_ago, after_as_of=community.as_of
     )
     assert alert.key == f"verdict:{target.item_id}:2026-W43:hurts->no_evidence"
-    assert alert.title == f"'{target.title}' now: no evidence (was hurts)"
+    assert alert.title == f"{quoted(target.title)} now: no evidence (was hurts)"
     assert target.sentence(after.settings) in alert.text
+    # the alert names the error control the verdicts used (Holm per item by default)
+    assert "Holm-adjusted p ≤ 0.05" in alert.text
+    assert "q ≤" not in alert.text
     assert (
         verdict_changes(
             after, after, week="2026-W43", before_as_of=week_ago, after_as_of=community.as_of
