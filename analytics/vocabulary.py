@@ -45,6 +45,7 @@ FEATURES: dict[str, str] = {
     "join_years": "join time (years)",
     "join_years_sq": "join time (years, squared)",
     "log_other_proof_seen": "other proof items seen early (log count)",
+    "log_other_items_seen": "different other proof items seen early (log count)",
 }
 
 #: other column names, in words (values in such columns, e.g. a data-quality report naming a

@@ -14,6 +14,7 @@ from analytics.community import Community
 from analytics.impact.estimate import _doubly_robust, _interval, e_value
 from analytics.impact.model import (
     OTHER_EXPOSURES,
+    OTHER_ITEMS,
     TENURE_MIN_DAYS,
     TENURE_SPREAD_DAYS,
     ImpactSettings,
@@ -47,12 +48,15 @@ def _first_exposures(community: Community) -> pl.DataFrame:
 
 
 def _exclude_own(frame: FrameT, own_counts: pl.DataFrame, item_ids: Sequence[str]) -> FrameT:
-    """Recompute the other-proof covariate without the analysed item's own exposures (which
+    """Recompute the other-proof covariates without the analysed item's own exposures (which
     would otherwise predict exposure to it by construction)."""
     own = (
         own_counts.filter(pl.col("item_id").is_in(list(item_ids)))
         .group_by("member_id")
-        .agg(pl.col("n").sum().alias("_own"))
+        .agg(
+            pl.col("n").sum().alias("_own"),
+            (pl.col("n") > 0).sum().cast(pl.Int64).alias("_own_items"),
+        )
     )
     return (
         frame.join(
@@ -65,9 +69,13 @@ def _exclude_own(frame: FrameT, own_counts: pl.DataFrame, item_ids: Sequence[str
             (pl.col("n_exposures") - pl.col("_own").fill_null(0))
             .clip(lower_bound=0)
             .log1p()
-            .alias(OTHER_EXPOSURES)
+            .alias(OTHER_EXPOSURES),
+            (pl.col("n_items_seen") - pl.col("_own_items").fill_null(0))
+            .clip(lower_bound=0)
+            .log1p()
+            .alias(OTHER_ITEMS),
         )
-        .drop("_own")
+        .drop("_own", "_own_items")
     )
 
 

@@ -28,6 +28,10 @@ MAX_KIND_COVARIATES = 6
 #: Covariate: how much other social proof a member saw or earned before the landmark (log 1 + n),
 #: a second engagement signal beside activity; an item's own exposures are never counted in it.
 OTHER_EXPOSURES = "log_other_proof_seen"
+#: Covariate: how many *different* other items a member saw or earned before the landmark (log 1 +
+#: n). Beside :data:`OTHER_EXPOSURES` (every view, repeats counted) it separates reach (first
+#: views of many items) from re-viewing the same ones: two engagement signals, not one.
+OTHER_ITEMS = "log_other_items_seen"
 #: An item is "awarded for tenure" when 90 % of members get it no earlier than this many days
 #: into membership and half of them within TENURE_SPREAD_DAYS of that day (a one-year badge).
 TENURE_MIN_DAYS = 7.0

@@ -10,7 +10,13 @@ import polars as pl
 
 from analytics.churn import churn_table
 from analytics.community import Community
-from analytics.impact.model import MAX_KIND_COVARIATES, OTHER_EXPOSURES, ImpactSettings, Population
+from analytics.impact.model import (
+    MAX_KIND_COVARIATES,
+    OTHER_EXPOSURES,
+    OTHER_ITEMS,
+    ImpactSettings,
+    Population,
+)
 from analytics.queries.events import DAY_US, to_us
 from analytics.queries.exposures import exposures_before
 from analytics.queries.landmark import early_activity, early_kinds
@@ -23,8 +29,9 @@ class EarlyActivity:
 
     ``kinds`` maps each joined-by time (microseconds) to the activity kinds used as covariates
     for it; ``per_member`` (``member_id``, ``n_activity``, ``active_days``, ``last_activity``,
-    ``kind_<kind>`` for every kind of any time) and ``seen`` (``member_id``, ``n_exposures``)
-    cover the members who joined by the latest time.
+    ``kind_<kind>`` for every kind of any time) and ``seen`` (``member_id``, ``n_exposures``:
+    exposure rows, ``n_items_seen``: different items) cover the members who joined by the
+    latest time.
     """
 
     landmark_days: int
@@ -69,10 +76,15 @@ def early_activity_by(
         seen = (
             community.events.with_ids(found[1])
             .group_by("member_id")
-            .agg(pl.col("n").sum().alias("n_exposures"))
+            .agg(
+                pl.col("n").sum().alias("n_exposures"),
+                pl.len().cast(pl.Int64).alias("n_items_seen"),  # one row per member and item
+            )
         )
     else:
-        seen = pl.DataFrame(schema={"member_id": pl.String, "n_exposures": pl.Int64})
+        seen = pl.DataFrame(
+            schema={"member_id": pl.String, "n_exposures": pl.Int64, "n_items_seen": pl.Int64}
+        )
     return EarlyActivity(landmark_days, kinds, per_member, seen)
 
 
@@ -130,13 +142,12 @@ def landmark_population(
     )
     seen = early.seen
     first_join = community.members["joined_at"].min()
+    counts = ["n_activity", "active_days", "n_exposures", "n_items_seen"]
     frame = (
         base.join(per_member, on="member_id", how="left")
         .join(seen, on="member_id", how="left")
         .with_columns(
-            pl.col("n_activity", "active_days", "n_exposures", *[f"kind_{k}" for k in kinds])
-            .fill_null(0)
-            .cast(pl.Int64),
+            pl.col(*counts, *[f"kind_{k}" for k in kinds]).fill_null(0).cast(pl.Int64),
         )
     )
     recent = timedelta(days=settings.recency_days)
@@ -159,10 +170,13 @@ def landmark_population(
     ).with_columns((pl.col("join_years") ** 2).alias("join_years_sq"))
     covariates = [
         "log_activity", "active_day_share", "days_since_activity", "join_years", "join_years_sq",
-        OTHER_EXPOSURES, *[f"log_{k}" for k in kinds],
+        OTHER_EXPOSURES, OTHER_ITEMS, *[f"log_{k}" for k in kinds],
     ]  # fmt: skip
     # replaced per item by the views of the *other* items (see _analyse)
-    frame = frame.with_columns(pl.col("n_exposures").log1p().alias(OTHER_EXPOSURES))
+    frame = frame.with_columns(
+        pl.col("n_exposures").log1p().alias(OTHER_EXPOSURES),
+        pl.col("n_items_seen").log1p().alias(OTHER_ITEMS),
+    )
     dummies = attribute_dummies(community, settings)
     if dummies is not None:
         frame = frame.join(dummies, on="member_id", how="left")

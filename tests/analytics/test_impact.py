@@ -21,7 +21,10 @@ from analytics.impact import (
     holm,
     landmark_population,
 )
+from analytics.impact.item import _exclude_own
+from analytics.impact.model import OTHER_EXPOSURES, OTHER_ITEMS
 from analytics.io import open_source
+from analytics.vocabulary import FEATURES, label
 
 VERDICTS = {"helps", "hurts", "no_evidence", "not_identifiable"}
 
@@ -124,6 +127,32 @@ def test_population_uses_only_decidable_outcomes(demo: Community) -> None:
     assert frame["active_day_share"].max() <= 1.0
     assert "log_activity" in population.covariates
     assert any(c.startswith("channel=") for c in population.covariates)
+    # reach (different items) and repeat viewing are two engagement signals
+    assert {OTHER_EXPOSURES, OTHER_ITEMS} <= set(population.covariates)
+    assert (frame["n_items_seen"] <= frame["n_exposures"]).all()
+    assert (frame.filter(pl.col("n_exposures") > 0)["n_items_seen"] > 0).all()
+    # every covariate is named in words (attributes are shown as "attribute=value")
+    for covariate in population.covariates:
+        if "=" not in covariate:
+            assert covariate in FEATURES or covariate.startswith("log_"), covariate
+    assert label(OTHER_ITEMS) == "different other proof items seen early (log count)"
+
+
+def test_other_proof_covariates_leave_out_the_analysed_items_own_views() -> None:
+    frame = pl.DataFrame(
+        {"member_id": ["a", "b", "c"], "n_exposures": [5, 4, 0], "n_items_seen": [3, 2, 0]}
+    )
+    # a saw p1 twice and p2 once (and two rows of other items); b saw none of them
+    own = pl.DataFrame(
+        {"member_id": ["a", "a", "b"], "item_id": ["p1", "p2", "p9"], "n": [2, 1, 4]}
+    )
+    one = _exclude_own(frame, own, ["p1"])
+    assert one[OTHER_EXPOSURES].to_list() == pytest.approx([math.log(4), math.log(5), 0.0])
+    assert one[OTHER_ITEMS].to_list() == pytest.approx([math.log(3), math.log(3), 0.0])
+    # a kind of items (p1 and p2 together): both left out
+    both = _exclude_own(frame, own, ["p1", "p2"])
+    assert both[OTHER_EXPOSURES].to_list() == pytest.approx([math.log(3), math.log(5), 0.0])
+    assert both[OTHER_ITEMS].to_list() == pytest.approx([math.log(2), math.log(3), 0.0])
 
 
 def test_benjamini_hochberg_by_hand() -> None:
