@@ -28,7 +28,8 @@ class ItemDetail:
     """What lies behind one item's estimate.
 
     ``curves``: ``group`` (exposed / weighted comparable unexposed), ``days`` after the
-    landmark, ``survival`` (weighted Kaplan–Meier), ``at_risk`` (members, not weights, still at
+    landmark (one point per day: the survival after its last churn), ``survival`` (weighted
+    Kaplan–Meier), ``at_risk`` (members, not weights, still at
     risk there: what the point rests on). ``balance``: standardized mean difference of
     each covariate before and after weighting. ``timing``: when members first saw or earned the
     item, ``day`` of membership (0 = joining day) and ``members``.
@@ -126,6 +127,12 @@ def item_detail(
         # members (not weights) still at risk at each point: what a point rests on
         ordered = np.sort(durations[mask])
         at_risk = len(ordered) - np.searchsorted(ordered, times, side="left")
+        # one point per day (the last churn of the day; the first point kept): at a million
+        # members a curve has tens of thousands of churn times, more than a chart can show
+        day = np.floor(times)
+        daily = np.r_[day[1:] != day[:-1], True]
+        daily[0] = True
+        times, survival, at_risk = times[daily], survival[daily], at_risk[daily]
         curves.append(
             pl.DataFrame(
                 {"group": label, "days": times, "survival": survival, "at_risk": at_risk},

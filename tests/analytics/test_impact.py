@@ -21,6 +21,7 @@ from analytics.impact import (
     holm,
     landmark_population,
 )
+from analytics.impact.detail import item_detail
 from analytics.impact.item import _exclude_own
 from analytics.impact.model import OTHER_EXPOSURES, OTHER_ITEMS
 from analytics.io import open_source
@@ -363,3 +364,19 @@ def test_demo_truth_is_about_the_population_the_analysis_compares(
             assert block["value"] == 0.0
         elif entry["hazard_ratio"] < 1.0:
             assert block["value"] > 0.0
+
+
+def test_item_survival_curves_have_one_point_per_day_on_the_full_curve(demo: Community) -> None:
+    """The drill-down's curves keep one point per day (the survival after the day's last churn),
+    start at 1, never rise, and rest on fewer members as they go."""
+    detail = item_detail(demo, "p001")
+    assert detail.curves.height > 0
+    for (group,), rows in detail.curves.group_by("group", maintain_order=True):
+        days = rows["days"].to_numpy()
+        survival = rows["survival"].to_numpy()
+        assert days[0] == 0.0, group
+        assert survival[0] == 1.0, group
+        buckets = np.floor(days[1:])
+        assert len(np.unique(buckets)) == len(buckets), group  # one point per day
+        assert np.all(np.diff(survival) <= 1e-12), group
+        assert np.all(np.diff(rows["at_risk"].to_numpy()) <= 0), group
