@@ -188,6 +188,11 @@ def slug(text: str) -> str:
     return "-".join(filter(None, "".join(keep).split("-")))
 
 
+#: a table longer than this is offered for pasting into a newsletter as a download only, not as
+#: a code block on the page (thousands of highlighted lines take the browser seconds to draw)
+PASTE_ROWS = 200
+
+
 def frame_markdown(frame: pl.DataFrame) -> str:
     """A Markdown table (for a newsletter): timestamps as UTC dates and times, numbers as is."""
 

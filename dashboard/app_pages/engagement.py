@@ -226,10 +226,17 @@ def show_boards() -> None:
         """The table and its exports: CSV and Markdown for a newsletter."""
         components.table(frame, key=f"{key}_table")
         components.table_download(frame, title, key=f"{key}_csv", markdown=True, member_level=True)
-        if member_ids_allowed:
-            markdown = exports.frame_markdown(frame)
-            with st.expander("Markdown to paste into a newsletter"):
-                st.code(markdown, language="markdown")
+        if not member_ids_allowed:
+            return
+        if frame.height > exports.PASTE_ROWS:
+            # tens of thousands of highlighted lines take the browser many seconds to draw
+            st.caption(
+                f"The Markdown of these {frame.height:,} rows is in the download above (too long "
+                f"to paste from the page: at most {exports.PASTE_ROWS} rows are shown for pasting)."
+            )
+            return
+        with st.expander("Markdown to paste into a newsletter"):
+            st.code(exports.frame_markdown(frame), language="markdown")
 
     st.subheader("Top contributors")
     board = data.compute(
