@@ -9,8 +9,9 @@ numbers stay numbers, but codes are words and whole numbers are integers).
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import time
+from typing import Any
 
 import polars as pl
 
@@ -67,12 +68,22 @@ def _whole_numbers(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(n).cast(pl.Int64) for n in names)
 
 
+def _each(series: pl.Series, text: Callable[[Any], str]) -> pl.Series:
+    """``text`` of every value that is not null, as text, computed in the calling thread. A
+    polars ``map_elements`` would call back into Python from polars' worker threads, each call
+    queueing for the interpreter lock behind every other session's thread: with four sessions
+    at once the weekly review's tables took minutes."""
+    return pl.Series(
+        series.name,
+        [None if v is None else text(v) for v in series.to_list()],
+        dtype=pl.String,
+    )
+
+
 def _code_words(frame: pl.DataFrame) -> pl.DataFrame:
     """String columns: stored codes and feature names in words."""
     strings = [n for n, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(
-        pl.col(n).map_elements(words, return_dtype=pl.String, skip_nulls=True) for n in strings
-    )
+    return frame.with_columns(_each(frame[n], words) for n in strings)
 
 
 def for_export(frame: pl.DataFrame) -> pl.DataFrame:
@@ -92,9 +103,7 @@ def for_csv(frame: pl.DataFrame) -> pl.DataFrame:
     table holds counts and shares in one column) written per value: 1230, not 1230.0."""
     out = for_export(frame)
     return out.with_columns(
-        pl.col(n).map_elements(_plain_number, return_dtype=pl.String, skip_nulls=True)
-        for n, dtype in out.schema.items()
-        if dtype.is_float()
+        _each(out[n], _plain_number) for n, dtype in out.schema.items() if dtype.is_float()
     )
 
 
@@ -104,23 +113,15 @@ def for_display(frame: pl.DataFrame, *, keep: Collection[str] = ()) -> pl.DataFr
     out = _whole_numbers(frame)
     # NaN means "no number" in our results: shown like a null
     out = out.with_columns(pl.col(n).fill_nan(None) for n, d in out.schema.items() if d.is_float())
-    exprs: list[pl.Expr] = []
+    exprs: list[pl.Expr | pl.Series] = []
     for name, dtype in out.schema.items():
         column = pl.col(name)
         if name in keep:
             continue
         if name in P_COLUMNS and dtype.is_float():
-            exprs.append(
-                column.map_elements(p_text, return_dtype=pl.String, skip_nulls=True).fill_null(
-                    MISSING
-                )
-            )
+            exprs.append(_each(out[name], p_text).fill_null(MISSING))
         elif name in SHARE_COLUMNS and dtype.is_float():
-            exprs.append(
-                column.map_elements(
-                    lambda v: f"{v * 100:.1f} %", return_dtype=pl.String, skip_nulls=True
-                ).fill_null(MISSING)
-            )
+            exprs.append(_each(out[name], lambda v: f"{v * 100:.1f} %").fill_null(MISSING))
         elif isinstance(dtype, pl.Datetime):
             values = out[name].drop_nulls()
             if dtype.time_zone is not None:
@@ -134,18 +135,12 @@ def for_display(frame: pl.DataFrame, *, keep: Collection[str] = ()) -> pl.DataFr
         elif isinstance(dtype, pl.Date):
             exprs.append(column.dt.strftime("%Y-%m-%d").fill_null(MISSING))
         elif dtype == pl.String:
-            exprs.append(
-                column.map_elements(words, return_dtype=pl.String, skip_nulls=True).fill_null(
-                    MISSING
-                )
-            )
+            exprs.append(_each(out[name], words).fill_null(MISSING))
         elif dtype.is_float():
             exprs.append(
-                column.map_elements(
-                    lambda v: f"{v:,.3g}" if abs(v) < 1 else f"{v:,.1f}",
-                    return_dtype=pl.String,
-                    skip_nulls=True,
-                ).fill_null(MISSING)
+                _each(out[name], lambda v: f"{v:,.3g}" if abs(v) < 1 else f"{v:,.1f}").fill_null(
+                    MISSING
+                )
             )
         elif dtype == pl.Boolean:
             exprs.append(column.replace_strict({True: "yes", False: "no"}, default=MISSING))
