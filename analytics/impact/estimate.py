@@ -65,9 +65,9 @@ class _ScaledFit:
         self.sd = x.std(axis=0)
         self.keep = self.sd > 1e-12
 
-    def scaled(self, rows: npt.NDArray[np.intp] | None = None) -> FloatArray:
-        part = self.x if rows is None else self.x[rows]
-        return (part[:, self.keep] - self.mean[self.keep]) / self.sd[self.keep]
+    def scaled(self, rows: npt.NDArray[np.intp]) -> FloatArray:
+        """The standardised covariates of ``rows``."""
+        return (self.x[rows][:, self.keep] - self.mean[self.keep]) / self.sd[self.keep]
 
     def probability(
         self,

@@ -4,6 +4,7 @@ comparisons known by construction, and a summary whose words follow the numbers.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from analytics.weekly import (
     available_weeks,
     default_week,
     parse_week,
+    summary_sentences,
     week_period,
     weekly_review,
 )
@@ -342,8 +344,6 @@ def test_precomputed_analyses_give_the_same_review_and_must_match_its_settings(
 
 
 def test_summary_names_the_hurting_items_as_it_names_the_helping_ones(demo: Community) -> None:
-    from dataclasses import replace
-
     from analytics.weekly import MAX_NOTABLE, summary_sentences
 
     review = weekly_review(demo, "2026-W20")
@@ -388,10 +388,6 @@ def test_review_verdicts_control_the_chosen_error(demo: Community) -> None:
 def test_summary_names_the_error_control_actually_used(
     demo: Community, control: str, said: str, not_said: str
 ) -> None:
-    from dataclasses import replace
-
-    from analytics.weekly import summary_sentences
-
     review = weekly_review(demo, "2026-W20", error_control=control)  # type: ignore[arg-type]
     assert review.impact is not None
     clear = replace(review.impact.items[0], verdict="helps", effect=0.05, adjusted_p=0.01)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pypdf
@@ -13,6 +14,7 @@ import pytest
 from analytics.community import load_community
 from analytics.io import open_source
 from analytics.weekly import default_week, weekly_review
+from dashboard import digest, report
 from dashboard.cli import main
 from dashboard.report import review_html
 
@@ -180,10 +182,6 @@ def test_review_csv_export_leaves_unknown_churn_empty_with_known_from(demo_folde
 def test_report_chart_and_email_name_the_error_control_used(
     demo_folder: Path, control: str, said: str, column: str
 ) -> None:
-    from dataclasses import replace
-
-    from dashboard import digest, report
-
     community = load_community(open_source(demo_folder))
     review = weekly_review(community, WEEK, error_control=control)  # type: ignore[arg-type]
     assert review.impact is not None
