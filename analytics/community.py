@@ -7,7 +7,7 @@ timestamps, or raises :class:`~analytics.errors.DataContractError` carrying the 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import polars as pl
 
+from analytics.churn import churn_table
 from analytics.contract import (
     EARLIEST_US,
     EARLIEST_YEAR,
@@ -119,6 +120,8 @@ class Events:
         self.tables: set[str] = set()
         self.exposure_rows: int | None = None
         self._cache: dict[str, pl.DataFrame | None] = {}
+        #: per-member results computed once and shared (see :meth:`Community.churn_status`)
+        self._derived: dict[Any, tuple[object, pl.DataFrame]] = {}
         self._kept: tuple[nw.LazyFrame[Any] | None, nw.LazyFrame[Any] | None] | None = None
 
     def restricted(self, keys: pl.DataFrame, segments: Mapping[str, Sequence[str]]) -> Events:
@@ -307,7 +310,29 @@ class Community:
     def activity_summary(self) -> pl.DataFrame:
         """Per member with activity: ``member_id``, ``activities``, ``first_activity_at``,
         ``last_activity_at`` (from the load's single pass over the activity)."""
-        return self.events.with_ids(self.events.summary)
+        return self._derived("summary", lambda: self.events.with_ids(self.events.summary))
+
+    def churn_status(self, inactive_days: int) -> pl.DataFrame:
+        """:func:`analytics.churn.churn_table` of the members as of the as-of time, computed
+        once per number of quiet days and shared by the analyses that need it."""
+        return self._derived(
+            ("churn", inactive_days),
+            lambda: churn_table(
+                self.members, self.last_activity(), as_of=self.as_of, inactive_days=inactive_days
+            ),
+        )
+
+    def _derived(self, key: Any, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        # Kept on the events (this frozen community's mutable part) with the members and as-of
+        # time they were computed for: a community made from this one with other members or
+        # another as-of time computes its own.
+        full_key = (key, self.as_of)
+        found = self.events._derived.get(full_key)
+        if found is not None and found[0] is self.members:
+            return found[1]
+        frame = compute()
+        self.events._derived[full_key] = (self.members, frame)
+        return frame
 
     @property
     def first_join(self) -> datetime | None:

@@ -10,7 +10,7 @@ from typing import Literal
 import polars as pl
 
 from analytics.activity_windows import MONTHLY_ACTIVE_DAYS, active_window, last_complete_day
-from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
+from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.known import Knowable, churn_status, not_known_text, period_status
 from analytics.periods import Period
@@ -154,12 +154,9 @@ def overview_kpis(
 ) -> list[Kpi]:
     """Members, new members, active members, churned members and 90-day retention for
     ``period``, each with its value in the previous period of equal length."""
-    status = churn_table(
-        community.members,
-        community.last_activity(),
-        as_of=community.as_of,
-        inactive_days=inactive_days,
-    ).join(community.members.select("member_id", "left_at"), on="member_id")
+    status = community.churn_status(inactive_days).join(
+        community.members.select("member_id", "left_at"), on="member_id"
+    )
     previous = period.previous()
     active = _active(community, period.end, previous.end)
     as_of = community.as_of

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import narwhals.stable.v2 as nw
 import polars as pl
 
-from analytics.churn import DEFAULT_INACTIVE_DAYS, churn_table
+from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.errors import InputError
 from analytics.queries.exposures import first_exposures
@@ -35,12 +35,7 @@ def survival_table(
 ) -> pl.DataFrame:
     """One row per member: ``tenure_days`` (to churn, or to the as-of time when censored),
     ``churned`` (1/0), ``cohort`` (quarter of joining, e.g. ``2025 Q1``) and the attributes."""
-    status = churn_table(
-        community.members,
-        community.last_activity(),
-        as_of=community.as_of,
-        inactive_days=inactive_days,
-    )
+    status = community.churn_status(inactive_days)
     table = status.join(
         community.members.select("member_id", *community.attributes), on="member_id"
     ).select(

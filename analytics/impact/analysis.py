@@ -9,13 +9,14 @@ from threadpoolctl import threadpool_limits
 
 from analytics.community import Community
 from analytics.errors import InputError
+from analytics.impact.estimate import ExposureModel
 from analytics.impact.item import (
     _analyse,
     _Candidate,
     _first_exposures,
     _own_counts,
     _own_rows,
-    _tenure_day,
+    _tenure_days,
 )
 from analytics.impact.model import (
     SENSITIVITY_INACTIVE_DAYS,
@@ -109,15 +110,22 @@ def _estimate_effects(
     # the items are independent; the interval's bootstrap (when asked for) draws from one
     # shared generator, so then they run one after the other to stay reproducible
     parallel = settings.bootstrap == 0
-    tenures = [_tenure_day(community, first, c.item_ids) for c in singles]
+    by_item = _tenure_days(community, first, [c.item_id for c in singles])
+    tenures = [by_item[c.item_id] for c in singles]
+
+    # each candidate's exposure model, reused by the sensitivity re-estimates
+    models: dict[str, ExposureModel] = {}
 
     def single(k: int) -> ItemEffect:
         return _analyse(
-            singles[k], population, first, settings, rng, own_counts=own, tenure_day=tenures[k]
-        )
+            singles[k], population, first, settings, rng, own_counts=own,
+            tenure_day=tenures[k], exposure_models=models,
+        )  # fmt: skip
 
     def kind(candidate: _Candidate) -> ItemEffect:
-        return _analyse(candidate, population, first, settings, rng, own_counts=own)
+        return _analyse(
+            candidate, population, first, settings, rng, own_counts=own, exposure_models=models
+        )
 
     items: list[ItemEffect] = []
     for i, effect in enumerate(ordered_map(single, range(len(singles)), parallel=parallel)):
@@ -133,7 +141,7 @@ def _estimate_effects(
 
         def trial_of(candidate: _Candidate) -> TrialEffect:
             return trial_effect(
-                days, first, candidate.item_ids, candidate.published_at, settings,
+                days, candidate.item_ids, candidate.published_at, settings,
                 candidate.item_id,
             )  # fmt: skip
 
@@ -159,7 +167,7 @@ def _estimate_effects(
     if sensitivity:
         with_sensitivity(
             community, settings, early, own_rows, first, rng, report,
-            ((items, singles), (kind_effects, kinds)),
+            ((items, singles), (kind_effects, kinds)), models,
         )  # fmt: skip
     report("Done", 1.0)
     return ImpactResult(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import polars as pl
 
-from analytics.churn import churn_table
 from analytics.community import Community
 from analytics.cox import CoxResult, counting_process, fit_cox_time_varying
 from analytics.errors import InputError
@@ -29,12 +28,7 @@ def time_varying_effects(
             "The any-time view needs the proof_items and exposures tables. Add them to the "
             "source (see the Data page for their columns)."
         )
-    status = churn_table(
-        community.members,
-        community.last_activity(),
-        as_of=community.as_of,
-        inactive_days=settings.inactive_days,
-    )
+    status = community.churn_status(settings.inactive_days)
     first_join = community.members["joined_at"].min()
     attributes = (
         community.attributes if settings.fixed_attributes is None else settings.fixed_attributes

@@ -8,7 +8,6 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from analytics.churn import churn_table
 from analytics.community import Community
 from analytics.errors import InputError
 from analytics.impact.analysis import _candidates
@@ -86,12 +85,9 @@ def item_detail(
         schema={"group": pl.String, "days": pl.Float64, "survival": pl.Float64, "at_risk": pl.Int64}
     )
     population = landmark_population(community, settings)
-    status = churn_table(
-        community.members,
-        community.last_activity(),
-        as_of=community.as_of,
-        inactive_days=settings.inactive_days,
-    ).select("member_id", "tenure_days", pl.col("churned_at").is_not_null().alias("churned"))
+    status = community.churn_status(settings.inactive_days).select(
+        "member_id", "tenure_days", pl.col("churned_at").is_not_null().alias("churned")
+    )
     frame = (
         population.frame.filter(pl.col("present_at_landmark"))
         .join(first.group_by("member_id").agg(pl.col("first_at").min()), on="member_id", how="left")

@@ -12,9 +12,25 @@ import polars as pl
 from scipy import stats
 from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 
+from analytics.auc import weighted_auc
 from analytics.impact.model import PROPENSITY_CLIP, FloatArray, ImpactSettings
+
+
+@dataclass(frozen=True)
+class ExposureModel:
+    """An item's fitted exposure (propensity) model on the raw covariates ``names``: the
+    sensitivity re-estimates reuse it, since who is exposed does not depend on how churn is
+    defined (only the retention model is fitted again)."""
+
+    names: tuple[str, ...]
+    coef: FloatArray
+    intercept: float
+    auc: float
+
+    def probability(self, x: FloatArray) -> FloatArray:
+        p: FloatArray = expit(x @ self.coef + self.intercept)
+        return p
 
 
 @dataclass(frozen=True)
@@ -27,6 +43,7 @@ class _Estimate:
     balance: pl.DataFrame
     #: 1 for the exposed, e/(1-e) for the unexposed (the weights that make them comparable)
     weights: FloatArray
+    exposure_model: ExposureModel | None = None
 
 
 def _standardise(x: FloatArray) -> FloatArray:
@@ -69,18 +86,17 @@ class _ScaledFit:
         """The standardised covariates of ``rows``."""
         return (self.x[rows][:, self.keep] - self.mean[self.keep]) / self.sd[self.keep]
 
-    def probability(
+    def fit(
         self,
         y: npt.NDArray[np.int8],
         rows: npt.NDArray[np.intp] | None = None,
         *,
         max_rows: int | None = None,
         seed: int = 0,
-    ) -> FloatArray:
-        """P(y = 1) for every row of ``x``, from a model of ``y`` fitted on ``rows`` (``y`` has
-        one value per fitted row; default: all rows)."""
-        if y.min() == y.max():  # everyone alike: the probability is that constant
-            return np.full(len(self.x), float(y[0]))
+    ) -> tuple[FloatArray, float]:
+        """Coefficients and intercept, on the raw columns of ``x``, of a logistic model of ``y``
+        fitted on ``rows`` (``y`` has one value per fitted row; default: all rows; ``y`` must
+        have both values)."""
         # Newton–Cholesky: exact and fast when there are many members and few covariates
         model = LogisticRegression(C=1.0, solver="newton-cholesky", max_iter=100)
         sample = _subsample(y, max_rows, seed)
@@ -93,8 +109,22 @@ class _ScaledFit:
         coef = np.zeros(self.x.shape[1])
         coef[self.keep] = model.coef_[0] / self.sd[self.keep]
         intercept = float(model.intercept_[0]) - float(coef @ self.mean)
-        logit = self.x @ coef + intercept
-        probability: FloatArray = expit(logit)
+        return coef, intercept
+
+    def probability(
+        self,
+        y: npt.NDArray[np.int8],
+        rows: npt.NDArray[np.intp] | None = None,
+        *,
+        max_rows: int | None = None,
+        seed: int = 0,
+    ) -> FloatArray:
+        """P(y = 1) for every row of ``x``, from a model of ``y`` fitted on ``rows`` (see
+        :meth:`fit`)."""
+        if y.min() == y.max():  # everyone alike: the probability is that constant
+            return np.full(len(self.x), float(y[0]))
+        coef, intercept = self.fit(y, rows, max_rows=max_rows, seed=seed)
+        probability: FloatArray = expit(self.x @ coef + intercept)
         return probability
 
 
@@ -118,11 +148,20 @@ def _doubly_robust(
     max_rows: int | None = None,
     seed: int = 0,
     with_balance: bool = True,
+    exposure_model: ExposureModel | None = None,
 ) -> _Estimate:
+    """The AIPW estimate; ``exposure_model``: an exposure model fitted before on the same
+    covariates, used instead of fitting one (the sensitivity re-estimates)."""
     scaled = _ScaledFit(x_raw)
     a = exposed.astype(np.int8)
-    propensity = scaled.probability(a, max_rows=max_rows, seed=seed)
-    auc = float(roc_auc_score(a, propensity))
+    if exposure_model is not None and exposure_model.names == tuple(names):
+        model = exposure_model
+        propensity = model.probability(x_raw)
+    else:
+        coef, intercept = scaled.fit(a, max_rows=max_rows, seed=seed)
+        propensity = expit(x_raw @ coef + intercept)
+        model = ExposureModel(tuple(names), coef, intercept, weighted_auc(a, propensity))
+    auc = model.auc
     e = np.clip(propensity, *PROPENSITY_CLIP)
     w = np.where(exposed, 1.0, e / (1 - e))
     unexposed = np.flatnonzero(~exposed)
@@ -148,6 +187,7 @@ def _doubly_robust(
             )
         ),
         weights=w,
+        exposure_model=model,
     )
 
 

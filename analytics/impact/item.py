@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from analytics.community import Community
-from analytics.impact.estimate import _doubly_robust, _interval, e_value
+from analytics.impact.estimate import ExposureModel, _doubly_robust, _interval, e_value
 from analytics.impact.model import (
     OTHER_EXPOSURES,
     OTHER_ITEMS,
@@ -79,23 +79,35 @@ def _exclude_own(frame: FrameT, own_counts: pl.DataFrame, item_ids: Sequence[str
     )
 
 
-def _tenure_day(community: Community, first: pl.DataFrame, item_ids: Sequence[str]) -> float | None:
-    """The day of membership an item is awarded at, when it is awarded for tenure (see
-    TENURE_MIN_DAYS); ``None`` for items met at varied times."""
+def _tenure_days(
+    community: Community, first: pl.DataFrame, item_ids: Sequence[str]
+) -> dict[str, float | None]:
+    """The day of membership each item is awarded at, when it is awarded for tenure (see
+    TENURE_MIN_DAYS); ``None`` for items met at varied times (one pass for every item)."""
     days = (
         first.filter(pl.col("item_id").is_in(list(item_ids)))
-        .group_by("member_id")
+        .group_by("member_id", "item_id")
         .agg(pl.col("first_at").min())
         .join(community.members.select("member_id", "joined_at"), on="member_id")
-        .select(((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24).alias("day"))
+        .group_by("item_id")
+        .agg(
+            pl.len().alias("n"),
+            (
+                ((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24)
+                .quantile(0.1)
+                .alias("low")
+            ),
+            ((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24)
+            .median()
+            .alias("middle"),
+        )
     )
-    if days.height < 10:
-        return None
-    low = float(days["day"].quantile(0.1))  # type: ignore[arg-type]
-    middle = float(days["day"].median())  # type: ignore[arg-type]
-    if low >= TENURE_MIN_DAYS and middle - low <= TENURE_SPREAD_DAYS:
-        return low
-    return None
+    found: dict[str, float | None] = dict.fromkeys(item_ids)
+    for row in days.iter_rows(named=True):
+        low, middle = row["low"], row["middle"]
+        if row["n"] >= 10 and low >= TENURE_MIN_DAYS and middle - low <= TENURE_SPREAD_DAYS:
+            found[row["item_id"]] = float(low)
+    return found
 
 
 def _own_rows(community: Community, landmark_days: int) -> pl.DataFrame:
@@ -124,7 +136,14 @@ def _analyse(
     with_interval: bool = True,
     own_counts: pl.DataFrame | None = None,
     tenure_day: float | None = None,
+    exposure_models: dict[str, ExposureModel] | None = None,
 ) -> ItemEffect:
+    """One candidate's estimate on ``population``.
+
+    ``exposure_models`` maps item ids to exposure models: a model found there for the
+    candidate is used instead of fitting one (the sensitivity re-estimates); a model fitted
+    here is added to it (the main estimate).
+    """
     member_first = (
         first.lazy()
         .filter(pl.col("item_id").is_in(list(candidate.item_ids)))
@@ -204,7 +223,10 @@ def _analyse(
     estimate = _doubly_robust(
         x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed,
         with_balance=with_interval,  # the sensitivity analyses need only the effect
+        exposure_model=(exposure_models or {}).get(candidate.item_id),
     )  # fmt: skip
+    if exposure_models is not None and estimate.exposure_model is not None:
+        exposure_models.setdefault(candidate.item_id, estimate.exposure_model)
     if estimate.auc >= settings.max_propensity_auc:
         return unidentified(
             f"exposure is almost fully decided by early activity and join time (propensity AUC "

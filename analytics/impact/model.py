@@ -235,13 +235,15 @@ class ImpactResult:
             orient="row",
         )
 
-    def to_json(self) -> list[dict[str, Any]]:
-        """The CLI's JSON array, one object per proof item, ranked."""
+    def to_json(self, *, sensitivity: bool = False) -> list[dict[str, Any]]:
+        """The CLI's JSON array, one object per proof item, ranked (with ``sensitivity``: the
+        effects under the other churn definitions, ``effect_inactive_<N>d``, as well)."""
         keys = (
             "item_id", "kind", "title", "n_exposed", "n_control", "effect", "ci_low",
             "ci_high", "p_value", "q_value", "naive_effect", "verdict", "reason",
             "holm_p", "adjusted_p", "error_control", "trial_effect", "trial_ci_low",
             "trial_ci_high",
+            *(f"effect_inactive_{d}d" for d in SENSITIVITY_INACTIVE_DAYS if sensitivity),
         )  # fmt: skip
         return [{k: row[k] for k in keys} for row in self.table().iter_rows(named=True)]
 

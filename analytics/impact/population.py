@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 import polars as pl
 
-from analytics.churn import churn_table
 from analytics.community import Community
 from analytics.impact.model import (
     MAX_KIND_COVARIATES,
@@ -108,12 +107,7 @@ def landmark_population(
     landmark = timedelta(days=settings.landmark_days)
     horizon = timedelta(days=settings.landmark_days + settings.horizon_days)
     decidable_by = community.as_of - timedelta(days=settings.inactive_days)
-    status = churn_table(
-        community.members,
-        community.last_activity(),
-        as_of=community.as_of,
-        inactive_days=settings.inactive_days,
-    )
+    status = community.churn_status(settings.inactive_days)
     base = (
         status.select("member_id", "joined_at", "churned_at")
         .with_columns(

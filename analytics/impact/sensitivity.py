@@ -10,6 +10,7 @@ import numpy as np
 import polars as pl
 
 from analytics.community import Community
+from analytics.impact.estimate import ExposureModel
 from analytics.impact.item import _analyse, _Candidate, _own_counts
 from analytics.impact.model import (
     SENSITIVITY_INACTIVE_DAYS,
@@ -33,8 +34,12 @@ def with_sensitivity(
     rng: np.random.Generator,
     report: Progress,
     groups: Sequence[tuple[list[ItemEffect], list[_Candidate]]],
+    exposure_models: dict[str, ExposureModel] | None = None,
 ) -> None:
-    """Add each estimable effect's value under the other churn definitions (in place)."""
+    """Add each estimable effect's value under the other churn definitions (in place).
+
+    ``exposure_models``: the main estimate's exposure models, reused (who is exposed does not
+    depend on how churn is defined; only the retention model is fitted again)."""
     for j, days in enumerate(SENSITIVITY_INACTIVE_DAYS):
         report(f"Sensitivity: churn after {days} quiet days", 0.7 + 0.15 * j)
         other = replace(settings, inactive_days=days)
@@ -47,6 +52,7 @@ def with_sensitivity(
                 return _analyse(
                     candidates[k], other_population, first, other, rng,  # noqa: B023
                     with_interval=False, own_counts=other_own,  # noqa: B023
+                    exposure_models=exposure_models,
                 )  # fmt: skip
 
             for k, found in zip(estimable, ordered_map(again, estimable), strict=True):

@@ -34,7 +34,7 @@ import polars as pl
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 
-from analytics.churn import churn_table
+from analytics.auc import weighted_auc
 from analytics.community import Community
 from analytics.impact.estimate import _standardise
 from analytics.impact.model import PROPENSITY_CLIP, FloatArray, ImpactSettings
@@ -74,6 +74,9 @@ class TrialDays:
     member_x: FloatArray
     names: tuple[str, ...]
     retained: npt.NDArray[np.int8]
+    #: first exposures by member position: ``i`` (index into ``member_ids``), ``item_id``,
+    #: ``first_day`` (joined to the positions once, not per item)
+    first_days: pl.DataFrame
 
     def features(self, rows: npt.NDArray[np.intp]) -> FloatArray:
         """The covariates (columns ``names``) of the member-days ``rows``."""
@@ -115,12 +118,9 @@ def trial_days(
     # members by position in the keyed members (sorted by id): whole numbers from here on
     keyed = community.events.keyed.select("member_id", "member_key").with_row_index("_pos")
     ids = keyed["member_id"]
-    status = churn_table(
-        community.members,
-        community.last_activity(),
-        as_of=community.as_of,
-        inactive_days=settings.inactive_days,
-    ).select("member_id", "joined_at", "churned_at")
+    status = community.churn_status(settings.inactive_days).select(
+        "member_id", "joined_at", "churned_at"
+    )
     first_join = community.members["joined_at"].min()
     members = (
         keyed.select("_pos", "member_id")
@@ -167,13 +167,18 @@ def trial_days(
     history[:, 4] = day - join_day[member]
     del k, previous
     # other proof first seen before the day: first exposures per member as sorted day keys
-    seen = (
+    first_days = (
         first.group_by("member_id", "item_id")
         .agg(pl.col("first_at").min())
         .join(keyed.select("member_id", "_pos"), on="member_id", how="inner")
         .select(
-            pl.col("_pos").cast(pl.Int64) * (1 << 32) + pl.col("first_at").dt.epoch("us") // DAY_US
+            pl.col("_pos").cast(pl.Int64).alias("i"),
+            "item_id",
+            (pl.col("first_at").dt.epoch("us") // DAY_US).alias("first_day"),
         )
+    )
+    seen = (
+        first_days.select(pl.col("i") * (1 << 32) + pl.col("first_day"))
         .to_series()
         .sort()
         .to_numpy()
@@ -203,6 +208,7 @@ def trial_days(
         member_x=np.hstack(member_x),
         names=tuple(names),
         retained=retained,
+        first_days=first_days,
     )
 
 
@@ -252,21 +258,8 @@ def _weighted_probability(
     return probability
 
 
-def _weighted_auc(score: FloatArray, a: npt.NDArray[np.int8], w: FloatArray) -> float:
-    """Area under the ROC curve with case weights (ties count one half)."""
-    order = np.argsort(score, kind="stable")
-    score, a, w = score[order], a[order], w[order]
-    _, first = np.unique(score, return_index=True)
-    neg = np.add.reduceat(np.where(a == 0, w, 0.0), first)
-    pos = np.add.reduceat(np.where(a == 1, w, 0.0), first)
-    below = np.cumsum(neg) - neg
-    total = pos.sum() * neg.sum()
-    return float(((below + neg / 2) * pos).sum() / total) if total > 0 else 0.5
-
-
 def trial_effect(
     days: TrialDays | None,
-    first: pl.DataFrame,
     item_ids: Sequence[str],
     published_at: object,
     settings: ImpactSettings,
@@ -281,17 +274,12 @@ def trial_effect(
     if days is None:
         return none("no trial day has a decidable outcome yet")
     own = (
-        first.filter(pl.col("item_id").is_in(list(item_ids)))
-        .group_by("member_id")
-        .agg(pl.col("first_at").min())
-        .with_columns((pl.col("first_at").dt.epoch("us") // DAY_US).alias("first_day"))
-    )
-    index = pl.DataFrame(
-        {"member_id": days.member_ids, "i": np.arange(len(days.member_ids), dtype=np.int64)}
+        days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
+        .group_by("i")
+        .agg(pl.col("first_day").min())
     )
     by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
-    matched = index.join(own, on="member_id", how="inner")
-    by_member[matched["i"].to_numpy()] = matched["first_day"].to_numpy()
+    by_member[own["i"].to_numpy()] = own["first_day"].to_numpy()
     first_day = by_member[days.member]
     eligible = first_day >= days.day
     if published_at is not None:
@@ -323,7 +311,7 @@ def trial_effect(
     x = _standardise(days.features(rows))
     y = days.retained[rows]
     propensity = _weighted_probability(x, a, s, x)
-    auc = _weighted_auc(propensity, a, s)
+    auc = weighted_auc(a, propensity, s)
     if auc >= settings.max_propensity_auc:
         return none(
             f"exposure on a day is almost fully decided by the member's history (propensity AUC "

@@ -8,6 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from analytics.impact.model import ImpactSettings, ItemEffect, Verdict
+from analytics.stats import p_text
 
 
 def benjamini_hochberg(p_values: Sequence[float]) -> list[float]:
@@ -76,11 +77,10 @@ def verdict_reason(
 ) -> str:
     """The verdict's reason: the adjusted value used and what it controls."""
     name = adjusted_p_name(settings)
+    shown = p_text(adjusted)  # "< 0.001", never "0.000"
+    value = f"{name} {shown}" if shown.startswith("<") else f"{name} = {shown}"
     if significant:
-        return (
-            f"{name} = {adjusted:.3f} across the {n_items} items compared: "
-            f"{error_control_words(settings)}"
-        )
+        return f"{value} across the {n_items} items compared: {error_control_words(settings)}"
     return f"{name} = {adjusted:.2f} across the {n_items} items compared: could be chance"
 
 

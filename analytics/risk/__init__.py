@@ -40,6 +40,7 @@ importance), :mod:`~analytics.risk.factors` (risk factors in words),
 :mod:`~analytics.risk.result` and :mod:`~analytics.risk.run` (end to end).
 """
 
+from analytics.auc import weighted_auc
 from analytics.risk.evaluate import _fit, permutation_importance_groups
 from analytics.risk.factors import _sentence, _typical, risk_factors
 from analytics.risk.features import (
@@ -51,7 +52,7 @@ from analytics.risk.features import (
 )
 from analytics.risk.known_at import KnownAt, known_at
 from analytics.risk.labels import _churn_dates, churn_labels
-from analytics.risk.model import Evaluation, _RankedScores, weighted_auc
+from analytics.risk.model import Evaluation, _RankedScores
 from analytics.risk.result import RiskResult
 from analytics.risk.run import at_risk_export, churn_risk
 from analytics.risk.settings import (

@@ -13,10 +13,11 @@ from sklearn.calibration import calibration_curve
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, brier_score_loss
 
+from analytics.auc import weighted_auc
 from analytics.community import Community
 from analytics.risk.features import FeatureSpec
 from analytics.risk.labels import _labels
-from analytics.risk.model import _baseline, _matrix, _model, _predict, _RankedScores, weighted_auc
+from analytics.risk.model import _baseline, _matrix, _model, _predict, _RankedScores
 from analytics.risk.settings import GROUP_HELP, GROUPS, RiskSettings
 
 Progress = Callable[[str, float], None]

@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from analytics.stats import p_text
+from analytics.vocabulary import words
 from dashboard.cli.common import Progress, add_as_of, add_data, add_segment, segments
 
 
@@ -16,14 +18,21 @@ def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int
     def points(value: object) -> str:
         return "" if value is None else f"{float(value) * 100:+.1f}"  # type: ignore[arg-type]
 
+    quiet = [k for k in (rows[0] if rows else {}) if k.startswith("effect_inactive_")]
+    quiet_heads = "".join(
+        f"{k.removeprefix('effect_inactive_').removesuffix('d') + ' days':>9}" for k in quiet
+    )
+
     lines = [
         f"Retention effect of early exposure (first {landmark} days) on still being a member "
         f"{horizon} days later, in percentage points; naive = ever exposed vs never; trial = "
         "newly exposed on an active day vs active members not yet exposed (sequential trials, "
         "per-member 95 % CI).",
-        f"{'verdict':<17}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'trial':>8}"
-        f"{'trial 95 % CI':>17}{'exposed':>9}  item",
+        f"{'verdict':<24}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'trial':>8}"
+        f"{'trial 95 % CI':>17}{quiet_heads}{'exposed':>9}  item",
     ]
+    if quiet:
+        lines.insert(1, "N days = the effect with churn after N quiet days instead.")
     controls = {str(r.get("error_control")) for r in rows if r.get("error_control")}
     if controls == {"fdr"}:
         lines.insert(1, "adj. p = Benjamini–Hochberg q: fewer than 1 in 20 items flagged this way "
@@ -38,19 +47,20 @@ def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int
             else ""
         )
         used = row.get("adjusted_p", row["q_value"])
-        q = "" if used is None else f"{float(used):.3f}"  # type: ignore[arg-type]
+        q = "" if used is None else p_text(float(used))  # type: ignore[arg-type]
         trial_ci = (
             f"{points(row.get('trial_ci_low'))} to {points(row.get('trial_ci_high'))}"
             if row.get("trial_ci_low") is not None
             else ""
         )
         lines.append(
-            f"{row['verdict']!s:<17}{points(row['effect']):>8}{ci:>17}{q:>8}"
+            f"{words(str(row['verdict'])):<24}{points(row['effect']):>8}{ci:>17}{q:>8}"
             f"{points(row['naive_effect']):>8}{points(row.get('trial_effect')):>8}{trial_ci:>17}"
+            f"{''.join(f'{points(row[k]):>9}' for k in quiet)}"
             f"{row['n_exposed']!s:>9}  {row['title']}"
         )
         if row["verdict"] == "not_identifiable":
-            lines.append(f"{'':<17}why: {row['reason']}")
+            lines.append(f"{'':<24}why: {row['reason']}")
     return "\n".join(lines)
 
 
@@ -72,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
     community = load_community(open_source(args.data), as_of=args.as_of, engine=args.engine)
     if args.segment:
         community = community.filter_members(segments(args.segment, community))
-    result = estimate_effects(community, settings, progress=progress)
-    rows = result.to_json()
+    # the re-estimates under other churn definitions only when they are printed
+    result = estimate_effects(community, settings, progress=progress, sensitivity=args.sensitivity)
+    rows = result.to_json(sensitivity=args.sensitivity)
     if args.json:
         print(json.dumps(rows))
     else:
@@ -94,8 +105,8 @@ def add_parser(subparsers: Any) -> None:
             "member --horizon-days later between those exposed in their first --landmark-days "
             "and comparable members who were not (adjusted for early activity, join time and "
             "member attributes; doubly robust). Items whose exposure is decided by activity or "
-            "tenure are reported as not_identifiable. The naive ever-vs-never difference is "
-            "printed beside it."
+            "tenure are reported as 'cannot be estimated' (not_identifiable in --json). The "
+            "naive ever-vs-never difference is printed beside it."
         ),
     )
     add_data(p)
@@ -130,5 +141,11 @@ def add_parser(subparsers: Any) -> None:
     )
     add_as_of(p)
     add_segment(p)
+    p.add_argument(
+        "--sensitivity",
+        action="store_true",
+        help="also estimate each effect with churn after 14 and 60 quiet days (keys "
+        "effect_inactive_14d and effect_inactive_60d; about doubles the run time)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON array, one object per item")
     p.set_defaults(func=run)

@@ -24,6 +24,7 @@ from analytics.impact import (
 from analytics.impact.detail import item_detail
 from analytics.impact.item import _exclude_own
 from analytics.impact.model import OTHER_EXPOSURES, OTHER_ITEMS
+from analytics.impact.verdicts import verdict_reason
 from analytics.io import open_source
 from analytics.vocabulary import FEATURES, label
 
@@ -187,6 +188,11 @@ def test_holm_by_hand_and_against_benjamini_hochberg() -> None:
     assert all(hk >= qk for hk, qk in zip(h, q, strict=True))  # Holm never flags more
 
 
+def _shown(name: str, value: float) -> str:
+    """How a verdict reason must show an adjusted value: "< 0.001", never "= 0.000"."""
+    return f"{name} < 0.001" if value < 0.001 else f"{name} = {value:.3f}"
+
+
 def test_error_control_decides_the_verdict_and_says_so_in_words(demo: Community) -> None:
     per_item = estimate_effects(demo, sensitivity=False)
     fdr = estimate_effects(demo, ImpactSettings(error_control="fdr"), sensitivity=False)
@@ -200,15 +206,27 @@ def test_error_control_decides_the_verdict_and_says_so_in_words(demo: Community)
         assert (b.verdict in {"helps", "hurts"}) == (b.q_value <= 0.05)
         if a.verdict in {"helps", "hurts"}:
             assert "this item alone: a 1-in-20 chance of a false alarm" in a.reason
-            assert a.reason.startswith(f"Holm-adjusted p = {a.holm_p:.3f}")
+            assert a.reason.startswith(_shown("Holm-adjusted p", a.holm_p))
         if b.verdict in {"helps", "hurts"}:
             assert "fewer than 1 in 20 items flagged this way is a false alarm" in b.reason
-            assert b.reason.startswith(f"q = {b.q_value:.3f}")
+            assert b.reason.startswith(_shown("q", b.q_value))
+    assert not any("0.000" in e.reason for e in (*per_item.items, *fdr.items))
     flagged = sum(e.verdict in {"helps", "hurts"} for e in per_item.items)
     assert flagged <= sum(e.verdict in {"helps", "hurts"} for e in fdr.items)
     assert {r["error_control"] for r in fdr.to_json()} == {"fdr"}
     with pytest.raises(ValueError, match="error_control"):
         ImpactSettings(error_control="bonferroni")  # type: ignore[arg-type]
+
+
+def test_a_tiny_adjusted_p_reads_less_than_one_in_a_thousand_never_zero() -> None:
+    for settings, name in (
+        (ImpactSettings(), "Holm-adjusted p"),
+        (ImpactSettings(error_control="fdr"), "q"),
+    ):
+        reason = verdict_reason(2e-32, True, 16, settings)
+        assert reason.startswith(f"{name} < 0.001 across the 16 items compared: ")
+        assert "0.000" not in reason
+        assert verdict_reason(0.0123, True, 16, settings).startswith(f"{name} = 0.012 across")
 
 
 def test_e_value_known_values() -> None:

@@ -23,14 +23,13 @@ from analytics.impact.trial import (
     views_compared,
 )
 from analytics.io import open_source
-from analytics.queries.events import DAY_US
 from tests.conftest import write_csvs
 
 EFFECT = 0.10
 DAY0 = 20_000  # a calendar day number (2024-10-04)
 
 
-def _simulated(seed: int, members: int = 4_000, days: int = 25) -> tuple[TrialDays, pl.DataFrame]:
+def _simulated(seed: int, members: int = 4_000, days: int = 25) -> TrialDays:
     """Members active every day for ``days`` days; a latent engagement ``u`` (observed as a
     covariate) raises both the daily chance of first exposure and retention. Retention is one
     uniform draw per member, shared by all their member-days (strongly clustered outcomes): not
@@ -49,31 +48,26 @@ def _simulated(seed: int, members: int = 4_000, days: int = 25) -> tuple[TrialDa
     retained = np.where(
         exposed_today, draw[member] < base[member] + EFFECT, draw[member] < base[member]
     ).astype(np.int8)
-    ids = [f"m{i:05d}" for i in range(members)]
-    trial = TrialDays(
-        member_ids=ids,
+    seen = np.flatnonzero(first < days)
+    return TrialDays(
+        member_ids=[f"m{i:05d}" for i in range(members)],
         member=member.astype(np.int32),
         day=(DAY0 + day).astype(np.int32),
         history=day[:, None].astype(np.int32),  # the covariate log(1 + day)
         member_x=u[:, None],  # and the member's engagement, fixed
         names=("log_day", "u"),
         retained=retained,
+        first_days=pl.DataFrame(
+            {"i": seen.astype(np.int64), "item_id": "p1", "first_day": DAY0 + first[seen]}
+        ),
     )
-    seen = np.flatnonzero(first < days)
-    first_at = [
-        datetime.fromtimestamp((DAY0 + int(first[i])) * DAY_US / 1e6 + 3600, tz=UTC) for i in seen
-    ]
-    exposures = pl.DataFrame(
-        {"member_id": [ids[i] for i in seen], "item_id": "p1", "first_at": first_at}
-    )
-    return trial, exposures
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_trials_recover_a_planted_effect_with_a_cluster_robust_interval(seed: int) -> None:
-    days, first = _simulated(seed)
+    days = _simulated(seed)
     settings = ImpactSettings(trial_max_rows=1_000_000, trial_controls_per_exposed=1_000)
-    result = trial_effect(days, first, ["p1"], None, settings, "p1")
+    result = trial_effect(days, ["p1"], None, settings, "p1")
     assert result.effect is not None, result.reason
     assert result.ci_low is not None
     assert result.ci_high is not None
@@ -88,10 +82,10 @@ def test_trials_recover_a_planted_effect_with_a_cluster_robust_interval(seed: in
 
 
 def test_sampling_controls_is_seeded_and_weighted_back() -> None:
-    days, first = _simulated(4)
+    days = _simulated(4)
     sampled = ImpactSettings(trial_controls_per_exposed=5, trial_max_rows=40_000)
-    a = trial_effect(days, first, ["p1"], None, sampled, "p1")
-    b = trial_effect(days, first, ["p1"], None, sampled, "p1")
+    a = trial_effect(days, ["p1"], None, sampled, "p1")
+    b = trial_effect(days, ["p1"], None, sampled, "p1")
     assert a == b  # deterministic
     assert a.effect is not None
     assert a.ci_low is not None
@@ -100,12 +94,12 @@ def test_sampling_controls_is_seeded_and_weighted_back() -> None:
 
 
 def test_published_later_and_too_few_exposed_say_why() -> None:
-    days, first = _simulated(5, members=300, days=5)
+    days = _simulated(5, members=300, days=5)
     settings = ImpactSettings(min_group_size=200)
-    result = trial_effect(days, first, ["p1"], None, settings, "p1")
+    result = trial_effect(days, ["p1"], None, settings, "p1")
     assert result.effect is None
     assert "too few members newly exposed" in result.reason
-    assert trial_effect(None, first, ["p1"], None, settings, "p1").reason.startswith("no trial")
+    assert trial_effect(None, ["p1"], None, settings, "p1").reason.startswith("no trial")
 
 
 def test_views_compared_in_words() -> None:

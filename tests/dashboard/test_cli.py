@@ -367,6 +367,28 @@ def test_effects_table_and_windows(demo_folder: Path, capsys: pytest.CaptureFixt
     assert "first 14 days" in out
     assert "60 days later" in out
     assert "why: too few members" in out  # the tenure badge, explained
+    # a person reads this table: codes in words, and no adjusted p printed as 0
+    assert "cannot be estimated" in out
+    assert not {"not_identifiable", "no_evidence", "0.000"} & set(out.split())
+
+
+def test_effects_sensitivity_only_on_request(
+    demo_folder: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["effects", "--data", str(demo_folder), "--json", "--sensitivity"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert all(list(row)[-2:] == ["effect_inactive_14d", "effect_inactive_60d"] for row in rows)
+    estimable = [r for r in rows if r["effect"] is not None]
+    again = [r for r in estimable if r["effect_inactive_14d"] is not None]
+    assert again  # the re-estimates are there for the estimable items
+    # another churn definition moves an effect a little, not across the scale
+    assert all(abs(r["effect_inactive_14d"] - r["effect"]) < 0.1 for r in again)
+    assert all(r["effect_inactive_60d"] is None for r in rows if r["effect"] is None)
+    assert main(["effects", "--data", str(demo_folder), "--sensitivity"]) == 0
+    out = capsys.readouterr().out
+    assert "N days = the effect with churn after N quiet days instead." in out
+    assert "14 days" in out
+    assert "60 days" in out
 
 
 def test_import_stackexchange_writes_a_loadable_community(
