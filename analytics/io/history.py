@@ -326,6 +326,14 @@ def record_audit(url: str, *, actor: str, action: str, detail: str) -> None:
     )
 
 
+def has_audit_log(url: str) -> bool:
+    """True when the database at ``url`` holds the audit table (a store Proofboard wrote to:
+    an ingest, import, Save or restore created it). Creates nothing; a folder has none."""
+    if not is_url(url) or not _exists(url):
+        return False
+    return _run(url, "look for the audit log in", lambda c: AUDIT_TABLE in _present(c), write=False)
+
+
 AUDIT_SCHEMA: dict[str, pl.DataType] = {
     "when (UTC)": pl.Datetime("us", "UTC"),
     "who": pl.String(),
@@ -536,6 +544,7 @@ __all__ = [
     "Forgotten",
     "Snapshot",
     "forget_members",
+    "has_audit_log",
     "keep_snapshots",
     "list_snapshots",
     "lock_community",
