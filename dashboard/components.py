@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -216,12 +217,13 @@ def page_community() -> tuple[Community, state.ViewState]:
     return community, view
 
 
-def for_role(frame: pl.DataFrame) -> pl.DataFrame:
-    """A table as the current role may download it: for a viewer, every row about fewer than k
-    members reads "fewer than k" (see :mod:`analytics.privacy`)."""
-    if not auth.is_viewer():
+def for_role(frame: pl.DataFrame, k: int | None) -> pl.DataFrame:
+    """A table as a role may download it: for a viewer (``k``: :func:`viewer_k`), every row
+    about fewer than k members reads "fewer than k" (see :mod:`analytics.privacy`); for
+    analysts and admins (``None``) the table as it is."""
+    if k is None:
         return frame
-    return privacy.suppress_member_counts(frame, k=auth.min_cell_members())
+    return privacy.suppress_member_counts(frame, k=k)
 
 
 def require_members(community: Community) -> None:
@@ -345,49 +347,77 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class PreparedTable:
+    """A table made ready to draw (see :func:`prepare_table`): nothing in it calls Streamlit, so
+    it can be built once and shared between sessions through the cache."""
+
+    shown: pl.DataFrame  # the cells as the reader sees them (small groups hidden for a viewer)
+    long_columns: tuple[str, ...]  # text columns to wrap over several lines
+    longest: int  # the longest text among them
+
+
+def viewer_k() -> int | None:
+    """The k of the small-group rule when the current user is a viewer; ``None`` for analysts
+    and admins, who see every figure (the part of a shared table's cache key that is the role)."""
+    return auth.min_cell_members() if auth.is_viewer() else None
+
+
+def prepare_table(
+    frame: pl.DataFrame, *, keep: Sequence[str] = (), viewer_k: int | None = None
+) -> PreparedTable:
+    """``frame`` as a person should read it (see :mod:`dashboard.tables`): codes in words,
+    labels for feature names, p < 0.001, percentages, dates without time-zone noise, a dash for
+    nothing. With ``viewer_k``, every cell about fewer than k members reads "fewer than k".
+    Columns in ``keep`` keep their values (a page draws them itself)."""
+    shown = tables.for_display(frame, keep=keep)
+    if viewer_k is not None:
+        counts = privacy.member_count_columns(frame)
+        small = privacy.small_cell_mask(frame, counts=counts, k=viewer_k)
+        if small.any():
+            affected = [
+                tables.label(c)
+                for c, dtype in frame.schema.items()
+                if c in counts or (dtype.is_numeric() and c not in keep)
+            ]
+            text = privacy.small_cell_text(viewer_k)
+            shown = shown.with_columns(
+                pl.when(small).then(pl.lit(text)).otherwise(pl.col(c).cast(pl.String)).alias(c)
+                for c in affected
+            )
+    long = tuple(tables.long_text_columns(shown))
+    longest = max((tables.longest_text(shown, n) for n in long), default=0)
+    return PreparedTable(shown, long, longest)
+
+
 def table(
-    frame: pl.DataFrame,
+    frame: pl.DataFrame | PreparedTable,
     *,
     key: str | None = None,
     column_config: dict[str, Any] | None = None,
     wrap: bool = False,
 ) -> None:
-    """A table as a person should read it (see :mod:`dashboard.tables`): codes in words, labels
-    for feature names, p < 0.001, percentages, dates without time-zone noise, a dash for
-    nothing; long text wrapped over several lines instead of cut.
+    """A table as a person should read it (:func:`prepare_table`, for the current role; or a
+    :class:`PreparedTable` built for it already); long text wrapped over several lines instead
+    of cut.
 
     ``wrap``: a short table whose long sentences must be read whole (what a table holds, a
     data-quality problem and its fix) is drawn as a static table, whose cells wrap at any
     length; the interactive grid cuts a cell at its height. ``column_config`` does not apply
     then."""
-    shown = tables.for_display(frame, keep=list(column_config or {}))
-    if auth.is_viewer():
-        k = auth.min_cell_members()
-        counts = privacy.member_count_columns(frame)
-        small = privacy.small_cell_mask(frame, counts=counts, k=k)
-        if small.any():
-            affected = [
-                tables.label(c)
-                for c, dtype in frame.schema.items()
-                if c in counts or (dtype.is_numeric() and c not in (column_config or {}))
-            ]
-            text = privacy.small_cell_text(k)
-            shown = shown.with_columns(
-                pl.when(small).then(pl.lit(text)).otherwise(pl.col(c).cast(pl.String)).alias(c)
-                for c in affected
-            )
-    if wrap and tables.long_text_columns(shown):
+    prepared = (
+        frame
+        if isinstance(frame, PreparedTable)
+        else prepare_table(frame, keep=list(column_config or {}), viewer_k=viewer_k())
+    )
+    shown = prepared.shown
+    if wrap and prepared.long_columns:
         st.table(_as_text(shown), hide_index=True)
         return
     config: dict[str, Any] = {
-        name: st.column_config.TextColumn(name, width="large")
-        for name in tables.long_text_columns(shown)
+        name: st.column_config.TextColumn(name, width="large") for name in prepared.long_columns
     }
-    longest = max(
-        (tables.longest_text(shown, n) for n in config),
-        default=0,
-    )
-    lines = min(6, 1 + longest // 70) if config else 1
+    lines = min(6, 1 + prepared.longest // 70) if config else 1
     config |= {tables.label(k): v for k, v in (column_config or {}).items()}
     st.dataframe(
         shown,
@@ -421,7 +451,7 @@ def chart_downloads(fig: go.Figure, data: pl.DataFrame, name: str, *, key: str) 
     """Download buttons for a chart: PNG and SVG images (title, filters and as-of time on them),
     a self-contained interactive HTML file, and the data behind it as CSV. Files are made when a
     button is clicked, not on every rerun."""
-    data = for_role(data)
+    data = for_role(data, viewer_k())
     file = exports.slug(name)
     drawable = exports.images_available()
     why = None if drawable else exports.NO_BROWSER
@@ -498,17 +528,21 @@ def table_download(
     key: str,
     markdown: bool = False,
     member_level: bool = False,
+    for_role_already: bool = False,
 ) -> None:
     """Download buttons for a table: CSV, Parquet and Excel (and Markdown, for tables meant for
     a newsletter). A ``member_level`` table (one row per member, or rows naming members) is
-    offered to analysts and admins only, and each download is checked and audited when made."""
+    offered to analysts and admins only, and each download is checked and audited when made.
+    ``for_role_already``: ``frame`` is :func:`for_role` of the table for the current role (built
+    with :func:`viewer_k` and shared between sessions)."""
     if member_level and not auth.allowed(auth.Role.ANALYST):
         st.caption(
             "Downloads of member-level tables are for analysts and admins.",
             help="Your role sees members under pseudonyms and aggregate figures only.",
         )
         return
-    frame = for_role(frame)
+    if not for_role_already:
+        frame = for_role(frame, viewer_k())
     file = exports.slug(name)
 
     def wrap(make: Callable[[], bytes], fmt: str) -> Callable[[], bytes]:

@@ -128,6 +128,25 @@ def _meta() -> tuple[sa.Table, sa.Table]:
 _SNAPSHOTS, _AUDIT = _meta()
 
 
+#: The key of the PostgreSQL advisory lock every change of the community takes (any number
+#: that other applications on the same database are unlikely to use; "pbcommun" in ASCII).
+COMMUNITY_LOCK_KEY = 0x7062636F6D6D756E
+
+
+def lock_community(conn: sa.Connection) -> None:
+    """Make the caller's transaction the only one changing the community (its tables, the
+    snapshots, the audit log) until it ends: two writers at once (two ``ingest`` runs, a Save
+    during an ``ingest``, a restore) then run one after the other, each numbering its snapshot
+    after the other's, instead of both taking the same number (and one of them failing).
+
+    PostgreSQL: a transaction-scoped advisory lock (released at commit or rollback; waiting
+    counts against the statement timeout). SQLite: the transaction already holds the write
+    lock from its start (``BEGIN IMMEDIATE``, see :func:`analytics.io.source.begin_write`).
+    Other databases: nothing (their DDL is not transactional anyway)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMMUNITY_LOCK_KEY})
+
+
 def _contract_tables() -> tuple[str, ...]:
     from analytics.contract import TABLE_NAMES
 
@@ -307,6 +326,14 @@ def record_audit(url: str, *, actor: str, action: str, detail: str) -> None:
     )
 
 
+def has_audit_log(url: str) -> bool:
+    """True when the database at ``url`` holds the audit table (a store Proofboard wrote to:
+    an ingest, import, Save or restore created it). Creates nothing; a folder has none."""
+    if not is_url(url) or not _exists(url):
+        return False
+    return _run(url, "look for the audit log in", lambda c: AUDIT_TABLE in _present(c), write=False)
+
+
 AUDIT_SCHEMA: dict[str, pl.DataType] = {
     "when (UTC)": pl.Datetime("us", "UTC"),
     "who": pl.String(),
@@ -365,6 +392,7 @@ def restore_snapshot(
         raise DataSourceError(f"{mask_url(url)} does not exist, so it has no snapshots.")
 
     def restore(conn: sa.Connection) -> tuple[Snapshot, Snapshot | None]:
+        lock_community(conn)
         snapshots = _list(conn)
         if not snapshots:
             raise DataSourceError(
@@ -463,6 +491,7 @@ def forget_members(url: str, member_ids: Sequence[str], *, actor: str) -> Forgot
         raise DataSourceError(f"{mask_url(url)} does not exist. Fix: check the URL.")
 
     def forget(conn: sa.Connection) -> Forgotten:
+        lock_community(conn)
         removed: dict[str, int] = {}
         found = 0
         for table in _member_column_tables(conn):
@@ -515,8 +544,10 @@ __all__ = [
     "Forgotten",
     "Snapshot",
     "forget_members",
+    "has_audit_log",
     "keep_snapshots",
     "list_snapshots",
+    "lock_community",
     "prune_snapshots",
     "read_audit",
     "record_audit",

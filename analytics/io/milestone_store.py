@@ -25,7 +25,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from analytics.errors import DataSourceError, InputError
-from analytics.io.source import create_engine, mask_url, scrub_secret, sqlite_path
+from analytics.io.source import begin_write, create_engine, mask_url, scrub_secret, sqlite_path
 
 #: Longest title a milestone may have, in characters.
 MAX_TITLE_LENGTH = 200
@@ -50,7 +50,7 @@ def in_transaction(
     """Run ``work`` in one transaction on a store at ``url``; database errors become
     :class:`DataSourceError` naming ``action`` (and saying nothing was changed for a write)."""
     try:
-        with engine.begin() as conn:
+        with begin_write(engine) if write else engine.begin() as conn:
             return work(conn)
     except sa.exc.SQLAlchemyError as exc:
         outcome = " It was rolled back, nothing was changed." if write else ""

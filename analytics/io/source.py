@@ -12,6 +12,7 @@ import csv
 import os
 import re
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -186,7 +187,24 @@ def _transactional_sqlite(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
-        conn.exec_driver_sql("BEGIN")
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+#: The execution option :func:`begin_write` sets on a transaction that writes.
+WRITE_OPTION = "proofboard_write"
+
+
+def begin_write(engine: sa.Engine) -> AbstractContextManager[sa.Connection]:
+    """``engine.begin()`` for a transaction that writes.
+
+    On SQLite it starts with ``BEGIN IMMEDIATE``: the write lock is taken at the start, so a
+    second writer waits for the first (up to the statement timeout) instead of failing with
+    "database is locked" when both started reading before either wrote (SQLite cannot let a
+    deferred reader become the writer while another one is). Other databases begin as usual;
+    callers that must run one at a time also take :func:`analytics.io.history.lock_community`.
+    """
+    return engine.execution_options(**{WRITE_OPTION: True}).begin()
 
 
 #: Seconds to wait for a connection (a server that accepts TCP and never answers included),
@@ -214,8 +232,9 @@ def statement_timeout_ms() -> int:
 
 def default_connect_args(parsed: sa.URL) -> dict[str, Any]:
     """The driver arguments that bound waiting: a connect timeout and a statement timeout for
-    PostgreSQL (psycopg, psycopg2) and MySQL (pymysql, mysqldb: a read timeout), unless the
-    URL sets them itself (``?connect_timeout=30``)."""
+    PostgreSQL (psycopg, psycopg2) and MySQL (pymysql, mysqldb: a read timeout), and for SQLite
+    how long to wait for another writer's lock (the statement timeout), unless the URL sets
+    them itself (``?connect_timeout=30``, ``?timeout=5``)."""
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend == "postgresql" and driver in {"psycopg", "psycopg2", "psycopg2cffi"}:
         args: dict[str, Any] = {
@@ -227,6 +246,9 @@ def default_connect_args(parsed: sa.URL) -> dict[str, Any]:
             "connect_timeout": CONNECT_TIMEOUT_S,
             "read_timeout": statement_timeout_ms() // 1000,
         }
+    elif backend == "sqlite" and driver == "pysqlite":
+        # how long a writer waits for another one's transaction (see begin_write)
+        args = {"timeout": statement_timeout_ms() / 1000}
     else:
         return {}
     return {key: value for key, value in args.items() if key not in parsed.query}

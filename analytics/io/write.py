@@ -19,8 +19,21 @@ import polars as pl
 import sqlalchemy as sa
 
 from analytics.errors import DataSourceError
-from analytics.io.history import Snapshot, keep_snapshots, record_audit_in, take_snapshot
-from analytics.io.source import create_engine, is_url, mask_url, scrub_secret, sqlite_path
+from analytics.io.history import (
+    Snapshot,
+    keep_snapshots,
+    lock_community,
+    record_audit_in,
+    take_snapshot,
+)
+from analytics.io.source import (
+    begin_write,
+    create_engine,
+    is_url,
+    mask_url,
+    scrub_secret,
+    sqlite_path,
+)
 
 Progress = Callable[[str, float], None]
 FileFormat = Literal["parquet", "csv"]
@@ -288,7 +301,8 @@ def write_database(
     try:
         if engine.dialect.name == "postgresql":
             check_postgres_values(tables)
-        with engine.begin() as conn:
+        with begin_write(engine) as conn:
+            lock_community(conn)  # concurrent writers queue here (see its docstring)
             metadata = sa.MetaData()
             if replace is not None:
                 snapshot = take_snapshot(

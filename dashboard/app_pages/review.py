@@ -21,7 +21,7 @@ from analytics.weekly import (
     week_period,
     weekly_review,
 )
-from dashboard import auth, components, data, delivery_view, report, state
+from dashboard import auth, components, data, delivery_view, report, review_tables, state
 from dashboard.exports import slug
 from dashboard.markup import escape
 
@@ -130,6 +130,14 @@ with _preparing() as shown_status:
         st.stop()
     status.update(label=f"Review of {week} ready", state="complete")
 
+# the tables drawn and offered for download: built once per review and role, shared by every
+# session like the review itself (a viewer's with the small groups hidden inside the cache)
+shared = data.compute(
+    "weekly_review_tables", review_tables.build, view.as_of_day, view.segments,
+    inputs={"review": review}, week=week, inactive_days=view.inactive_days,
+    viewer_k=components.viewer_k(),
+)  # fmt: skip
+
 segments = [f"{a} = {', '.join(v)}" for a, v in view.segments.items() if v]
 context = (
     f"{review.days_label} · {'; '.join(segments) or 'all members'} · data as of "
@@ -178,14 +186,16 @@ else:
 st.subheader("Key figures")
 if not present:
     components.kpi_tiles([c.kpi for c in review.kpis])
-components.table(report.kpi_rows(review))
+components.table(shared.kpis)
 st.caption(
     "Arrows and 'change': against the week before (retention in percentage points). 4-week "
     "average: the mean of the four weeks before for counts; for retention the pooled share of "
     "those weeks with its 95 % interval. A figure not known yet has no change and no average."
 )
 if not present:
-    components.table_download(review.kpi_table(), f"key figures {review.week}", key="kpi_csv")
+    components.table_download(
+        shared.kpi_download, f"key figures {review.week}", key="kpi_csv", for_role_already=True
+    )
 
 charts = {c.key: c for c in report.review_charts(review)}
 for key in ("kpis", "signups"):
@@ -196,14 +206,16 @@ st.subheader("Social-proof findings")
 if review.impact is None:
     st.info(escape(review.impact_note or "No social-proof findings."))
 else:
-    findings = report.findings_rows(review)
-    if findings.is_empty():
+    if shared.findings is None or shared.findings_download is None:
         st.markdown(escape(report.no_findings_text(review)))
     else:
-        components.table(findings)
+        components.table(shared.findings)
         if not present:
             components.table_download(
-                review.notable_table(), f"notable findings {review.week}", key="findings_csv"
+                shared.findings_download,
+                f"notable findings {review.week}",
+                key="findings_csv",
+                for_role_already=True,
             )
     if "findings" in charts:
         chart = charts["findings"]
@@ -217,13 +229,16 @@ else:
 st.subheader("Milestones announced in the week")
 if review.milestones_note:
     st.info(escape(review.milestones_note))
-elif not review.milestones:
+elif shared.milestones is None or shared.milestones_download is None:  # none in the week
     st.markdown("No milestone was announced in the week.")
 else:
-    components.table(report.milestone_rows(review))
+    components.table(shared.milestones)
     if not present:
         components.table_download(
-            review.milestone_table(), f"milestones {review.week}", key="milestones_csv"
+            shared.milestones_download,
+            f"milestones {review.week}",
+            key="milestones_csv",
+            for_role_already=True,
         )
 
 st.subheader("How to read these figures")

@@ -4,6 +4,7 @@ the ``--as-of`` parser."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -17,6 +18,17 @@ if TYPE_CHECKING:
 
 ENV_DATA = "PROOFBOARD_DATA"
 ENV_ENGINE = "PROOFBOARD_ENGINE"
+#: The store the dashboard keeps its additions and audit log in (dashboard.data.ENV_STORE);
+#: the command line records member-level outputs there when it is set.
+ENV_STORE = "PROOFBOARD_STORE"
+
+AUDIT_HELP = (
+    "Member-level output (member ids) is recorded in the audit log first: in $PROOFBOARD_STORE "
+    "when set, else in the source database when it has one (a store that ingest, import or "
+    "the dashboard wrote to). A folder source, or a database without an audit log, is never "
+    "written to: the output is then not recorded, and a note on stderr says so. If recording "
+    "fails, nothing is printed and the exit code is 1."
+)
 
 SOURCE_HELP = (
     "a data folder holding members.csv, activity.csv, ... (or .parquet), or a SQLAlchemy URL "
@@ -145,3 +157,46 @@ def add_segment(parser: argparse.ArgumentParser, what: str = "analyse") -> None:
         help=f"{what} only members with this attribute value (repeatable; values of the same "
         "attribute are alternatives), e.g. --segment channel=ads",
     )
+
+
+def audit_member_output(source: str, what: str) -> bool:
+    """Record in the audit log that member-level data read from ``source`` is about to be
+    printed (``what``: the command and how many members, never an id), as :data:`AUDIT_HELP`
+    says. Returns True when recorded; False (with a note on stderr) when there is no audit
+    log to write to. Raises :class:`ProofboardError` when recording fails: the caller then
+    prints nothing."""
+    from analytics.io import is_url, mask_url
+    from analytics.io.history import LOCAL_ACTOR, has_audit_log, record_audit
+
+    shown = mask_url(source) if is_url(source) else source
+    store = os.environ.get(ENV_STORE) or None
+    if store is None:
+        why = (
+            "it is a folder, which has no audit log"
+            if not is_url(source)
+            else "that database has no audit log (nothing was ever ingested, imported or saved "
+            "into it)"
+        )
+        if not is_url(source) or not has_audit_log(source):
+            print(
+                f"proofboard: note: this member-level output is not recorded in an audit log: "
+                f"{why}, and Proofboard does not write into your data. Fix: set "
+                f"${ENV_STORE}=URL to a database to record it there.",
+                file=sys.stderr,
+            )
+            return False
+        store = source
+    try:
+        record_audit(
+            store,
+            actor=LOCAL_ACTOR,
+            action="export",
+            detail=f"{what} on the command line, from {shown}",
+        )
+    except ProofboardError as exc:
+        raise ProofboardError(
+            f"Could not record this member-level output in the audit log, so nothing was "
+            f"printed: {exc} Fix: make the audit log writable, set ${ENV_STORE}=URL to a "
+            "database you can write to, or leave member ids out."
+        ) from exc
+    return True

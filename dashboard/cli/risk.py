@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from dashboard.cli.common import Progress, add_as_of, add_data
+from dashboard.cli.common import AUDIT_HELP, Progress, add_as_of, add_data, audit_member_output
 
 
 def format_risk(payload: dict[str, object], *, limit: int) -> str:
@@ -49,6 +49,17 @@ def run(args: argparse.Namespace) -> int:
     settings = RiskSettings(horizon_days=args.horizon_days, inactive_days=args.inactive_days)
     result = churn_risk(community, settings, progress=progress)
     payload = result.to_json()
+    members = payload["members"]
+    assert isinstance(members, list)
+    if args.json:
+        shown = len(members)
+    else:  # the table lists members only when there is a model
+        shown = 0 if payload["auc"] is None else min(len(members), args.top)
+    if shown:  # member ids are about to be printed: recorded first
+        output = "--json" if args.json else f"--top {args.top}"
+        audit_member_output(
+            args.data, f"proofboard risk {output}: {shown:,} member(s) ranked by churn risk"
+        )
     if args.json:
         print(json.dumps(payload))
     else:
@@ -67,7 +78,7 @@ def add_parser(subparsers: Any) -> None:
             "within --horizon-days, with their top risk factors in words. With --json: "
             '{"auc", "baseline_auc", "members": [{"member_id", "risk", "factors"}, ...]} '
             "ranked by risk (and a few more keys). When the model does not beat the baseline, "
-            "the risk is the baseline's."
+            "the risk is the baseline's. " + AUDIT_HELP
         ),
     )
     add_data(p)

@@ -132,3 +132,80 @@ def test_presentation_mode_has_tiles_and_summary_first_and_no_status_or_download
     summary = next(i for i, e in enumerate(order) if "members joined" in getattr(e, "value", ""))
     assert max(tiles) < summary < first_table
     assert len(tiles) == 5
+
+
+def test_the_review_tables_are_built_once_per_role_and_shared_between_sessions(  # type: ignore[no-untyped-def]
+    app_on, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second session on the same week reuses the tables the first one built (through the
+    cache the review's estimate uses); a viewer gets tables built for viewers, with the
+    figures about fewer than k members hidden, never the analyst's."""
+    from analytics.io import write_database
+    from dashboard import review_tables
+    from tests.conftest import small_community_tables
+    from tests.dashboard.test_auth import SECRETS, user
+
+    store = f"sqlite:///{tmp_path / 'store.db'}"  # a source of its own: nothing cached yet
+    write_database(small_community_tables(), store)
+    built: list[int | None] = []
+    real = review_tables.build
+
+    def counting(community, **params):  # type: ignore[no-untyped-def]
+        built.append(params["viewer_k"])
+        return real(community, **params)
+
+    monkeypatch.setattr(review_tables, "build", counting)
+
+    def session(group: str, sub: str):  # type: ignore[no-untyped-def]
+        at = app_on(store, page=PAGE, secrets=SECRETS, user=user(group, sub=sub))
+        no_exceptions(at)
+        return at.dataframe[0].value  # the key-figure table as drawn
+
+    analyst = session("pb-analysts", "analyst-1")
+    assert built == [None]
+    assert session("pb-analysts", "analyst-2").equals(analyst)  # a second visitor
+    assert session("pb-admins", "admin-1").equals(analyst)  # admins see what analysts see
+    assert built == [None]  # built once for all three
+    viewer = session("pb-viewers", "viewer-1")
+    assert built == [None, 10]  # the viewer's own entry, not the analyst's
+    assert session("pb-viewers", "viewer-2").equals(viewer)
+    assert built == [None, 10]
+    # what the viewer got is the analyst's table with the small figures hidden, nothing else
+    hidden = 0
+    assert list(viewer.columns) == list(analyst.columns)
+    for column in analyst.columns:
+        for seen, full in zip(viewer[column], analyst[column], strict=True):
+            if seen != full:
+                assert seen == "fewer than 10", (column, seen, full)
+                hidden += 1
+    assert hidden > 0  # seven signups a week: the hand-made community has small figures
+    assert "fewer than 10" not in analyst.to_string()
+
+
+def test_a_viewers_review_downloads_hide_what_the_table_hides(small_folder: Path) -> None:
+    """The key-figure download a viewer gets hides the same figures as the table on the page
+    (the table is text already, so the tiles' rule is applied per figure)."""
+    from analytics.weekly import default_week, weekly_review
+    from dashboard import review_tables
+
+    community = load_community(open_source(small_folder))
+    week = default_week(community)
+    assert week is not None
+    review = weekly_review(community, week)
+    params = {"review": review, "week": review.week, "inactive_days": review.inactive_days}
+    analyst = review_tables.build(community, viewer_k=None, **params)
+    viewer = review_tables.build(community, viewer_k=10, **params)
+    full, seen = analyst.kpi_download, viewer.kpi_download
+    assert full.height == seen.height == len(review.kpis)
+    for row, c in enumerate(review.kpis):
+        small = review_tables.small_figures(c, 10)
+        this_week = seen["week"][row]
+        if small["this"]:
+            assert this_week == "fewer than 10"
+            assert seen["change_vs_previous"][row] == "fewer than 10"
+        elif full["week"][row] is not None:
+            assert float(this_week) == full["week"][row]
+        if c.kpi.unit == "members" and c.kpi.known and c.kpi.value is not None:
+            assert small["this"] == (0 < c.kpi.value < 10)
+    assert any(any(review_tables.small_figures(c, 10).values()) for c in review.kpis)
+    assert "fewer than 10" not in str(full.rows())

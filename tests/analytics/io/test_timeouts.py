@@ -59,7 +59,9 @@ def test_every_postgres_engine_gets_connect_and_statement_timeouts() -> None:
     assert "connect_timeout" not in default_connect_args(
         parse_url("postgresql+psycopg://u@h/db?connect_timeout=30")
     )
-    assert default_connect_args(parse_url("sqlite:///x.db")) == {}
+    # SQLite: a writer waits for another one's lock as long as a statement may run
+    assert default_connect_args(parse_url("sqlite:///x.db")) == {"timeout": 120.0}
+    assert default_connect_args(parse_url("sqlite:///x.db?timeout=5")) == {}
 
 
 @pytest.mark.usefixtures("short_timeout")
