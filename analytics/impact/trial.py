@@ -111,7 +111,11 @@ def trial_days(
     )
     last_day = to_us(decidable_by) // DAY_US - 1  # the whole day ends before decidable_by
     (found,) = community.collect(
-        active_member_days(community.frames().activity(), until_us=(last_day + 1) * DAY_US)
+        active_member_days(
+            community.frames().activity(),
+            until_us=(last_day + 1) * DAY_US,
+            integer_keys=community.events.keyed["member_key"].dtype.is_integer(),
+        )
     )
     if found.is_empty():
         return None

@@ -53,15 +53,35 @@ def early_activity(
     )
 
 
-def active_member_days(activity: Frame, *, until_us: int | None = None) -> Frame:
+def active_member_days(
+    activity: Frame, *, until_us: int | None = None, integer_keys: bool = False
+) -> Frame:
     """``member_key``, ``day`` (UTC calendar day: whole days since the epoch), ``n`` (activity
     rows that day): the days each member was active, before ``until_us`` when given (the
-    sequential trials of the impact analysis, one per day, are built from them)."""
+    sequential trials of the impact analysis, one per day, are built from them).
+
+    ``integer_keys``: the member keys are whole numbers (folder sources; elsewhere they are the
+    member ids). Then the rows are grouped on one combined key (``member_key * 2**32 + day``)
+    and split again: a million members' 20 M member-days group about twice as fast on one
+    column as on two."""
     rows = activity
     if until_us is not None:
         rows = rows.filter(nw.col("occurred_at_us") < until_us)
+    day = nw.col("occurred_at_us") // DAY_US
+    if not integer_keys:
+        return (
+            rows.with_columns(day.alias("day"))
+            .group_by("member_key", "day")
+            .agg(nw.len().cast(nw.Int64).alias("n"))
+        )
+    shift = 1 << 32
     return (
-        rows.with_columns((nw.col("occurred_at_us") // DAY_US).alias("day"))
-        .group_by("member_key", "day")
+        rows.select((nw.col("member_key").cast(nw.Int64) * shift + day).alias("_member_day"))
+        .group_by("_member_day")
         .agg(nw.len().cast(nw.Int64).alias("n"))
+        .select(
+            (nw.col("_member_day") // shift).alias("member_key"),
+            (nw.col("_member_day") % shift).alias("day"),
+            "n",
+        )
     )

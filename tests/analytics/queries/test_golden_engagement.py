@@ -93,6 +93,14 @@ def _active_member_days(c: Community) -> Any:
     return active_member_days(c.frames().activity(), until_us=to_us(c.as_of))
 
 
+def _active_member_days_combined(c: Community) -> Any:
+    # one combined grouping key where the member keys are whole numbers (folders)
+    integer_keys = c.events.keyed["member_key"].dtype.is_integer()
+    return active_member_days(
+        c.frames().activity(), until_us=to_us(c.as_of), integer_keys=integer_keys
+    )
+
+
 def _lifecycle(c: Community) -> Any:
     return lifecycle_weeks(c.frames().activity())
 
@@ -112,6 +120,7 @@ QUERIES: dict[str, Query] = {
     "first exposures": _first_exposures,
     "lifecycle weeks": _lifecycle,
     "active member days (effects' trials)": _active_member_days,
+    "active member days, combined key": _active_member_days_combined,
 }
 
 
