@@ -13,6 +13,7 @@ from analytics.impact.estimate import ExposureModel
 from analytics.impact.item import (
     _analyse,
     _Candidate,
+    _design,
     _first_exposures,
     _own_counts,
     _own_rows,
@@ -116,16 +117,19 @@ def _estimate_effects(
     # each candidate's exposure model, reused by the sensitivity re-estimates
     models: dict[str, ExposureModel] = {}
 
+    design = _design(population, first, own)
+
     def single(k: int) -> ItemEffect:
         return _analyse(
             singles[k], population, first, settings, rng, own_counts=own,
-            tenure_day=tenures[k], exposure_models=models,
+            tenure_day=tenures[k], exposure_models=models, design=design,
         )  # fmt: skip
 
     def kind(candidate: _Candidate) -> ItemEffect:
         return _analyse(
-            candidate, population, first, settings, rng, own_counts=own, exposure_models=models
-        )
+            candidate, population, first, settings, rng, own_counts=own,
+            exposure_models=models, design=design,
+        )  # fmt: skip
 
     items: list[ItemEffect] = []
     for i, effect in enumerate(ordered_map(single, range(len(singles)), parallel=parallel)):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from analytics.community import Community
@@ -17,11 +18,12 @@ from analytics.impact.model import (
     OTHER_ITEMS,
     TENURE_MIN_DAYS,
     TENURE_SPREAD_DAYS,
+    FloatArray,
     ImpactSettings,
     ItemEffect,
     Population,
 )
-from analytics.queries.events import DAY_US
+from analytics.queries.events import DAY_US, to_us
 from analytics.queries.exposures import exposures_before, first_exposures
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
@@ -126,6 +128,69 @@ def _own_counts(own_rows: pl.DataFrame, population: Population) -> pl.DataFrame:
     return own_rows.join(population.frame.select("member_id"), on="member_id", how="semi")
 
 
+@dataclass(frozen=True)
+class _Design:
+    """A population's rows as arrays, built once and shared by every item's estimate on it
+    (each item then costs array lookups, not joins of the whole population).
+
+    ``first`` holds the first exposures of the population's members (``row``: index into the
+    population's rows, ``item_id``, ``first_us``); ``own`` their exposure rows per item before
+    the landmark (``row``, ``item_id``, ``n``), or ``None`` when the other-proof covariates are
+    not recomputed per item. ``x`` holds the covariates of the rows present at the landmark
+    (``present_rows``)."""
+
+    retained: npt.NDArray[np.int8]
+    landmark_us: npt.NDArray[np.int64]
+    present_rows: npt.NDArray[np.intp]
+    x: FloatArray
+    n_exposures: npt.NDArray[np.int64]
+    n_items_seen: npt.NDArray[np.int64]
+    first: pl.DataFrame
+    own: pl.DataFrame | None
+
+
+def _design(
+    population: Population, first: pl.DataFrame, own_counts: pl.DataFrame | None
+) -> _Design:
+    """The arrays of ``population`` (see :class:`_Design`)."""
+    frame = population.frame
+    rows = frame.select("member_id").with_row_index("row")
+    present = frame["present_at_landmark"].to_numpy()
+    present_rows = np.flatnonzero(present)
+    at_present = frame.filter(pl.col("present_at_landmark"))
+    by_row = first.join(rows, on="member_id", how="inner").select(
+        pl.col("row").cast(pl.Int64), "item_id", pl.col("first_at").dt.epoch("us").alias("first_us")
+    )
+    own = (
+        None
+        if own_counts is None
+        else own_counts.join(rows, on="member_id", how="inner").select(
+            pl.col("row").cast(pl.Int64), "item_id", "n"
+        )
+    )
+    return _Design(
+        retained=frame["retained"].to_numpy().astype(np.int8),
+        landmark_us=frame["landmark_at"].dt.epoch("us").to_numpy(),
+        present_rows=present_rows,
+        x=at_present.select(population.covariates).to_numpy().astype(np.float64),
+        n_exposures=frame["n_exposures"].to_numpy().astype(np.int64),
+        n_items_seen=frame["n_items_seen"].to_numpy().astype(np.int64),
+        first=by_row,
+        own=own,
+    )
+
+
+def _per_row(
+    frame: pl.DataFrame, item_ids: Sequence[str], n: int, value: pl.Expr, fill: int
+) -> npt.NDArray[np.int64]:
+    """One value per population row from ``frame`` (``row``, ``item_id``, …) of the items
+    ``item_ids`` (``value``: the aggregation over them; ``fill`` for rows without any)."""
+    found = frame.filter(pl.col("item_id").is_in(list(item_ids))).group_by("row").agg(value)
+    out = np.full(n, fill, dtype=np.int64)
+    out[found["row"].to_numpy()] = found[found.columns[1]].to_numpy()
+    return out
+
+
 def _analyse(
     candidate: _Candidate,
     population: Population,
@@ -137,55 +202,57 @@ def _analyse(
     own_counts: pl.DataFrame | None = None,
     tenure_day: float | None = None,
     exposure_models: dict[str, ExposureModel] | None = None,
+    design: _Design | None = None,
 ) -> ItemEffect:
     """One candidate's estimate on ``population``.
+
+    ``design``: the population's arrays (:func:`_design` of the same population, first
+    exposures and own counts), when built before for many items.
 
     ``exposure_models`` maps item ids to exposure models: a model found there for the
     candidate is used instead of fitting one (the sensitivity re-estimates); a model fitted
     here is added to it (the main estimate).
     """
-    member_first = (
-        first.lazy()
-        .filter(pl.col("item_id").is_in(list(candidate.item_ids)))
-        .group_by("member_id")
-        .agg(pl.col("first_at").min())
-    )
+    if design is None:
+        design = _design(population, first, own_counts)
+    n_all = len(design.retained)
+    never = np.iinfo(np.int64).max
+    first_us = _per_row(design.first, candidate.item_ids, n_all, pl.col("first_us").min(), never)
     # The naive comparison that correlation dashboards make: ever exposed (at any time) vs
-    # never, same retention outcome, no landmark and no adjustment. One lazy query each for
-    # it and for the eligible members, reading only the columns they need.
-    ever = pl.col("first_at").is_not_null()
-    naive = (
-        population.frame.lazy()
-        .select("member_id", "retained", "present_at_landmark", "landmark_at")
-        .join(member_first, on="member_id", how="left", maintain_order="left")
-    )
-    counts = naive.select(
-        pl.len().alias("n"),
-        ever.sum().alias("n_ever"),
-        pl.col("retained").filter(ever).mean().alias("ever"),
-        pl.col("retained").filter(~ever).mean().alias("never"),
-    ).collect()
-    n_ever, n_all = int(counts["n_ever"][0]), int(counts["n"][0])
+    # never, same retention outcome, no landmark and no adjustment.
+    ever = first_us != never
+    n_ever = int(ever.sum())
     naive_effect: float | None = None
     phi: float | None = None
     naive_sizes = (n_ever, n_all - n_ever)
     if 0 < n_ever < n_all:
-        naive_effect = float(counts["ever"][0]) - float(counts["never"][0])
-        flags = naive.select(ever.alias("ever"), "retained").collect()
-        corr = np.corrcoef(flags["ever"].cast(pl.Float64), flags["retained"].cast(pl.Float64))
+        retained_all = design.retained
+        naive_effect = float(retained_all[ever].mean()) - float(retained_all[~ever].mean())
+        corr = np.corrcoef(ever.astype(np.float64), retained_all.astype(np.float64))
         phi = float(corr[0, 1]) if np.isfinite(corr[0, 1]) else None
-    eligible_lazy = population.frame.lazy().filter(pl.col("present_at_landmark"))
+    rows = design.present_rows
+    x = design.x
     if candidate.published_at is not None:
-        eligible_lazy = eligible_lazy.filter(pl.col("landmark_at") > candidate.published_at)
-    exposed = (pl.col("first_at") < pl.col("landmark_at")).fill_null(False)
-    eligible_lazy = eligible_lazy.join(
-        member_first, on="member_id", how="left", maintain_order="left"
-    ).with_columns(exposed.alias("exposed"))
-    if own_counts is not None:
-        eligible_lazy = _exclude_own(eligible_lazy, own_counts, candidate.item_ids)
-    eligible = eligible_lazy.select("exposed", "retained", *population.covariates).collect()
-    n1 = int(eligible["exposed"].sum())
-    n0 = eligible.height - n1
+        keep = design.landmark_us[rows] > to_us(candidate.published_at)
+        rows, x = rows[keep], x[keep]
+    exposed_all = first_us[rows] < design.landmark_us[rows]
+    if design.own is not None:
+        # the other-proof covariates without the analysed items' own exposures (which would
+        # otherwise predict exposure to them by construction)
+        own_n = _per_row(design.own, candidate.item_ids, n_all, pl.col("n").sum(), 0)[rows]
+        own_items = _per_row(
+            design.own, candidate.item_ids, n_all, (pl.col("n") > 0).sum().cast(pl.Int64), 0
+        )[rows]
+        x = x.copy()
+        names = population.covariates
+        x[:, names.index(OTHER_EXPOSURES)] = np.log1p(
+            np.maximum(design.n_exposures[rows] - own_n, 0)
+        )
+        x[:, names.index(OTHER_ITEMS)] = np.log1p(
+            np.maximum(design.n_items_seen[rows] - own_items, 0)
+        )
+    n1 = int(exposed_all.sum())
+    n0 = len(rows) - n1
 
     def unidentified(reason: str, **extra: Any) -> ItemEffect:
         return ItemEffect(
@@ -217,9 +284,8 @@ def _analyse(
         return unidentified(
             f"too few members to compare with: only {n0} present at day {days} were not exposed"
         )
-    x = eligible.select(population.covariates).to_numpy().astype(np.float64)
-    a = eligible["exposed"].to_numpy().astype(bool)
-    y = eligible["retained"].to_numpy().astype(np.int8)
+    a = exposed_all
+    y = design.retained[rows]
     estimate = _doubly_robust(
         x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed,
         with_balance=with_interval,  # the sensitivity analyses need only the effect

@@ -11,7 +11,7 @@ import polars as pl
 
 from analytics.community import Community
 from analytics.impact.estimate import ExposureModel
-from analytics.impact.item import _analyse, _Candidate, _own_counts
+from analytics.impact.item import _analyse, _Candidate, _design, _own_counts
 from analytics.impact.model import (
     SENSITIVITY_INACTIVE_DAYS,
     ImpactSettings,
@@ -45,6 +45,7 @@ def with_sensitivity(
         other = replace(settings, inactive_days=days)
         other_population = landmark_population(community, other, early=early)
         other_own = _own_counts(own_rows, other_population)
+        other_design = _design(other_population, first, other_own)
         for effects, candidates in groups:
             estimable = [k for k in range(len(candidates)) if effects[k].effect is not None]
 
@@ -52,7 +53,7 @@ def with_sensitivity(
                 return _analyse(
                     candidates[k], other_population, first, other, rng,  # noqa: B023
                     with_interval=False, own_counts=other_own,  # noqa: B023
-                    exposure_models=exposure_models,
+                    exposure_models=exposure_models, design=other_design,  # noqa: B023
                 )  # fmt: skip
 
             for k, found in zip(estimable, ordered_map(again, estimable), strict=True):
