@@ -42,10 +42,13 @@ def _first_exposures(community: Community) -> pl.DataFrame:
     exposures = community.frames().exposures()
     assert exposures is not None
     (found,) = community.collect(first_exposures(exposures))
-    return community.events.with_ids(found).select(
+    keyed = community.events.keyed.select("member_key", "member_id", "joined_at_us")
+    return found.join(keyed, on="member_key", how="left").select(
         "member_id",
         "item_id",
         pl.from_epoch("first_us", time_unit="us").dt.replace_time_zone("UTC").alias("first_at"),
+        # for the tenure check: whole hours from joining to the first exposure
+        ((pl.col("first_us") - pl.col("joined_at_us")) // 3_600_000_000).alias("_hours"),
     )
 
 
@@ -86,23 +89,27 @@ def _tenure_days(
 ) -> dict[str, float | None]:
     """The day of membership each item is awarded at, when it is awarded for tenure (see
     TENURE_MIN_DAYS); ``None`` for items met at varied times (one pass for every item)."""
-    days = (
-        first.filter(pl.col("item_id").is_in(list(item_ids)))
-        .group_by("member_id", "item_id")
-        .agg(pl.col("first_at").min())
-        .join(community.members.select("member_id", "joined_at"), on="member_id")
-        .group_by("item_id")
-        .agg(
-            pl.len().alias("n"),
-            (
-                ((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24)
-                .quantile(0.1)
-                .alias("low")
-            ),
-            ((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24)
-            .median()
-            .alias("middle"),
+    # hours as whole numbers: a duration's total_hours, from the first exposures' own column
+    # when they have it (no join of every exposure with the members)
+    if "_hours" in first.columns:
+        hours = first.filter(pl.col("item_id").is_in(list(item_ids))).select(
+            "item_id", (pl.col("_hours") / 24).alias("day")
         )
+    else:
+        hours = (
+            first.filter(pl.col("item_id").is_in(list(item_ids)))
+            .group_by("member_id", "item_id")
+            .agg(pl.col("first_at").min())
+            .join(community.members.select("member_id", "joined_at"), on="member_id")
+            .select(
+                "item_id",
+                ((pl.col("first_at") - pl.col("joined_at")).dt.total_hours() / 24).alias("day"),
+            )
+        )
+    days = hours.group_by("item_id").agg(
+        pl.len().alias("n"),
+        pl.col("day").quantile(0.1).alias("low"),
+        pl.col("day").median().alias("middle"),
     )
     found: dict[str, float | None] = dict.fromkeys(item_ids)
     for row in days.iter_rows(named=True):
