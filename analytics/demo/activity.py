@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from analytics.demo.exposures import _HELPFUL_P, _PROLIFIC_POSTS, _YEARLING_DAYS
 from analytics.demo.milestones import _REACTIVATION_KINDS_P, _WINDOW_DAYS
 from analytics.demo.model import FloatArray, IntArray, _Activity, _Members, _Milestone
 
@@ -23,6 +22,10 @@ _ACTIVITY_ENGAGEMENT_EXPONENT = 1.0
 # stay, so early activity carries no information from the future.
 _EARLY_BOOST = 1.5
 _EARLY_BOOST_DAYS = 30.0
+# --- badges (rules of the badge catalogue in exposures.py) ----------------------------------
+_HELPFUL_P = 0.05
+_PROLIFIC_POSTS = 25
+_YEARLING_DAYS = 365.0
 
 
 def _sorted_positions(counts: IntArray, rng: np.random.Generator) -> FloatArray:
