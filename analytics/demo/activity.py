@@ -123,19 +123,39 @@ def _reactivation_rows(
     return _Activity(member=member, time=time, kind=kind)
 
 
+def _sort_key(
+    member: npt.NDArray[np.int32], time: FloatArray, join: FloatArray, life: FloatArray
+) -> FloatArray:
+    """Member index plus relative position in the life: increasing along rows sorted by
+    member and time."""
+    relative = np.clip((time - join[member]) / life[member], 0.0, 1.0 - 1e-6)
+    return np.asarray(member + relative)
+
+
 def _merge_activity(
     base: _Activity, extras: Sequence[_Activity], join: FloatArray, life: FloatArray
 ) -> _Activity:
-    """Merge activity parts, each sorted by member and time, into one sorted part."""
-    parts = [base, *extras]
-    member = np.concatenate([p.member for p in parts])
-    time = np.concatenate([p.time for p in parts])
-    kind = np.concatenate([p.kind for p in parts])
-    # member index plus relative position in the life: sorted within each part, so the
-    # stable sort only merges runs
-    relative = np.clip((time - join[member]) / life[member], 0.0, 1.0 - 1e-6)
-    order = np.argsort(member + relative, kind="stable")
-    return _Activity(member=member[order], time=time[order], kind=kind[order])
+    """Merge activity parts, each sorted by member and time, into one sorted part.
+
+    The same order as a stable sort of the concatenated parts by :func:`_sort_key`, got by
+    inserting each part's rows after the rows already merged with an equal or smaller key.
+    """
+    merged, key = base, _sort_key(base.member, base.time, join, life)
+    for part in extras:
+        part_key = _sort_key(part.member, part.time, join, life)
+        at = np.searchsorted(key, part_key, side="right") + np.arange(len(part_key))
+        rest = np.ones(len(key) + len(part_key), dtype=bool)
+        rest[at] = False
+        columns = []
+        for old, new in ((merged.member, part.member), (merged.time, part.time),
+                         (merged.kind, part.kind), (key, part_key)):  # fmt: skip
+            column = np.empty(len(rest), dtype=old.dtype)
+            column[at] = new
+            column[rest] = old
+            columns.append(column)
+        merged = _Activity(member=columns[0], time=columns[1], kind=columns[2])
+        key = columns[3]
+    return merged
 
 
 def _earn_badges(

@@ -33,6 +33,7 @@ from analytics.demo.activity import (
     _HELPFUL_P,
     _PROLIFIC_POSTS,
     _draw_kinds,
+    _sort_key,
     _sorted_positions,
 )
 from analytics.demo.model import FloatArray, _Activity, _Item, _Members
@@ -307,7 +308,8 @@ def _visit_views(
         visit_time.append(np.concatenate([first, later]))
     member = np.concatenate(visit_member).astype(np.int32)
     time = np.concatenate(visit_time)
-    order = np.lexsort((time, member))
+    life = end_active - people.join
+    order = np.argsort(_sort_key(member, time, people.join, life))
     visits = _Activity(
         member=member[order],
         time=time[order],

@@ -801,10 +801,12 @@ def test_later_views_dilute_the_landmark_att(monkeypatch: pytest.MonkeyPatch) ->
         expected = np.mean(lifetime[who] > 120) - np.mean(counterfactual > 120)
         assert without == pytest.approx(expected, abs=1e-12)
     # Protective p001 (views decay over 240 days): across seeds 1-40 at 20,000 members the
-    # dilution is 0.011-0.036 (mean 0.020), so it is clearly positive.
+    # dilution was 0.011-0.036 (mean 0.020) with independent views; with views during visits,
+    # seeds 1-20 give 0.014-0.032 (mean 0.022), so it is clearly positive.
     assert dilution["p001"] > 0.005
     # Short-lived influencer p010 (60 days; harmful, so the dilution is negative): seeds 1-40
-    # give -0.018 to 0.000 (mean -0.009, sd 0.005); tolerance 0.03. (landmark_att still differs
+    # gave -0.018 to 0.000 (mean -0.009, sd 0.005) with independent views, seeds 1-20 with
+    # views during visits -0.017 to 0.000 (mean -0.008, sd 0.004); tolerance 0.03. (landmark_att still differs
     # from att_retention_difference by ~0.03 there: the landmark conditions on day 30.)
     assert abs(dilution["p010"]) <= 0.03
 

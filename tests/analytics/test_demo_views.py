@@ -31,7 +31,7 @@ from analytics.demo.exposures import (
     _visit_views,
 )
 from analytics.demo.lifetime import _lifetimes
-from analytics.demo.model import _Members
+from analytics.demo.model import _Activity, _Members
 from analytics.demo.truth import _recorded_retention
 
 DAYS = 730
@@ -192,3 +192,31 @@ def test_recorded_retention_is_the_share_with_activity_after_day_120() -> None:
         lifetime, join, _ACTIVITY_RATE * engagement, np.zeros(n, dtype=bool), DAYS
     )
     assert plain[alive].mean() < expected[alive].mean()
+
+
+def test_merging_activity_parts_equals_a_stable_sort() -> None:
+    """`_merge_activity` inserts each sorted part into the rows merged so far (no sort of the
+    whole table): the same rows in the same order as the stable sort it replaces, ties between
+    parts included (the earlier part first)."""
+    rng = np.random.default_rng(3)
+    n = 500
+    join, life = rng.uniform(0, 100, n), rng.uniform(0.5, 50, n)
+
+    def part(k: int) -> _Activity:
+        member = np.sort(rng.integers(0, n, k)).astype(np.int32)
+        time = join[member] + life[member] * rng.random(k)
+        time[::7] = join[member[::7]]  # equal keys within and across parts
+        order = np.lexsort((time, member))
+        kind = rng.integers(0, 5, k).astype(np.uint8)
+        return _Activity(member=member[order], time=time[order], kind=kind)
+
+    parts = [part(3000), part(800), part(1200)]
+    member = np.concatenate([p.member for p in parts])
+    time = np.concatenate([p.time for p in parts])
+    kind = np.concatenate([p.kind for p in parts])
+    relative = np.clip((time - join[member]) / life[member], 0.0, 1.0 - 1e-6)
+    order = np.argsort(member + relative, kind="stable")
+    merged = _merge_activity(parts[0], parts[1:], join, life)
+    np.testing.assert_array_equal(merged.member, member[order])
+    np.testing.assert_array_equal(merged.time, time[order])
+    np.testing.assert_array_equal(merged.kind, kind[order])
