@@ -4,8 +4,9 @@ The generator simulates an online community over a period of days: signups with 
 weekday and time-of-day pattern, milestone announcements (some of which really lift signups),
 members with a latent engagement that drives both their activity and their lifetime, social-proof
 content they come across during their visits (each view is also an activity row; a few items
-truly change retention) and badges (which do not, but look as if they did). The ground truth is returned next to the tables so that analyses can be
-checked for finding what was planted and nothing else.
+truly change retention) and badges (which do not, but look as if they did). The ground truth is
+returned next to the tables so that analyses can be checked for finding what was planted and
+nothing else.
 
 Modules: ``signups`` and ``milestones`` (whole community), ``members``, ``exposures``,
 ``lifetime`` and ``activity`` (per member, drawn in blocks of members), ``tables`` (contract

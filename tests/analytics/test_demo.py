@@ -806,8 +806,9 @@ def test_later_views_dilute_the_landmark_att(monkeypatch: pytest.MonkeyPatch) ->
     assert dilution["p001"] > 0.005
     # Short-lived influencer p010 (60 days; harmful, so the dilution is negative): seeds 1-40
     # gave -0.018 to 0.000 (mean -0.009, sd 0.005) with independent views, seeds 1-20 with
-    # views during visits -0.017 to 0.000 (mean -0.008, sd 0.004); tolerance 0.03. (landmark_att still differs
-    # from att_retention_difference by ~0.03 there: the landmark conditions on day 30.)
+    # views during visits -0.017 to 0.000 (mean -0.008, sd 0.004); tolerance 0.03.
+    # (landmark_att still differs from att_retention_difference by ~0.03 there: the landmark
+    # conditions on day 30.)
     assert abs(dilution["p010"]) <= 0.03
 
 
