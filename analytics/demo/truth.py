@@ -581,7 +581,9 @@ def _notes(
         "share recorded as still there at day 120 minus that share when the same members are "
         "re-simulated from day 30 on with the same random draws and the early exposure "
         "removed (the first view moved to the next one from day 30 on); the recorded share is "
-        "the exact expectation over activity after day 120 given the lifetime.",
+        "the exact expectation over activity after day 120 (the visits' rows included when "
+        "views happen during visits; re-activation bursts left out) given the lifetime and "
+        "the first views.",
     ]
     reactivating = [m.title for m in milestones if m.reactivation != 1.0]
     if reactivating:
