@@ -73,12 +73,14 @@ def _draw_activity(
     milestones: Sequence[_Milestone],
     rng: np.random.Generator,
     activity_scale: float = 1.0,
+    visits: _Activity | None = None,
 ) -> _Activity:
-    """Activity rows over each member's active life, plus re-activation bursts.
+    """Activity rows over each member's active life, plus re-activation bursts and `visits`.
 
     A Poisson process over the active life with the member's rate (which grows with engagement,
     times `activity_scale`) times a shape that is higher in the first weeks; re-activating
-    milestones add rows for members active during their window.
+    milestones add rows for members active during their window; `visits` (rows sorted by member
+    and time: the visits during which members viewed content) are merged in last.
     """
     n = len(people.join)
     life = end_active - people.join
@@ -95,6 +97,8 @@ def _draw_activity(
         for m in milestones
         if m.reactivation != 1.0
     ]
+    if visits is not None:
+        extras.append(visits)
     return _merge_activity(base, extras, people.join, life) if extras else base
 
 

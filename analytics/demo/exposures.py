@@ -168,18 +168,21 @@ def _invert_integrated_rate(
     """Days after `begin` at which :func:`_integrated_rate` reaches `x` (which must be below its
     limit ``K * decay * (1 + b / p)``).
 
-    In ``y`` the integrated rate is increasing and concave with a slope between ``K * decay`` and
-    ``K * decay * (1 + b)``, so Newton steps from the lower bound ``x / (K * decay * (1 + b))``
-    rise monotonically to the root, each shrinking the error by at least ``b / (1 + b)``
-    (at most 0.6), then quadratically.
+    In ``y`` the integrated rate is increasing and concave, below both ``K * decay * (1 + b) * y``
+    and ``K * decay * (y + b / p)``, so the larger of the ``y`` where those reach `x` is a lower
+    bound of the root (close to it for small and for large ``y``), and Newton steps from there
+    rise monotonically to the root (each shrinking the error by at least ``b / (1 + b)``, at
+    most 0.6, then quadratically).
     """
     scale = k * decay
-    y = x / (scale * (1.0 + b))
+    y = np.maximum(x / (scale * (1.0 + b)), x / scale - b / p)
     todo = np.arange(len(x))
     for _ in range(60):
-        yt, bt = y[todo], b[todo]
-        excess = _integrated_rate(k[todo], bt, p, decay, yt) - x[todo]
-        step = excess / (scale[todo] * (1.0 + bt * (1.0 - yt) ** (p - 1.0)))
+        yt, bt, st = y[todo], b[todo], scale[todo]
+        left = 1.0 - yt
+        power = left ** (p - 1.0)  # (1 - y) ** (p - 1); times (1 - y) gives (1 - y) ** p
+        excess = st * (yt + bt / p * (1.0 - power * left)) - x[todo]
+        step = excess / (st * (1.0 + bt * power))
         y[todo] = np.minimum(yt - step, np.nextafter(1.0, 0.0))
         todo = todo[np.abs(step) > 1e-15]  # y is in [0, 1): near machine precision
         if len(todo) == 0:

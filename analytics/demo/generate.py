@@ -27,7 +27,6 @@ from analytics.demo.activity import (
     _ACTIVITY_RATE,
     _draw_activity,
     _earn_badges,
-    _merge_activity,
 )
 from analytics.demo.exposures import (
     VIEWS,
@@ -359,12 +358,14 @@ def _draw_block(
     scale = _WEIBULL_SCALE_DAYS * people.engagement**_SCALE_ENGAGEMENT_EXPONENT
     lifetime = _lifetimes(hazard_e, scale, first_view - join[:, None], c.items)
     end_active = np.minimum(join + lifetime, float(c.days))
-    activity = _draw_activity(people, end_active, c.milestones, streams[3], c.activity_scale)
+    visits = None
     if c.views == "visits":  # every view is a visit: an activity row at the view's time
         views, visits = _visit_views(people, c.items, first_view, end_active, streams[5])
-        activity = _merge_activity(activity, [visits], join, end_active - join)
     else:
         views = _view_rows(people, first_view, end_active, streams[5])
+    activity = _draw_activity(
+        people, end_active, c.milestones, streams[3], c.activity_scale, visits
+    )
     earned = _earn_badges(people, lifetime, activity, c.days, streams[4])
     exposures = _exposure_rows(views, earned, len(c.items))
     ids = _member_ids(lo, hi, c.members)
