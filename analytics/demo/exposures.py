@@ -49,8 +49,9 @@ _MAX_REPEAT_VIEWS = 2
 # repeats of the "independent" views only
 _REPEAT_VIEW_P = 0.22  # per possible repeat, at engagement 1 (times engagement ** 0.5)
 _REPEAT_HORIZON_DAYS = 90.0
-# kind, published (fraction of the period; 0 = launch day), hazard ratio, first-view rate per
-# day at engagement 1, decay of that rate (days), title
+# kind, published (fraction of the period; 0 = launch day), hazard ratio, view rate per day at
+# engagement 1 (at publication, once the early-weeks boost of the visit rate has faded; with
+# independent views the first-view rate), decay of that rate (days), title
 _CONTENT = (
     ("testimonial", 0.00, 0.60, 0.0110, 240.0, "“I landed my first client here” — Maria, designer"),
     ("testimonial", 0.00, 1.00, 0.0060, 240.0, "“Code reviews made me a better engineer” — Dev"),
