@@ -19,6 +19,7 @@ seeds:
   recording of retention, nearly the same in both, is left out of that difference).
 
     .venv/bin/python benchmarks/sim_impact_diagnose.py --seeds 30 --members 10000
+    .venv/bin/python benchmarks/sim_impact_diagnose.py --views independent   # the old generator
 
 The latent values are captured by wrapping three of the generator's internal functions while it
 runs (the tables and truth it writes are unchanged); nothing here is used by the analysis.
@@ -42,7 +43,7 @@ from threadpoolctl import threadpool_limits
 import analytics.demo.generate as generator
 from analytics.community import load_community
 from analytics.demo import generate_demo
-from analytics.demo.exposures import _EXPOSURE_ENGAGEMENT_EXPONENT, _first_view_from
+from analytics.demo.exposures import _first_view_from, _reach
 from analytics.demo.lifetime import _cumulative_hazard
 from analytics.demo.lifetime import _lifetimes as lifetimes_of
 from analytics.impact import ImpactSettings
@@ -94,7 +95,11 @@ def latent_values() -> Iterator[list[dict[str, Any]]]:
 
 
 def _estimand_shift(
-    blocks: list[dict[str, Any]], frame: pl.DataFrame, settings: ImpactSettings, seed: int
+    blocks: list[dict[str, Any]],
+    frame: pl.DataFrame,
+    settings: ImpactSettings,
+    seed: int,
+    views: str,
 ) -> dict[str, float]:
     """Per planted item: how much larger the truth is when its counterfactual starts at each
     member's last activity before the landmark instead of at the landmark (alive at day 120,
@@ -126,11 +131,12 @@ def _estimand_shift(
                 a[pick] for a in (life, first, join, scale, hazard_e)
             )
             last = rows["s"].to_numpy()[pick]
-            reach = b["engagement"][who][pick] ** _EXPOSURE_ENGAGEMENT_EXPONENT
+            reach = _reach(b["engagement"][who][pick], views)
             counterfactual = first.copy()
             begin = np.maximum(join + landmark, item.published)
             x = rng.standard_exponential(len(join))
-            counterfactual[:, j] = _first_view_from(item, begin, reach, x, 10**9) - join
+            later = _first_view_from(item, begin, join, reach, x, 10**9, views)
+            counterfactual[:, j] = later - join
             retained = []
             for start in (last, np.full(len(join), landmark)):
                 used = _cumulative_hazard(start, scale, first, items)
@@ -151,11 +157,11 @@ def _r2(y: np.ndarray[Any, Any], x: np.ndarray[Any, Any]) -> float:
 
 
 def run_seed(
-    seed: int, members: int, settings: ImpactSettings
+    seed: int, members: int, settings: ImpactSettings, views: str = "visits"
 ) -> tuple[dict[str, float], list[tuple[str, str, float, bool]]]:
     """Population figures and (variant, class, error, covered) per estimable content item."""
     with latent_values() as blocks:
-        demo = generate_demo(members=members, seed=seed)
+        demo = generate_demo(members=members, seed=seed, views=views)
     latent = pl.concat(
         pl.DataFrame(
             {"member_id": b["member_id"], "engagement": b["engagement"], "life": b["lifetime"]}
@@ -189,7 +195,7 @@ def run_seed(
             covariates=(*population.covariates, ORACLE),
         ),
     }
-    shifts = _estimand_shift(blocks, frame, settings, seed)
+    shifts = _estimand_shift(blocks, frame, settings, seed, views)
     rows: list[tuple[str, str, float, bool]] = []
     singles, _ = _candidates(community)
     rng = np.random.default_rng(settings.seed)
@@ -222,17 +228,19 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=30)
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--views", choices=("visits", "independent"), default="visits")
     args = parser.parse_args()
     settings = ImpactSettings(trials=False)
     figures: list[dict[str, float]] = []
     rows: list[tuple[str, str, float, bool]] = []
     start = time.perf_counter()
     for seed in range(args.first_seed, args.first_seed + args.seeds):
-        seed_figures, seed_rows = run_seed(seed, args.members, settings)
+        seed_figures, seed_rows = run_seed(seed, args.members, settings, args.views)
         figures.append(seed_figures)
         rows.extend(seed_rows)
         print(f"  seed {seed} done ({time.perf_counter() - start:.0f} s)", flush=True)
-    print(f"\n{args.seeds} seeds x {args.members:,} members (landmark estimate only)")
+    print(f"\n{args.seeds} seeds x {args.members:,} members, views {args.views} "
+          "(landmark estimate only)")  # fmt: skip
     print(f"R² of latent log engagement on the covariates (present members): "
           f"{np.mean([f['r2'] for f in figures]):.3f}")  # fmt: skip
     print(f"present at the landmark but gone by day 30: "

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from analytics.demo.exposures import _HELPFUL_P, _PROLIFIC_POSTS, _YEARLING_DAYS
 from analytics.demo.milestones import _REACTIVATION_KINDS_P, _WINDOW_DAYS
 from analytics.demo.model import FloatArray, IntArray, _Activity, _Members, _Milestone
 
@@ -23,6 +22,10 @@ _ACTIVITY_ENGAGEMENT_EXPONENT = 1.0
 # stay, so early activity carries no information from the future.
 _EARLY_BOOST = 1.5
 _EARLY_BOOST_DAYS = 30.0
+# --- badges (rules of the badge catalogue in exposures.py) ----------------------------------
+_HELPFUL_P = 0.05
+_PROLIFIC_POSTS = 25
+_YEARLING_DAYS = 365.0
 
 
 def _sorted_positions(counts: IntArray, rng: np.random.Generator) -> FloatArray:
@@ -70,12 +73,14 @@ def _draw_activity(
     milestones: Sequence[_Milestone],
     rng: np.random.Generator,
     activity_scale: float = 1.0,
+    visits: _Activity | None = None,
 ) -> _Activity:
-    """Activity rows over each member's active life, plus re-activation bursts.
+    """Activity rows over each member's active life, plus re-activation bursts and `visits`.
 
     A Poisson process over the active life with the member's rate (which grows with engagement,
     times `activity_scale`) times a shape that is higher in the first weeks; re-activating
-    milestones add rows for members active during their window.
+    milestones add rows for members active during their window; `visits` (rows sorted by member
+    and time: the visits during which members viewed content) are merged in last.
     """
     n = len(people.join)
     life = end_active - people.join
@@ -92,6 +97,8 @@ def _draw_activity(
         for m in milestones
         if m.reactivation != 1.0
     ]
+    if visits is not None:
+        extras.append(visits)
     return _merge_activity(base, extras, people.join, life) if extras else base
 
 
@@ -120,19 +127,39 @@ def _reactivation_rows(
     return _Activity(member=member, time=time, kind=kind)
 
 
+def _sort_key(
+    member: npt.NDArray[np.int32], time: FloatArray, join: FloatArray, life: FloatArray
+) -> FloatArray:
+    """Member index plus relative position in the life: increasing along rows sorted by
+    member and time."""
+    relative = np.clip((time - join[member]) / life[member], 0.0, 1.0 - 1e-6)
+    return np.asarray(member + relative)
+
+
 def _merge_activity(
     base: _Activity, extras: Sequence[_Activity], join: FloatArray, life: FloatArray
 ) -> _Activity:
-    """Merge activity parts, each sorted by member and time, into one sorted part."""
-    parts = [base, *extras]
-    member = np.concatenate([p.member for p in parts])
-    time = np.concatenate([p.time for p in parts])
-    kind = np.concatenate([p.kind for p in parts])
-    # member index plus relative position in the life: sorted within each part, so the
-    # stable sort only merges runs
-    relative = np.clip((time - join[member]) / life[member], 0.0, 1.0 - 1e-6)
-    order = np.argsort(member + relative, kind="stable")
-    return _Activity(member=member[order], time=time[order], kind=kind[order])
+    """Merge activity parts, each sorted by member and time, into one sorted part.
+
+    The same order as a stable sort of the concatenated parts by :func:`_sort_key`, got by
+    inserting each part's rows after the rows already merged with an equal or smaller key.
+    """
+    merged, key = base, _sort_key(base.member, base.time, join, life)
+    for part in extras:
+        part_key = _sort_key(part.member, part.time, join, life)
+        at = np.searchsorted(key, part_key, side="right") + np.arange(len(part_key))
+        rest = np.ones(len(key) + len(part_key), dtype=bool)
+        rest[at] = False
+        columns = []
+        for old, new in ((merged.member, part.member), (merged.time, part.time),
+                         (merged.kind, part.kind), (key, part_key)):  # fmt: skip
+            column = np.empty(len(rest), dtype=old.dtype)
+            column[at] = new
+            column[rest] = old
+            columns.append(column)
+        merged = _Activity(member=columns[0], time=columns[1], kind=columns[2])
+        key = columns[3]
+    return merged
 
 
 def _earn_badges(

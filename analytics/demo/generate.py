@@ -29,11 +29,13 @@ from analytics.demo.activity import (
     _earn_badges,
 )
 from analytics.demo.exposures import (
-    _EXPOSURE_ENGAGEMENT_EXPONENT,
+    VIEWS,
     _badge_catalogue,
     _content_catalogue,
     _potential_first_views,
+    _reach,
     _view_rows,
+    _visit_views,
 )
 from analytics.demo.lifetime import _SCALE_ENGAGEMENT_EXPONENT, _WEIBULL_SCALE_DAYS, _lifetimes
 from analytics.demo.members import _draw_member_attributes
@@ -78,6 +80,7 @@ class _Community:
     start: date
     days: int
     activity_scale: float
+    views: str
     start_dt: datetime
     milestones: list[_Milestone]
     join: FloatArray
@@ -148,6 +151,7 @@ class DemoBlocks:
             start=c.start,
             days=c.days,
             activity_scale=c.activity_scale,
+            views=c.views,
             start_dt=c.start_dt,
             milestones=c.milestones,
             join=c.join,
@@ -189,6 +193,7 @@ def generate_demo(
     activity_scale: float = 1.0,
     block_members: int = BLOCK_MEMBERS,
     progress: Progress | None = None,
+    views: str = "visits",
 ) -> DemoCommunity:
     """Generate a synthetic community with planted, known effects, in memory.
 
@@ -210,6 +215,14 @@ def generate_demo(
         unless comparing with a streamed community of the same block size).
     progress : callable, optional
         Called as ``progress(step_description, fraction_done)`` between stages.
+    views : {"visits", "independent"}, default "visits"
+        How members come across content. ``"visits"``: a view happens during a visit (each
+        view is also an activity row; view rates follow the member's visit rate), so given the
+        activity the data record, exposure does not depend on latent engagement.
+        ``"independent"``: the generator before version 2, views drawn independently of the
+        activity (rate ``~ engagement ** 0.8``), so exposure carries information about
+        engagement no data measure; kept for the simulation study
+        (``benchmarks/sim_impact.py --views independent``).
 
     Returns
     -------
@@ -225,7 +238,8 @@ def generate_demo(
     -----
     What is planted (details in ``truth["notes"]``): some milestone announcements lift signups
     over the 14 days after them, others do not (one of them follows a growth spurt); latent
-    engagement drives activity, exposure to content and lifetime (confounding); two or three
+    engagement drives activity, exposure to content and lifetime (confounding; views happen
+    during visits, so it confounds through the recorded activity); two or three
     content items change the hazard of leaving after the first view; badges have no effect.
     The tables are the blocks of :func:`iter_demo_blocks` concatenated.
     """
@@ -238,6 +252,7 @@ def generate_demo(
         activity_scale=activity_scale,
         block_members=block_members,
         progress=report,
+        views=views,
     )
     parts: dict[str, list[pl.DataFrame]] = {name: [] for name in BLOCK_TABLES}
     for block in blocks:
@@ -262,6 +277,7 @@ def iter_demo_blocks(
     activity_scale: float = 1.0,
     block_members: int = BLOCK_MEMBERS,
     progress: Progress | None = None,
+    views: str = "visits",
 ) -> DemoBlocks:
     """Draw the whole-community part of a demo community and return its blocks of members.
 
@@ -283,6 +299,8 @@ def iter_demo_blocks(
     """
     _validate(members=members, seed=seed, start=start, days=days)
     _validate_scale(activity_scale=activity_scale, block_members=block_members)
+    if views not in VIEWS:
+        raise InputError(f"views must be one of {', '.join(VIEWS)} (got {views!r})")
     report = progress if progress is not None else _ignore_progress
     planning_seed, signup_seed, _ = _root_seeds(seed)
     start_dt = datetime(start.year, start.month, start.day, tzinfo=UTC)
@@ -300,6 +318,7 @@ def iter_demo_blocks(
         start=start,
         days=days,
         activity_scale=float(activity_scale),
+        views=views,
         start_dt=start_dt,
         milestones=milestones,
         join=join,
@@ -334,16 +353,21 @@ def _draw_block(
     n = hi - lo
     join = c.join[lo:hi]
     people = _draw_member_attributes(join, streams[0])
-    first_view = _potential_first_views(people, c.items, c.days, streams[1])
+    first_view = _potential_first_views(people, c.items, c.days, streams[1], c.views)
     hazard_e = streams[2].standard_exponential(n)
     scale = _WEIBULL_SCALE_DAYS * people.engagement**_SCALE_ENGAGEMENT_EXPONENT
     lifetime = _lifetimes(hazard_e, scale, first_view - join[:, None], c.items)
     end_active = np.minimum(join + lifetime, float(c.days))
-    activity = _draw_activity(people, end_active, c.milestones, streams[3], c.activity_scale)
-    earned = _earn_badges(people, lifetime, activity, c.days, streams[4])
-    exposures = _exposure_rows(
-        _view_rows(people, first_view, end_active, streams[5]), earned, len(c.items)
+    visits = None
+    if c.views == "visits":  # every view is a visit: an activity row at the view's time
+        views, visits = _visit_views(people, c.items, first_view, end_active, streams[5])
+    else:
+        views = _view_rows(people, first_view, end_active, streams[5])
+    activity = _draw_activity(
+        people, end_active, c.milestones, streams[3], c.activity_scale, visits
     )
+    earned = _earn_badges(people, lifetime, activity, c.days, streams[4])
+    exposures = _exposure_rows(views, earned, len(c.items))
     ids = _member_ids(lo, hi, c.members)
     members_table = _members_table(
         ids, people, lifetime, end_active, [activity, exposures], c.days, c.start_dt, streams[6]
@@ -359,13 +383,14 @@ def _draw_block(
         first_view,
         earned,
         join,
-        people.engagement**_EXPOSURE_ENGAGEMENT_EXPONENT,
+        _reach(people.engagement, c.views),
         hazard_e,
         scale,
         lifetime,
         truth_seed,
         c.days,
-        _known_at_landmark(people, activity, members_table, c.activity_scale),
+        _known_at_landmark(people, activity, members_table, c.activity_scale, c.views),
+        c.views,
     )
     counts = {
         "churned": int((join + lifetime < c.days).sum()),
@@ -377,7 +402,11 @@ def _draw_block(
 
 
 def _known_at_landmark(
-    people: _Members, activity: _Activity, members_table: pl.DataFrame, activity_scale: float
+    people: _Members,
+    activity: _Activity,
+    members_table: pl.DataFrame,
+    activity_scale: float,
+    views: str,
 ) -> _KnownAtLandmark:
     """What the truth's population and recorded outcome need (see :class:`_KnownAtLandmark`)."""
     since_join = activity.time - people.join[activity.member]
@@ -389,6 +418,7 @@ def _known_at_landmark(
         left=members_table["left_at"].is_not_null().to_numpy(),
         seen_known=members_table["last_seen_at"].is_not_null().to_numpy(),
         rate=_ACTIVITY_RATE * activity_scale * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT,
+        views_are_visits=views == "visits",
     )
 
 

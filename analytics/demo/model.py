@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-DEMO_VERSION = "1.0.0"
+DEMO_VERSION = "2.0.0"  # 2: views happen during visits
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -49,7 +49,7 @@ class _Item:
     title: str
     published: float
     hazard_ratio: float = 1.0
-    view_rate: float = 0.0  # first-view rate per day at engagement 1, at publication
+    view_rate: float = 0.0  # view rate per day at engagement 1, at publication (steady tenure)
     decay_days: float = 1.0  # the rate decays as exp(-age / decay_days)
     rule: str | None = None  # badges only
 

@@ -11,8 +11,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from analytics.demo.activity import _ACTIVITY_RATE, _cumulative_activity
-from analytics.demo.exposures import _EXPOSURE_ENGAGEMENT_EXPONENT, _first_view_from
+from analytics.demo.activity import (
+    _ACTIVITY_ENGAGEMENT_EXPONENT,
+    _ACTIVITY_RATE,
+    _EARLY_BOOST,
+    _EARLY_BOOST_DAYS,
+    _cumulative_activity,
+)
+from analytics.demo.exposures import (
+    _INDEPENDENT_ENGAGEMENT_EXPONENT,
+    _MAX_REPEAT_VIEWS,
+    _first_view_from,
+    _view_mass,
+)
 from analytics.demo.lifetime import (
     _WEIBULL_SCALE_DAYS,
     _WEIBULL_SHAPE,
@@ -48,12 +59,14 @@ _INACTIVE_DAYS = 30
 class _KnownAtLandmark:
     """Per member of a block, what the truth's population and outcome need beyond the lifetime:
     activity in the week before the landmark, an explicit departure recorded, ``last_seen_at``
-    recorded, and the activity rate (rows per day at the steady rate)."""
+    recorded, the activity rate (rows per day at the steady rate) and whether every view is
+    also an activity row (views during visits)."""
 
     active_before: npt.NDArray[np.bool_]
     left: npt.NDArray[np.bool_]
     seen_known: npt.NDArray[np.bool_]
     rate: FloatArray
+    views_are_visits: bool = True
 
 
 def _iso(start_dt: datetime, day: float) -> str:
@@ -209,6 +222,7 @@ def _landmark_att(
     lifetime: FloatArray,
     days: int,
     rng: np.random.Generator | None,
+    views: str = "visits",
 ) -> dict[str, Any]:
     """Effect of early exposure to an item on being there at landmark + horizon, as a landmark
     comparison of exposed with comparable unexposed members estimates it.
@@ -244,7 +258,7 @@ def _landmark_att(
     x = rng.standard_exponential(len(join))
     who = np.flatnonzero(population)
     after = np.maximum(join[who] + landmark, item.published)
-    later = _first_view_from(item, after, reach[who], x[who], days) - join[who]
+    later = _first_view_from(item, after, join[who], reach[who], x[who], days, views) - join[who]
     actual = first_since_join[who][:, : len(items)]
     counterfactual = actual.copy()
     counterfactual[:, column] = later
@@ -264,17 +278,34 @@ def _recorded_retention(
     rate: FloatArray,
     seen_known: npt.NDArray[np.bool_],
     days: int,
+    visits: tuple[Sequence[_Item], FloatArray, FloatArray] | None = None,
 ) -> FloatArray:
     """Probability that the data record a member as still there at joined_at + 120 days, given
     their lifetime: churn is dated at the end of life when ``last_seen_at`` is known, else at the
     last activity row, so a member alive at day 120 without ``last_seen_at`` counts as retained
     only with some activity between day 120 and the end of life (a Poisson process with the
-    generator's activity rate, re-activation bursts left out)."""
+    generator's activity rate, re-activation bursts left out).
+
+    With views during visits, `visits` is ``(items, reach, first_since_join)`` (the first view
+    of each item, days since joining, in the world evaluated): each item's view process adds
+    activity rows, given its first view ``f`` a row at ``f`` and a Poisson process from ``f`` on
+    (none before it), so rows after day 120 are certain when ``f`` lies between day 120 and the
+    end of life, and otherwise add the item's integrated view rate from the later of day 120 and
+    ``f`` to the end of life. Exact given the lifetime and the first views.
+    """
     end = float(_LANDMARK_DAYS + _HORIZON_DAYS)
     life = np.minimum(lifetime, days - join)
     at_end = _cumulative_activity(np.full_like(life, end))
-    later = np.maximum(_cumulative_activity(life) - at_end, 0.0)
-    some_activity = 1.0 - np.exp(-rate * later)
+    mass = rate * np.maximum(_cumulative_activity(life) - at_end, 0.0)
+    certain = np.zeros(len(life), dtype=bool)
+    if visits is not None:
+        items, reach, first = visits
+        for j, item in enumerate(items):
+            f = first[:, j]
+            certain |= (f > end) & (f < life)
+            lo = join + np.maximum(end, f)
+            mass = mass + _view_mass(item, join, reach, lo, join + life)
+    some_activity = np.where(certain, 1.0, -np.expm1(-mass))
     return np.where(lifetime > end, np.where(seen_known, 1.0, some_activity), 0.0)
 
 
@@ -290,6 +321,7 @@ def _active_landmark_att(
     days: int,
     rng: np.random.Generator | None,
     known: _KnownAtLandmark,
+    views: str = "visits",
 ) -> dict[str, Any]:
     """The effect the analysis estimates, by coupled counterfactual re-simulation.
 
@@ -334,7 +366,7 @@ def _active_landmark_att(
     who = np.flatnonzero(population)
     alive = lifetime[who] > landmark
     after = np.maximum(join[who] + landmark, item.published)
-    later = _first_view_from(item, after, reach[who], x[who], days) - join[who]
+    later = _first_view_from(item, after, join[who], reach[who], x[who], days, views) - join[who]
     actual = first_since_join[who][:, : len(items)]
     counterfactual = actual.copy()
     counterfactual[:, column] = later
@@ -348,8 +380,18 @@ def _active_landmark_att(
         alive, _lifetimes(np.maximum(target, 0.0), scale[who], counterfactual, items), lifetime[who]
     )
     rate, seen = known.rate[who], known.seen_known[who]
-    factual = _recorded_retention(lifetime[who], join[who], rate, seen, days)
-    without = _recorded_retention(lifetime_cf, join[who], rate, seen, days)
+    visits = known.views_are_visits
+    factual = _recorded_retention(
+        lifetime[who], join[who], rate, seen, days, (items, reach[who], actual) if visits else None
+    )
+    without = _recorded_retention(
+        lifetime_cf,
+        join[who],
+        rate,
+        seen,
+        days,
+        (items, reach[who], counterfactual) if visits else None,
+    )
     result["value"] = float(np.mean(factual) - np.mean(without))
     return result
 
@@ -367,6 +409,7 @@ def _item_effects(
     truth_seed: np.random.SeedSequence,
     days: int,
     known: _KnownAtLandmark | None = None,
+    views: str = "visits",
 ) -> list[tuple[dict[str, Any], ...]]:
     """Per proof item (content, then badges) of one block of members: the ATTs on retention
     (``att_retention_difference``, ``landmark_att``) among that block's members.
@@ -404,6 +447,7 @@ def _item_effects(
             lifetime,
             days,
             later_views[column] if column < len(items) else None,
+            views,
         )
         if known is None:
             out.append((att, landmark))
@@ -420,6 +464,7 @@ def _item_effects(
             days,
             active_views[column] if column < len(items) else None,
             known,
+            views,
         )
         out.append((att, landmark, active))
     return out
@@ -475,7 +520,9 @@ def _item_truth(
     return out
 
 
-def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str]:
+def _notes(
+    milestones: Sequence[_Milestone], items: Sequence[_Item], views: str = "visits"
+) -> list[str]:
     """Plain-words summary of what was planted."""
     lifted = [f"{m.title} (+{m.uplift:.0%})" for m in milestones if m.uplift]
     flat = [m.title for m in milestones if not m.uplift]
@@ -501,6 +548,17 @@ def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str
         "Latent engagement (lognormal, higher for referral and pro members, lower for ads) "
         "raises activity, exposure to content and lifetime: naive comparisons of exposed and "
         "unexposed members are confounded.",
+        (
+            "Views happen during visits: each view of a content item is also an activity row of "
+            "the member at the same time, and members come across an item at their visit rate "
+            "(which grows with engagement and is higher in the first weeks) times the item's "
+            "reach, so engaged members see more, but given the activity the data record, "
+            "whether a member saw an item does not depend on their latent engagement."
+            if views == "visits"
+            else "Views are drawn independently of the activity (rate ~ engagement ** 0.8) and "
+            "leave no activity row: being exposed carries information about engagement that no "
+            "recorded data measure (unmeasurable confounding)."
+        ),
         "Lifetimes are Weibull (shape 0.6: many leave early); most churners leave silently, "
         "about a third have left_at; last_seen_at is missing for about 20 % of members.",
         "Content items that change the hazard of leaving from the first view on: "
@@ -523,7 +581,9 @@ def _notes(milestones: Sequence[_Milestone], items: Sequence[_Item]) -> list[str
         "share recorded as still there at day 120 minus that share when the same members are "
         "re-simulated from day 30 on with the same random draws and the early exposure "
         "removed (the first view moved to the next one from day 30 on); the recorded share is "
-        "the exact expectation over activity after day 120 given the lifetime.",
+        "the exact expectation over activity after day 120 (the visits' rows included when "
+        "views happen during visits; re-activation bursts left out) given the lifetime and "
+        "the first views.",
     ]
     reactivating = [m.title for m in milestones if m.reactivation != 1.0]
     if reactivating:
@@ -551,6 +611,7 @@ def _truth(
     effects: Sequence[Sequence[tuple[dict[str, Any], ...]]],
     counts: dict[str, int],
     rows: dict[str, int],
+    views: str = "visits",
 ) -> dict[str, Any]:
     """The JSON-serialisable ground truth.
 
@@ -567,6 +628,8 @@ def _truth(
     }
     if activity_scale != 1.0:
         parameters["activity_scale"] = float(activity_scale)
+    if views != "visits":
+        parameters["views"] = views
     return {
         "parameters": parameters,
         "as_of": _iso(start_dt, float(days)),
@@ -593,8 +656,7 @@ def _truth(
             "channel_shift": dict(zip(_CHANNELS, _CHANNEL_SHIFT, strict=True)),
             "pro_shift": _PRO_SHIFT,
             "activity_rate_per_day": f"{_ACTIVITY_RATE * activity_scale:g} * engagement",
-            "exposure_rate": f"view_rate * engagement ** {_EXPOSURE_ENGAGEMENT_EXPONENT} * "
-            "exp(-age / decay_days)",
+            **_exposure_description(views),
         },
         "lifetime": {
             "distribution": "weibull",
@@ -611,5 +673,28 @@ def _truth(
             "members_without_activity": counts["members_without_activity"],
             "rows": dict(rows),
         },
-        "notes": _notes(milestones, items),
+        "notes": _notes(milestones, items, views),
+    }
+
+
+def _exposure_description(views: str) -> dict[str, str]:
+    """How members come across content, for the truth's ``engagement`` section."""
+    if views != "visits":
+        return {
+            "exposure_rate": f"view_rate * engagement ** {_INDEPENDENT_ENGAGEMENT_EXPONENT} * "
+            "exp(-age / decay_days)",
+            "views": "drawn independently of the activity (views leave no activity row), plus "
+            "up to two repeats in the 90 days after the first view",
+        }
+    power = _ACTIVITY_ENGAGEMENT_EXPONENT
+    exponent = "" if power == 1.0 else f" ** {power:g}"
+    return {
+        "activity_shape": f"the activity rate is multiplied by 1 + {_EARLY_BOOST:g} * "
+        f"exp(-tenure / {_EARLY_BOOST_DAYS:g} days)",
+        "exposure_rate": f"view_rate * engagement{exponent} * (1 + {_EARLY_BOOST:g} * "
+        f"exp(-tenure / {_EARLY_BOOST_DAYS:g} days)) * exp(-age / decay_days)",
+        "views": "during visits: every view of an item is also an activity row of the member "
+        "(the usual kind mix) at the same time, and the view rate is the member's visit rate "
+        "(engagement and tenure shape of the activity) times the item's reach; the first view "
+        f"and at most {_MAX_REPEAT_VIEWS} more per member and item are exposure rows",
     }

@@ -30,8 +30,8 @@ def test_the_tenure_badge_never_helps(tallies: tuple[Tally, Tally]) -> None:
 def test_few_false_discoveries_among_items_without_effect(tallies: tuple[Tally, Tally]) -> None:
     adjusted, naive = tallies
     # every no-effect item of every seed (content and badges); Holm at 5 % (the default
-    # per-item error control): the full study (40 seeds x 10,000 members) flagged 0.4 % of the
-    # no-effect items; allow up to 10 % here
+    # per-item error control): the full study (100 seeds x 10,000 members, views during visits)
+    # flagged 0.3 % of the no-effect items; allow up to 10 % here
     assert adjusted.nulls >= 12 * len(SEEDS)
     assert adjusted.false / adjusted.nulls <= 0.10
     assert naive.false / naive.nulls >= 0.9
@@ -39,9 +39,10 @@ def test_few_false_discoveries_among_items_without_effect(tallies: tuple[Tally, 
 
 def test_intervals_cover_the_truth_most_of_the_time(tallies: tuple[Tally, Tally]) -> None:
     adjusted, naive = tallies
-    # nominal 95 %; the full study measured 92.8 % over all items (85 % for the two protective
-    # ones). Below 80 % here would mean a real regression (with ~120 estimates, 80 % is about 3
-    # standard errors under 90 %).
+    # nominal 95 %; the full study measured 94.3 % over all items (93-97 % for each planted
+    # one; 87.5 % for the protective ones with the old, independent views). Below 80 % here
+    # would mean a real regression (with ~120 estimates, 80 % is about 3 standard errors under
+    # 90 %).
     assert adjusted.covered / adjusted.estimated >= 0.80
     assert naive.covered / naive.estimated <= 0.10
 
