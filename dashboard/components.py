@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -390,6 +391,35 @@ def prepare_table(
     return PreparedTable(shown, long, longest)
 
 
+#: tables with at least this many rows are prepared once and kept (smaller ones cost less to
+#: prepare again than to look up)
+SHARED_TABLE_ROWS = 2_000
+
+
+def prepared_table(
+    frame: pl.DataFrame, *, keep: tuple[str, ...] = (), k: int | None = None
+) -> PreparedTable:
+    """:func:`prepare_table`, kept between reruns and sessions for large tables: a revisit of
+    a page with a list of thousands of members does not format every cell again. The cache key
+    is the table's content (its columns, types and a hash of every row), the kept columns and
+    the viewer's k, so two views share an entry only when they would show the same cells."""
+    if frame.height < SHARED_TABLE_ROWS:
+        return prepare_table(frame, keep=keep, viewer_k=k)
+    try:
+        rows = frame.hash_rows(seed=0).to_numpy().tobytes()
+    except pl.exceptions.PolarsError:  # a column type polars cannot hash: prepare it again
+        return prepare_table(frame, keep=keep, viewer_k=k)
+    digest = hashlib.sha256(str(frame.schema).encode() + rows).hexdigest()
+    return _prepared_shared(frame, digest, keep, k)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _prepared_shared(
+    _frame: pl.DataFrame, digest: str, keep: tuple[str, ...], k: int | None
+) -> PreparedTable:
+    return prepare_table(_frame, keep=keep, viewer_k=k)
+
+
 def table(
     frame: pl.DataFrame | PreparedTable,
     *,
@@ -408,7 +438,7 @@ def table(
     prepared = (
         frame
         if isinstance(frame, PreparedTable)
-        else prepare_table(frame, keep=list(column_config or {}), viewer_k=viewer_k())
+        else prepared_table(frame, keep=tuple(column_config or {}), k=viewer_k())
     )
     shown = prepared.shown
     if wrap and prepared.long_columns:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 from datetime import UTC, date, datetime
+from typing import Any
 
 import openpyxl
 import polars as pl
+import pytest
 
 from analytics.vocabulary import is_code, label, words
 from dashboard import exports, tables
@@ -85,3 +87,40 @@ def test_vocabulary() -> None:
     assert label("log_testimonial") == "early testimonial (log count)"
     assert label("some_new_column") == "some new column"
     assert words("Member 12") == "Member 12"
+
+
+def test_large_tables_are_prepared_once_and_only_shared_with_identical_views(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dashboard import components
+
+    calls: list[int] = []
+    real = components.prepare_table
+
+    def counted(frame: pl.DataFrame, **kwargs: Any) -> components.PreparedTable:
+        calls.append(frame.height)
+        return real(frame, **kwargs)
+
+    monkeypatch.setattr(components, "prepare_table", counted)
+    components._prepared_shared.clear()
+    n = components.SHARED_TABLE_ROWS
+    big = pl.DataFrame({"cohort": [f"c{i}" for i in range(n)], "members": list(range(n))})
+    first = components.prepared_table(big)
+    again = components.prepared_table(big.clone())  # same content, another object
+    assert len(calls) == 1
+    assert again.shown.equals(first.shown)
+    # another cell, another order, another viewer's k: each prepared for itself
+    changed = big.with_columns(
+        pl.when(pl.col("members") == 5).then(6).otherwise("members").alias("members")
+    )
+    components.prepared_table(changed)
+    components.prepared_table(big.reverse())
+    viewer = components.prepared_table(big, k=10)
+    assert len(calls) == 4
+    assert viewer.shown["members"][1:10].to_list() == ["fewer than 10"] * 9  # 1 to 9 members
+    assert first.shown["members"][1] == 1
+    # small tables are prepared every time (cheaper than a lookup)
+    small = big.head(5)
+    components.prepared_table(small)
+    components.prepared_table(small)
+    assert len(calls) == 6
