@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 import polars as pl
@@ -344,16 +344,24 @@ class WeeklyReview:
             return pl.DataFrame()
         ids = [e.item_id for e in self.notable]
         table = self.impact.table()
+        if not self.impact.settings.trials:
+            # the second view was not computed for the review: no empty columns in its export
+            table = table.drop(_TRIAL_COLUMNS)
         return table.filter(pl.col("item_id").is_in(ids)).sort(
             pl.col("item_id").replace_strict({i: k for k, i in enumerate(ids)}, default=None)
         )
 
 
+_TRIAL_COLUMNS = ("trial_effect", "trial_ci_low", "trial_ci_high", "trial_n_exposed", "views")
+
+
 def impact_settings(
     inactive_days: int = DEFAULT_INACTIVE_DAYS, error_control: ErrorControl = "per_item"
 ) -> ImpactSettings:
-    """The social-proof settings of the review: the Impact page's and the CLI's defaults."""
-    return ImpactSettings(inactive_days=inactive_days, error_control=error_control)
+    """The social-proof settings of the review: the Impact page's and the CLI's defaults,
+    without the sequential-trial view (the review shows the landmark view only; the Impact page
+    adds the trials to this same estimate with :func:`analytics.impact.with_trials`)."""
+    return ImpactSettings(inactive_days=inactive_days, error_control=error_control, trials=False)
 
 
 def _comparison(kpi: Kpi, history: Sequence[Kpi]) -> KpiComparison:
@@ -437,7 +445,8 @@ def weekly_review(
         When ``impact`` or ``milestones`` were computed with other settings.
     """
     expected = impact_settings(inactive_days, error_control)
-    if impact is not None and impact.settings != expected:
+    # an estimate with the trial view added has the same landmark view the review shows
+    if impact is not None and replace(impact.settings, trials=False) != expected:
         raise InputError(
             "The weekly review uses the social-proof effects with the default settings "
             f"({expected}), not {impact.settings}."

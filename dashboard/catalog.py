@@ -415,7 +415,8 @@ def _churn(view: View) -> Drawn:
 
 def _effects_result(view: View) -> ImpactResult:
     # the Impact page's defaults: every attribute adjusted for (None: all, as the weekly review)
-    settings = ImpactSettings(inactive_days=view.inactive_days, fixed_attributes=None)
+    # (the forest plot shows the landmark view only: no sequential trials)
+    settings = ImpactSettings(inactive_days=view.inactive_days, fixed_attributes=None, trials=False)
     return estimate_effects(view.community, settings, sensitivity=False)
 
 

@@ -41,7 +41,7 @@ The package's modules: ``model`` (settings and results), ``population`` (who is 
 definitions), ``detail`` (one item's drill-down), ``anytime`` (the Cox view).
 """
 
-from analytics.impact.analysis import _candidates, estimate_effects
+from analytics.impact.analysis import _candidates, estimate_effects, with_trials
 from analytics.impact.anytime import time_varying_effects
 from analytics.impact.detail import ItemDetail, item_detail, weighted_kaplan_meier
 from analytics.impact.estimate import _doubly_robust, _subsample, e_value
@@ -100,4 +100,5 @@ __all__ = [
     "threshold_words",
     "time_varying_effects",
     "weighted_kaplan_meier",
+    "with_trials",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+import polars as pl
 from threadpoolctl import threadpool_limits
 
 from analytics.community import Community
@@ -141,31 +142,7 @@ def _estimate_effects(
         kind_effects.append(effect)
     if settings.trials:
         report("Sequential trials: members newly exposed on a day vs active members not yet", 0.66)
-        days = trial_days(community, settings, first)
-
-        def trial_of(candidate: _Candidate) -> TrialEffect:
-            return trial_effect(
-                days, candidate.item_ids, candidate.published_at, settings,
-                candidate.item_id,
-            )  # fmt: skip
-
-        for k, trial in enumerate(ordered_map(trial_of, singles)):
-            landmark = items[k]
-            items[k] = replace(
-                landmark,
-                trial_effect=trial.effect,
-                trial_ci_low=trial.ci_low,
-                trial_ci_high=trial.ci_high,
-                trial_se=trial.se,
-                trial_naive_se=trial.naive_se,
-                trial_n_exposed=trial.n_exposed,
-                trial_reason=trial.reason,
-                views=views_compared(
-                    (landmark.effect, landmark.ci_low, landmark.ci_high),
-                    (trial.effect, trial.ci_low, trial.ci_high),
-                    settings.landmark_days,
-                ),
-            )
+        items = _add_trials(community, settings, first, items, singles)
     items = _with_q_values(items, settings)
     kind_effects = _with_q_values(kind_effects, settings)
     if sensitivity:
@@ -180,4 +157,86 @@ def _estimate_effects(
         kinds=tuple(kind_effects),
         population_size=population.frame.height,
         covariates=population.covariates,
+    )
+
+
+def _add_trials(
+    community: Community,
+    settings: ImpactSettings,
+    first: pl.DataFrame,
+    items: list[ItemEffect],
+    singles: list[_Candidate],
+) -> list[ItemEffect]:
+    """The items with their sequential-trial view (the second view) filled in, and the two
+    views compared in words."""
+    days = trial_days(community, settings, first)
+
+    def trial_of(candidate: _Candidate) -> TrialEffect:
+        return trial_effect(
+            days, candidate.item_ids, candidate.published_at, settings, candidate.item_id
+        )
+
+    out = list(items)
+    for k, trial in enumerate(ordered_map(trial_of, singles)):
+        landmark = out[k]
+        out[k] = replace(
+            landmark,
+            trial_effect=trial.effect,
+            trial_ci_low=trial.ci_low,
+            trial_ci_high=trial.ci_high,
+            trial_se=trial.se,
+            trial_naive_se=trial.naive_se,
+            trial_n_exposed=trial.n_exposed,
+            trial_reason=trial.reason,
+            views=views_compared(
+                (landmark.effect, landmark.ci_low, landmark.ci_high),
+                (trial.effect, trial.ci_low, trial.ci_high),
+                settings.landmark_days,
+            ),
+        )
+    return out
+
+
+def with_trials(
+    community: Community,
+    landmark: ImpactResult,
+    *,
+    settings: ImpactSettings | None = None,
+    progress: Progress | None = None,
+) -> ImpactResult:
+    """``landmark`` (estimated with ``trials=False``) with the sequential-trial view added: the
+    same result as :func:`estimate_effects` with ``trials=True`` and the same other settings,
+    without estimating the landmark view again. The weekly review shows only the landmark view;
+    the Impact page adds the trials on top of the estimate it shares with the review.
+
+    Raises
+    ------
+    InputError
+        When ``settings`` are given and differ from the landmark estimate's in more than
+        ``trials``.
+    """
+    if settings is not None and replace(settings, trials=False) != replace(
+        landmark.settings, trials=False
+    ):
+        raise InputError(
+            f"The trials are added to an estimate with other settings ({landmark.settings}, not "
+            f"{settings})."
+        )
+    if landmark.settings.trials:
+        return landmark
+    settings = replace(landmark.settings, trials=True)
+    report = progress or (lambda _s, _f: None)
+    report("Sequential trials: members newly exposed on a day vs active members not yet", 0.0)
+    with threadpool_limits(limits=1, user_api="blas"):
+        singles, _kinds = _candidates(community)
+        by_id = {e.item_id: e for e in landmark.items}
+        # the items in the candidates' order (the order estimate_effects fills them in)
+        items = [by_id[c.item_id] for c in singles]
+        items = _add_trials(community, settings, _first_exposures(community), items, singles)
+    report("Done", 1.0)
+    trialled = {e.item_id: e for e in items}
+    return replace(
+        landmark,
+        settings=settings,
+        items=tuple(trialled[e.item_id] for e in landmark.items),
     )

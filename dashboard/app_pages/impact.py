@@ -1,5 +1,7 @@
 """Impact: which proof items go with members staying, estimated honestly."""
 
+from dataclasses import replace
+
 import polars as pl
 import streamlit as st
 
@@ -10,6 +12,7 @@ from analytics.impact import (
     estimate_effects,
     item_detail,
     time_varying_effects,
+    with_trials,
 )
 from dashboard import auth, catalog, charts, components, data, state
 from dashboard.markup import escape
@@ -111,10 +114,12 @@ with st.status(
     f"Estimating the effect of {community.proof_items.height} proof items…", expanded=False
 ) as status:
     try:
-        # without the sensitivity analyses (they wait for their expander below): the same
+        # the landmark view without the sensitivity analyses (they wait for their expander
+        # below) and without the sequential trials (added in their section below): the same
         # computation as the weekly review's, so the two share one cached result
         result = data.compute("estimate_effects", estimate_effects, view.as_of_day, view.segments,
-                              settings=settings, sensitivity=False)  # fmt: skip
+                              settings=replace(settings, trials=False),
+                              sensitivity=False)  # fmt: skip
     except ValueError as exc:
         status.update(label="No estimate", state="error")
         st.error(escape(exc))
@@ -165,8 +170,11 @@ shown = table.select(
     pl.col("e_value").round(2).alias("E-value"),
 )
 components.table(shown)
-# the sensitivity columns are empty until their expander computes them: not in this export
-not_computed = [c for c in table.columns if c.startswith("effect_inactive_")]
+# the sensitivity columns are empty until their expander computes them, and the trial view has
+# its own table and export below: neither is in this export
+not_computed = [
+    c for c in table.columns if c.startswith(("effect_inactive_", "trial_")) or c == "views"
+]
 components.table_download(table.drop(not_computed), "social proof effects table", key="effects_csv")
 
 with st.expander(
@@ -178,7 +186,8 @@ with st.expander(
     if sensitivity_box.open:
         with st.spinner("Estimating every item again with churn after 14 and 60 quiet days…"):
             checked = data.compute("estimate_effects_sensitivity", estimate_effects,
-                                   view.as_of_day, view.segments, settings=settings,
+                                   view.as_of_day, view.segments,
+                                   settings=replace(settings, trials=False),
                                    sensitivity=True)  # fmt: skip
         again = checked.table()
         components.table(
@@ -221,6 +230,12 @@ st.caption(
     "95 % interval is computed per member (cluster-robust). It covers items met late in "
     "membership; where it disagrees with the landmark estimate, the last column says how."
 )
+with st.spinner("Comparing members newly exposed on each day with members not exposed yet…"):
+    trialled = data.compute(
+        "estimate_trials", with_trials, view.as_of_day, view.segments, settings=settings,
+        inputs={"landmark": result},
+    )  # fmt: skip
+table = trialled.table()
 trial_shown = table.filter(pl.col("effect").is_not_null() | pl.col("trial_effect").is_not_null())
 components.table(
     trial_shown.select(

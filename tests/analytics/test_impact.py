@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from analytics.community import Community, load_community
+from analytics.errors import InputError
 from analytics.impact import (
     ImpactSettings,
     _joined_until,
@@ -20,6 +21,7 @@ from analytics.impact import (
     estimate_effects,
     holm,
     landmark_population,
+    with_trials,
 )
 from analytics.impact.detail import item_detail
 from analytics.impact.item import _exclude_own
@@ -115,6 +117,25 @@ def test_json_has_exactly_the_documented_keys(result) -> None:  # type: ignore[n
     assert order.index("not_identifiable") > max(
         (order.index(v) for v in ("helps", "hurts", "no_evidence") if v in order), default=-1
     )
+
+
+def test_trials_added_to_a_landmark_estimate_equal_the_estimate_with_trials(  # type: ignore[no-untyped-def]
+    result, demo: Community
+) -> None:
+    # the weekly review estimates the landmark view only; the Impact page adds the trials to
+    # that same (shared) estimate: the two steps give what one estimate with trials gives
+    landmark = estimate_effects(demo, ImpactSettings(trials=False))
+    assert landmark.table()["trial_effect"].is_null().all()
+    assert landmark.table()["views"].eq("").all()
+    trialled = with_trials(demo, landmark)
+    assert trialled.settings == result.settings
+    assert trialled.table().equals(result.table())
+    assert trialled.table(kinds=True).equals(result.table(kinds=True))
+    assert sum(i.trial_effect is not None for i in trialled.items) >= 3
+    assert with_trials(demo, trialled) is trialled  # already there: nothing estimated again
+    assert with_trials(demo, landmark, settings=ImpactSettings()).table().equals(result.table())
+    with pytest.raises(InputError, match="other settings"):
+        with_trials(demo, landmark, settings=ImpactSettings(horizon_days=60))
 
 
 def test_population_uses_only_decidable_outcomes(demo: Community) -> None:
