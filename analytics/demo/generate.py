@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from analytics.demo.activity import (
@@ -40,7 +41,15 @@ from analytics.demo.exposures import (
 from analytics.demo.lifetime import _SCALE_ENGAGEMENT_EXPONENT, _WEIBULL_SCALE_DAYS, _lifetimes
 from analytics.demo.members import _draw_member_attributes
 from analytics.demo.milestones import _plan_milestones
-from analytics.demo.model import DemoCommunity, FloatArray, _Activity, _Item, _Members, _Milestone
+from analytics.demo.model import (
+    _US_PER_DAY,
+    DemoCommunity,
+    FloatArray,
+    _Activity,
+    _Item,
+    _Members,
+    _Milestone,
+)
 from analytics.demo.signups import _base_signup_intensity, _draw_signups
 from analytics.demo.tables import (
     _activity_table,
@@ -389,7 +398,7 @@ def _draw_block(
         lifetime,
         truth_seed,
         c.days,
-        _known_at_landmark(people, activity, members_table, c.activity_scale, c.views),
+        _known_at_landmark(people, activity, members_table, c.activity_scale, c.views, c.days),
         c.views,
     )
     counts = {
@@ -407,6 +416,7 @@ def _known_at_landmark(
     members_table: pl.DataFrame,
     activity_scale: float,
     views: str,
+    days: int,
 ) -> _KnownAtLandmark:
     """What the truth's population and recorded outcome need (see :class:`_KnownAtLandmark`)."""
     since_join = activity.time - people.join[activity.member]
@@ -419,7 +429,17 @@ def _known_at_landmark(
         seen_known=members_table["last_seen_at"].is_not_null().to_numpy(),
         rate=_ACTIVITY_RATE * activity_scale * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT,
         views_are_visits=views == "visits",
+        active_days=_active_days(activity, days),
     )
+
+
+def _active_days(activity: _Activity, days: int) -> npt.NDArray[np.int64]:
+    """The member-days with activity as the activity table dates them (the calendar day of the
+    clipped UTC microsecond timestamp, whole days since the start): sorted unique keys
+    ``member * 2**32 + day``."""
+    us = np.floor(activity.time * _US_PER_DAY).astype(np.int64)
+    np.clip(us, 0, days * _US_PER_DAY - 1, out=us)
+    return np.unique(activity.member.astype(np.int64) * (1 << 32) + us // _US_PER_DAY)
 
 
 def _ignore_progress(step: str, fraction: float) -> None:

@@ -53,6 +53,9 @@ _HORIZON_DAYS = 90
 _RECENCY_DAYS = 7
 #: The analysis's churn definition (quiet days), which decides whose day 120 is decidable
 _INACTIVE_DAYS = 30
+#: The sequential trials' grace period (days from the start of the trial day in which a first
+#: exposure counts as "newly exposed"): the analysis's default, one day (the day itself)
+_TRIAL_GRACE_DAYS = 1
 
 
 @dataclass(frozen=True)
@@ -60,13 +63,18 @@ class _KnownAtLandmark:
     """Per member of a block, what the truth's population and outcome need beyond the lifetime:
     activity in the week before the landmark, an explicit departure recorded, ``last_seen_at``
     recorded, the activity rate (rows per day at the steady rate) and whether every view is
-    also an activity row (views during visits)."""
+    also an activity row (views during visits).
+
+    ``active_days`` (for the sequential trials' truth): the member-days with activity, as sorted
+    unique keys ``member * 2**32 + day`` (``day`` the calendar day of the activity table's
+    timestamp, whole days since the start); ``None`` when not recorded (no trial truth)."""
 
     active_before: npt.NDArray[np.bool_]
     left: npt.NDArray[np.bool_]
     seen_known: npt.NDArray[np.bool_]
     rate: FloatArray
     views_are_visits: bool = True
+    active_days: npt.NDArray[np.int64] | None = None
 
 
 def _iso(start_dt: datetime, day: float) -> str:
@@ -279,12 +287,18 @@ def _recorded_retention(
     seen_known: npt.NDArray[np.bool_],
     days: int,
     visits: tuple[Sequence[_Item], FloatArray, FloatArray] | None = None,
+    end: float | FloatArray = float(_LANDMARK_DAYS + _HORIZON_DAYS),
 ) -> FloatArray:
     """Probability that the data record a member as still there at joined_at + 120 days, given
     their lifetime: churn is dated at the end of life when ``last_seen_at`` is known, else at the
     last activity row, so a member alive at day 120 without ``last_seen_at`` counts as retained
     only with some activity between day 120 and the end of life (a Poisson process with the
     generator's activity rate, re-activation bursts left out).
+
+    `end` (days since joining; one for all, day 120 by default, or one per member) is the time
+    at which retention is read: the sequential trials' truth reads it at each member's trial day
+    plus the horizon. Whatever `end`, it must leave ``_INACTIVE_DAYS`` quiet days before the end
+    of the period for the recorded churn to be the one described here.
 
     With views during visits, `visits` is ``(items, reach, first_since_join)`` (the first view
     of each item, days since joining, in the world evaluated): each item's view process adds
@@ -293,20 +307,20 @@ def _recorded_retention(
     end of life, and otherwise add the item's integrated view rate from the later of day 120 and
     ``f`` to the end of life. Exact given the lifetime and the first views.
     """
-    end = float(_LANDMARK_DAYS + _HORIZON_DAYS)
     life = np.minimum(lifetime, days - join)
-    at_end = _cumulative_activity(np.full_like(life, end))
+    read = np.broadcast_to(np.asarray(end, dtype=np.float64), life.shape)
+    at_end = _cumulative_activity(np.array(read))
     mass = rate * np.maximum(_cumulative_activity(life) - at_end, 0.0)
     certain = np.zeros(len(life), dtype=bool)
     if visits is not None:
         items, reach, first = visits
         for j, item in enumerate(items):
             f = first[:, j]
-            certain |= (f > end) & (f < life)
-            lo = join + np.maximum(end, f)
+            certain |= (f > read) & (f < life)
+            lo = join + np.maximum(read, f)
             mass = mass + _view_mass(item, join, reach, lo, join + life)
     some_activity = np.where(certain, 1.0, -np.expm1(-mass))
-    return np.where(lifetime > end, np.where(seen_known, 1.0, some_activity), 0.0)
+    return np.where(lifetime > read, np.where(seen_known, 1.0, some_activity), 0.0)
 
 
 def _active_landmark_att(
@@ -396,6 +410,143 @@ def _active_landmark_att(
     return result
 
 
+def _day_of(t: FloatArray) -> npt.NDArray[np.int64]:
+    """Calendar day (whole days since the start) of times in days, as the tables date them:
+    the day of the UTC microsecond timestamp (see ``tables._timestamps``; inf stays far away)."""
+    finite = np.isfinite(t)
+    us = np.floor(np.where(finite, t, 0.0) * _US_PER_DAY).astype(np.int64)
+    return np.where(finite, us // _US_PER_DAY, np.iinfo(np.int32).max)
+
+
+def _trial_population(
+    first_at: FloatArray,
+    published: float,
+    join: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    known: _KnownAtLandmark,
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
+    """The members a sequential trial counts as newly exposed to an item, and their trial days.
+
+    As :func:`analytics.impact.trial.trial_days` and ``trial_effect`` define them (grace period
+    ``_TRIAL_GRACE_DAYS`` = 1, the day itself): the member's first exposure to the item
+    (`first_at`, days since the start; inf if never) happened while alive and within the period,
+    on a calendar day ``d`` on which the member has an activity row (``known.active_days``; with
+    views during visits the view itself is one), with no explicit departure recorded before the
+    start of ``d``, ``d`` not before the item's publication day, and the outcome decidable: the
+    whole day ``d`` ends at least ``_HORIZON_DAYS + _INACTIVE_DAYS`` days before the as-of time.
+
+    The as-of time is the one the analysis takes when it is not given one, the data's latest
+    timestamp: it falls in the period's last day (timestamps are clipped before the end of the
+    period, and the members still there were last seen in its last three days), so the last
+    trial day is ``days - 122``. (An analysis given truth.json's ``as_of``, the end of the
+    period exactly, also counts day ``days - 121``, whose members this population leaves out.)
+    Returns the population mask and every member's ``d``.
+    """
+    day = _day_of(first_at)
+    exposed = first_at < np.minimum(join + lifetime, float(days))
+    as_of_day = days - 1  # the calendar day of the data's latest timestamp
+    last_day = as_of_day - _INACTIVE_DAYS - _HORIZON_DAYS - 1
+    population = (
+        exposed
+        & (day <= last_day)
+        & (day >= _day_of(np.asarray([published]))[0])
+        & ~(known.left & (join + lifetime < day))
+    )
+    if known.active_days is not None:
+        key = np.arange(len(join), dtype=np.int64) * (1 << 32) + np.where(population, day, 0)
+        at = np.minimum(np.searchsorted(known.active_days, key), len(known.active_days) - 1)
+        population &= known.active_days[at] == key
+    return population, day
+
+
+def _trial_att(
+    first_since_join: FloatArray,
+    first_at: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    published: float,
+    join: FloatArray,
+    reach: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    rng: np.random.Generator | None,
+    known: _KnownAtLandmark,
+    views: str = "visits",
+) -> dict[str, Any]:
+    """The effect the sequential trials estimate, by coupled counterfactual re-simulation.
+
+    Population (:func:`_trial_population`): the members newly exposed to the item on an active
+    day whose trial outcome is decidable, each at that trial day ``d`` (the calendar day of the
+    first exposure). Value: the mean recorded retention at ``d + _HORIZON_DAYS``
+    (:func:`_recorded_retention` read there) minus the mean in the counterfactual where that
+    first view did not happen and the item's first view is instead the next one the view process
+    produces from the end of the grace period (the start of day ``d + 1``) on (a fresh Exp(1)
+    from `rng`, one draw per member of the block, inverted by `_first_view_from`): what the
+    members active that day and not yet exposed, the trial's controls, stand for. The lifetime is
+    re-simulated from the exposure time ``t0`` with the member's own Exp(1) draw less the hazard
+    used up by then (``H(t0) + H_cf(T) - H_cf(t0) = E``); other items, everything before ``t0``
+    and the recording (``last_seen_at`` known or not) unchanged. Items without effect (hazard
+    ratio 1) have value 0 (and `rng` None: nothing drawn).
+
+    `first_at`: the first exposures in days since the start (`first_since_join` plus joining,
+    as the generator drew them, so the trial day is the tables' own).
+    """
+    item = items[column] if column < len(items) else None
+    population, day = _trial_population(first_at[:, column], published, join, lifetime, days, known)
+    n = int(population.sum())
+    result: dict[str, Any] = {
+        "horizon_days": _HORIZON_DAYS,
+        "grace_days": _TRIAL_GRACE_DAYS,
+        "inactive_days": _INACTIVE_DAYS,
+        "value": 0.0,
+        "n": n,
+    }
+    if item is None or item.hazard_ratio == 1.0 or rng is None:
+        return result
+    if n == 0:
+        result["value"] = None
+        return result
+    x = rng.standard_exponential(len(join))
+    who = np.flatnonzero(population)
+    after = np.maximum((day[who] + _TRIAL_GRACE_DAYS).astype(np.float64), item.published)
+    later = _first_view_from(item, after, join[who], reach[who], x[who], days, views) - join[who]
+    actual = first_since_join[who][:, : len(items)]
+    counterfactual = actual.copy()
+    counterfactual[:, column] = later
+    exposed_at = actual[:, column]
+    used = _cumulative_hazard(exposed_at, scale[who], actual, items)
+    restart = _cumulative_hazard(exposed_at, scale[who], counterfactual, items)
+    lifetime_cf = _lifetimes(
+        np.maximum(hazard_e[who] - used + restart, 0.0), scale[who], counterfactual, items
+    )
+    end = day[who] + float(_HORIZON_DAYS) - join[who]
+    rate, seen = known.rate[who], known.seen_known[who]
+    visits = known.views_are_visits
+    factual = _recorded_retention(
+        lifetime[who],
+        join[who],
+        rate,
+        seen,
+        days,
+        (items, reach[who], actual) if visits else None,
+        end,
+    )
+    without = _recorded_retention(
+        lifetime_cf,
+        join[who],
+        rate,
+        seen,
+        days,
+        (items, reach[who], counterfactual) if visits else None,
+        end,
+    )
+    result["value"] = float(np.mean(factual) - np.mean(without))
+    return result
+
+
 def _item_effects(
     items: Sequence[_Item],
     badges: Sequence[_Item],
@@ -412,17 +563,22 @@ def _item_effects(
     views: str = "visits",
 ) -> list[tuple[dict[str, Any], ...]]:
     """Per proof item (content, then badges) of one block of members: the ATTs on retention
-    (``att_retention_difference``, ``landmark_att``) among that block's members.
+    (``att_retention_difference``, ``landmark_att``, with `known` also ``active_landmark_att``
+    and, when `known` records the active days, ``trial_att``) among that block's members.
 
     The counterfactual later views of `landmark_att` come from one stream per content item,
-    spawned from the block's `truth_seed` (which the tables never use). Blocks are combined
-    with :func:`_combine_effects`.
+    spawned from the block's `truth_seed` (which the tables never use); those of the later
+    entries from further streams spawned after them, so adding an entry changes no earlier
+    entry's draws. Blocks are combined with :func:`_combine_effects`.
     """
-    first_since_join = np.hstack([first_view, np.column_stack(earned)]) - join[:, None]
-    first_since_join[np.isnan(first_since_join)] = np.inf
+    first_at = np.hstack([first_view, np.column_stack(earned)])
+    first_at[np.isnan(first_at)] = np.inf
+    first_since_join = first_at - join[:, None]
     later_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
     # a second set of streams (spawned after the first, so landmark_att keeps its draws)
     active_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
+    # a third set (spawned after the other two, so they keep theirs): trial_att's later views
+    trial_views = [np.random.default_rng(s) for s in truth_seed.spawn(len(items))]
     out: list[tuple[dict[str, Any], ...]] = []
     for column, item in enumerate([*items, *badges]):
         att = _att_retention_difference(
@@ -466,7 +622,26 @@ def _item_effects(
             known,
             views,
         )
-        out.append((att, landmark, active))
+        if known.active_days is None:
+            out.append((att, landmark, active))
+            continue
+        trial = _trial_att(
+            first_since_join,
+            first_at,
+            column,
+            items,
+            item.published,
+            join,
+            reach,
+            hazard_e,
+            scale,
+            lifetime,
+            days,
+            trial_views[column] if column < len(items) else None,
+            known,
+            views,
+        )
+        out.append((att, landmark, active, trial))
     return out
 
 
@@ -516,6 +691,8 @@ def _item_truth(
         entry["landmark_att"] = _combine_effects([b[column][1] for b in effects])
         if all(len(b[column]) > 2 for b in effects):
             entry["active_landmark_att"] = _combine_effects([b[column][2] for b in effects])
+        if all(len(b[column]) > 3 for b in effects):
+            entry["trial_att"] = _combine_effects([b[column][3] for b in effects])
         out.append(entry)
     return out
 
@@ -584,6 +761,15 @@ def _notes(
         "the exact expectation over activity after day 120 (the visits' rows included when "
         "views happen during visits; re-activation bursts left out) given the lifetime and "
         "the first views.",
+        "trial_att of a proof item (what the sequential trials of the impact analysis "
+        "estimate): among members first exposed to the item on a day they were active (no "
+        "recorded departure before it, that day published and decidable: it ends at least 90 "
+        "days plus 30 quiet days before the data's latest timestamp), the share recorded as "
+        "still there 90 days after the start of that day minus that share when the same members "
+        "are re-simulated from the exposure on with the same random draws and that first view "
+        "removed (the first view moved to the next one from the following day on, as for the "
+        "members active that day and not yet exposed who are compared with them); the recorded "
+        "share is computed as for active_landmark_att.",
     ]
     reactivating = [m.title for m in milestones if m.reactivation != 1.0]
     if reactivating:
