@@ -19,14 +19,18 @@ no recorded data measure, which shows what unmeasurable confounding does to the 
 
 The truth used is the analysis's own estimand (``active_landmark_att``: members active in the
 week before day 30, by coupled counterfactual re-simulation) when the generator records it,
-else ``landmark_att``, else ``att_retention_difference``.
+else ``landmark_att``, else ``att_retention_difference``. The sequential trials (second view) are
+compared with their own estimand, ``trial_att`` (members first exposed on an active, decidable
+day, by coupled counterfactual re-simulation from the exposure on); a no-effect item's is 0.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +74,15 @@ def _truth(entry: dict[str, Any]) -> float:
     return float(block["value"])
 
 
+def _trial_truth(entry: dict[str, Any]) -> float | None:
+    """The trial estimand: ``trial_att`` when the generator records it (0 for a no-effect item
+    whatever the estimand), else none for a planted item."""
+    block = entry.get("trial_att")
+    if block is not None and block["value"] is not None:
+        return float(block["value"])
+    return 0.0 if entry["hazard_ratio"] == 1.0 else None
+
+
 @dataclass
 class Record:
     """One estimate of one item in one seed, for the per-estimator table."""
@@ -104,8 +117,8 @@ class Study:
     def table(self) -> list[str]:
         """Coverage, bias, RMSE, detection and per-null flag rate per estimator and class."""
         lines = [
-            f"{'estimator':<9} {'items':<22} {'n':>4} {'coverage':>9} {'bias pts':>9} "
-            f"{'RMSE pts':>9} {'flagged per_item':>17} {'flagged fdr':>12}"
+            f"{'estimator':<9} {'items':<22} {'n':>4} {'coverage':>9} {'± MC':>5} {'bias pts':>9} "
+            f"{'± MC':>5} {'RMSE pts':>9} {'flagged per_item':>17} {'flagged fdr':>12}"
         ]
         classes = sorted({(r.estimator, r.item_class) for r in self.records})
         for estimator, item_class in classes:
@@ -118,13 +131,19 @@ class Study:
                 cover = np.mean([r.low <= r.truth <= r.high for r in known])  # type: ignore[operator]
                 coverage, bias = f"{cover:.1%}", f"{errors.mean():+.2f}"
                 rmse = f"{np.sqrt((errors**2).mean()):.2f}"
+                # Monte-Carlo standard errors (one standard error; estimates of one class in
+                # one seed are taken as independent, which for the nulls they are not quite)
+                m = len(known)
+                cover_se = f"{100 * np.sqrt(cover * (1 - cover) / m):.1f}"
+                bias_se = f"{errors.std(ddof=1) / np.sqrt(m):.2f}" if m > 1 else "-"
             else:
                 coverage = bias = rmse = "no truth"
+                cover_se = bias_se = "-"
             per_item = np.mean([r.flagged["per_item"] for r in rows])
             fdr = np.mean([r.flagged["fdr"] for r in rows])
             lines.append(
-                f"{estimator:<9} {item_class:<22} {len(rows):>4} {coverage:>9} {bias:>9} "
-                f"{rmse:>9} {per_item:>17.1%} {fdr:>12.1%}"
+                f"{estimator:<9} {item_class:<22} {len(rows):>4} {coverage:>9} {cover_se:>5} "
+                f"{bias:>9} {bias_se:>5} {rmse:>9} {per_item:>17.1%} {fdr:>12.1%}"
             )
         return lines
 
@@ -170,11 +189,9 @@ def run_seed(
             if item.trial_effect is not None and item.trial_se:
                 assert item.trial_ci_low is not None
                 assert item.trial_ci_high is not None
-                # the trial's estimand (exposure on any active day) has no recorded truth for a
-                # planted item; a no-effect item's is 0 whatever the estimand
-                planted = entry["hazard_ratio"] != 1.0
+                # the trial's own estimand (exposure on an active day): trial_att
                 trial_rows.append(
-                    (_item_class(entry), None if planted else 0.0, item.trial_effect,
+                    (_item_class(entry), _trial_truth(entry), item.trial_effect,
                      item.trial_ci_low, item.trial_ci_high,
                      float(2 * stats.norm.sf(abs(item.trial_effect) / item.trial_se)))
                 )  # fmt: skip
@@ -245,7 +262,24 @@ def main() -> None:
         help="how the demo generator draws views: during visits (default) or independently of "
         "them (the generator before version 2: unmeasurable confounding)",
     )
+    parser.add_argument(
+        "--records",
+        help="write every per-estimator record (JSON lines) to this file, to combine runs of "
+        "separate seed ranges with --combine",
+    )
+    parser.add_argument(
+        "--combine",
+        nargs="+",
+        metavar="FILE",
+        help="print the per-estimator table of records written by earlier runs (no new seeds)",
+    )
     args = parser.parse_args()
+    if args.combine:
+        combined = Study([Record(**json.loads(line)) for f in args.combine
+                          for line in Path(f).read_text().splitlines() if line])  # fmt: skip
+        for line in combined.table():
+            print(line)
+        return
     settings = ImpactSettings()
     adjusted, naive = Tally(), Tally()
     study = Study()
@@ -260,11 +294,16 @@ def main() -> None:
     print(adjusted.row("adjusted"))
     print(naive.row("naive"))
     print(f"\nPer estimator ({time.perf_counter() - start:.0f} s in all); truth: "
-          "active_landmark_att; flagged = share called helps/hurts (detection for planted "
-          "items, false flags for nulls) with Holm (per_item) or Benjamini-Hochberg "
-          "(fdr):")  # fmt: skip
+          "active_landmark_att (landmark), trial_att (trial); flagged = share called "
+          "helps/hurts (detection for planted items, false flags for nulls) with Holm "
+          "(per_item) or Benjamini-Hochberg (fdr); ± MC = one Monte-Carlo standard "
+          "error:")  # fmt: skip
     for line in study.table():
         print(line)
+    if args.records:
+        with Path(args.records).open("w") as out:
+            for record in study.records:
+                out.write(json.dumps(asdict(record)) + "\n")
 
 
 if __name__ == "__main__":
