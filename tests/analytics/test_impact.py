@@ -405,6 +405,28 @@ def test_demo_truth_is_about_the_population_the_analysis_compares(
             assert block["value"] > 0.0
 
 
+def test_demo_trial_truth_is_about_the_members_the_trials_count_as_newly_exposed(
+    demo_folder: Path,
+    result,  # type: ignore[no-untyped-def]
+) -> None:
+    """truth.json's trial_att counts the members the sequential trials count as newly exposed
+    (first exposure on an active day, published, decidable; the analysis's as-of time being the
+    data's latest timestamp): the same members, items and badges alike, up to timestamp
+    rounding; its value is 0 for no-effect items and has the planted sign otherwise."""
+    import json
+
+    truth = json.loads((demo_folder / "truth.json").read_text())
+    assert result.settings.trial_grace_days == 1  # the truth's grace period
+    for entry in truth["proof_items"]:
+        block = entry["trial_att"]
+        item = _item(result, entry["item_id"])
+        assert block["n"] == pytest.approx(item.trial_n_exposed, abs=2), entry["item_id"]
+        if entry["hazard_ratio"] == 1.0:
+            assert block["value"] == 0.0
+        else:
+            assert np.sign(block["value"]) == np.sign(1.0 - entry["hazard_ratio"])
+
+
 def test_item_survival_curves_have_one_point_per_day_on_the_full_curve(demo: Community) -> None:
     """The drill-down's curves keep one point per day (the survival after the day's last churn),
     start at 1, never rise, and rest on fewer members as they go."""
