@@ -453,10 +453,13 @@ def _trial_population(
         & (day >= _day_of(np.asarray([published]))[0])
         & ~(known.left & (join + lifetime < day))
     )
-    if known.active_days is not None:
-        key = np.arange(len(join), dtype=np.int64) * (1 << 32) + np.where(population, day, 0)
+    if known.active_days is not None and len(known.active_days):
+        who = np.flatnonzero(population)
+        key = who.astype(np.int64) * (1 << 32) + day[who]
         at = np.minimum(np.searchsorted(known.active_days, key), len(known.active_days) - 1)
-        population &= known.active_days[at] == key
+        population[who[known.active_days[at] != key]] = False
+    elif known.active_days is not None:
+        population[:] = False
     return population, day
 
 
