@@ -166,10 +166,16 @@ class ItemEffect:
         points = abs(self.effect) * 100
         low, high = (self.ci_low or 0.0) * 100, (self.ci_high or 0.0) * 100
         direction = "more" if self.effect >= 0 else "less"
+        rounded = f"{points:.0f}"
+        interval = f"{low:+.0f} to {high:+.0f}"
+        if rounded == "0":
+            how = f"about as likely ({interval} points)"
+        else:
+            unit = "point" if rounded == "1" else "points"
+            how = f"{rounded} {unit} ({interval}) {direction} likely"
         text = (
-            f"{who} were {points:.0f} points ({low:+.0f} to {high:+.0f}) {direction} likely to "
-            f"still be members {settings.horizon_days} days later than similar members who "
-            "did not"
+            f"{who} were {how} to still be members {settings.horizon_days} days later than "
+            "similar members who did not"
         )
         if self.verdict == "no_evidence":
             return text + ", which could be chance."

@@ -52,6 +52,27 @@ def test_effect_sentences_do_not_double_quote_a_quoted_title(kind: str) -> None:
     assert f"No estimate for {TESTIMONIAL}:" in missing.sentence(ImpactSettings())
 
 
+@pytest.mark.parametrize(
+    ("effect", "low", "high", "said"),
+    [
+        (0.05, 0.01, 0.09, "were 5 points (+1 to +9) more likely to still be members"),
+        (-0.012, -0.05, 0.03, "were 1 point (-5 to +3) less likely to still be members"),
+        (0.002, -0.04, 0.04, "were about as likely (-4 to +4 points) to still be members"),
+    ],
+)
+def test_effect_sentences_read_as_english(
+    effect: float, low: float, high: float, said: str
+) -> None:
+    import dataclasses
+
+    item = dataclasses.replace(
+        _effect("Welcome guide", verdict="no_evidence"), effect=effect, ci_low=low, ci_high=high
+    )
+    sentence = item.sentence(ImpactSettings())
+    assert said in sentence, sentence
+    assert sentence.endswith("which could be chance.")
+
+
 def test_alerts_do_not_double_quote_a_quoted_title() -> None:
     import dataclasses
     from datetime import UTC, datetime, timedelta
