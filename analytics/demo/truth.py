@@ -378,35 +378,11 @@ def _active_landmark_att(
         return result
     x = rng.standard_exponential(len(join))
     who = np.flatnonzero(population)
-    alive = lifetime[who] > landmark
     after = np.maximum(join[who] + landmark, item.published)
-    later = _first_view_from(item, after, join[who], reach[who], x[who], days, views) - join[who]
-    actual = first_since_join[who][:, : len(items)]
-    counterfactual = actual.copy()
-    counterfactual[:, column] = later
-    at_landmark = np.full(len(who), landmark)
-    used = _cumulative_hazard(at_landmark, scale[who], actual, items)
-    # the counterfactual lifetime solves H(30) + H_cf(T) - H_cf(30) = E: invert H_cf at
-    # E - H(30) + H_cf(30), which _lifetimes does with that draw
-    restart = _cumulative_hazard(at_landmark, scale[who], counterfactual, items)
-    target = hazard_e[who] - used + restart
-    lifetime_cf = np.where(
-        alive, _lifetimes(np.maximum(target, 0.0), scale[who], counterfactual, items), lifetime[who]
-    )
-    rate, seen = known.rate[who], known.seen_known[who]
-    visits = known.views_are_visits
-    factual = _recorded_retention(
-        lifetime[who], join[who], rate, seen, days, (items, reach[who], actual) if visits else None
-    )
-    without = _recorded_retention(
-        lifetime_cf,
-        join[who],
-        rate,
-        seen,
-        days,
-        (items, reach[who], counterfactual) if visits else None,
-    )
-    result["value"] = float(np.mean(factual) - np.mean(without))
+    result["value"] = _coupled_difference(
+        who, np.full(len(who), landmark), after, end, first_since_join, column, items, join,
+        reach, hazard_e, scale, lifetime, days, x, known, views,
+    )  # fmt: skip
     return result
 
 
@@ -515,39 +491,65 @@ def _trial_att(
     x = rng.standard_exponential(len(join))
     who = np.flatnonzero(population)
     after = np.maximum((day[who] + _TRIAL_GRACE_DAYS).astype(np.float64), item.published)
+    exposed_at = first_since_join[who, column]
+    end = day[who] + float(_HORIZON_DAYS) - join[who]
+    result["value"] = _coupled_difference(
+        who, exposed_at, after, end, first_since_join, column, items, join, reach, hazard_e,
+        scale, lifetime, days, x, known, views,
+    )  # fmt: skip
+    return result
+
+
+def _coupled_difference(
+    who: npt.NDArray[np.int64],
+    t0: FloatArray,
+    after: FloatArray,
+    end: float | FloatArray,
+    first_since_join: FloatArray,
+    column: int,
+    items: Sequence[_Item],
+    join: FloatArray,
+    reach: FloatArray,
+    hazard_e: FloatArray,
+    scale: FloatArray,
+    lifetime: FloatArray,
+    days: int,
+    x: FloatArray,
+    known: _KnownAtLandmark,
+    views: str,
+) -> float:
+    """Mean recorded retention of the members `who` at `end` days after joining minus the mean
+    in their coupled counterfactual: the item's first view moved to the next one the view
+    process produces from `after` on (the member's Exp(1) `x`), and the lifetime of a member
+    alive at `t0` (days since joining) re-simulated from there with the same draw less the hazard
+    used up: it solves ``H(t0) + H_cf(T) - H_cf(t0) = E`` (invert H_cf at
+    ``E - H(t0) + H_cf(t0)``, which _lifetimes does with that draw). Other items, everything
+    before `t0` and the recording (``last_seen_at`` known or not) unchanged."""
+    item = items[column]
     later = _first_view_from(item, after, join[who], reach[who], x[who], days, views) - join[who]
     actual = first_since_join[who][:, : len(items)]
     counterfactual = actual.copy()
     counterfactual[:, column] = later
-    exposed_at = actual[:, column]
-    used = _cumulative_hazard(exposed_at, scale[who], actual, items)
-    restart = _cumulative_hazard(exposed_at, scale[who], counterfactual, items)
-    lifetime_cf = _lifetimes(
-        np.maximum(hazard_e[who] - used + restart, 0.0), scale[who], counterfactual, items
+    used = _cumulative_hazard(t0, scale[who], actual, items)
+    restart = _cumulative_hazard(t0, scale[who], counterfactual, items)
+    lifetime_cf = np.where(
+        lifetime[who] > t0,
+        _lifetimes(
+            np.maximum(hazard_e[who] - used + restart, 0.0), scale[who], counterfactual, items
+        ),
+        lifetime[who],
     )
-    end = day[who] + float(_HORIZON_DAYS) - join[who]
     rate, seen = known.rate[who], known.seen_known[who]
     visits = known.views_are_visits
     factual = _recorded_retention(
-        lifetime[who],
-        join[who],
-        rate,
-        seen,
-        days,
-        (items, reach[who], actual) if visits else None,
-        end,
-    )
+        lifetime[who], join[who], rate, seen, days,
+        (items, reach[who], actual) if visits else None, end,
+    )  # fmt: skip
     without = _recorded_retention(
-        lifetime_cf,
-        join[who],
-        rate,
-        seen,
-        days,
-        (items, reach[who], counterfactual) if visits else None,
-        end,
-    )
-    result["value"] = float(np.mean(factual) - np.mean(without))
-    return result
+        lifetime_cf, join[who], rate, seen, days,
+        (items, reach[who], counterfactual) if visits else None, end,
+    )  # fmt: skip
+    return float(np.mean(factual) - np.mean(without))
 
 
 def _item_effects(
