@@ -58,6 +58,7 @@ from analytics.demo.tables import (
     _member_ids,
     _members_table,
     _milestones_table,
+    _period_us,
     _proof_items_table,
 )
 from analytics.demo.truth import (
@@ -437,9 +438,8 @@ def _active_days(activity: _Activity, days: int) -> npt.NDArray[np.int64]:
     """The member-days with activity as the activity table dates them (the calendar day of the
     clipped UTC microsecond timestamp, whole days since the start): sorted unique keys
     ``member * 2**32 + day``."""
-    us = np.floor(activity.time * _US_PER_DAY).astype(np.int64)
-    np.clip(us, 0, days * _US_PER_DAY - 1, out=us)
-    keys = activity.member.astype(np.int64) * (1 << 32) + us // _US_PER_DAY
+    day = _period_us(activity.time, days) // _US_PER_DAY
+    keys = activity.member.astype(np.int64) * (1 << 32) + day
     if len(keys) and np.all(keys[1:] >= keys[:-1]):  # rows sorted by member and time: no sort
         return keys[np.r_[True, keys[1:] != keys[:-1]]]
     return np.unique(keys)

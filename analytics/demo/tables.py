@@ -26,12 +26,18 @@ from analytics.demo.model import (
 )
 
 
+def _period_us(day: FloatArray, days: int) -> npt.NDArray[np.int64]:
+    """Whole microseconds since the start of times in days, clipped into the period: how the
+    tables date them."""
+    us = np.floor(day * _US_PER_DAY).astype(np.int64)
+    np.clip(us, 0, days * _US_PER_DAY - 1, out=us)
+    return us
+
+
 def _timestamps(name: str, day: FloatArray, start_dt: datetime, days: int) -> pl.Series:
     """UTC microsecond timestamps from days since the start, clipped into the period."""
     start_us = int(start_dt.timestamp()) * 1_000_000
-    us = np.floor(day * _US_PER_DAY).astype(np.int64)
-    np.clip(us, 0, days * _US_PER_DAY - 1, out=us)
-    return pl.Series(name, us + start_us).cast(_TIMESTAMP)
+    return pl.Series(name, _period_us(day, days) + start_us).cast(_TIMESTAMP)
 
 
 def _member_ids(lo: int, hi: int, total: int) -> pl.Series:
