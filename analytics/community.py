@@ -310,19 +310,21 @@ class Community:
     def activity_summary(self) -> pl.DataFrame:
         """Per member with activity: ``member_id``, ``activities``, ``first_activity_at``,
         ``last_activity_at`` (from the load's single pass over the activity)."""
-        return self._derived("summary", lambda: self.events.with_ids(self.events.summary))
+        return self.shared("summary", lambda: self.events.with_ids(self.events.summary))
 
     def churn_status(self, inactive_days: int) -> pl.DataFrame:
         """:func:`analytics.churn.churn_table` of the members as of the as-of time, computed
         once per number of quiet days and shared by the analyses that need it."""
-        return self._derived(
+        return self.shared(
             ("churn", inactive_days),
             lambda: churn_table(
                 self.members, self.last_activity(), as_of=self.as_of, inactive_days=inactive_days
             ),
         )
 
-    def _derived(self, key: Any, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    def shared(self, key: Any, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+        """``compute()``, computed once per ``key`` for this community's members and as-of time
+        and shared by every analysis of it that asks for the same key."""
         # Kept on the events (this frozen community's mutable part) with the members and as-of
         # time they were computed for: a community made from this one with other members or
         # another as-of time computes its own.

@@ -39,6 +39,12 @@ class _Candidate:
 
 
 def _first_exposures(community: Community) -> pl.DataFrame:
+    """Each member's first exposure to each item, computed once per community (the landmark
+    estimate and the trials added to it later both use it)."""
+    return community.shared("first_exposures", lambda: _first_exposures_of(community))
+
+
+def _first_exposures_of(community: Community) -> pl.DataFrame:
     exposures = community.frames().exposures()
     assert exposures is not None
     (found,) = community.collect(first_exposures(exposures))
