@@ -29,6 +29,7 @@ from analytics.community import Community
 from analytics.errors import InputError, ProofboardError
 from analytics.growth import milestones_in, signup_series
 from analytics.impact import (
+    TRIAL_COLUMNS,
     ErrorControl,
     ImpactResult,
     ImpactSettings,
@@ -346,13 +347,10 @@ class WeeklyReview:
         table = self.impact.table()
         if not self.impact.settings.trials:
             # the second view was not computed for the review: no empty columns in its export
-            table = table.drop(_TRIAL_COLUMNS)
+            table = table.drop(TRIAL_COLUMNS)
         return table.filter(pl.col("item_id").is_in(ids)).sort(
             pl.col("item_id").replace_strict({i: k for k, i in enumerate(ids)}, default=None)
         )
-
-
-_TRIAL_COLUMNS = ("trial_effect", "trial_ci_low", "trial_ci_high", "trial_n_exposed", "views")
 
 
 def impact_settings(

@@ -49,6 +49,7 @@ from analytics.impact.item import _first_exposures
 from analytics.impact.model import (
     ERROR_CONTROLS,
     SENSITIVITY_INACTIVE_DAYS,
+    TRIAL_COLUMNS,
     ErrorControl,
     ImpactResult,
     ImpactSettings,
@@ -74,6 +75,7 @@ from analytics.impact.verdicts import (
 __all__ = [
     "ERROR_CONTROLS",
     "SENSITIVITY_INACTIVE_DAYS",
+    "TRIAL_COLUMNS",
     "EarlyActivity",
     "ErrorControl",
     "ImpactResult",

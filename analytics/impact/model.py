@@ -269,6 +269,9 @@ def estimand_words(settings: ImpactSettings) -> str:
 
 
 SENSITIVITY_INACTIVE_DAYS = (14, 60)
+#: the columns of :meth:`ImpactResult.table` the sequential-trial view fills in (empty when the
+#: result was estimated with ``trials=False``)
+TRIAL_COLUMNS = ("trial_effect", "trial_ci_low", "trial_ci_high", "trial_n_exposed", "views")
 _TABLE_SCHEMA: dict[str, Any] = {
     "item_id": pl.String,
     "kind": pl.String,

@@ -7,6 +7,8 @@ import streamlit as st
 
 from analytics import privacy
 from analytics.impact import (
+    SENSITIVITY_INACTIVE_DAYS,
+    TRIAL_COLUMNS,
     ImpactSettings,
     error_control_words,
     estimate_effects,
@@ -172,9 +174,7 @@ shown = table.select(
 components.table(shown)
 # the sensitivity columns are empty until their expander computes them, and the trial view has
 # its own table and export below: neither is in this export
-not_computed = [
-    c for c in table.columns if c.startswith(("effect_inactive_", "trial_")) or c == "views"
-]
+not_computed = [f"effect_inactive_{d}d" for d in SENSITIVITY_INACTIVE_DAYS] + list(TRIAL_COLUMNS)
 components.table_download(table.drop(not_computed), "social proof effects table", key="effects_csv")
 
 with st.expander(
