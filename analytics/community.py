@@ -34,7 +34,7 @@ from analytics.io.backends import Backend, open_backend
 from analytics.io.backends.polars import valid_offset
 from analytics.personal import not_segments
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
-from analytics.queries.checks import EventCheck, activity_by_member, problem_counts, problem_rows
+from analytics.queries.checks import EventCheck, activity_checks, problem_counts, problem_rows
 from analytics.queries.events import EventFrames, clean_id, to_us
 
 ROW = "__row"
@@ -712,6 +712,19 @@ class _EventTable:
     rows: dict[str, tuple[list[int], list[str | None]]] = field(default_factory=dict)
 
 
+def _split_activity(grouped: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The per-member activity checks (``analytics.queries.checks.activity_checks``) as one
+    row of totals (as ``problem_counts`` gives) and the members with valid activity:
+    ``member_key``, ``activities``, ``first_us``, ``last_us``."""
+    summary_columns = ["member_key", "activities", "first_us", "last_us"]
+    counts = [c for c in grouped.columns if c not in (*summary_columns, "latest_us")]
+    totals = grouped.select(
+        *[pl.col(c).sum().cast(pl.Int64) for c in counts], pl.col("latest_us").max()
+    )
+    summary = grouped.filter(pl.col("member_key").is_not_null() & (pl.col("activities") > 0))
+    return totals, summary.select(summary_columns)
+
+
 class _Inspection:
     """Reads and checks one source: small tables in memory, event tables by lazy aggregation."""
 
@@ -787,37 +800,37 @@ class _Inspection:
         )
 
     def _count_events(self, members: pl.DataFrame | None) -> pl.DataFrame | None:
-        """One pass per event table (run together): the problem counts, and per member the
-        valid activity."""
+        """One pass per event table (run together): the problem counts, and (members known) per
+        member the valid activity, grouped by member in the same pass as the activity's counts."""
         names = [
             n for n in EVENT_TABLES if self.events[n].usable and not self.events[n].dtype_problem
         ]
         lazy: list[nw.LazyFrame[Any]] = []
+        grouped = members is not None
         for name in names:
             raw = self.backend.table(name)
             assert raw is not None
-            lazy.append(problem_counts(raw, self._event_check(name, members)))
-        summary_index = None
-        if members is not None and "activity" in names:
-            raw = self.backend.table("activity")
-            assert raw is not None
-            summary_index = len(lazy)
-            lazy.append(activity_by_member(raw, self._event_check("activity", members)))
-        tables = [*names, "activity"] if summary_index is not None else names
-        results = self._collect(lazy, tables)
+            check = self._event_check(name, members)
+            by_member = grouped and name == "activity"
+            lazy.append((activity_checks if by_member else problem_counts)(raw, check))
+        results = self._collect(lazy, names)
+        summary = None
+        for i, name in enumerate(names):
+            if grouped and name == "activity":
+                results[i], summary = _split_activity(results[i])
         unmatched = sum(
             int(counts["unknown_member"][0] or 0)
             + int(counts.row(0, named=True).get("unknown_item") or 0)
-            for counts in results[: len(names)]
+            for counts in results
             if "unknown_member" in counts.columns
         )
         if unmatched and not self.strip:
             self.strip = True
             return self._count_events(members)
-        for name, counts in zip(names, results, strict=False):
+        for name, counts in zip(names, results, strict=True):
             self.events[name].counts = counts.row(0, named=True)
             self.check.row_counts[name] = int(counts["rows"][0])
-        return None if summary_index is None else results[summary_index]
+        return summary
 
     def _collect(self, lazy: list[nw.LazyFrame[Any]], tables: list[str]) -> list[pl.DataFrame]:
         """Collect the queries; a file that breaks while being read (a damaged Parquet page, a
