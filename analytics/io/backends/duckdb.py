@@ -79,7 +79,12 @@ class DuckDBBackend:
             if name not in wanted:
                 select.append(q)
                 continue
-            if kind.startswith("TIMESTAMP") or kind == "DATE":
+            us = None
+            if kind == "TIMESTAMP WITH TIME ZONE":
+                # The same instant as CAST(q AS TIMESTAMP) under TimeZone UTC, without the time
+                # zone library's conversion of every row (4 s a pass at 53 M rows, against 0.7).
+                value, us = f"make_timestamp(epoch_us({q}))", f"epoch_us({q})"
+            elif kind.startswith("TIMESTAMP") or kind == "DATE":
                 value = f"CAST({q} AS TIMESTAMP)"
             elif kind == "VARCHAR":
                 # An offset beyond ±14:00 (or with 60+ minutes) does not exist: unreadable, as
@@ -94,7 +99,7 @@ class DuckDBBackend:
                 select.append(q)
                 continue
             select.append(f"{value} AS {q}")
-            select.append(f"epoch_us({value}) AS {_quote(name + US_SUFFIX)}")
+            select.append(f"{us or f'epoch_us({value})'} AS {_quote(name + US_SUFFIX)}")
         if row_numbers:
             select.append(row)
         return f"SELECT {', '.join(select)} FROM {source}"
