@@ -129,6 +129,25 @@ def _postgres_functions(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def query_failed(exc: BaseException, url: str) -> DataSourceError:
+    """The one-line error for a query the database did not finish: cancelled by the statement
+    timeout (PostgreSQL says "canceling statement due to statement timeout"), or failed
+    otherwise (a dropped connection, a stopped server)."""
+    limit = statement_timeout_ms() // 1000
+    if "statement timeout" in str(getattr(exc, "orig", None) or exc).lower():
+        return DataSourceError(
+            f"A query inside the database {mask_url(url)} ran longer than {limit} s and was "
+            f"cancelled (the statement timeout); nothing stored was changed. Fix: allow longer "
+            f"with {STATEMENT_TIMEOUT_VARIABLE}=SECONDS (a community with tens of millions of "
+            f"activity rows may need {STATEMENT_TIMEOUT_VARIABLE}=1800)."
+        )
+    return DataSourceError(
+        f"A query inside the database {mask_url(url)} failed: {_one_line(exc, url)}. Fix: "
+        f"check that the server is running and reachable; a query running longer than {limit} "
+        f"s is cancelled (set {STATEMENT_TIMEOUT_VARIABLE}, in seconds, to allow longer)."
+    )
+
+
 def _one_line(exc: BaseException, url: str) -> str:
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     text = f"{type(exc).__name__}: {detail[0] if detail else ''}".rstrip(": ")
@@ -300,12 +319,7 @@ class SqlBackend:
                 "report the query (a narwhals operation this database lacks)."
             ) from None
         except (sa.exc.SQLAlchemyError, OSError) as exc:
-            raise DataSourceError(
-                f"A query inside the database {mask_url(self.url)} failed: "
-                f"{_one_line(exc, self.url)}. Fix: check that the server is running and "
-                f"reachable; a query running longer than {statement_timeout_ms() // 1000} s is "
-                f"cancelled (set {STATEMENT_TIMEOUT_VARIABLE}, in seconds, to allow longer)."
-            ) from None
+            raise query_failed(exc, self.url) from None
         return results
 
     def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:

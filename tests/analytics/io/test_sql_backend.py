@@ -466,3 +466,27 @@ def test_the_statement_timeout_can_be_set_in_seconds(
     monkeypatch.setenv("PROOFBOARD_STATEMENT_TIMEOUT", "ten minutes")
     with pytest.raises(DataSourceError, match="PROOFBOARD_STATEMENT_TIMEOUT='ten minutes'"):
         shown()
+
+
+def test_a_statement_cancelled_by_the_timeout_says_so_and_how_to_allow_longer(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from analytics.io.backends.sql import _engine_for, query_failed
+
+    monkeypatch.setenv("PROOFBOARD_STATEMENT_TIMEOUT", "1")
+    engine = _engine_for(postgres_url)
+    with pytest.raises(sa.exc.OperationalError) as raised, engine.connect() as conn:
+        conn.execute(sa.text("SELECT pg_sleep(3)"))
+    engine.dispose()
+    message = str(query_failed(raised.value, postgres_url))
+    assert "ran longer than 1 s and was cancelled" in message
+    assert "PROOFBOARD_STATEMENT_TIMEOUT=SECONDS" in message
+    assert "\n" not in message
+    assert "Traceback" not in message
+    # any other failure keeps the general message
+    other = sa.exc.OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+    assert "failed: OperationalError: server closed the connection" in str(
+        query_failed(other, postgres_url)
+    )
