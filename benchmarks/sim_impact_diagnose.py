@@ -94,6 +94,20 @@ def latent_values() -> Iterator[list[dict[str, Any]]]:
         generator._member_ids = ids
 
 
+def demo_with_engagement(members: int, seed: int) -> tuple[Any, pl.DataFrame]:
+    """The demo community of ``seed`` and its members' latent engagement (``member_id``,
+    ``engagement``), which no real analysis can know."""
+    with latent_values() as blocks:
+        demo = generate_demo(members=members, seed=seed)
+    latent = pl.DataFrame(
+        {
+            "member_id": pl.concat([b["member_id"] for b in blocks]),
+            "engagement": np.concatenate([b["engagement"] for b in blocks]),
+        }
+    )
+    return demo, latent
+
+
 def _estimand_shift(
     blocks: list[dict[str, Any]],
     frame: pl.DataFrame,

@@ -48,15 +48,14 @@ import numpy.typing as npt
 import polars as pl
 
 from analytics.community import Community, load_community
-from analytics.demo import generate_demo
 from analytics.impact import ImpactSettings
 from analytics.impact.analysis import _candidates
 from analytics.impact.item import _first_exposures
 from analytics.impact.model import FloatArray
-from analytics.impact.trial import TrialDays, trial_days, trial_effect
+from analytics.impact.trial import TrialDays, trial_arms, trial_days, trial_effect
 from analytics.io import open_source, write_folder
-from analytics.queries.events import DAY_US, to_us
-from benchmarks.sim_impact_diagnose import latent_values
+from analytics.queries.events import DAY_US
+from benchmarks.sim_impact_diagnose import demo_with_engagement
 
 Ints = npt.NDArray[np.int64]
 
@@ -217,24 +216,6 @@ def own_views(community: Community, days: TrialDays, item_ids: tuple[str, ...]) 
     return counts
 
 
-def newly_exposed(
-    days: TrialDays, item_ids: tuple[str, ...], published_at: object, settings: ImpactSettings
-) -> npt.NDArray[np.bool_]:
-    """The trial rows whose member is newly exposed that day (as ``trial_effect`` counts them)."""
-    own = (
-        days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
-        .group_by("i")
-        .agg(pl.col("first_day").min())
-    )
-    by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
-    by_member[own["i"].to_numpy()] = own["first_day"].to_numpy()
-    first_day = by_member[days.member]
-    newly = (first_day >= days.day) & (first_day < days.day + settings.trial_grace_days)
-    if published_at is not None:
-        newly &= days.day >= to_us(published_at) // DAY_US  # type: ignore[arg-type]
-    return newly
-
-
 def r_squared(x: FloatArray, y: FloatArray) -> float:
     design = np.column_stack([np.ones(len(y)), x])
     coefficients, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -251,14 +232,7 @@ def run_seed(
     explained: dict[str, list[float]],
     view_only: dict[str, list[float]],
 ) -> None:
-    with latent_values() as blocks:
-        demo = generate_demo(members=members, seed=seed)
-    latent = pl.DataFrame(
-        {
-            "member_id": pl.concat([b["member_id"] for b in blocks]),
-            "engagement": np.concatenate([b["engagement"] for b in blocks]),
-        }
-    )
+    demo, latent = demo_with_engagement(members, seed)
     truth = {e["item_id"]: e for e in demo.truth["proof_items"]}
     with tempfile.TemporaryDirectory() as folder:
         write_folder(demo.tables, Path(folder))
@@ -298,7 +272,7 @@ def run_seed(
         item_class = "null (HR 1)" if ratio == 1.0 else f"HR {ratio:g} {candidate.item_id}"
         if value is None:
             continue
-        newly = newly_exposed(days, candidate.item_ids, candidate.published_at, settings)
+        _, newly = trial_arms(days, candidate.item_ids, candidate.published_at, settings)
         if newly.any():
             view_only[item_class].append((same_day[newly] <= own[candidate.item_id][newly]).mean())
         effects: dict[str, float] = {}

@@ -21,13 +21,12 @@ import numpy as np
 import polars as pl
 
 from analytics.community import load_community
-from analytics.demo import generate_demo
 from analytics.impact import ImpactSettings
 from analytics.impact.analysis import _candidates
 from analytics.impact.item import _first_exposures
 from analytics.impact.trial import trial_days, trial_effect
 from analytics.io import open_source, write_folder
-from benchmarks.sim_impact_diagnose import latent_values
+from benchmarks.sim_impact_diagnose import demo_with_engagement
 
 #: (item class, with the latent engagement) -> (estimate - truth, standard error) per estimate
 Results = dict[tuple[str, bool], list[tuple[float, float]]]
@@ -35,14 +34,7 @@ Results = dict[tuple[str, bool], list[tuple[float, float]]]
 
 def run_seed(seed: int, members: int, settings: ImpactSettings, results: Results,
              shifts: dict[str, list[float]]) -> None:  # fmt: skip
-    with latent_values() as blocks:
-        demo = generate_demo(members=members, seed=seed)
-    latent = pl.DataFrame(
-        {
-            "member_id": pl.concat([b["member_id"] for b in blocks]),
-            "engagement": np.concatenate([b["engagement"] for b in blocks]),
-        }
-    )
+    demo, latent = demo_with_engagement(members, seed)
     truth = {e["item_id"]: e for e in demo.truth["proof_items"]}
     with tempfile.TemporaryDirectory() as folder:
         write_folder(demo.tables, Path(folder))

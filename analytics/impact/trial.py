@@ -266,6 +266,28 @@ def _weighted_probability(
     return probability
 
 
+def trial_arms(
+    days: TrialDays, item_ids: Sequence[str], published_at: object, settings: ImpactSettings
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Per trial row (member-day): whether it enters the trials of the items ``item_ids``
+    (not exposed to any of them before that day, the item published by then), and whether it
+    is a newly exposed one (first exposed within the grace period from that day)."""
+    own = (
+        days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
+        .group_by("i")
+        .agg(pl.col("first_day").min())
+    )
+    by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
+    by_member[own["i"].to_numpy()] = own["first_day"].to_numpy()
+    first_day = by_member[days.member]
+    eligible = first_day >= days.day
+    if published_at is not None:
+        published_day = to_us(published_at) // DAY_US  # type: ignore[arg-type]
+        eligible &= days.day >= published_day
+    treated = eligible & (first_day < days.day + settings.trial_grace_days)
+    return eligible, treated
+
+
 def trial_effect(
     days: TrialDays | None,
     item_ids: Sequence[str],
@@ -281,19 +303,7 @@ def trial_effect(
 
     if days is None:
         return none("no trial day has a decidable outcome yet")
-    own = (
-        days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
-        .group_by("i")
-        .agg(pl.col("first_day").min())
-    )
-    by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
-    by_member[own["i"].to_numpy()] = own["first_day"].to_numpy()
-    first_day = by_member[days.member]
-    eligible = first_day >= days.day
-    if published_at is not None:
-        published_day = to_us(published_at) // DAY_US  # type: ignore[arg-type]
-        eligible &= days.day >= published_day
-    treated = eligible & (first_day < days.day + settings.trial_grace_days)
+    eligible, treated = trial_arms(days, item_ids, published_at, settings)
     rows1 = np.flatnonzero(treated)
     rows0 = np.flatnonzero(eligible & ~treated)
     n1, n0 = len(rows1), len(rows0)
