@@ -512,10 +512,14 @@ def test_item_with_no_churn_while_exposed_is_not_estimable(rng: np.random.Genera
     assert high.reason.startswith("no member churned while unexposed")
     assert "run to infinity" in high.reason
     assert result.term("age").estimable
-    # what a plain fit would have reported: a huge "protective" effect
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        naive = _lifelines_ctv(data, ["stayers_only", "age"])
+    # what a plain fit would have reported: a huge "protective" effect, or no answer at all
+    # (on some machines' linear algebra its Newton steps end in a singular Hessian)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            naive = _lifelines_ctv(data, ["stayers_only", "age"])
+    except np.linalg.LinAlgError:
+        return
     assert naive.params_["stayers_only"] < -5
 
 
