@@ -37,25 +37,21 @@ on a busy 2-core machine, against 20-40 s with the default threads there.)
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass, fields
-from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from analytics.community import Community, load_community
+from analytics.community import Community
 from analytics.impact import ImpactSettings
-from analytics.impact.analysis import _candidates
-from analytics.impact.item import _first_exposures
 from analytics.impact.model import FloatArray
-from analytics.impact.trial import TrialDays, trial_arms, trial_days, trial_effect
-from analytics.io import open_source, write_folder
+from analytics.impact.trial import TrialDays, trial_arms, trial_effect
 from analytics.queries.events import DAY_US
 from benchmarks.sim_impact_diagnose import demo_with_engagement
+from benchmarks.sim_trial_diagnose import member_engagement, trial_inputs
 
 Ints = npt.NDArray[np.int64]
 
@@ -234,19 +230,10 @@ def run_seed(
 ) -> None:
     demo, latent = demo_with_engagement(members, seed)
     truth = {e["item_id"]: e for e in demo.truth["proof_items"]}
-    with tempfile.TemporaryDirectory() as folder:
-        write_folder(demo.tables, Path(folder))
-        community = load_community(open_source(folder))
-        days = trial_days(community, settings, _first_exposures(community))
-        assert days is not None
-        singles, _ = _candidates(community)
+    with trial_inputs(demo, settings) as (community, days, singles):
         columns, same_day = history_columns(community, days, member_days(community, days))
         own = {c.item_id: own_views(community, days, c.item_ids) for c in singles}
-    engagement = np.log(
-        pl.DataFrame({"member_id": days.member_ids})
-        .join(latent, on="member_id", how="left")["engagement"]
-        .to_numpy()
-    )[days.member]
+    engagement = np.log(member_engagement(days, latent))[days.member]
     legitimate = np.column_stack([columns[name] for name in LEGITIMATE])
     fixed: dict[str, TrialDays] = {BASE: days}
     for name in LEGITIMATE:

@@ -14,19 +14,46 @@ from __future__ import annotations
 import argparse
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from analytics.community import load_community
+from analytics.community import Community, load_community
 from analytics.impact import ImpactSettings
 from analytics.impact.analysis import _candidates
 from analytics.impact.item import _first_exposures
-from analytics.impact.trial import trial_days, trial_effect
+from analytics.impact.trial import TrialDays, trial_days, trial_effect
 from analytics.io import open_source, write_folder
 from benchmarks.sim_impact_diagnose import demo_with_engagement
+
+
+@contextmanager
+def trial_inputs(demo: Any, settings: ImpactSettings) -> Iterator[tuple[Community, TrialDays, Any]]:
+    """The demo community loaded as the analysis loads it (from a temporary folder, which lasts
+    while the context is open), its trial days and its single-item candidates."""
+    with tempfile.TemporaryDirectory() as folder:
+        write_folder(demo.tables, Path(folder))
+        community = load_community(open_source(folder))
+        days = trial_days(community, settings, _first_exposures(community))
+        assert days is not None
+        singles, _ = _candidates(community)
+        yield community, days, singles
+
+
+def member_engagement(days: TrialDays, latent: pl.DataFrame) -> npt.NDArray[np.float64]:
+    """The latent engagement of the trial days' members, in ``days.member_ids`` order."""
+    return (
+        pl.DataFrame({"member_id": days.member_ids})
+        .join(latent, on="member_id", how="left")["engagement"]
+        .to_numpy()
+    )
+
 
 #: (item class, with the latent engagement) -> (estimate - truth, standard error) per estimate
 Results = dict[tuple[str, bool], list[tuple[float, float]]]
@@ -36,17 +63,8 @@ def run_seed(seed: int, members: int, settings: ImpactSettings, results: Results
              shifts: dict[str, list[float]]) -> None:  # fmt: skip
     demo, latent = demo_with_engagement(members, seed)
     truth = {e["item_id"]: e for e in demo.truth["proof_items"]}
-    with tempfile.TemporaryDirectory() as folder:
-        write_folder(demo.tables, Path(folder))
-        community = load_community(open_source(folder))
-        days = trial_days(community, settings, _first_exposures(community))
-        singles, _ = _candidates(community)
-    assert days is not None
-    engagement = (
-        pl.DataFrame({"member_id": days.member_ids})
-        .join(latent, on="member_id", how="left")["engagement"]
-        .to_numpy()
-    )
+    with trial_inputs(demo, settings) as (_, days, singles):
+        engagement = member_engagement(days, latent)
     oracle = replace(
         days,
         member_x=np.hstack([days.member_x, np.log(engagement)[:, None]]),
