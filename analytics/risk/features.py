@@ -152,13 +152,15 @@ def _assemble(
     spec: FeatureSpec,
     *,
     inactive_days: int,
+    key: str = "member_id",
 ) -> pl.DataFrame:
     """The features from the members known at ``t`` and their activity (``per_member``:
     ``last_activity_at``, ``days_since_last_<kind>``, the counts) and proof (``proof``:
-    ``last_proof_at``, ``badges``, ``seen_<kind>``) aggregates, each one row per member."""
+    ``last_proof_at``, ``badges``, ``seen_<kind>``) aggregates, each one row per member and
+    joined on ``key`` (``member_id``, or ``member_key``, which sorts as ``member_id`` does)."""
     frame = (
-        members.join(per_member, on="member_id", how="left")
-        .join(proof, on="member_id", how="left")
+        members.join(per_member, on=key, how="left")
+        .join(proof, on=key, how="left")
         .with_columns(
             pl.max_horizontal("joined_at", "last_activity_at").alias("last_sign_at"),
         )
@@ -190,7 +192,7 @@ def _assemble(
             for a in spec.attributes
         ),
     )
-    return frame.select("member_id", *spec.columns()).sort("member_id")
+    return frame.sort(key).select("member_id", *spec.columns())
 
 
 def features_as_of(
@@ -214,16 +216,6 @@ def _from_us(column: str) -> pl.Expr:
     return pl.from_epoch(pl.col(column), time_unit="us").dt.replace_time_zone("UTC")
 
 
-def _cutoff_frame(community: Community, cutoffs: Sequence[datetime]) -> tuple[Any, list[int]]:
-    """The cutoffs (distinct, ascending) on the backend and as microseconds."""
-    us = [to_us(c) for c in cutoffs]
-    frame = pl.DataFrame(
-        {"cutoff": list(range(len(us))), "cutoff_us": us},
-        schema={"cutoff": pl.Int64, "cutoff_us": pl.Int64},
-    )
-    return community.backend_frame(frame), us
-
-
 def _proof_items(community: Community) -> Any:
     assert community.proof_items is not None
     items = community.proof_items.select("item_id", pl.col("kind").alias("item_kind"))
@@ -235,9 +227,9 @@ def _specs(
 ) -> list[FeatureSpec]:
     """:meth:`FeatureSpec.from_known` at each cutoff, from queries."""
     ordered = sorted(set(cutoffs))
-    cut, us = _cutoff_frame(community, ordered)
+    us = [to_us(c) for c in ordered]
     frames = community.frames()
-    lazy = [windows.kind_counts(frames.activity(), cut, us)]
+    lazy = [windows.kind_counts(frames.activity(), us)]
     exposures = frames.exposures()
     with_proof = exposures is not None and community.proof_items is not None
     if with_proof:
@@ -326,24 +318,33 @@ def _features(
         # database or on Spark, the ids stay there and the sample is applied to the results
         keys = events.keyed.join(sample, on="member_id", how="semi").select("member_key")
         events = events.restricted(keys, {})
-    cut, us = _cutoff_frame(community, ordered)
+    us = [to_us(c) for c in ordered]
     frames = events.frames()
     activity = frames.activity()
-    counts, days = windows.recent_counts(activity, cut, us, kinds)
-    lazy = [windows.last_activity(activity, cut, us, kinds), counts, days]
+    counts, days = windows.recent_counts(activity, us, kinds)
+    lazy = [windows.last_activity(activity, us, kinds), counts, days]
     exposures = frames.exposures()
     if exposures is not None and community.proof_items is not None:
-        lazy += list(windows.proof_seen(exposures, _proof_items(community), cut, us))
-    found = [events.with_ids(f) for f in events.collect(*lazy)]
+        lazy += list(windows.proof_seen(exposures, _proof_items(community), us))
+    # joined and filtered on the members' keys (integers on in-process engines): the ids are
+    # looked up once per member in the end, not once per row of every result
+    keyed = community.events.keyed.select("member_id", "member_key")
+    found = events.collect(*lazy)
     if sample is not None:
-        found = [f.join(sample, on="member_id", how="semi") for f in found]
+        chosen = keyed.join(sample, on="member_id", how="semi").select("member_key")
+        found = [f.join(chosen, on="member_key", how="semi") for f in found]
     lasts, counts_found, days_found = found[:3]
     seen, last_proof = found[3:] if len(found) > 3 else (None, None)
     if last_at is not None:
         for i, cutoff in enumerate(ordered):
-            last_at[cutoff] = lasts.filter(pl.col("cutoff") == i).select(
-                "member_id", _from_us("last_us").alias("occurred_at")
+            last_at[cutoff] = events.with_ids(
+                lasts.filter(pl.col("cutoff") == i).select(
+                    "member_key", _from_us("last_us").alias("occurred_at")
+                )
             )
+    members_keyed = community.members.join(keyed, on="member_id")
+    if sample is not None:
+        members_keyed = members_keyed.join(sample, on="member_id", how="semi")
     out = []
     for cutoff, spec in requests:
         i = ordered.index(cutoff)
@@ -355,7 +356,7 @@ def _features(
         per_member = (
             at(lasts)
             .select(
-                "member_id",
+                "member_key",
                 _from_us("last_us").alias("last_activity_at"),
                 *(
                     _days(cutoff, _from_us(f"last_us_{j}")).alias(f"days_since_last_{k}")
@@ -364,7 +365,7 @@ def _features(
             )
             .join(
                 at(counts_found).select(
-                    "member_id",
+                    "member_key",
                     pl.col("n_7d").cast(pl.Float64).alias("activities_7d"),
                     pl.col("n_28d").cast(pl.Float64).alias("activities_28d"),
                     pl.col("n_90d").cast(pl.Float64).alias("activities_90d"),
@@ -374,39 +375,44 @@ def _features(
                         for k, j in index.items()
                     ),
                 ),
-                on="member_id",
+                on="member_key",
                 how="left",
             )
             .join(
-                at(days_found).select("member_id", pl.col("active_days_28d").cast(pl.Float64)),
-                on="member_id",
+                at(days_found).select("member_key", pl.col("active_days_28d").cast(pl.Float64)),
+                on="member_key",
                 how="left",
             )
         )
         proof = pl.DataFrame(
-            schema={"member_id": pl.String, "last_proof_at": pl.Datetime("us", "UTC"),
-                    "badges": pl.Int64, **{f"seen_{k}": pl.Int64 for k in spec.proof_kinds}}
+            schema={"member_key": keyed.schema["member_key"],
+                    "last_proof_at": pl.Datetime("us", "UTC"), "badges": pl.Int64,
+                    **{f"seen_{k}": pl.Int64 for k in spec.proof_kinds}}
         )  # fmt: skip
         if seen is not None and last_proof is not None:
             by_kind = at(seen)
             proof = (
                 at(last_proof)
-                .select("member_id", _from_us("last_proof_us").alias("last_proof_at"))
-                .join(by_kind.select("member_id").unique(), on="member_id", how="full",
+                .select("member_key", _from_us("last_proof_us").alias("last_proof_at"))
+                .join(by_kind.select("member_key").unique(), on="member_key", how="full",
                       coalesce=True)
-                .join(_items(by_kind, "badge", "badges"), on="member_id", how="left")
+                .join(_items(by_kind, "badge", "badges"), on="member_key", how="left")
             )  # fmt: skip
             for k in spec.proof_kinds:
-                proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_id", how="left")
-        members = _members_at(community, cutoff)
-        if sample is not None:
-            members = members.join(sample, on="member_id", how="semi")
+                proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_key", how="left")
+        members = members_keyed.filter(pl.col("joined_at") <= cutoff).select(
+            "member_id",
+            "member_key",
+            "joined_at",
+            pl.when(pl.col("left_at") <= cutoff).then(pl.col("left_at")).alias("left_at"),
+            *community.attributes,
+        )
         out.append(_assemble(members, per_member, proof, cutoff, spec,
-                             inactive_days=inactive_days))  # fmt: skip
+                             inactive_days=inactive_days, key="member_key"))  # fmt: skip
     return out
 
 
 def _items(by_kind: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
     return by_kind.filter(pl.col("item_kind") == kind).select(
-        "member_id", pl.col("items").alias(name)
+        "member_key", pl.col("items").alias(name)
     )

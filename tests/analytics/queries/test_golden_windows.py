@@ -26,14 +26,8 @@ from tests.analytics.queries.conftest import ENGINES, sorted_rows
 KINDS = ("post", "comment", "no such kind")
 
 
-def _cutoffs(c: Community) -> tuple[Any, list[int]]:
-    moments = [c.as_of - timedelta(days=d) for d in (200, 120, 45, 0)]
-    us = [to_us(m) for m in moments]
-    frame = pl.DataFrame(
-        {"cutoff": list(range(len(us))), "cutoff_us": us},
-        schema={"cutoff": pl.Int64, "cutoff_us": pl.Int64},
-    )
-    return c.backend_frame(frame), us
+def _cutoffs(c: Community) -> list[int]:
+    return [to_us(c.as_of - timedelta(days=d)) for d in (200, 120, 45, 0)]
 
 
 def _items(c: Community) -> Any:
@@ -48,19 +42,19 @@ def _exposures(c: Community) -> Any:
 
 
 def _last(c: Community) -> list[Any]:
-    return [windows.last_activity(c.frames().activity(), *_cutoffs(c), KINDS)]
+    return [windows.last_activity(c.frames().activity(), _cutoffs(c), KINDS)]
 
 
 def _recent(c: Community) -> list[Any]:
-    return list(windows.recent_counts(c.frames().activity(), *_cutoffs(c), KINDS))
+    return list(windows.recent_counts(c.frames().activity(), _cutoffs(c), KINDS))
 
 
 def _joining(c: Community) -> list[Any]:
-    return list(windows.since_joining(c.frames().activity(), *_cutoffs(c), KINDS))
+    return list(windows.since_joining(c.frames().activity(), _cutoffs(c), KINDS))
 
 
 def _kinds(c: Community) -> list[Any]:
-    return [windows.kind_counts(c.frames().activity(), *_cutoffs(c))]
+    return [windows.kind_counts(c.frames().activity(), _cutoffs(c))]
 
 
 def _churn(c: Community) -> list[Any]:
@@ -69,11 +63,11 @@ def _churn(c: Community) -> list[Any]:
 
 
 def _proof(c: Community) -> list[Any]:
-    return list(windows.proof_seen(_exposures(c), _items(c), *_cutoffs(c)))
+    return list(windows.proof_seen(_exposures(c), _items(c), _cutoffs(c)))
 
 
 def _proof_kinds(c: Community) -> list[Any]:
-    return [windows.proof_kinds(_exposures(c), _items(c), _cutoffs(c)[1][1])]
+    return [windows.proof_kinds(_exposures(c), _items(c), _cutoffs(c)[1])]
 
 
 QUERIES: dict[str, Callable[[Community], list[Any]]] = {
