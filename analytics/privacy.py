@@ -78,12 +78,14 @@ def keyed_pseudonyms(member_ids: Iterable[str] | pl.Series, *, key: str | bytes)
         ``member_id``, ``pseudonym``, one row per distinct non-null id, in id order (the order
         is not shown anywhere: pages sort by their own figures).
     """
-    raw = _key_bytes(key)
-    ids = sorted(set(pl.Series(list(member_ids), dtype=pl.String).drop_nulls().to_list()))
-    names = [
-        "Member " + hmac.new(raw, m.encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_DIGITS]
-        for m in ids
-    ]
+    keyed = hmac.new(_key_bytes(key), digestmod=hashlib.sha256)
+    series = member_ids if isinstance(member_ids, pl.Series) else pl.Series(list(member_ids))
+    ids = series.cast(pl.String).drop_nulls().unique().sort().to_list()
+    names = []
+    for m in ids:  # the keyed state copied per id: the same HMAC, a third faster than hmac.new
+        digest = keyed.copy()
+        digest.update(m.encode("utf-8"))
+        names.append("Member " + digest.hexdigest()[:PSEUDONYM_DIGITS])
     if len(set(names)) != len(names):  # pragma: no cover - 64-bit collision
         raise PrivacyError("Two members got the same pseudonym; choose another pseudonym key.")
     return pl.DataFrame(

@@ -51,7 +51,9 @@ else:  # a viewer sees members under pseudonyms only, whatever the URL says
         f"{auth.min_cell_members()} members are hidden.",
     )
 try:
-    members_view = MemberView.build(community, anonymous=anonymous, key=auth.pseudonym_key())
+    key = auth.pseudonym_key()
+    names = data.pseudonyms(view.as_of_day, view.segments, key) if anonymous else None
+    members_view = MemberView.build(community, anonymous=anonymous, key=key, names=names)
 except PrivacyError as exc:  # a pseudonym key too short to protect anyone
     st.error(escape(exc), icon=":material/error:")
     st.stop()

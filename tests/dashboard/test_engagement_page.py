@@ -122,6 +122,40 @@ def test_pseudonym_switch_hides_every_member_id_and_goes_in_the_url(
     assert page.dataframe[0].value["member"].tolist() == first_board
 
 
+def test_pseudonyms_are_made_once_per_view_and_key(
+    app_on, demo_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    import streamlit as st
+
+    from dashboard import engagement_view
+
+    made: list[int] = []
+    real = engagement_view.keyed_pseudonyms
+
+    def counted(ids: pl.Series, *, key: str) -> pl.DataFrame:
+        made.append(len(ids))
+        return real(ids, key=key)
+
+    monkeypatch.setattr(engagement_view, "keyed_pseudonyms", counted)
+    st.cache_resource.clear()
+    secrets = {"proofboard": {"privacy": {"pseudonym_key": KEY}}}
+    at = app_on(demo_folder, page=PAGE, range="all", anon="1", secrets=secrets)
+    no_exceptions(at)
+    assert made == [load_community(open_source(demo_folder)).members.height]
+    board = _open(at, "Leaderboards").dataframe[0].value["member"].tolist()
+    _open(at, "Activity")
+    assert _open(at, "Leaderboards").dataframe[0].value["member"].tolist() == board
+    assert len(made) == 1  # reruns and tabs reuse the table
+    at.toggle(key="anon").set_value(False).run()
+    at.toggle(key="anon").set_value(True).run()
+    assert len(made) == 1
+    at.secrets = {"proofboard": {"privacy": {"pseudonym_key": KEY + " but another"}}}
+    _open(at, "Leaderboards")
+    no_exceptions(at)
+    assert len(made) == 2  # another key: other pseudonyms
+    assert at.dataframe[0].value["member"].tolist() != board
+
+
 def test_link_with_anon_starts_hidden(app_on, demo_folder: Path) -> None:  # type: ignore[no-untyped-def]
     at = app_on(
         demo_folder,
