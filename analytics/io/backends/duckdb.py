@@ -143,7 +143,28 @@ class DuckDBBackend:
         return [as_utc(f.collect("polars").to_native()) for f in frames]
 
     def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
-        return None
+        """Compute the rows once into a table of this connection (held within the memory limit,
+        the rest spilled to the temporary folder) and read that: later queries do not parse,
+        clean and join the source files again. A timestamp with its integer twin is stored
+        once, as the integer, and rebuilt on read."""
+        relation = frame.to_native()
+        columns = list(relation.columns)
+        twinned = {
+            c for c, t in zip(columns, relation.types, strict=True)
+            if str(t).startswith("TIMESTAMP") and c + US_SUFFIX in columns
+        }  # fmt: skip
+        table = _quote(f"_kept_{name}")
+        self._registered += 1
+        source = f"_keep_source_{self._registered}"
+        relation.create_view(source)
+        stored = ", ".join(_quote(c) for c in columns if c not in twinned)
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {stored} FROM {source}")
+        self.con.execute(f"DROP VIEW {source}")
+        rebuilt = ", ".join(
+            f"make_timestamp({_quote(c + US_SUFFIX)}) AS {_quote(c)}" if c in twinned else _quote(c)
+            for c in columns
+        )
+        return nw.from_native(self.con.sql(f"SELECT {rebuilt} FROM {table}"))
 
     def close(self) -> None:
         self.con.close()

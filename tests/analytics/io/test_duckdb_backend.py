@@ -79,3 +79,35 @@ def test_timestamps_with_a_time_zone_read_as_the_same_instants_as_polars(tmp_pat
     expected = [None if m is None else (m - epoch) // micro for m in moments]
     assert expected[:2] == [-1, 1_711_848_600_123_456]
     assert read["occurred_at_us"].to_list() == expected
+
+
+def test_kept_rows_are_a_table_that_reads_back_the_same_rows_and_instants(tmp_path: Path) -> None:
+    moments = [
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2024, 3, 31, 1, 30, 0, 123_456, tzinfo=UTC),
+        None,
+    ]
+    pl.DataFrame(
+        {"member_id": ["a", "b", "c"], "occurred_at": moments, "kind": ["post", "like", "post"]},
+        schema_overrides={"occurred_at": pl.Datetime("us", "UTC")},
+    ).write_parquet(tmp_path / "activity.parquet")
+    backend = _backend(tmp_path)
+    table = backend.table("activity")
+    assert table is not None
+    (expected,) = backend.collect([table])
+    kept = backend.keep(table, "activity")
+    assert kept is not None
+    (found,) = backend.collect([kept])
+    assert found.columns == expected.columns
+    assert found.schema == expected.schema
+    assert found.sort("member_id").equals(expected.sort("member_id"))
+    # stored once, as a table of the connection: the timestamp only as its integer twin
+    stored = backend.con.sql('DESCRIBE "_kept_activity"').fetchall()
+    assert sorted(c[0] for c in stored) == ["kind", "member_id", "occurred_at_us"]
+    # the source changing afterwards does not change the kept rows
+    pl.DataFrame(
+        {"member_id": ["z"], "occurred_at": moments[:1], "kind": ["post"]},
+        schema_overrides={"occurred_at": pl.Datetime("us", "UTC")},
+    ).write_parquet(tmp_path / "activity.parquet")
+    (again,) = backend.collect([kept])
+    assert again.sort("member_id").equals(expected.sort("member_id"))

@@ -18,8 +18,9 @@ from analytics.io import open_source
 from tests.conftest import throwaway_database
 
 #: Engines compared with plain eager polars ("polars-kept": streaming polars reading the valid
-#: event rows kept once in a temporary Parquet file, as large communities do).
-ENGINES = ["polars", "polars-kept", "duckdb", "postgresql", "spark"]
+#: event rows kept once in a temporary Parquet file, as large communities do; "duckdb-kept":
+#: DuckDB reading them from a table of its connection).
+ENGINES = ["polars", "polars-kept", "duckdb", "duckdb-kept", "postgresql", "spark"]
 
 
 def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -49,8 +50,8 @@ def communities(demo_folder: Path, request: pytest.FixtureRequest) -> dict[str, 
         elif engine == "spark":
             request.getfixturevalue("spark_session")
             found[engine] = load_community(open_source(demo_folder), engine="spark")
-        elif engine == "polars-kept":
-            kept = load_community(open_source(demo_folder), engine="polars")
+        elif engine.endswith("-kept"):
+            kept = load_community(open_source(demo_folder), engine=engine.removesuffix("-kept"))
             assert kept.keep_events(min_rows=0)
             found[engine] = kept
         else:
