@@ -81,7 +81,7 @@ def test_timestamps_with_a_time_zone_read_as_the_same_instants_as_polars(tmp_pat
     assert read["occurred_at_us"].to_list() == expected
 
 
-def test_kept_rows_are_a_table_that_reads_back_the_same_rows_and_instants(tmp_path: Path) -> None:
+def test_kept_rows_read_back_the_same_rows_and_instants(tmp_path: Path) -> None:
     moments = [
         datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
         datetime(2024, 3, 31, 1, 30, 0, 123_456, tzinfo=UTC),
@@ -101,9 +101,11 @@ def test_kept_rows_are_a_table_that_reads_back_the_same_rows_and_instants(tmp_pa
     assert found.columns == expected.columns
     assert found.schema == expected.schema
     assert found.sort("member_id").equals(expected.sort("member_id"))
-    # stored once, as a table of the connection: the timestamp only as its integer twin
-    stored = backend.con.sql('DESCRIBE "_kept_activity"').fetchall()
-    assert sorted(c[0] for c in stored) == ["kind", "member_id", "occurred_at_us"]
+    # stored once, in a Parquet file in the backend's temporary folder: the timestamp only as
+    # its integer twin; the file goes with the backend
+    spill = Path(_setting(backend, "temp_directory"))
+    (file,) = spill.glob("kept_*_activity.parquet")
+    assert sorted(pl.read_parquet_schema(file)) == ["kind", "member_id", "occurred_at_us"]
     # the source changing afterwards does not change the kept rows
     pl.DataFrame(
         {"member_id": ["z"], "occurred_at": moments[:1], "kind": ["post"]},
@@ -111,3 +113,5 @@ def test_kept_rows_are_a_table_that_reads_back_the_same_rows_and_instants(tmp_pa
     ).write_parquet(tmp_path / "activity.parquet")
     (again,) = backend.collect([kept])
     assert again.sort("member_id").equals(expected.sort("member_id"))
+    backend.close()
+    assert not file.exists()
