@@ -1,12 +1,12 @@
 """Per-member counts and recency relative to cutoffs, for many cutoffs in one job.
 
-Cutoffs are passed as integer microseconds (``cutoffs_us``, distinct and ascending); every
-query returns rows per cutoff with ``cutoff``, the cutoff's position (0, 1, ...). Events are put
-into *buckets*: bucket i holds the events after cutoff i-1 and at or before cutoff i. Anything
-"at or before cutoff j" is then an aggregate over buckets 0..j of a per-bucket aggregate: the
-whole history is grouped once, not once per cutoff. Counts in windows (the last 7, 28, 90 days)
-filter the recent events once per cutoff. The passes per cutoff are stacked (see
-:func:`_per_cutoff`).
+Cutoffs are given as :class:`Cutoffs` (integer microseconds, distinct and ascending, and where
+the engine prefers a join, the same as a small frame on the backend); every query returns rows
+per cutoff with ``cutoff``, the cutoff's position (0, 1, ...). Events are put into *buckets*:
+bucket i holds the events after cutoff i-1 and at or before cutoff i. Anything "at or before
+cutoff j" is then an aggregate over buckets 0..j of a per-bucket aggregate: the whole history
+is grouped once, not once per cutoff. Counts in windows (the last 7, 28, 90 days) keep each
+recent event for the cutoffs whose window it falls in.
 
 Every query returns member-level rows (per cutoff and member, or per member), never events.
 Windows are relative to the cutoff; :func:`since_joining` gives the same windows relative to
@@ -14,7 +14,8 @@ Windows are relative to the cutoff; :func:`since_joining` gives the same windows
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import narwhals.stable.v2 as nw
@@ -42,33 +43,64 @@ def bucket(cutoffs_us: Sequence[int], column: str = "occurred_at_us") -> nw.Expr
     return out.alias("bucket")
 
 
-def _check(cutoffs_us: Sequence[int]) -> None:
-    if not cutoffs_us or list(cutoffs_us) != sorted(set(cutoffs_us)):
-        raise InputError("cutoffs must be distinct and in ascending order.")
+@dataclass(frozen=True)
+class Cutoffs:
+    """The cutoffs of a query: ``us``, integer microseconds, distinct and ascending; and,
+    where the engine joins better than it repeats a pass, ``frame``: the same cutoffs as a small
+    frame on the backend (``cutoff``, the position, and ``cutoff_us``).
+
+    With a ``frame`` the events are joined with it once (Spark and the databases broadcast the
+    few cutoffs: at 100,000 members on Spark ``local[2]`` the risk features took half as long
+    as one pass per cutoff). Without one, each cutoff is its own filtered pass and the passes
+    are stacked (polars' streaming engine ran the join 2 to 11 times slower at 1 M members;
+    benchmarks in docs/benchmarks.md). Both give the same rows (the golden tests run both on
+    every engine)."""
+
+    us: tuple[int, ...]
+    frame: Frame | None = None
+
+    def __post_init__(self) -> None:
+        if not self.us or list(self.us) != sorted(set(self.us)):
+            raise InputError("cutoffs must be distinct and in ascending order.")
 
 
-def _per_cutoff(frames: Iterable[Frame]) -> Frame:
-    """The i-th frame's rows with ``cutoff`` i, stacked.
-
-    Each cutoff is its own filtered pass over the (aggregated) events: joining the events with
-    the cutoff frame instead ran 2 to 11 times slower on polars' streaming engine (1 M members,
-    2 to 12 cutoffs; benchmarks in docs/benchmarks.md), and the databases run the stacked
-    passes as one statement.
-    """
+def _stacked(frames: Iterable[Frame]) -> Frame:
+    """The i-th frame's rows with ``cutoff`` i, stacked."""
     return nw.concat(
         [f.with_columns(nw.lit(i, dtype=nw.Int64).alias("cutoff")) for i, f in enumerate(frames)]
     )
 
 
-def last_activity(activity: Frame, cutoffs_us: Sequence[int], kinds: Sequence[str] = ()) -> Frame:
+def _each(
+    frame: Frame,
+    cutoffs: Cutoffs,
+    keep: Callable[[nw.Expr, nw.Expr], nw.Expr],
+    keys: Sequence[str],
+    aggs: Sequence[nw.Expr],
+) -> Frame:
+    """Per cutoff: the rows of ``frame`` for which ``keep(position, cutoff_us)`` holds, grouped
+    by ``keys`` and aggregated by ``aggs``; with ``cutoff`` (the position) first."""
+    if cutoffs.frame is not None:
+        return (
+            frame.join(cutoffs.frame, how="cross")
+            .filter(keep(nw.col("cutoff"), nw.col("cutoff_us")))
+            .group_by("cutoff", *keys)
+            .agg(*aggs)
+        )
+    return _stacked(
+        frame.filter(keep(nw.lit(i), nw.lit(c))).group_by(*keys).agg(*aggs)
+        for i, c in enumerate(cutoffs.us)
+    )
+
+
+def last_activity(activity: Frame, cutoffs: Cutoffs, kinds: Sequence[str] = ()) -> Frame:
     """Per cutoff and member with activity at or before it: ``cutoff``, ``member_key``,
     ``last_us`` (latest activity at or before the cutoff) and ``last_us_<i>`` (latest activity
     of kind ``kinds[i]``, null without one)."""
-    _check(cutoffs_us)
     t = nw.col("occurred_at_us")
     per_bucket = (
-        activity.filter(t <= cutoffs_us[-1])
-        .with_columns(bucket(cutoffs_us))
+        activity.filter(t <= cutoffs.us[-1])
+        .with_columns(bucket(cutoffs.us))
         .group_by("member_key", "bucket")
         .agg(
             t.max().alias("last_us"),
@@ -79,17 +111,18 @@ def last_activity(activity: Frame, cutoffs_us: Sequence[int], kinds: Sequence[st
         )
     )
     names = ["last_us", *(f"last_us_{i}" for i in range(len(kinds)))]
-    return _per_cutoff(
-        per_bucket.filter(nw.col("bucket") <= i)
-        .group_by("member_key")
-        .agg(*(nw.col(n).max() for n in names))
-        for i in range(len(cutoffs_us))
+    return _each(
+        per_bucket,
+        cutoffs,
+        lambda i, _c: nw.col("bucket") <= i,
+        ["member_key"],
+        [nw.col(n).max() for n in names],
     )
 
 
 def recent_counts(
     activity: Frame,
-    cutoffs_us: Sequence[int],
+    cutoffs: Cutoffs,
     kinds: Sequence[str] = (),
     *,
     anchor: str = "cutoff_us",
@@ -106,64 +139,73 @@ def recent_counts(
     ``n_28d_<i>`` (kind ``kinds[i]`` in 28 days); and ``cutoff``, ``member_key``,
     ``active_days_28d`` (distinct UTC days with activity in 28 days).
     """
-    _check(cutoffs_us)
     if anchor not in ("cutoff_us", "joined_at_us"):
         raise InputError(f"anchor must be 'cutoff_us' or 'joined_at_us', got {anchor!r}.")
     t = nw.col("occurred_at_us")
     window = max(WINDOW_DAYS) * DAY_US
     a = nw.col("age_us")
-    counts, days = [], []
-    for c in cutoffs_us:
-        if anchor == "cutoff_us":
-            rows = activity.filter(t <= c, t > c - window).with_columns(
-                (nw.lit(c) - t).alias("age_us")
-            )
-        else:
-            rows = (
-                activity.filter(t <= c)
-                .with_columns((t - nw.col("joined_at_us")).alias("age_us"))
-                .filter(a < window)
-            )
-        counts.append(
-            rows.group_by("member_key").agg(
-                *(_one_if(a < d * DAY_US).sum().alias(f"n_{d}d") for d in WINDOW_DAYS),
-                _one_if((a >= 28 * DAY_US) & (a < 56 * DAY_US)).sum().alias("n_prev_28d"),
-                *(
-                    _one_if((nw.col("kind") == k) & (a < 28 * DAY_US)).sum().alias(f"n_28d_{j}")
-                    for j, k in enumerate(kinds)
-                ),
-            )
+
+    def within(rows: Frame, cutoff_us: nw.Expr) -> Frame:
+        age = cutoff_us - t if anchor == "cutoff_us" else t - nw.col("joined_at_us")
+        return rows.filter(t <= cutoff_us).with_columns(age.alias("age_us")).filter(a < window)
+
+    counts_by = [
+        *(_one_if(a < d * DAY_US).sum().alias(f"n_{d}d") for d in WINDOW_DAYS),
+        _one_if((a >= 28 * DAY_US) & (a < 56 * DAY_US)).sum().alias("n_prev_28d"),
+        *(
+            _one_if((nw.col("kind") == k) & (a < 28 * DAY_US)).sum().alias(f"n_28d_{j}")
+            for j, k in enumerate(kinds)
+        ),
+    ]
+    day = (t // DAY_US).alias("day")
+    recent = activity.filter(t <= cutoffs.us[-1])
+    if anchor == "cutoff_us":
+        recent = recent.filter(t > cutoffs.us[0] - window)
+    if cutoffs.frame is not None:
+        rows = within(
+            recent.select("member_key", "occurred_at_us", "joined_at_us", "kind").join(
+                cutoffs.frame, how="cross"
+            ),
+            nw.col("cutoff_us"),
         )
-        days.append(
+        counts = rows.group_by("cutoff", "member_key").agg(*counts_by)
+        days = (
             rows.filter(a < 28 * DAY_US)
-            .select("member_key", (t // DAY_US).alias("day"))
+            .select("cutoff", "member_key", day)
             .unique()
-            .group_by("member_key")
+            .group_by("cutoff", "member_key")
             .agg(nw.col("day").count().alias("active_days_28d"))
         )
-    return _per_cutoff(counts), _per_cutoff(days)
+        return counts, days
+    each = [within(recent, nw.lit(c)) for c in cutoffs.us]
+    return _stacked(rows.group_by("member_key").agg(*counts_by) for rows in each), _stacked(
+        rows.filter(a < 28 * DAY_US)
+        .select("member_key", day)
+        .unique()
+        .group_by("member_key")
+        .agg(nw.col("day").count().alias("active_days_28d"))
+        for rows in each
+    )
 
 
 def since_joining(
-    activity: Frame, cutoffs_us: Sequence[int], kinds: Sequence[str] = ()
+    activity: Frame, cutoffs: Cutoffs, kinds: Sequence[str] = ()
 ) -> tuple[Frame, Frame]:
     """:func:`recent_counts` with windows starting at each member's joining."""
-    return recent_counts(activity, cutoffs_us, kinds, anchor="joined_at_us")
+    return recent_counts(activity, cutoffs, kinds, anchor="joined_at_us")
 
 
-def kind_counts(activity: Frame, cutoffs_us: Sequence[int]) -> Frame:
+def kind_counts(activity: Frame, cutoffs: Cutoffs) -> Frame:
     """Activity rows per kind at or before each cutoff: ``cutoff``, ``kind``, ``rows``."""
-    _check(cutoffs_us)
     t = nw.col("occurred_at_us")
     per_bucket = (
-        activity.filter(t <= cutoffs_us[-1])
-        .with_columns(bucket(cutoffs_us))
+        activity.filter(t <= cutoffs.us[-1])
+        .with_columns(bucket(cutoffs.us))
         .group_by("kind", "bucket")
         .agg(nw.col("member_key").count().alias("rows"))
     )
-    return _per_cutoff(
-        per_bucket.filter(nw.col("bucket") <= i).group_by("kind").agg(nw.col("rows").sum())
-        for i in range(len(cutoffs_us))
+    return _each(
+        per_bucket, cutoffs, lambda i, _c: nw.col("bucket") <= i, ["kind"], [nw.col("rows").sum()]
     )
 
 
@@ -182,34 +224,35 @@ def _with_item_kind(exposures: Frame, items: Frame) -> Frame:
     )
 
 
-def proof_seen(exposures: Frame, items: Frame, cutoffs_us: Sequence[int]) -> tuple[Frame, Frame]:
+def proof_seen(exposures: Frame, items: Frame, cutoffs: Cutoffs) -> tuple[Frame, Frame]:
     """Proof seen at or before each cutoff.
 
     Returns two frames: ``cutoff``, ``member_key``, ``item_kind``, ``items`` (distinct items of
     that kind seen: badges earned for kind ``badge``), and ``cutoff``, ``member_key``,
     ``last_proof_us`` (the latest exposure to an item that is not a badge).
     """
-    _check(cutoffs_us)
     t = nw.col("occurred_at_us")
-    seen = _with_item_kind(exposures, items).filter(t <= cutoffs_us[-1])
+    seen = _with_item_kind(exposures, items).filter(t <= cutoffs.us[-1])
     first = seen.group_by("member_key", "item_id", "item_kind").agg(t.min().alias("first_us"))
-    items_seen = _per_cutoff(
-        first.filter(nw.col("first_us") <= c)
-        .group_by("member_key", "item_kind")
-        .agg(nw.col("item_id").count().alias("items"))
-        for c in cutoffs_us
+    items_seen = _each(
+        first,
+        cutoffs,
+        lambda _i, c: nw.col("first_us") <= c,
+        ["member_key", "item_kind"],
+        [nw.col("item_id").count().alias("items")],
     )
     per_bucket = (
         seen.filter(nw.col("item_kind") != "badge")
-        .with_columns(bucket(cutoffs_us))
+        .with_columns(bucket(cutoffs.us))
         .group_by("member_key", "bucket")
         .agg(t.max().alias("last_proof_us"))
     )
-    last = _per_cutoff(
-        per_bucket.filter(nw.col("bucket") <= i)
-        .group_by("member_key")
-        .agg(nw.col("last_proof_us").max())
-        for i in range(len(cutoffs_us))
+    last = _each(
+        per_bucket,
+        cutoffs,
+        lambda i, _c: nw.col("bucket") <= i,
+        ["member_key"],
+        [nw.col("last_proof_us").max()],
     )
     return items_seen, last
 

@@ -216,6 +216,19 @@ def _from_us(column: str) -> pl.Expr:
     return pl.from_epoch(pl.col(column), time_unit="us").dt.replace_time_zone("UTC")
 
 
+def _cutoffs(community: Community, cutoffs: Sequence[datetime]) -> windows.Cutoffs:
+    """The cutoffs (distinct, ascending) for the window queries: as a frame on the backend too
+    where the queries run in a database or on Spark, which join it once."""
+    us = tuple(to_us(c) for c in sorted(set(cutoffs)))
+    if not community.events.backend.pushdown:
+        return windows.Cutoffs(us)
+    frame = pl.DataFrame(
+        {"cutoff": list(range(len(us))), "cutoff_us": list(us)},
+        schema={"cutoff": pl.Int64, "cutoff_us": pl.Int64},
+    )
+    return windows.Cutoffs(us, community.backend_frame(frame))
+
+
 def _proof_items(community: Community) -> Any:
     assert community.proof_items is not None
     items = community.proof_items.select("item_id", pl.col("kind").alias("item_kind"))
@@ -227,15 +240,15 @@ def _specs(
 ) -> list[FeatureSpec]:
     """:meth:`FeatureSpec.from_known` at each cutoff, from queries."""
     ordered = sorted(set(cutoffs))
-    us = [to_us(c) for c in ordered]
+    cut = _cutoffs(community, ordered)
     frames = community.frames()
-    lazy = [windows.kind_counts(frames.activity(), us)]
+    lazy = [windows.kind_counts(frames.activity(), cut)]
     exposures = frames.exposures()
     with_proof = exposures is not None and community.proof_items is not None
     if with_proof:
         assert exposures is not None
         items = _proof_items(community)
-        lazy += [windows.proof_kinds(exposures, items, u) for u in us]
+        lazy += [windows.proof_kinds(exposures, items, u) for u in cut.us]
     counts, *proof = community.collect(*lazy)
     out = []
     for cutoff in cutoffs:
@@ -318,14 +331,14 @@ def _features(
         # database or on Spark, the ids stay there and the sample is applied to the results
         keys = events.keyed.join(sample, on="member_id", how="semi").select("member_key")
         events = events.restricted(keys, {})
-    us = [to_us(c) for c in ordered]
+    cut = _cutoffs(community, ordered)
     frames = events.frames()
     activity = frames.activity()
-    counts, days = windows.recent_counts(activity, us, kinds)
-    lazy = [windows.last_activity(activity, us, kinds), counts, days]
+    counts, days = windows.recent_counts(activity, cut, kinds)
+    lazy = [windows.last_activity(activity, cut, kinds), counts, days]
     exposures = frames.exposures()
     if exposures is not None and community.proof_items is not None:
-        lazy += list(windows.proof_seen(exposures, _proof_items(community), us))
+        lazy += list(windows.proof_seen(exposures, _proof_items(community), cut))
     # joined and filtered on the members' keys (integers on in-process engines): the ids are
     # looked up once per member in the end, not once per row of every result
     keyed = community.events.keyed.select("member_id", "member_key")

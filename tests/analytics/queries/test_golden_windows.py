@@ -18,6 +18,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from analytics.community import Community
+from analytics.errors import InputError
 from analytics.queries import windows
 from analytics.queries.events import to_us
 from analytics.risk import features_as_of
@@ -26,8 +27,20 @@ from tests.analytics.queries.conftest import ENGINES, sorted_rows
 KINDS = ("post", "comment", "no such kind")
 
 
-def _cutoffs(c: Community) -> list[int]:
-    return [to_us(c.as_of - timedelta(days=d)) for d in (200, 120, 45, 0)]
+#: Whether the window queries join the events with the cutoffs as a frame (as on Spark and
+#: the databases) or make one pass per cutoff (as on polars): set per test, both run everywhere.
+JOINED = {"value": False}
+
+
+def _cutoffs(c: Community) -> windows.Cutoffs:
+    us = tuple(to_us(c.as_of - timedelta(days=d)) for d in (200, 120, 45, 0))
+    if not JOINED["value"]:
+        return windows.Cutoffs(us)
+    frame = pl.DataFrame(
+        {"cutoff": list(range(len(us))), "cutoff_us": list(us)},
+        schema={"cutoff": pl.Int64, "cutoff_us": pl.Int64},
+    )
+    return windows.Cutoffs(us, c.backend_frame(frame))
 
 
 def _items(c: Community) -> Any:
@@ -67,7 +80,7 @@ def _proof(c: Community) -> list[Any]:
 
 
 def _proof_kinds(c: Community) -> list[Any]:
-    return [windows.proof_kinds(_exposures(c), _items(c), _cutoffs(c)[1])]
+    return [windows.proof_kinds(_exposures(c), _items(c), _cutoffs(c).us[1])]
 
 
 QUERIES: dict[str, Callable[[Community], list[Any]]] = {
@@ -82,17 +95,29 @@ QUERIES: dict[str, Callable[[Community], list[Any]]] = {
 
 
 def _run(c: Community, query: Callable[[Community], list[Any]]) -> list[pl.DataFrame]:
-    found = c.collect(*query(c))
-    return [sorted_rows(c.events.with_ids(f) if "member_key" in f.columns else f) for f in found]
+    found = [c.events.with_ids(f) if "member_key" in f.columns else f for f in c.collect(*query(c))]
+    return [sorted_rows(f.select(sorted(f.columns))) for f in found]
+
+
+#: the queries that take cutoffs: run with both ways of applying them
+WITH_CUTOFFS = {"last activity per cutoff", "counts before the cutoffs", "counts after joining",
+                "rows per kind per cutoff", "proof seen per cutoff"}  # fmt: skip
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("name", list(QUERIES))
+@pytest.mark.parametrize(
+    ("name", "joined"),
+    [(n, False) for n in QUERIES] + [(n, True) for n in QUERIES if n in WITH_CUTOFFS],
+)
 def test_window_query_equals_eager_polars(
-    communities: dict[str, Community], engine: str, name: str
+    communities: dict[str, Community], engine: str, name: str, joined: bool
 ) -> None:
-    expected = _run(communities["reference"], QUERIES[name])
-    found = _run(communities[engine], QUERIES[name])
+    expected = _run(communities["reference"], QUERIES[name])  # one pass per cutoff
+    JOINED["value"] = joined
+    try:
+        found = _run(communities[engine], QUERIES[name])
+    finally:
+        JOINED["value"] = False
     assert len(found) == len(expected)
     for e, f in zip(expected, found, strict=True):
         assert e.height > 0
@@ -106,3 +131,9 @@ def test_risk_features_equal_eager_polars(communities: dict[str, Community], eng
     expected = features_as_of(reference, cutoff)
     assert expected.height > 100
     assert_frame_equal(features_as_of(other, cutoff), expected)
+
+
+@pytest.mark.parametrize("us", [(), (2, 1), (1, 1)])
+def test_cutoffs_must_be_distinct_and_ascending(us: tuple[int, ...]) -> None:
+    with pytest.raises(InputError, match="distinct and in ascending order"):
+        windows.Cutoffs(us)
