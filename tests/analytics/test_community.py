@@ -338,7 +338,16 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
 ) -> None:
     small = load_community(open_source(demo_folder))
     assert not small.keep_events()  # 10 k members: reading the source again costs less
-    assert not load_community(open_source(demo_folder), engine="duckdb").keep_events(min_rows=0)
+    duck = load_community(open_source(demo_folder), engine="duckdb")
+    assert duck.keep_events(min_rows=0)  # DuckDB keeps them in its own temporary folder
+    spill = Path(duck.events.backend._spill)  # type: ignore[attr-defined]
+    assert sorted(p.name.split("_", 2)[2] for p in spill.glob("kept_*.parquet")) == [
+        "activity.parquet",
+        "exposures.parquet",
+    ]
+    assert duck.activity_rows == small.activity_rows
+    duck.events.backend.close()
+    assert not spill.exists()
     community = load_community(open_source(demo_folder))
     assert community.keep_events(min_rows=0)
     assert community.events.kept
