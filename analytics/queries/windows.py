@@ -51,10 +51,11 @@ class Cutoffs:
 
     With a ``frame`` the events are joined with it once (Spark and the databases broadcast the
     few cutoffs: at 100,000 members on Spark ``local[2]`` the risk features took half as long
-    as one pass per cutoff). Without one, each cutoff is its own filtered pass and the passes
-    are stacked (polars' streaming engine ran the join 2 to 11 times slower at 1 M members;
-    benchmarks in docs/benchmarks.md). Both give the same rows (the golden tests run both on
-    every engine)."""
+    as one pass per cutoff; polars' in-memory engine re-read an unkept source for every pass).
+    Without one, each cutoff is its own filtered pass and the passes are stacked (polars'
+    streaming engine ran the join 2 to 11 times slower at 1 M members; benchmarks in
+    docs/benchmarks.md). The backend says which it prefers (``stacks_passes``). Both give the
+    same rows (the golden tests run both on every engine)."""
 
     us: tuple[int, ...]
     frame: Frame | None = None

@@ -218,9 +218,9 @@ def _from_us(column: str) -> pl.Expr:
 
 def _cutoffs(community: Community, cutoffs: Sequence[datetime]) -> windows.Cutoffs:
     """The cutoffs (distinct, ascending) for the window queries: as a frame on the backend too
-    where the queries run in a database or on Spark, which join it once."""
+    where the engine joins the events with it rather than making a pass per cutoff."""
     us = tuple(to_us(c) for c in sorted(set(cutoffs)))
-    if not community.events.backend.pushdown:
+    if community.events.backend.stacks_passes:
         return windows.Cutoffs(us)
     frame = pl.DataFrame(
         {"cutoff": list(range(len(us))), "cutoff_us": list(us)},

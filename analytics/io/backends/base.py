@@ -52,6 +52,15 @@ class Backend(Protocol):
         their aggregated results cross the wire."""
         ...
 
+    @property
+    def stacks_passes(self) -> bool:
+        """Whether a query over several cutoffs runs faster as one filtered pass per cutoff,
+        stacked (polars' streaming engine, DuckDB), than as one join of the events with the
+        cutoffs (polars' in-memory engine, which re-reads an unkept source per pass; Spark and
+        the databases, which broadcast the few cutoffs); see
+        :class:`analytics.queries.windows.Cutoffs`."""
+        ...
+
     def table(self, name: str, *, row_numbers: bool = False) -> nw.LazyFrame[Any] | None:
         """The contract table ``name`` as stored (see the module conventions), or ``None`` when
         the source has no such table. With ``row_numbers``, a 1-based ``__row`` column gives each

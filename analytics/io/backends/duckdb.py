@@ -48,6 +48,7 @@ class DuckDBBackend:
 
     name = "duckdb"
     pushdown = False
+    stacks_passes = True
 
     def __init__(self, folder: Path, *, timestamp_columns: Mapping[str, tuple[str, ...]]) -> None:
         try:

@@ -232,6 +232,7 @@ class SparkBackend:
 
     name = "spark"
     pushdown = True
+    stacks_passes = False
 
     def __init__(self, folder: Path, *, master: str | None = None) -> None:
         self.folder = Path(folder)

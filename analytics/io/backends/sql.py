@@ -233,6 +233,10 @@ class SqlBackend:
     def pushdown(self) -> bool:
         return True
 
+    @property
+    def stacks_passes(self) -> bool:
+        return False
+
     def _activate(self) -> StandaloneSession:
         # SQLFrame (and narwhals' spark-like layer) look up "the" session: make it ours.
         setattr(_BaseSession, "_instance", self._session)  # noqa: B010 (class attribute typed None)
