@@ -286,6 +286,17 @@ def clustered_mean(seeds: list[int], values: npt.NDArray[np.float64]) -> tuple[f
     return mean, se
 
 
+def bias_and_coverage(rows: list[tuple[int, float, float]]) -> tuple[float, float, float, float]:
+    """Of estimates ``(seed, estimate - truth, standard error)``: the bias in points and the
+    coverage of the 95 % interval in percent, each with its Monte-Carlo SE clustered by seed."""
+    seeds = [s for s, _, _ in rows]
+    errors = np.asarray([e for _, e, _ in rows]) * 100
+    covered = np.asarray([abs(e) <= 1.96 * se for _, e, se in rows], dtype=np.float64)
+    bias, bias_se = clustered_mean(seeds, errors)
+    coverage, coverage_se = clustered_mean(seeds, covered * 100)
+    return bias, bias_se, coverage, coverage_se
+
+
 def report(
     title: str,
     results: Results,
@@ -307,11 +318,7 @@ def report(
             rows = results.get((item_class, name), [])
             if not rows:
                 continue
-            seeds = [s for s, _, _ in rows]
-            errors = np.asarray([e for _, e, _ in rows]) * 100
-            covered = np.asarray([abs(e) <= 1.96 * se for _, e, se in rows], dtype=np.float64)
-            bias, bias_se = clustered_mean(seeds, errors)
-            coverage, coverage_se = clustered_mean(seeds, covered * 100)
+            bias, bias_se, coverage, coverage_se = bias_and_coverage(rows)
             line = (
                 f"{item_class:<14} {name:<35} {len(rows):>5} {bias:>+6.2f} {bias_se:>5.2f} "
                 f"{coverage:>7.1f}% {coverage_se:>5.1f}"

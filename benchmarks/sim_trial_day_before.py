@@ -43,7 +43,7 @@ from analytics.queries.events import DAY_US, to_us
 from benchmarks.sim_impact_diagnose import demo_with_engagement
 from benchmarks.sim_trial_covariates import (
     Results,
-    clustered_mean,
+    bias_and_coverage,
     member_days,
     with_extra,
 )
@@ -152,13 +152,10 @@ def main() -> None:
         rows = results.get(("null (HR 1)", name), [])
         if not rows:
             continue
-        seeds = [s for s, _, _ in rows]
-        errors = np.asarray([e for _, e, _ in rows]) * 100
-        covered = np.asarray([abs(e) <= 1.96 * se for _, e, se in rows], dtype=np.float64)
-        bias, bias_se = clustered_mean(seeds, errors)
+        bias, bias_se, coverage, _ = bias_and_coverage(rows)
         print(
             f"{name:<45} {len(rows):>5} {bias:>+6.2f} {bias_se:>5.2f} "
-            f"{covered.mean():>7.1%} {1 - covered.mean():>7.1%}"
+            f"{coverage:>7.1f}% {100 - coverage:>7.1f}%"
         )
     print(f"\n{time.perf_counter() - started:.0f} s")
 
