@@ -75,22 +75,28 @@ def _stacked(frames: Iterable[Frame]) -> Frame:
 def _each(
     frame: Frame,
     cutoffs: Cutoffs,
-    keep: Callable[[nw.Expr, nw.Expr], nw.Expr],
-    keys: Sequence[str],
-    aggs: Sequence[nw.Expr],
+    rows: Callable[[Frame, nw.Expr, nw.Expr], Frame],
+    summary: Callable[[Frame, list[str]], Frame],
 ) -> Frame:
-    """Per cutoff: the rows of ``frame`` for which ``keep(position, cutoff_us)`` holds, grouped
-    by ``keys`` and aggregated by ``aggs``; with ``cutoff`` (the position) first."""
+    """Per cutoff: ``summary(rows(frame, position, cutoff_us), by)``, where ``rows`` keeps the
+    rows of the cutoff at ``position`` (``cutoff_us``) and ``summary`` groups them by ``by``
+    and its own keys; with ``cutoff`` (the position) first on a join, last when stacked."""
     if cutoffs.frame is not None:
-        return (
-            frame.join(cutoffs.frame, how="cross")
-            .filter(keep(nw.col("cutoff"), nw.col("cutoff_us")))
-            .group_by("cutoff", *keys)
-            .agg(*aggs)
-        )
+        joined = frame.join(cutoffs.frame, how="cross")
+        return summary(rows(joined, nw.col("cutoff"), nw.col("cutoff_us")), ["cutoff"])
     return _stacked(
-        frame.filter(keep(nw.lit(i), nw.lit(c))).group_by(*keys).agg(*aggs)
-        for i, c in enumerate(cutoffs.us)
+        summary(rows(frame, nw.lit(i), nw.lit(c)), []) for i, c in enumerate(cutoffs.us)
+    )
+
+
+def _grouped(
+    keep: Callable[[nw.Expr, nw.Expr], nw.Expr], keys: Sequence[str], aggs: Sequence[nw.Expr]
+) -> tuple[Callable[[Frame, nw.Expr, nw.Expr], Frame], Callable[[Frame, list[str]], Frame]]:
+    """The ``rows`` and ``summary`` of :func:`_each` for rows kept by ``keep(position,
+    cutoff_us)``, grouped by ``keys`` and aggregated by ``aggs``."""
+    return (
+        lambda f, i, c: f.filter(keep(i, c)),
+        lambda f, by: f.group_by(*by, *keys).agg(*aggs),
     )
 
 
@@ -115,9 +121,9 @@ def last_activity(activity: Frame, cutoffs: Cutoffs, kinds: Sequence[str] = ()) 
     return _each(
         per_bucket,
         cutoffs,
-        lambda i, _c: nw.col("bucket") <= i,
-        ["member_key"],
-        [nw.col(n).max() for n in names],
+        *_grouped(
+            lambda i, _c: nw.col("bucket") <= i, ["member_key"], [nw.col(n).max() for n in names]
+        ),
     )
 
 
@@ -146,7 +152,7 @@ def recent_counts(
     window = max(WINDOW_DAYS) * DAY_US
     a = nw.col("age_us")
 
-    def within(rows: Frame, cutoff_us: nw.Expr) -> Frame:
+    def within(rows: Frame, _i: nw.Expr, cutoff_us: nw.Expr) -> Frame:
         age = cutoff_us - t if anchor == "cutoff_us" else t - nw.col("joined_at_us")
         return rows.filter(t <= cutoff_us).with_columns(age.alias("age_us")).filter(a < window)
 
@@ -158,35 +164,24 @@ def recent_counts(
             for j, k in enumerate(kinds)
         ),
     ]
-    day = (t // DAY_US).alias("day")
+
+    def active_days(rows: Frame, by: list[str]) -> Frame:
+        return (
+            rows.filter(a < 28 * DAY_US)
+            .select(*by, "member_key", (t // DAY_US).alias("day"))
+            .unique()
+            .group_by(*by, "member_key")
+            .agg(nw.col("day").count().alias("active_days_28d"))
+        )
+
     recent = activity.filter(t <= cutoffs.us[-1])
     if anchor == "cutoff_us":
         recent = recent.filter(t > cutoffs.us[0] - window)
-    if cutoffs.frame is not None:
-        rows = within(
-            recent.select("member_key", "occurred_at_us", "joined_at_us", "kind").join(
-                cutoffs.frame, how="cross"
-            ),
-            nw.col("cutoff_us"),
-        )
-        counts = rows.group_by("cutoff", "member_key").agg(*counts_by)
-        days = (
-            rows.filter(a < 28 * DAY_US)
-            .select("cutoff", "member_key", day)
-            .unique()
-            .group_by("cutoff", "member_key")
-            .agg(nw.col("day").count().alias("active_days_28d"))
-        )
-        return counts, days
-    each = [within(recent, nw.lit(c)) for c in cutoffs.us]
-    return _stacked(rows.group_by("member_key").agg(*counts_by) for rows in each), _stacked(
-        rows.filter(a < 28 * DAY_US)
-        .select("member_key", day)
-        .unique()
-        .group_by("member_key")
-        .agg(nw.col("day").count().alias("active_days_28d"))
-        for rows in each
+    recent = recent.select("member_key", "occurred_at_us", "joined_at_us", "kind")
+    counts = _each(
+        recent, cutoffs, within, lambda f, by: f.group_by(*by, "member_key").agg(*counts_by)
     )
+    return counts, _each(recent, cutoffs, within, active_days)
 
 
 def since_joining(
@@ -206,7 +201,9 @@ def kind_counts(activity: Frame, cutoffs: Cutoffs) -> Frame:
         .agg(nw.col("member_key").count().alias("rows"))
     )
     return _each(
-        per_bucket, cutoffs, lambda i, _c: nw.col("bucket") <= i, ["kind"], [nw.col("rows").sum()]
+        per_bucket,
+        cutoffs,
+        *_grouped(lambda i, _c: nw.col("bucket") <= i, ["kind"], [nw.col("rows").sum()]),
     )
 
 
@@ -238,9 +235,11 @@ def proof_seen(exposures: Frame, items: Frame, cutoffs: Cutoffs) -> tuple[Frame,
     items_seen = _each(
         first,
         cutoffs,
-        lambda _i, c: nw.col("first_us") <= c,
-        ["member_key", "item_kind"],
-        [nw.col("item_id").count().alias("items")],
+        *_grouped(
+            lambda _i, c: nw.col("first_us") <= c,
+            ["member_key", "item_kind"],
+            [nw.col("item_id").count().alias("items")],
+        ),
     )
     per_bucket = (
         seen.filter(nw.col("item_kind") != "badge")
@@ -251,9 +250,9 @@ def proof_seen(exposures: Frame, items: Frame, cutoffs: Cutoffs) -> tuple[Frame,
     last = _each(
         per_bucket,
         cutoffs,
-        lambda i, _c: nw.col("bucket") <= i,
-        ["member_key"],
-        [nw.col("last_proof_us").max()],
+        *_grouped(
+            lambda i, _c: nw.col("bucket") <= i, ["member_key"], [nw.col("last_proof_us").max()]
+        ),
     )
     return items_seen, last
 

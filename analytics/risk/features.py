@@ -216,11 +216,16 @@ def _from_us(column: str) -> pl.Expr:
     return pl.from_epoch(pl.col(column), time_unit="us").dt.replace_time_zone("UTC")
 
 
-def _cutoffs(community: Community, cutoffs: Sequence[datetime]) -> windows.Cutoffs:
+def _cutoffs(
+    community: Community, cutoffs: Sequence[datetime], *, joined: bool | None = None
+) -> windows.Cutoffs:
     """The cutoffs (distinct, ascending) for the window queries: as a frame on the backend too
-    where the engine joins the events with it rather than making a pass per cutoff."""
+    where the events are joined with it rather than filtered once per cutoff (``joined``; by
+    default as the engine prefers)."""
     us = tuple(to_us(c) for c in sorted(set(cutoffs)))
-    if community.events.backend.stacks_passes:
+    if joined is None:
+        joined = not community.events.backend.stacks_passes
+    if not joined:
         return windows.Cutoffs(us)
     frame = pl.DataFrame(
         {"cutoff": list(range(len(us))), "cutoff_us": list(us)},
@@ -413,13 +418,7 @@ def _features(
             )  # fmt: skip
             for k in spec.proof_kinds:
                 proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_key", how="left")
-        members = members_keyed.filter(pl.col("joined_at") <= cutoff).select(
-            "member_id",
-            "member_key",
-            "joined_at",
-            pl.when(pl.col("left_at") <= cutoff).then(pl.col("left_at")).alias("left_at"),
-            *community.attributes,
-        )
+        members = _members_at(community, cutoff, members_keyed)
         out.append(_assemble(members, per_member, proof, cutoff, spec,
                              inactive_days=inactive_days, key="member_key"))  # fmt: skip
     return out

@@ -32,10 +32,16 @@ class KnownAt:
     attributes: tuple[str, ...]
 
 
-def _members_at(community: Community, cutoff: datetime) -> pl.DataFrame:
-    """The members who had joined by ``cutoff``, with departures known then."""
-    return community.members.filter(pl.col("joined_at") <= cutoff).select(
+def _members_at(
+    community: Community, cutoff: datetime, members: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The members who had joined by ``cutoff``, with departures known then. ``members``:
+    ``community.members`` with more columns (such as their keys), which are kept."""
+    frame = community.members if members is None else members
+    extra = [c for c in frame.columns if c not in community.members.columns]
+    return frame.filter(pl.col("joined_at") <= cutoff).select(
         "member_id",
+        *extra,
         "joined_at",
         pl.when(pl.col("left_at") <= cutoff).then(pl.col("left_at")).alias("left_at"),
         *community.attributes,

@@ -22,25 +22,16 @@ from analytics.errors import InputError
 from analytics.queries import windows
 from analytics.queries.events import to_us
 from analytics.risk import features_as_of
+from analytics.risk.features import _cutoffs as _risk_cutoffs
 from tests.analytics.queries.conftest import ENGINES, sorted_rows
 
 KINDS = ("post", "comment", "no such kind")
 
 
-#: Whether the window queries join the events with the cutoffs as a frame (as on Spark and
-#: the databases) or make one pass per cutoff (as on polars): set per test, both run everywhere.
-JOINED = {"value": False}
-
-
-def _cutoffs(c: Community) -> windows.Cutoffs:
-    us = tuple(to_us(c.as_of - timedelta(days=d)) for d in (200, 120, 45, 0))
-    if not JOINED["value"]:
-        return windows.Cutoffs(us)
-    frame = pl.DataFrame(
-        {"cutoff": list(range(len(us))), "cutoff_us": list(us)},
-        schema={"cutoff": pl.Int64, "cutoff_us": pl.Int64},
-    )
-    return windows.Cutoffs(us, c.backend_frame(frame))
+def _cutoffs(c: Community, joined: bool) -> windows.Cutoffs:
+    """Cutoffs joined with the events as a frame (as on Spark and the databases) or filtered
+    once per cutoff (as on polars): the tests run both on every engine."""
+    return _risk_cutoffs(c, [c.as_of - timedelta(days=d) for d in (200, 120, 45, 0)], joined=joined)
 
 
 def _items(c: Community) -> Any:
@@ -54,36 +45,36 @@ def _exposures(c: Community) -> Any:
     return exposures
 
 
-def _last(c: Community) -> list[Any]:
-    return [windows.last_activity(c.frames().activity(), _cutoffs(c), KINDS)]
+def _last(c: Community, joined: bool) -> list[Any]:
+    return [windows.last_activity(c.frames().activity(), _cutoffs(c, joined), KINDS)]
 
 
-def _recent(c: Community) -> list[Any]:
-    return list(windows.recent_counts(c.frames().activity(), _cutoffs(c), KINDS))
+def _recent(c: Community, joined: bool) -> list[Any]:
+    return list(windows.recent_counts(c.frames().activity(), _cutoffs(c, joined), KINDS))
 
 
-def _joining(c: Community) -> list[Any]:
-    return list(windows.since_joining(c.frames().activity(), _cutoffs(c), KINDS))
+def _joining(c: Community, joined: bool) -> list[Any]:
+    return list(windows.since_joining(c.frames().activity(), _cutoffs(c, joined), KINDS))
 
 
-def _kinds(c: Community) -> list[Any]:
-    return [windows.kind_counts(c.frames().activity(), _cutoffs(c))]
+def _kinds(c: Community, joined: bool) -> list[Any]:
+    return [windows.kind_counts(c.frames().activity(), _cutoffs(c, joined))]
 
 
-def _churn(c: Community) -> list[Any]:
+def _churn(c: Community, joined: bool) -> list[Any]:
     known = to_us(c.as_of - timedelta(days=90))
     return [windows.last_activity_at(c.frames().activity(), known)]
 
 
-def _proof(c: Community) -> list[Any]:
-    return list(windows.proof_seen(_exposures(c), _items(c), _cutoffs(c)))
+def _proof(c: Community, joined: bool) -> list[Any]:
+    return list(windows.proof_seen(_exposures(c), _items(c), _cutoffs(c, joined)))
 
 
-def _proof_kinds(c: Community) -> list[Any]:
-    return [windows.proof_kinds(_exposures(c), _items(c), _cutoffs(c).us[1])]
+def _proof_kinds(c: Community, joined: bool) -> list[Any]:
+    return [windows.proof_kinds(_exposures(c), _items(c), _cutoffs(c, joined).us[1])]
 
 
-QUERIES: dict[str, Callable[[Community], list[Any]]] = {
+QUERIES: dict[str, Callable[[Community, bool], list[Any]]] = {
     "last activity per cutoff": _last,
     "counts before the cutoffs": _recent,
     "counts after joining": _joining,
@@ -94,8 +85,13 @@ QUERIES: dict[str, Callable[[Community], list[Any]]] = {
 }
 
 
-def _run(c: Community, query: Callable[[Community], list[Any]]) -> list[pl.DataFrame]:
-    found = [c.events.with_ids(f) if "member_key" in f.columns else f for f in c.collect(*query(c))]
+def _run(
+    c: Community, query: Callable[[Community, bool], list[Any]], *, joined: bool = False
+) -> list[pl.DataFrame]:
+    found = [
+        c.events.with_ids(f) if "member_key" in f.columns else f
+        for f in c.collect(*query(c, joined))
+    ]
     return [sorted_rows(f.select(sorted(f.columns))) for f in found]
 
 
@@ -113,11 +109,7 @@ def test_window_query_equals_eager_polars(
     communities: dict[str, Community], engine: str, name: str, joined: bool
 ) -> None:
     expected = _run(communities["reference"], QUERIES[name])  # one pass per cutoff
-    JOINED["value"] = joined
-    try:
-        found = _run(communities[engine], QUERIES[name])
-    finally:
-        JOINED["value"] = False
+    found = _run(communities[engine], QUERIES[name], joined=joined)
     assert len(found) == len(expected)
     for e, f in zip(expected, found, strict=True):
         assert e.height > 0
