@@ -154,18 +154,25 @@ def trial_days(
     cum = np.cumsum(n)
     offset = np.repeat(np.where(starts > 0, cum[starts - 1], 0), lengths)
     before = cum - n - offset  # rows before the day
-    del n
     k = np.arange(len(member)) - group_start  # active days before this one
-    # rows in the 27 days before: running count before the day less that before day - 27
+    del offset, cum, group_start
+    # rows in the 27 days before: a rolling sum over the sorted member-day keys (the keys of
+    # two members lie 2**32 apart, so no window reaches another member); one linear pass, where
+    # a binary search per row took three times as long
     key = member * (1 << 32) + day
-    cut = np.searchsorted(key, key - 27, side="left")
-    before_cut = np.where(cut > group_start, cum[np.maximum(cut - 1, 0)], 0) - offset
-    del cut, offset, cum, group_start
+    window = (
+        pl.DataFrame({"key": key, "n": n})
+        .select(pl.col("n").rolling_sum_by("key", window_size="27i", closed="left"))
+        .to_series()
+        .fill_null(0)
+        .to_numpy()
+    )
+    del n
     previous = np.where(k > 0, np.r_[0, day[:-1]], join_day[member])
     history = np.empty((len(member), 6), dtype=np.int32)
     history[:, 0] = before
-    history[:, 1] = np.maximum(before - np.maximum(before_cut, 0), 0)
-    del before, before_cut
+    history[:, 1] = window
+    del before, window
     history[:, 2] = k
     history[:, 3] = day - previous
     history[:, 4] = day - join_day[member]
@@ -244,6 +251,13 @@ def _by_member_and_day(
     known = position >= 0
     if not known.all():
         position, day, n = position[known], day[known], n[known]
+    fits = len(day) and position.max() < 1 << 31 and day.max() - day.min() < 1 << 16
+    if fits and n.max() < 1 << 16:
+        # member, day (from the first) and count packed into one whole number and sorted as
+        # one column: four times as fast as sorting a frame of key and count
+        first = int(day.min())
+        packed = pl.Series((position << 32) | ((day - first) << 16) | n).sort().to_numpy()
+        return packed >> 32, ((packed >> 16) & 0xFFFF) + first, packed & 0xFFFF
     # sorted as one frame (key and count together): faster than an arg-sort and three gathers
     ordered = pl.DataFrame({"key": position * (1 << 32) + day, "n": n}).sort("key")
     key = ordered["key"].to_numpy()

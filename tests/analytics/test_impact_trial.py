@@ -18,6 +18,7 @@ from analytics.impact.item import _first_exposures
 from analytics.impact.trial import (
     TRIAL_COVARIATES,
     TrialDays,
+    _by_member_and_day,
     trial_days,
     trial_effect,
     views_compared,
@@ -158,3 +159,61 @@ def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
     x = days.features(np.arange(len(days.day)))
     assert x.shape == (len(days.day), len(days.names))
     assert np.allclose(x[:, :6], np.log1p(days.history))
+
+
+@pytest.mark.parametrize("busiest", [5, 70_000])
+def test_member_days_sorted_by_member_then_day(busiest: int) -> None:
+    """The member-days come back as positions, days and counts sorted by member, then day,
+    whether they fit the packed one-column sort (counts below 2**16) or not (a member-day of
+    70,000 rows, as a bot might make, takes the frame sort)."""
+    rng = np.random.default_rng(7)
+    keys = np.array([30, 10, 20, 40], dtype=np.int64)  # member keys; positions by key order
+    member_key = rng.choice(keys, size=200)
+    day = rng.integers(DAY0, DAY0 + 400, size=200)
+    pairs = np.unique(np.stack([member_key, day], axis=1), axis=0)
+    order = rng.permutation(len(pairs))
+    n = rng.integers(1, 9, size=len(pairs))
+    n[3] = busiest
+    found = pl.DataFrame({"member_key": pairs[order, 0], "day": pairs[order, 1], "n": n[order]})
+    keyed = pl.DataFrame({"member_key": np.sort(keys)}).with_row_index("_pos")
+    member, days, counts = _by_member_and_day(found, keyed)
+    expected = pl.DataFrame(
+        {"member": np.searchsorted(np.sort(keys), pairs[:, 0]), "day": pairs[:, 1], "n": n}
+    ).sort("member", "day")
+    assert member.tolist() == expected["member"].to_list()
+    assert days.tolist() == expected["day"].to_list()
+    assert counts.tolist() == expected["n"].to_list()
+    assert busiest in counts.tolist()
+
+
+def test_activity_in_the_27_days_before_has_sharp_edges(tmp_path: Path) -> None:
+    """Activity 27 days before a day counts towards its last-27-days covariate, 28 days before
+    does not, and nothing of another member ever does."""
+    folder = write_csvs(
+        tmp_path / "edges",
+        {
+            "members": "member_id,joined_at\na,2024-01-01\nb,2024-01-01\nz,2024-01-01\n",
+            "activity": (
+                "member_id,occurred_at,kind\n"
+                "a,2024-01-03T10:00:00Z,post\na,2024-01-04T09:00:00Z,post\n"
+                "a,2024-01-04T10:00:00Z,post\na,2024-01-31T10:00:00Z,post\n"
+                "b,2024-01-30T10:00:00Z,post\nb,2024-01-31T10:00:00Z,post\n"
+                "z,2024-12-31T10:00:00Z,post\n"
+            ),
+            "proof_items": "item_id,kind,title,published_at\np1,testimonial,One,2024-01-01\n",
+            "exposures": "member_id,item_id,occurred_at\nz,p1,2024-12-31T10:00:00Z\n",
+        },
+    )
+    community = load_community(open_source(folder))
+    days = trial_days(community, ImpactSettings(), _first_exposures(community))
+    assert days is not None
+    rows = {
+        (days.member_ids[m], int(d)): int(h[1])
+        for m, d, h in zip(days.member, days.day, days.history, strict=True)
+    }
+    jan31 = int(datetime(2024, 1, 31, tzinfo=UTC).timestamp()) // 86_400
+    # a: Jan 4 (27 days before Jan 31, two rows) counts, Jan 3 (28 days before) does not
+    assert rows[("a", jan31)] == 2
+    # b: only its own Jan 30, not a's rows
+    assert rows[("b", jan31)] == 1
+    assert rows[("b", jan31 - 1)] == 0
