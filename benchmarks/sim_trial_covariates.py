@@ -147,11 +147,11 @@ def history_columns(
     key = days.member.astype(np.int64) * (1 << 32) + days.day.astype(np.int64)
     before, _ = found.between(key, -(1 << 31), 0)
     # the member-days line up with the analysis's own: activity before the day is its first column
-    assert (before == days.history[:, 0]).all()
+    assert (before == days.history_matrix()[:, 0]).all()
     same_day, active = found.between(key, 0, 1)
     assert (active == 1).all()
     assert (same_day >= 1).all()
-    tenure = days.history[:, 4].astype(np.float64)
+    tenure = days.history_matrix()[:, 4].astype(np.float64)
     count_27, _ = found.between(key, -27, 0)
     count_7, active_7 = found.between(key, -7, 0)
     count_14, _ = found.between(key, -14, -7)
@@ -184,7 +184,7 @@ def history_columns(
 
 def flexible_columns(days: TrialDays) -> FloatArray:
     """Squares and pairwise products of the analysis's own history covariates (standardised)."""
-    h = np.log1p(days.history.astype(np.float64))
+    h = np.log1p(days.history_matrix().astype(np.float64))
     h = (h - h.mean(axis=0)) / np.where(h.std(axis=0) > 0, h.std(axis=0), 1.0)
     pairs = [h[:, i] * h[:, j] for i in range(h.shape[1]) for j in range(i, h.shape[1])]
     return np.column_stack(pairs)

@@ -68,12 +68,12 @@ def day_before(
     count_27, _ = found.between(key, -27, 0)
     previous_count, _ = found.between(key, -1, 0)
     assert (previous_count >= 1).all()  # active on the day before, by construction
-    history = days.history.copy()
+    history = days.history_matrix()
     history[:, 0] = before
     history[:, 1] = count_27
     history[:, 2] = active_before
     history[:, 3] = 1
-    history[:, 4] = days.history[:, 4] + 1
+    history[:, 4] += 1
     # other proof first seen before the new day
     seen = np.sort(
         (days.first_days["i"].cast(pl.Int64) * (1 << 32) + days.first_days["first_day"]).to_numpy()

@@ -69,7 +69,8 @@ class TrialDays:
     day: npt.NDArray[np.int32]
     #: per row: activity before the day, in the 27 days before it, active days before it,
     #: days since the previous active day (or joining), tenure in days, other proof seen before
-    history: npt.NDArray[np.int32]
+    #: (a matrix, or :class:`MemberDayHistory`, which computes the rows asked for)
+    history: npt.NDArray[np.int32] | MemberDayHistory
     #: per member: years joined after the first member, then the attribute dummies
     member_x: FloatArray
     names: tuple[str, ...]
@@ -82,6 +83,85 @@ class TrialDays:
         """The covariates (columns ``names``) of the member-days ``rows``."""
         history = np.log1p(self.history[rows].astype(np.float64))
         return np.hstack([history, self.member_x[self.member[rows]]])
+
+    def history_matrix(self) -> npt.NDArray[np.int32]:
+        """The whole-number history of every row (for studies; the trials use :meth:`features`)."""
+        return np.asarray(self.history[np.arange(len(self.member))])
+
+
+@dataclass(frozen=True)
+class MemberDayHistory:
+    """The whole-number history of member-days (columns as :attr:`TrialDays.history`), computed
+    for the rows asked for: a trial uses a few hundred thousand of tens of millions of
+    member-days, so the history of all of them (a 500 MB matrix at a million members, and
+    seconds of work) is never built.
+
+    ``key`` is each row's ``member * 2**32 + day``, sorted; ``cum`` the running activity count
+    to the end of the row's day (over all rows); ``first_row`` and ``offset`` per member: its
+    first row and the running count before it; ``seen`` the sorted first-exposure keys of all
+    members (the same packing) and ``seen_begins`` where each member's begin."""
+
+    key: npt.NDArray[np.int64]
+    cum: npt.NDArray[np.int64]
+    first_row: npt.NDArray[np.int64]
+    offset: npt.NDArray[np.int64]
+    join_day: npt.NDArray[np.int64]
+    seen: npt.NDArray[np.int64]
+    seen_begins: npt.NDArray[np.int64]
+
+    @classmethod
+    def build(
+        cls,
+        member: npt.NDArray[np.int64],
+        day: npt.NDArray[np.int64],
+        n: npt.NDArray[np.int64],
+        join_day: npt.NDArray[np.int64],
+        seen: npt.NDArray[np.int64],
+    ) -> MemberDayHistory:
+        """From the member-days (``member``, ``day``, activity count ``n``; sorted by member,
+        then day), each member's joining day and the sorted first-exposure keys."""
+        members = len(join_day)
+        cum = np.cumsum(n)
+        first_row = np.searchsorted(member, np.arange(members + 1, dtype=np.int64))
+        offset = np.where(first_row > 0, cum[np.maximum(first_row - 1, 0)], 0)
+        seen_begins = np.searchsorted(seen, np.arange(members, dtype=np.int64) << 32)
+        return cls(
+            key=member * (1 << 32) + day,
+            cum=cum,
+            first_row=first_row,
+            offset=offset,
+            join_day=join_day.astype(np.int64),
+            seen=seen,
+            seen_begins=seen_begins,
+        )
+
+    def __getitem__(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.int32]:
+        rows = np.asarray(rows, dtype=np.int64)
+        key = self.key[rows]
+        member, day = key >> 32, key & 0xFFFFFFFF
+        start = self.first_row[member]
+        before_day = self.cum[rows] - self.offset[member] - self._count(rows)  # rows before
+        # rows in the 27 days before: from the first row on or after day - 27 (never one of
+        # another member: keys of two members lie 2**32 apart)
+        cut = np.searchsorted(self.key, key - 27, side="left")
+        earlier = np.where(cut > start, self.cum[np.maximum(cut - 1, 0)] - self.offset[member], 0)
+        k = rows - start  # active days before this one
+        previous = np.where(
+            k > 0, self.key[np.maximum(rows - 1, 0)] & 0xFFFFFFFF, self.join_day[member]
+        )
+        history = np.empty((len(rows), 6), dtype=np.int32)
+        history[:, 0] = before_day
+        history[:, 1] = before_day - earlier
+        history[:, 2] = k
+        history[:, 3] = day - previous
+        history[:, 4] = day - self.join_day[member]
+        # other proof first seen before the day, less that of earlier members
+        history[:, 5] = np.searchsorted(self.seen, key, side="left") - self.seen_begins[member]
+        return history
+
+    def _count(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Activity on the rows' own days."""
+        return self.cum[rows] - np.where(rows > 0, self.cum[np.maximum(rows - 1, 0)], 0)
 
 
 @dataclass(frozen=True)
@@ -147,36 +227,6 @@ def trial_days(
     del alive
     if len(member) == 0:
         return None
-    # running counts per member (rows sorted by member, then day)
-    starts = np.flatnonzero(np.r_[True, member[1:] != member[:-1]])
-    lengths = np.diff(np.r_[starts, len(member)])
-    group_start = np.repeat(starts, lengths)
-    cum = np.cumsum(n)
-    offset = np.repeat(np.where(starts > 0, cum[starts - 1], 0), lengths)
-    before = cum - n - offset  # rows before the day
-    k = np.arange(len(member)) - group_start  # active days before this one
-    del offset, cum, group_start
-    # rows in the 27 days before: a rolling sum over the sorted member-day keys (the keys of
-    # two members lie 2**32 apart, so no window reaches another member); one linear pass, where
-    # a binary search per row took three times as long
-    key = member * (1 << 32) + day
-    window = (
-        pl.DataFrame({"key": key, "n": n})
-        .select(pl.col("n").rolling_sum_by("key", window_size="27i", closed="left"))
-        .to_series()
-        .fill_null(0)
-        .to_numpy()
-    )
-    del n
-    previous = np.where(k > 0, np.r_[0, day[:-1]], join_day[member])
-    history = np.empty((len(member), 6), dtype=np.int32)
-    history[:, 0] = before
-    history[:, 1] = window
-    del before, window
-    history[:, 2] = k
-    history[:, 3] = day - previous
-    history[:, 4] = day - join_day[member]
-    del k, previous
     # other proof first seen before the day: first exposures per member as sorted day keys
     first_days = (
         first.group_by("member_id", "item_id")
@@ -194,11 +244,7 @@ def trial_days(
         .sort()
         .to_numpy()
     )
-    # ... less those of earlier members: where each member's keys begin, looked up once per
-    # member (a million) rather than once per member-day (tens of millions)
-    member_begins = np.searchsorted(seen, np.arange(len(join_day), dtype=np.int64) << 32)
-    history[:, 5] = np.searchsorted(seen, key, side="left") - member_begins[member]
-    del key, seen
+    history = MemberDayHistory.build(member, day, n, join_day, seen)
     retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
     names = list(TRIAL_COVARIATES)
     member_x = [join_years.to_numpy().astype(np.float64)[:, None]]

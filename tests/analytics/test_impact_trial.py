@@ -143,7 +143,7 @@ def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
     assert days.names[:7] == TRIAL_COVARIATES
     rows = {
         (days.member_ids[m], int(d)): tuple(int(v) for v in h)
-        for m, d, h in zip(days.member, days.day, days.history, strict=True)
+        for m, d, h in zip(days.member, days.day, days.history_matrix(), strict=True)
     }
 
     def day(text: str) -> int:
@@ -156,9 +156,12 @@ def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
     assert rows[("b", day("2024-01-03"))] == (0, 0, 0, 2, 2, 0)
     assert ("b", day("2024-01-25")) not in rows  # after b left
     assert not any(m == "z" for m, _ in rows)  # z's day is too late for a decidable outcome
+    # rows asked for in any order get the same history as the whole matrix has for them
+    picked = np.array([2, 0, 1])
+    assert np.array_equal(days.history[picked], days.history_matrix()[picked])
     x = days.features(np.arange(len(days.day)))
     assert x.shape == (len(days.day), len(days.names))
-    assert np.allclose(x[:, :6], np.log1p(days.history))
+    assert np.allclose(x[:, :6], np.log1p(days.history_matrix()))
 
 
 @pytest.mark.parametrize("busiest", [5, 70_000])
@@ -209,7 +212,7 @@ def test_activity_in_the_27_days_before_has_sharp_edges(tmp_path: Path) -> None:
     assert days is not None
     rows = {
         (days.member_ids[m], int(d)): int(h[1])
-        for m, d, h in zip(days.member, days.day, days.history, strict=True)
+        for m, d, h in zip(days.member, days.day, days.history_matrix(), strict=True)
     }
     jan31 = int(datetime(2024, 1, 31, tzinfo=UTC).timestamp()) // 86_400
     # a: Jan 4 (27 days before Jan 31, two rows) counts, Jan 3 (28 days before) does not
