@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import narwhals.stable.v2 as nw
 import polars as pl
@@ -36,6 +36,8 @@ from analytics.personal import not_segments
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
 from analytics.queries.checks import EventCheck, activity_checks, problem_counts, problem_rows
 from analytics.queries.events import EventFrames, clean_id, to_us
+
+_T = TypeVar("_T")
 
 ROW = "__row"
 UTC_US = pl.Datetime("us", "UTC")
@@ -121,7 +123,7 @@ class Events:
         self.exposure_rows: int | None = None
         self._cache: dict[str, pl.DataFrame | None] = {}
         #: per-member results computed once and shared (see :meth:`Community.churn_status`)
-        self._derived: dict[Any, tuple[object, pl.DataFrame]] = {}
+        self._derived: dict[Any, tuple[object, Any]] = {}
         self._kept: tuple[nw.LazyFrame[Any] | None, nw.LazyFrame[Any] | None] | None = None
 
     def restricted(self, keys: pl.DataFrame, segments: Mapping[str, Sequence[str]]) -> Events:
@@ -322,7 +324,7 @@ class Community:
             ),
         )
 
-    def shared(self, key: Any, compute: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    def shared(self, key: Any, compute: Callable[[], _T]) -> _T:
         """``compute()``, computed once per ``key`` for this community's members and as-of time
         and shared by every analysis of it that asks for the same key."""
         # Kept on the events (this frozen community's mutable part) with the members and as-of
@@ -331,7 +333,7 @@ class Community:
         full_key = (key, self.as_of)
         found = self.events._derived.get(full_key)
         if found is not None and found[0] is self.members:
-            return found[1]
+            return cast(_T, found[1])
         frame = compute()
         self.events._derived[full_key] = (self.members, frame)
         return frame

@@ -127,13 +127,17 @@ def _tenure_days(
 
 def _own_rows(community: Community, landmark_days: int) -> pl.DataFrame:
     """Exposure rows per member and item before the member's landmark: ``member_id``,
-    ``item_id``, ``n``."""
-    exposures = community.frames().exposures()
-    assert exposures is not None
-    (found,) = community.collect(
-        exposures_before(exposures, offset_us=landmark_days * DAY_US, joined_until_us=None)
-    )
-    return community.events.with_ids(found)
+    ``item_id``, ``n`` (computed once per community and window, shared with the drill-downs)."""
+
+    def compute() -> pl.DataFrame:
+        exposures = community.frames().exposures()
+        assert exposures is not None
+        (found,) = community.collect(
+            exposures_before(exposures, offset_us=landmark_days * DAY_US, joined_until_us=None)
+        )
+        return community.events.with_ids(found)
+
+    return community.shared(("own_rows", landmark_days), compute)
 
 
 def _own_counts(own_rows: pl.DataFrame, population: Population) -> pl.DataFrame:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import polars as pl
@@ -103,7 +103,25 @@ def landmark_population(
     (``left_at``) before it and some activity in the ``recency_days`` before it. Deciding it
     from later signs of life would select on the outcome: a helpful item makes later activity
     likelier, so the unexposed would be filtered harder than the exposed.
+
+    Computed once per community and the settings it depends on, and shared: the estimate, its
+    drill-downs (one per item chosen) and the trials' comparisons ask for the same population.
     """
+    key = (
+        "landmark_population",
+        settings.landmark_days,
+        settings.horizon_days,
+        settings.inactive_days,
+        settings.recency_days,
+        settings.fixed_attributes,
+    )
+    shared = community.shared(key, lambda: _landmark_population(community, settings, early))
+    return shared if shared.settings == settings else replace(shared, settings=settings)
+
+
+def _landmark_population(
+    community: Community, settings: ImpactSettings, early: EarlyActivity | None
+) -> Population:
     landmark = timedelta(days=settings.landmark_days)
     horizon = timedelta(days=settings.landmark_days + settings.horizon_days)
     decidable_by = community.as_of - timedelta(days=settings.inactive_days)

@@ -23,9 +23,11 @@ from analytics.impact import (
     landmark_population,
     with_trials,
 )
+from analytics.impact import population as population_module
 from analytics.impact.detail import item_detail
 from analytics.impact.item import _exclude_own
 from analytics.impact.model import OTHER_EXPOSURES, OTHER_ITEMS
+from analytics.impact.population import _landmark_population
 from analytics.impact.verdicts import verdict_reason
 from analytics.io import open_source
 from analytics.vocabulary import FEATURES, label
@@ -340,11 +342,43 @@ def test_one_early_activity_job_serves_every_population_exactly(demo: Community)
     settings = [ImpactSettings(inactive_days=d) for d in (14, 30, 60)]
     early = early_activity_by(demo, 30, [_joined_until(demo, s) for s in settings])
     for s in settings:
-        alone = landmark_population(demo, s)
-        shared = landmark_population(demo, s, early=early)
+        # computed afresh both ways (landmark_population itself shares one per settings)
+        alone = _landmark_population(demo, s, None)
+        shared = _landmark_population(demo, s, early)
         assert shared.covariates == alone.covariates
         assert shared.frame.equals(alone.frame)
     assert len({len(p) for p in early.kinds.values()}) >= 1
+
+
+def test_the_population_is_computed_once_per_settings_it_depends_on(
+    demo_folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The estimate and every drill-down share one population per community and the settings
+    that decide it; other such settings, or another community, get their own."""
+    community = load_community(open_source(demo_folder))
+    first = landmark_population(community, ImpactSettings())
+    # settings the population does not depend on: the same frame, their own settings
+    again = landmark_population(community, ImpactSettings(trials=False, error_control="fdr"))
+    assert again.frame is first.frame
+    assert again.settings == ImpactSettings(trials=False, error_control="fdr")
+    recent = landmark_population(community, ImpactSettings(recency_days=3))
+    assert recent.frame is not first.frame
+    assert recent.frame["present_at_landmark"].sum() < first.frame["present_at_landmark"].sum()
+    other = load_community(open_source(demo_folder))
+    assert landmark_population(other, ImpactSettings()).frame is not first.frame
+    # the drill-downs read the shared population rather than computing their own
+    computed: list[ImpactSettings] = []
+
+    def counted(community: Community, settings: ImpactSettings, early: object) -> object:
+        computed.append(settings)
+        return _landmark_population(community, settings, early)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(population_module, "_landmark_population", counted)
+    for item in ("p001", "p002"):
+        assert item_detail(community, item).curves.height > 0
+    assert computed == []
+    item_detail(community, "p001", ImpactSettings(horizon_days=60))
+    assert [s.horizon_days for s in computed] == [60]
 
 
 def test_population_is_decided_only_by_what_is_known_at_the_landmark(demo: Community) -> None:
