@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -154,11 +155,45 @@ def overview_kpis(
 ) -> list[Kpi]:
     """Members, new members, active members, churned members and 90-day retention for
     ``period``, each with its value in the previous period of equal length."""
+    (kpis,) = overview_kpis_of(community, [period], inactive_days=inactive_days)
+    return kpis
+
+
+def overview_kpis_of(
+    community: Community,
+    periods: Sequence[Period],
+    *,
+    inactive_days: int = DEFAULT_INACTIVE_DAYS,
+) -> list[list[Kpi]]:
+    """:func:`overview_kpis` of each of ``periods``, with the active members of every period
+    and the one before it counted in one pass over the activity (the weekly review compares a
+    week with the four before it: one pass rather than five)."""
     status = community.churn_status(inactive_days).join(
         community.members.select("member_id", "left_at"), on="member_id"
     )
+    ends = sorted({end for p in periods for end in (p.end, p.previous().end)})
+    counted = dict(zip(ends, _active(community, *ends), strict=True))
+    return [
+        _kpis(
+            community,
+            status,
+            period,
+            (counted[period.end], counted[period.previous().end]),
+            inactive_days=inactive_days,
+        )
+        for period in periods
+    ]
+
+
+def _kpis(
+    community: Community,
+    status: pl.DataFrame,
+    period: Period,
+    active: tuple[int, int],
+    *,
+    inactive_days: int,
+) -> list[Kpi]:
     previous = period.previous()
-    active = _active(community, period.end, previous.end)
     as_of = community.as_of
     churn_known = churn_status(period.end, as_of=as_of, inactive_days=inactive_days)
     previous_churn_known = churn_status(previous.end, as_of=as_of, inactive_days=inactive_days)

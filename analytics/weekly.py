@@ -46,7 +46,7 @@ from analytics.milestones import (
     MilestoneSettings,
     estimate_milestones,
 )
-from analytics.overview import RETENTION_DAYS, Kpi, KpiName, overview_kpis
+from analytics.overview import RETENTION_DAYS, Kpi, KpiName, overview_kpis_of
 from analytics.periods import Period
 from analytics.stats import p_text, wilson_interval
 from analytics.vocabulary import quoted
@@ -462,16 +462,12 @@ def weekly_review(
 
     if community.keep_events():
         report("Kept the activity rows in compact form for the many queries ahead", 0.0)
-    report("Key figures of the week and the week before", 0.0)
-    kpis = overview_kpis(community, period, inactive_days=inactive_days)
-    history: list[list[Kpi]] = []
-    for k in range(AVERAGE_WEEKS, 0, -1):
-        report(f"Key figures of the week {week_label(monday - k * _ONE_WEEK)}", 0.05)
-        history.append(
-            overview_kpis(
-                community, week_period(monday - k * _ONE_WEEK), inactive_days=inactive_days
-            )
-        )
+    report(f"Key figures of the week and the {AVERAGE_WEEKS} weeks before", 0.05)
+    kpis, *history = overview_kpis_of(
+        community,
+        [period, *(week_period(monday - k * _ONE_WEEK) for k in range(AVERAGE_WEEKS, 0, -1))],
+        inactive_days=inactive_days,
+    )
     comparisons = tuple(
         _comparison(kpi, [h[i] for h in history]) for i, kpi in enumerate(kpis)
     )  # fmt: skip

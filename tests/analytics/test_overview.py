@@ -12,7 +12,7 @@ from analytics.community import Community, load_community
 from analytics.growth import milestones_in, signup_series
 from analytics.io import open_source
 from analytics.known import Knowable, churn_known_from, churn_status, not_known_text, period_status
-from analytics.overview import kpi_frame, overview_kpis
+from analytics.overview import kpi_frame, overview_kpis, overview_kpis_of
 from analytics.periods import Period
 from analytics.stats import wilson_interval
 from tests.conftest import T0
@@ -112,6 +112,41 @@ def test_kpis_match_a_hand_count(community: Community, first: date, last: date) 
     else:
         assert retention.value is None
         assert retention.ci is None
+
+
+def test_kpis_of_many_periods_match_a_hand_count_in_one_pass(
+    community: Community, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The key figures of several periods (overlapping, adjacent, in any order) are each what
+    the hand count gives, and their active members come from one pass over the activity."""
+    periods = [
+        Period.from_dates(date(2024, 4, 1), date(2024, 6, 15), as_of=community.as_of),
+        Period.from_dates(date(2024, 2, 1), date(2024, 4, 30), as_of=community.as_of),
+        Period.from_dates(date(2024, 3, 1), date(2024, 3, 31), as_of=community.as_of),
+    ]
+    passes: list[int] = []
+    collect = type(community).collect
+
+    def counted(self: Community, *frames: object) -> list[pl.DataFrame]:
+        passes.append(len(frames))
+        return collect(self, *frames)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(type(community), "collect", counted)
+    found = overview_kpis_of(community, periods)
+    assert passes == [1]
+    for period, kpis in zip(periods, found, strict=True):
+        by_key = {k.key: k for k in kpis}
+        want = _expected(period, community.as_of)
+        assert (by_key["active_members"].value, by_key["active_members"].previous) == (
+            want["active"],
+            want["active_prev"],
+        )
+        assert (by_key["members"].value, by_key["new_members"].value) == (
+            want["members"],
+            want["new"],
+        )
+        assert by_key["churned"].value == want["churned"]
+        assert by_key["retention_90d"].n == want["eligible"]
 
 
 def test_kpi_change_and_export_frame(community: Community) -> None:
