@@ -253,6 +253,7 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    started = time.perf_counter()
     try:
         for _ in range(240):
             try:
@@ -260,6 +261,7 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
                 break
             except OSError:
                 time.sleep(0.5)
+        print(f"Server ready {time.perf_counter() - started:.1f} s after its start\n")
         print("| page | first visit | warm revisit |\n| --- | --- | --- |")
         with sync_playwright() as p:
             browser = p.chromium.launch(

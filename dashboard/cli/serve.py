@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     if args.engine:
         env[ENV_ENGINE] = args.engine
     command = [
-        sys.executable, "-m", "streamlit", "run", str(APP_PATH),
+        # Streamlit's command line, after the analysis modules are imported (dashboard.server)
+        sys.executable, "-m", "dashboard.server", "run", str(APP_PATH),
         "--server.headless", "true",
         "--server.port", str(args.port),
         "--server.address", args.host,

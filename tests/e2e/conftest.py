@@ -53,9 +53,9 @@ def serve_app(
     env: dict[str, str] | None = None,
     args: Sequence[str] = (),
 ) -> Iterator[str]:
-    """``streamlit run`` on ``source`` on a free port (or ``port``); yields its address and stops
-    exactly that process afterwards. ``env`` and ``args`` add to the server's environment and
-    command line (e.g. ``--secrets.files``)."""
+    """``streamlit run`` (through :mod:`dashboard.server`) on ``source`` on a free port (or
+    ``port``); yields its address and stops exactly that process afterwards. ``env`` and
+    ``args`` add to the server's environment and command line (e.g. ``--secrets.files``)."""
     port = port or _free_port()
     env = {
         **os.environ,
@@ -64,7 +64,9 @@ def serve_app(
         **(env or {}),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
+        # as `proofboard dashboard` starts it: Streamlit's command line after the analyses'
+        # imports (dashboard/server.py)
+        [sys.executable, "-m", "dashboard.server", "run", str(REPO / "dashboard" / "app.py"),
          "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1", *args],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
