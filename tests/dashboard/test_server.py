@@ -30,10 +30,7 @@ def test_analyses_are_imported_before_streamlit_runs_and_without_it() -> None:
         "except SystemExit as stop:\n"
         "    print(stop.code, seen['argv'], seen['loaded'])\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert out == (
+    assert _printed(probe) == (
         "0 ['run', 'dashboard/app.py', '--server.port', '9'] "
         "['sklearn', 'scipy.stats', 'plotly.graph_objects', 'analytics.impact', 'analytics.risk']"
     )
@@ -48,7 +45,11 @@ def test_the_preloaded_modules_do_not_import_streamlit() -> None:
         "    importlib.import_module(name)\n"
         "print(sorted(m for m in sys.modules if m == 'streamlit' or m.startswith('streamlit.')))\n"
     )
-    out = subprocess.run(
+    assert _printed(probe) == "[]"
+
+
+def _printed(probe: str) -> str:
+    """What ``probe`` prints, run by this Python in a process of its own at the repository."""
+    return subprocess.run(
         [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert out == "[]"
