@@ -299,20 +299,9 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
                 if target.get_attribute("aria-selected") == "true":
                     # the session kept the tab open: another tab first, or the click would
                     # start no rerun and the figure would be the wait's 3 s timeout
-                    other = page.locator('[role="tab"][aria-selected="false"]').first
-                    _watch_reruns(page)
-                    other.click()
-                    with contextlib.suppress(Exception):
-                        page.wait_for_function("() => window.__proofboardRan", timeout=3_000)
-                    _drawn(page)
-                _watch_reruns(page)
+                    _click_tab(page, page.locator('[role="tab"][aria-selected="false"]').first)
                 start = time.perf_counter()
-                target.click()
-                # the rerun the click starts, however short (a poll for the running state can
-                # miss it and then waited its whole 3 s timeout)
-                with contextlib.suppress(Exception):
-                    page.wait_for_function("() => window.__proofboardRan", timeout=3_000)
-                _drawn(page)
+                _click_tab(page, target)
                 print(f"| {path} | {time.perf_counter() - start:.1f} s |", flush=True)
             browser.close()
         rss = _rss_gib(server.pid)
@@ -342,6 +331,16 @@ def _watch_reruns(page: Any) -> None:
             }).observe(app, {attributes: true});
         }"""
     )
+
+
+def _click_tab(page: Any, tab: Any) -> None:
+    """Click ``tab`` and wait until the rerun the click starts, however short, has drawn the
+    page (a poll for the running state can miss a short rerun and then waits its whole 3 s)."""
+    _watch_reruns(page)
+    tab.click()
+    with contextlib.suppress(Exception):
+        page.wait_for_function("() => window.__proofboardRan", timeout=3_000)
+    _drawn(page)
 
 
 def _navigate(page: Any, base: str, path: str) -> None:

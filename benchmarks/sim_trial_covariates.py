@@ -36,7 +36,6 @@ on a busy 2-core machine, against 20-40 s with the default threads there.)
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import defaultdict
 from dataclasses import dataclass, fields
@@ -51,7 +50,7 @@ from analytics.impact.model import FloatArray
 from analytics.impact.trial import TrialDays, trial_arms, trial_effect
 from analytics.queries.events import DAY_US
 from benchmarks.sim_impact_diagnose import demo_with_engagement
-from benchmarks.sim_trial_diagnose import member_engagement, trial_inputs
+from benchmarks.sim_trial_diagnose import member_engagement, seed_options, trial_inputs
 
 Ints = npt.NDArray[np.int64]
 
@@ -339,10 +338,7 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=30)
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--first-seed", type=int, default=1)
+    parser = seed_options(__doc__, seeds=30)
     parser.add_argument(
         "--every", type=int, default=0, help="also print the table every so many seeds"
     )

@@ -27,7 +27,6 @@ The estimator (``analytics.impact.trial.trial_effect``) is used unchanged.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections import defaultdict
 from dataclasses import replace
@@ -47,7 +46,7 @@ from benchmarks.sim_trial_covariates import (
     member_days,
     with_extra,
 )
-from benchmarks.sim_trial_diagnose import trial_inputs
+from benchmarks.sim_trial_diagnose import seed_options, trial_inputs
 
 ANALYSIS = "the analysis (active on the day)"
 DAY_BEFORE = "active the day before"
@@ -132,11 +131,7 @@ def run_seed(seed: int, members: int, settings: ImpactSettings, results: Results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--first-seed", type=int, default=1)
-    args = parser.parse_args()
+    args = seed_options(__doc__, seeds=20).parse_args()
     settings = ImpactSettings()
     results: Results = defaultdict(list)
     started = time.perf_counter()

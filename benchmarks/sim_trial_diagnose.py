@@ -88,12 +88,18 @@ def run_seed(seed: int, members: int, settings: ImpactSettings, results: Results
             shifts[item_class].append(effects[True] - effects[False])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seeds", type=int, default=30)
+def seed_options(description: str | None, *, seeds: int) -> argparse.ArgumentParser:
+    """The trial studies' command line: ``--seeds`` (default ``seeds``), ``--members`` per
+    seed and ``--first-seed``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seeds", type=int, default=seeds)
     parser.add_argument("--members", type=int, default=10_000)
     parser.add_argument("--first-seed", type=int, default=1)
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = seed_options(__doc__, seeds=30).parse_args()
     settings = ImpactSettings()
     results: Results = defaultdict(list)
     shifts: dict[str, list[float]] = defaultdict(list)
