@@ -271,13 +271,13 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
                       "--disable-sync", "--no-first-run"],
             )  # fmt: skip
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            first: dict[str, float] = {}
+            first: list[float] = []  # by position: a page may be listed twice
             for path in pages:  # a new session per page: navigation from the address bar
                 start = time.perf_counter()
                 page.goto(f"{base}/{path}", wait_until="domcontentloaded")
                 _drawn(page)
-                first[path] = time.perf_counter() - start
-            for path in pages:
+                first.append(time.perf_counter() - start)
+            for path, first_visit in zip(pages, first, strict=True):
                 # a warm revisit: from another page, back to this one as a user does (its
                 # link in the sidebar, same session); a page with a query (a tab) is reloaded
                 other = pages[0] if path != pages[0] else pages[-1]
@@ -286,7 +286,7 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
                 _navigate(page, base, path)
                 warm = time.perf_counter() - start
                 name = path or "overview"
-                print(f"| {name} | {first[path]:.1f} s | {warm:.1f} s |", flush=True)
+                print(f"| {name} | {first_visit:.1f} s | {warm:.1f} s |", flush=True)
             tabs = [path for path in pages if "?tab=" in path]
             if tabs:
                 # a tab opened again as a user does: its page open on another tab (same
