@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import numpy.typing as npt
@@ -83,7 +83,7 @@ Shifts = dict[tuple[str, str], list[tuple[int, float]]]
 class ExtraDays(TrialDays):
     """The trial days with more covariate columns per row (member-day), after the analysis's."""
 
-    extra: FloatArray
+    extra: FloatArray = field(kw_only=True)
 
     def features(self, rows: npt.NDArray[np.intp]) -> FloatArray:
         return np.hstack([super().features(rows), self.extra[rows]])

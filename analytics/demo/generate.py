@@ -424,25 +424,33 @@ def _known_at_landmark(
     window = (since_join >= _LANDMARK_DAYS - _RECENCY_DAYS) & (since_join < _LANDMARK_DAYS)
     active_before = np.zeros(len(people.join), dtype=bool)
     active_before[activity.member[window]] = True
+    active_days, first_us = _active_days(activity, days)
     return _KnownAtLandmark(
         active_before=active_before,
         left=members_table["left_at"].is_not_null().to_numpy(),
         seen_known=members_table["last_seen_at"].is_not_null().to_numpy(),
         rate=_ACTIVITY_RATE * activity_scale * people.engagement**_ACTIVITY_ENGAGEMENT_EXPONENT,
         views_are_visits=views == "visits",
-        active_days=_active_days(activity, days),
+        active_days=active_days,
+        first_activity_us=first_us,
     )
 
 
-def _active_days(activity: _Activity, days: int) -> npt.NDArray[np.int64]:
+def _active_days(
+    activity: _Activity, days: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """The member-days with activity as the activity table dates them (the calendar day of the
     clipped UTC microsecond timestamp, whole days since the start): sorted unique keys
-    ``member * 2**32 + day``."""
-    day = _period_us(activity.time, days) // _US_PER_DAY
-    keys = activity.member.astype(np.int64) * (1 << 32) + day
-    if len(keys) and np.all(keys[1:] >= keys[:-1]):  # rows sorted by member and time: no sort
-        return keys[np.r_[True, keys[1:] != keys[:-1]]]
-    return np.unique(keys)
+    ``member * 2**32 + day``, and each one's first activity (microseconds since the start)."""
+    us = _period_us(activity.time, days)
+    keys = activity.member.astype(np.int64) * (1 << 32) + us // _US_PER_DAY
+    if not (len(keys) and np.all(keys[1:] >= keys[:-1]) and np.all(
+        (keys[1:] != keys[:-1]) | (us[1:] >= us[:-1])
+    )):  # fmt: skip
+        order = np.lexsort((us, keys))  # rows not sorted by member and time
+        keys, us = keys[order], us[order]
+    first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
+    return keys[first], us[first]
 
 
 def _ignore_progress(step: str, fraction: float) -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-DEMO_VERSION = "2.0.0"  # 2: views happen during visits
+DEMO_VERSION = "2.1.0"  # 2: views happen during visits; 2.1: the trials' truth at time zero
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

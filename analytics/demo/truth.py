@@ -45,6 +45,7 @@ from analytics.demo.milestones import (
 )
 from analytics.demo.model import _US_PER_DAY, DEMO_VERSION, FloatArray, _Item, _Milestone
 from analytics.demo.signups import _ANNUAL_GROWTH, _WEEKDAY_FACTOR
+from analytics.demo.tables import _period_us
 
 # --- truth ---------------------------------------------------------------------------------
 _LANDMARK_DAYS = 30
@@ -67,7 +68,10 @@ class _KnownAtLandmark:
 
     ``active_days`` (for the sequential trials' truth): the member-days with activity, as sorted
     unique keys ``member * 2**32 + day`` (``day`` the calendar day of the activity table's
-    timestamp, whole days since the start); ``None`` when not recorded (no trial truth)."""
+    timestamp, whole days since the start); ``None`` when not recorded (no trial truth).
+    ``first_activity_us``: each of those member-days' first activity, as the activity table
+    dates it (whole microseconds since the start); ``None`` to leave the trials' time zero out
+    (every exposure on an active day counts)."""
 
     active_before: npt.NDArray[np.bool_]
     left: npt.NDArray[np.bool_]
@@ -75,6 +79,7 @@ class _KnownAtLandmark:
     rate: FloatArray
     views_are_visits: bool = True
     active_days: npt.NDArray[np.int64] | None = None
+    first_activity_us: npt.NDArray[np.int64] | None = None
 
 
 def _iso(start_dt: datetime, day: float) -> str:
@@ -404,13 +409,15 @@ def _trial_population(
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.int64]]:
     """The members a sequential trial counts as newly exposed to an item, and their trial days.
 
-    As :func:`analytics.impact.trial.trial_days` and ``trial_effect`` define them (grace period
-    ``_TRIAL_GRACE_DAYS`` = 1, the day itself): the member's first exposure to the item
+    As :func:`analytics.impact.trial.trial_days` and ``trial_arms`` define them (grace period
+    ``_TRIAL_GRACE_DAYS`` = 1: time zero): the member's first exposure to the item
     (`first_at`, days since the start; inf if never) happened while alive and within the period,
     on a calendar day ``d`` on which the member has an activity row (``known.active_days``; with
-    views during visits the view itself is one), with no explicit departure recorded before the
-    start of ``d``, ``d`` not before the item's publication day, and the outcome decidable: the
-    whole day ``d`` ends at least ``_HORIZON_DAYS + _INACTIVE_DAYS`` days before the as-of time.
+    views during visits the view itself is one), at or before the first of them
+    (``known.first_activity_us``, as the tables date both), with no explicit departure recorded
+    before the start of ``d``, ``d`` not before the item's publication day, and the outcome
+    decidable: the whole day ``d`` ends at least ``_HORIZON_DAYS + _INACTIVE_DAYS`` days before
+    the as-of time.
 
     The as-of time is the one the analysis takes when it is not given one, the data's latest
     timestamp: it falls in the period's last day (timestamps are clipped before the end of the
@@ -434,6 +441,9 @@ def _trial_population(
         key = who.astype(np.int64) * (1 << 32) + day[who]
         at = np.minimum(np.searchsorted(known.active_days, key), len(known.active_days) - 1)
         population[who[known.active_days[at] != key]] = False
+        if known.first_activity_us is not None:
+            late = _period_us(first_at[who], days) > known.first_activity_us[at]
+            population[who[late]] = False
     elif known.active_days is not None:
         population[:] = False
     return population, day
@@ -457,18 +467,20 @@ def _trial_att(
 ) -> dict[str, Any]:
     """The effect the sequential trials estimate, by coupled counterfactual re-simulation.
 
-    Population (:func:`_trial_population`): the members newly exposed to the item on an active
-    day whose trial outcome is decidable, each at that trial day ``d`` (the calendar day of the
-    first exposure). Value: the mean recorded retention at ``d + _HORIZON_DAYS``
-    (:func:`_recorded_retention` read there) minus the mean in the counterfactual where that
-    first view did not happen and the item's first view is instead the next one the view process
-    produces from the end of the grace period (the start of day ``d + 1``) on (a fresh Exp(1)
-    from `rng`, one draw per member of the block, inverted by `_first_view_from`): what the
-    members active that day and not yet exposed, the trial's controls, stand for. The lifetime is
-    re-simulated from the exposure time ``t0`` with the member's own Exp(1) draw less the hazard
-    used up by then (``H(t0) + H_cf(T) - H_cf(t0) = E``); other items, everything before ``t0``
-    and the recording (``last_seen_at`` known or not) unchanged. Items without effect (hazard
-    ratio 1) have value 0 (and `rng` None: nothing drawn).
+    Population (:func:`_trial_population`): the members newly exposed to the item at time zero
+    (their first activity of an active day) whose trial outcome is decidable, each at that trial
+    day ``d`` (the calendar day of the first exposure). Value: the mean recorded retention at
+    ``d + _HORIZON_DAYS`` (:func:`_recorded_retention` read there) minus the mean in the
+    counterfactual where that first view did not happen and the item's first view is instead the
+    next one the view process produces after it (a fresh Exp(1) from `rng`, one draw per member
+    of the block, inverted by `_first_view_from`): what the trial's controls, active that day and
+    not exposed by their first activity, stand for (they may still meet the item later that
+    day). Without ``known.first_activity_us`` (every exposure on an active day counts) the
+    next view comes from the end of the grace period (the start of day ``d + 1``) on instead.
+    The lifetime is re-simulated from the exposure time ``t0`` with the member's own Exp(1)
+    draw less the hazard used up by then (``H(t0) + H_cf(T) - H_cf(t0) = E``); other items,
+    everything before ``t0`` and the recording (``last_seen_at`` known or not) unchanged. Items
+    without effect (hazard ratio 1) have value 0 (and `rng` None: nothing drawn).
 
     `first_at`: the first exposures in days since the start (`first_since_join` plus joining,
     as the generator drew them, so the trial day is the tables' own).
@@ -490,7 +502,12 @@ def _trial_att(
         return result
     x = rng.standard_exponential(len(join))
     who = np.flatnonzero(population)
-    after = np.maximum((day[who] + _TRIAL_GRACE_DAYS).astype(np.float64), item.published)
+    if known.first_activity_us is not None:
+        # time zero: a control may meet the item later that day, so the view moves to the
+        # next one the process brings after the removed one
+        after = np.maximum(first_at[who, column], item.published)
+    else:
+        after = np.maximum((day[who] + _TRIAL_GRACE_DAYS).astype(np.float64), item.published)
     exposed_at = first_since_join[who, column]
     end = day[who] + float(_HORIZON_DAYS) - join[who]
     result["value"] = _coupled_difference(

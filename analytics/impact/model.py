@@ -61,8 +61,11 @@ class ImpactSettings:
     #: analysts screening many items)
     error_control: ErrorControl = "per_item"
     #: Sequential trials (second view): a member is "newly exposed" on an active day when first
-    #: exposed within this many days from the start of it (1: that same day)
+    #: exposed at or before their first activity of the day (1, time zero), or, above 1, before
+    #: the start of the day this many days later
     trial_grace_days: int = 1
+    #: the trials also adjust for the calendar: indicators of periods of this many days (0: no)
+    trial_period_days: int = 14
     #: unexposed member-days sampled per exposed one (weighted back), and at most this many rows
     trial_controls_per_exposed: int = 5
     trial_max_rows: int = 40_000
@@ -85,6 +88,8 @@ class ImpactSettings:
             raise InputError("min_group_size must be at least 2 members.")
         if self.trial_grace_days < 1 or self.trial_controls_per_exposed < 1:
             raise InputError("trial_grace_days and trial_controls_per_exposed must be at least 1.")
+        if self.trial_period_days < 0:
+            raise InputError("trial_period_days must be 0 (no calendar adjustment) or more.")
         if self.error_control not in ERROR_CONTROLS:
             raise InputError(
                 f"error_control must be 'per_item' (Holm) or 'fdr' (Benjamini–Hochberg), got "

@@ -1,15 +1,29 @@
 """Second view: sequential trial emulation, one trial per calendar day.
 
-For each day ``d`` and item, the trial compares members *newly exposed that day* (first exposure
-to the item within ``trial_grace_days`` from the start of day ``d``) with members *active that
-day who were not yet exposed*, weighted on their history up to that day (activity before ``d``:
-all of it, the last 28 days, active days, days since the previous active day; tenure; other
-proof seen before ``d``; join time; attributes fixed at signup). The outcome is being retained
-``horizon_days`` after the start of day ``d``, counted only for days whose outcome is decidable
-(``inactive_days`` quiet days after the horizon before the as-of time). Trials are pooled: a
-member active on many days takes part in many trials, as a control until exposed, so the 95 %
-interval is cluster-robust by member (the sum of each member's influence terms), never the naive
-one that treats every member-day as independent.
+For each day ``d`` and item, the trial starts for each member active that day at their first
+activity of the day (time zero, when every arm's eligibility is known). It compares members
+*newly exposed at time zero* (first exposure to the item at or before that first activity: the
+day's first visit came with the item) with members *not exposed by then* (not exposed before,
+nor at their first activity; one who meets the item later that day is a control of that day),
+weighted on their history up to that day (activity before ``d``: all of it, the last 28 days,
+active days, days since the previous active day; tenure; other proof seen before ``d``; join
+time; attributes fixed at signup) and on the calendar: indicators of the ``trial_period_days``
+period the day falls in (an item's first views bunch up while it is new). With
+``trial_grace_days`` above 1, a first exposure at any time before the start of day
+``d + trial_grace_days`` counts as newly exposed instead.
+
+Why time zero: a control counts because it was active at *some* moment of the day, a member
+exposed at some moment of the day because it met the item then. The more often a member comes
+by, the likelier the item is among the day's visits, while "active that day" saturates, so
+comparing every exposure of the day leans towards members more engaged that day than their
+history shows (+0.27 points on items without effect in the demo simulation; with time zero and
+the calendar, -0.10; ``docs/impact.md``).
+
+The outcome is being retained ``horizon_days`` after the start of day ``d``, counted only for
+days whose outcome is decidable (``inactive_days`` quiet days after the horizon before the
+as-of time). Trials are pooled: a member active on many days takes part in many trials, as a
+control until exposed, so the 95 % interval is cluster-robust by member (the sum of each
+member's influence terms), never the naive one that treats every member-day as independent.
 
 Unlike the landmark estimate, which asks about exposure in the first ``landmark_days`` among
 members active just before day 30, this asks about exposure *on any day* among members active
@@ -76,13 +90,26 @@ class TrialDays:
     names: tuple[str, ...]
     retained: npt.NDArray[np.int8]
     #: first exposures by member position: ``i`` (index into ``member_ids``), ``item_id``,
-    #: ``first_day`` (joined to the positions once, not per item)
+    #: ``first_day``, ``first_us`` (integer microseconds) and ``at_time_zero`` (at or before the
+    #: member's first activity of that day; false without activity that day), joined to the
+    #: positions once, not per item
     first_days: pl.DataFrame
+    #: length of the calendar periods adjusted for (days; 0: none)
+    period_days: int = 0
 
     def features(self, rows: npt.NDArray[np.intp]) -> FloatArray:
-        """The covariates (columns ``names``) of the member-days ``rows``."""
+        """The covariates (columns ``names``) of the member-days ``rows``: the history, the
+        member's fixed covariates and, with ``period_days``, one indicator per calendar period
+        after the first (periods absent from ``rows`` give constant columns, which the model
+        drops)."""
         history = np.log1p(self.history[rows].astype(np.float64))
-        return np.hstack([history, self.member_x[self.member[rows]]])
+        columns = [history, self.member_x[self.member[rows]]]
+        if self.period_days:
+            first = int(self.day.min())
+            period = (self.day[rows].astype(np.int64) - first) // self.period_days
+            last = (int(self.day.max()) - first) // self.period_days
+            columns.append((period[:, None] == np.arange(1, last + 1)[None, :]).astype(np.float64))
+        return np.hstack(columns)
 
     def history_matrix(self) -> npt.NDArray[np.int32]:
         """The whole-number history of every row (for studies; the trials use :meth:`features`)."""
@@ -219,25 +246,17 @@ def trial_days(
     join_years = members.select(
         (pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25
     ).to_series()
-    member, day, n = _by_member_and_day(found, keyed)
+    member, day, n, day_first_us = _by_member_and_day(found, keyed)
     del found
     alive = left_us[member] >= day * DAY_US  # no explicit departure before the day
     if not alive.all():
-        member, day, n = member[alive], day[alive], n[alive]
+        member, day, n, day_first_us = member[alive], day[alive], n[alive], day_first_us[alive]
     del alive
     if len(member) == 0:
         return None
     # other proof first seen before the day: first exposures per member as sorted day keys
-    first_days = (
-        first.group_by("member_id", "item_id")
-        .agg(pl.col("first_at").min())
-        .join(keyed.select("member_id", "_pos"), on="member_id", how="inner")
-        .select(
-            pl.col("_pos").cast(pl.Int64).alias("i"),
-            "item_id",
-            (pl.col("first_at").dt.epoch("us") // DAY_US).alias("first_day"),
-        )
-    )
+    first_days = _at_time_zero(_first_exposure_times(first, keyed), member, day, day_first_us)
+    del day_first_us
     seen = (
         first_days.select(pl.col("i") * (1 << 32) + pl.col("first_day"))
         .to_series()
@@ -246,7 +265,11 @@ def trial_days(
     )
     history = MemberDayHistory.build(member, day, n, join_day, seen)
     retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
-    names = list(TRIAL_COVARIATES)
+    periods = (
+        (int(day.max()) - int(day.min())) // settings.trial_period_days + 1
+        if (settings.trial_period_days)
+        else 1
+    )
     member_x = [join_years.to_numpy().astype(np.float64)[:, None]]
     dummies = attribute_dummies(community, settings)
     if dummies is not None:
@@ -257,7 +280,9 @@ def trial_days(
             .select(pl.col(c).cast(pl.Float64).fill_null(0.0) for c in levels)
             .to_numpy()
         )
-        names += levels
+    else:
+        levels = []
+    names = [*TRIAL_COVARIATES, *levels, *(f"calendar_period_{k}" for k in range(1, periods))]
     return TrialDays(
         member_ids=ids.to_list(),
         member=member.astype(np.int32),
@@ -267,17 +292,59 @@ def trial_days(
         names=tuple(names),
         retained=retained,
         first_days=first_days,
+        period_days=settings.trial_period_days,
     )
+
+
+def _first_exposure_times(first: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
+    """Each member's first exposure to each item by member position: ``i``, ``item_id``,
+    ``first_us`` (integer microseconds) and ``first_day``."""
+    return (
+        first.group_by("member_id", "item_id")
+        .agg(pl.col("first_at").min())
+        .join(keyed.select("member_id", "_pos"), on="member_id", how="inner")
+        .select(
+            pl.col("_pos").cast(pl.Int64).alias("i"),
+            "item_id",
+            pl.col("first_at").dt.epoch("us").alias("first_us"),
+            (pl.col("first_at").dt.epoch("us") // DAY_US).alias("first_day"),
+        )
+    )
+
+
+def _at_time_zero(
+    exposures: pl.DataFrame,
+    member: npt.NDArray[np.int64],
+    day: npt.NDArray[np.int64],
+    day_first_us: npt.NDArray[np.int64],
+) -> pl.DataFrame:
+    """The first exposures (``i``, ``item_id``, ``first_us``, ``first_day``) with
+    ``at_time_zero``: at or before the member's first activity of that day (``day_first_us``
+    of the member-days ``member``, ``day``, sorted by member, then day); false on a day
+    without activity."""
+    at_zero = np.zeros(exposures.height, dtype=bool)
+    if len(member):
+        keys = (member << 32) | day
+        wanted = (exposures["i"].to_numpy() << 32) | exposures["first_day"].to_numpy()
+        # looked up in order (a binary search per key in random order costs 6 times as much)
+        order = np.argsort(wanted, kind="stable")
+        at = np.empty(len(wanted), dtype=np.int64)
+        at[order] = np.searchsorted(keys, wanted[order])
+        at = np.minimum(at, len(keys) - 1)
+        at_zero = (keys[at] == wanted) & (exposures["first_us"].to_numpy() <= day_first_us[at])
+    return exposures.with_columns(pl.Series("at_time_zero", at_zero, dtype=pl.Boolean))
 
 
 def _by_member_and_day(
     found: pl.DataFrame, keyed: pl.DataFrame
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """The member-days (``member_key``, ``day``, ``n``) as the member's position in ``keyed``,
-    the day and the count, sorted by member, then day. Whole-number keys are looked up in an
-    array rather than joined, and the rows sorted on one combined key (days since 1970 fit in
-    32 bits): at a million members (20 M member-days) a join and a two-column sort took 7.5 s,
-    these take about 1.5."""
+) -> tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
+]:
+    """The member-days (``member_key``, ``day``, ``n``, ``first_us``) as the member's position
+    in ``keyed``, the day, the count and the day's first activity, sorted by member, then day.
+    Whole-number keys are looked up in an array rather than joined, and the rows sorted on one
+    combined key (days since 1970 fit in 32 bits): at a million members (20 M member-days) a
+    join and a two-column sort took 7.5 s, these take about 1.5."""
     if keyed["member_key"].dtype.is_integer():
         keys = keyed["member_key"].cast(pl.Int64).to_numpy()
         lookup = np.full(int(keys.max()) + 1 if len(keys) else 1, -1, dtype=np.int64)
@@ -294,20 +361,32 @@ def _by_member_and_day(
         )  # fmt: skip
     day = found["day"].cast(pl.Int64).to_numpy()
     n = found["n"].cast(pl.Int64).to_numpy()
+    first_us = found["first_us"].cast(pl.Int64).to_numpy()
     known = position >= 0
     if not known.all():
-        position, day, n = position[known], day[known], n[known]
+        position, day, n, first_us = position[known], day[known], n[known], first_us[known]
     fits = len(day) and position.max() < 1 << 31 and day.max() - day.min() < 1 << 16
     if fits and n.max() < 1 << 16:
         # member, day (from the first) and count packed into one whole number and sorted as
-        # one column: four times as fast as sorting a frame of key and count
+        # one column (the first activity carried along): four times as fast as sorting a
+        # frame of key and count
         first = int(day.min())
-        packed = pl.Series((position << 32) | ((day - first) << 16) | n).sort().to_numpy()
-        return packed >> 32, ((packed >> 16) & 0xFFFF) + first, packed & 0xFFFF
-    # sorted as one frame (key and count together): faster than an arg-sort and three gathers
-    ordered = pl.DataFrame({"key": position * (1 << 32) + day, "n": n}).sort("key")
+        ordered = pl.DataFrame(
+            {"packed": (position << 32) | ((day - first) << 16) | n, "first_us": first_us}
+        ).sort("packed")
+        packed = ordered["packed"].to_numpy()
+        return (
+            packed >> 32,
+            ((packed >> 16) & 0xFFFF) + first,
+            packed & 0xFFFF,
+            ordered["first_us"].to_numpy(),
+        )
+    # sorted as one frame (key, count and first activity together): faster than an arg-sort
+    # and separate gathers
+    ordered = pl.DataFrame({"key": position * (1 << 32) + day, "n": n, "first_us": first_us})
+    ordered = ordered.sort("key")
     key = ordered["key"].to_numpy()
-    return key >> 32, key & 0xFFFFFFFF, ordered["n"].to_numpy()
+    return key >> 32, key & 0xFFFFFFFF, ordered["n"].to_numpy(), ordered["first_us"].to_numpy()
 
 
 def _stream(seed: int, key: str) -> np.random.Generator:
@@ -331,21 +410,30 @@ def trial_arms(
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """Per trial row (member-day): whether it enters the trials of the items ``item_ids``
     (not exposed to any of them before that day, the item published by then), and whether it
-    is a newly exposed one (first exposed within the grace period from that day)."""
+    is a newly exposed one: first exposed at or before the day's first activity (time zero),
+    or, with ``trial_grace_days`` above 1, before the start of day + grace days."""
     own = (
         days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
         .group_by("i")
-        .agg(pl.col("first_day").min())
+        .agg(
+            pl.col("first_day").min(),
+            # the earliest of the items' first exposures decides
+            pl.col("at_time_zero").sort_by("first_us").first(),
+        )
     )
+    positions = own["i"].to_numpy()
     by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
-    by_member[own["i"].to_numpy()] = own["first_day"].to_numpy()
+    by_member[positions] = own["first_day"].to_numpy()
     first_day = by_member[days.member]
     eligible = first_day >= days.day
     if published_at is not None:
         published_day = to_us(published_at) // DAY_US  # type: ignore[arg-type]
         eligible &= days.day >= published_day
-    treated = eligible & (first_day < days.day + settings.trial_grace_days)
-    return eligible, treated
+    if settings.trial_grace_days > 1:
+        return eligible, eligible & (first_day < days.day + settings.trial_grace_days)
+    at_time_zero = np.zeros(len(days.member_ids), dtype=bool)
+    at_time_zero[positions] = own["at_time_zero"].to_numpy()
+    return eligible, eligible & (first_day == days.day) & at_time_zero[days.member]
 
 
 def trial_effect(
@@ -392,8 +480,8 @@ def trial_effect(
     auc = weighted_auc(a, propensity, s)
     if auc >= settings.max_propensity_auc:
         return none(
-            f"exposure on a day is almost fully decided by the member's history (propensity AUC "
-            f"{auc:.2f}): no comparable unexposed member-days",
+            f"exposure on a day is almost fully decided by the member's history and the calendar "
+            f"(propensity AUC {auc:.2f}): no comparable unexposed member-days",
             n1,
             trials,
         )

@@ -57,8 +57,9 @@ def active_member_days(
     activity: Frame, *, until_us: int | None = None, integer_keys: bool = False
 ) -> Frame:
     """``member_key``, ``day`` (UTC calendar day: whole days since the epoch), ``n`` (activity
-    rows that day): the days each member was active, before ``until_us`` when given (the
-    sequential trials of the impact analysis, one per day, are built from them).
+    rows that day), ``first_us`` (the day's first activity, integer microseconds): the days
+    each member was active, before ``until_us`` when given (the sequential trials of the impact
+    analysis, one per day, are built from them; a trial's time zero is the first activity).
 
     ``integer_keys``: the member keys are whole numbers (folder sources; elsewhere they are the
     member ids). Then the rows are grouped on one combined key (``member_key * 2**32 + day``)
@@ -68,20 +69,24 @@ def active_member_days(
     if until_us is not None:
         rows = rows.filter(nw.col("occurred_at_us") < until_us)
     day = nw.col("occurred_at_us") // DAY_US
+    aggregates = (
+        nw.len().cast(nw.Int64).alias("n"),
+        nw.col("occurred_at_us").min().alias("first_us"),
+    )
     if not integer_keys:
-        return (
-            rows.with_columns(day.alias("day"))
-            .group_by("member_key", "day")
-            .agg(nw.len().cast(nw.Int64).alias("n"))
-        )
+        return rows.with_columns(day.alias("day")).group_by("member_key", "day").agg(*aggregates)
     shift = 1 << 32
     return (
-        rows.select((nw.col("member_key").cast(nw.Int64) * shift + day).alias("_member_day"))
+        rows.select(
+            (nw.col("member_key").cast(nw.Int64) * shift + day).alias("_member_day"),
+            "occurred_at_us",
+        )
         .group_by("_member_day")
-        .agg(nw.len().cast(nw.Int64).alias("n"))
+        .agg(*aggregates)
         .select(
             (nw.col("_member_day") // shift).alias("member_key"),
             (nw.col("_member_day") % shift).alias("day"),
             "n",
+            "first_us",
         )
     )

@@ -222,15 +222,17 @@ components.table_download(kinds, "social proof effects by kind", key="kinds_csv"
 
 st.subheader("Exposure on any active day (sequential trials)")
 st.caption(
-    "A second estimate beside the landmark one: for every day, members newly exposed that day "
-    "are compared with members active that day who had not been exposed yet, weighted to "
-    "resemble them in their history up to that day (activity, active days, tenure, other proof "
-    f"seen, join time, attributes). The outcome is still being a member {horizon} days after the "
-    "day, counted only where churn is known. Members take part in many daily trials, so its "
-    "95 % interval is computed per member (cluster-robust). It covers items met late in "
-    "membership; where it disagrees with the landmark estimate, the last column says how."
+    "A second estimate beside the landmark one: for every day, members whose first visit of "
+    "the day came with the item (their first exposure at or before their first activity that "
+    "day) are compared with members active that day who had not been exposed by their first "
+    "activity, weighted to resemble them in their history up to that day (activity, active "
+    "days, tenure, other proof seen, join time, attributes) and in the calendar (two-week "
+    f"periods). The outcome is still being a member {horizon} days after the day, counted only "
+    "where churn is known. Members take part in many daily trials, so its 95 % interval is "
+    "computed per member (cluster-robust). It covers items met late in membership; where it "
+    "disagrees with the landmark estimate, the last column says how."
 )
-with st.spinner("Comparing members newly exposed on each day with members not exposed yet…"):
+with st.spinner("Comparing members newly exposed on each day with members not exposed…"):
     trialled = data.compute(
         "estimate_trials", with_trials, view.as_of_day, view.segments, settings=settings,
         inputs={"landmark": result},

@@ -26,8 +26,8 @@ def format_effects(rows: list[dict[str, object]], *, landmark: int, horizon: int
     lines = [
         f"Retention effect of early exposure (first {landmark} days) on still being a member "
         f"{horizon} days later, in percentage points; naive = ever exposed vs never; trial = "
-        "newly exposed on an active day vs active members not yet exposed (sequential trials, "
-        "per-member 95 % CI).",
+        "exposed at the first activity of a day vs active members not exposed by then "
+        "(sequential trials, per-member 95 % CI).",
         f"{'verdict':<24}{'effect':>8}{'95 % CI':>17}{'adj. p':>8}{'naive':>8}{'trial':>8}"
         f"{'trial 95 % CI':>17}{quiet_heads}{'exposed':>9}  item",
     ]

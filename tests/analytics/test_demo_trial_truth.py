@@ -88,6 +88,21 @@ def test_trial_population_follows_the_trials_rules() -> None:
     assert not gone[0]
 
 
+def test_trial_population_starts_at_the_days_first_activity() -> None:
+    """Time zero is the member's first activity of the trial day: the first exposure must come
+    at or before it (with views during visits the view is an activity row itself)."""
+    join, lifetime = np.zeros(3), np.full(3, 1000.0)
+    first = np.full(3, 100.5)
+    view_us = 100 * 86_400_000_000 + 43_200_000_000  # day 100.5 as the tables date it
+    known = replace(
+        _known(3, [(0, 100), (1, 100), (2, 100)]),
+        # 0: the view is the day's first activity; 1: an hour after it; 2: before it
+        first_activity_us=np.asarray([view_us, view_us - 3_600_000_000, view_us + 1]),
+    )
+    population, _ = _trial_population(first, 20.5, join, lifetime, DAYS, known)
+    assert population.tolist() == [True, False, True]
+
+
 def _members(n: int, seed: int) -> dict[str, Any]:
     """Members who joined in the first 200 days and first saw the item (column 0) between
     joining and day 250 while alive, with Weibull lifetimes under the item's hazard ratio."""
@@ -171,6 +186,38 @@ def test_a_later_view_dilutes_the_effect_and_harm_is_negative() -> None:
         assert 0.0 < later["value"] < never["value"]
     harmful, _ = _att(replace(protective, hazard_ratio=1.25), m)
     assert harmful["value"] < 0.0
+
+
+def test_time_zero_counterfactual_may_bring_the_view_the_same_day() -> None:
+    """At time zero (first activities recorded) the counterfactual's next view comes after the
+    removed one, not from the next day on: the same population and draws, the view earlier, so
+    a protective item's value is smaller (the controls may meet it later that day), and with a
+    view rate of 0 both are the never-seen world."""
+    m = _members(4000, 5)
+    n = len(m["join"])
+    first_at = m["seen_at"]
+    day = np.floor(first_at).astype(np.int64)
+    known = replace(
+        _known(n, [(i, int(d)) for i, d in enumerate(day)]),
+        first_activity_us=np.floor(first_at * 86_400_000_000).astype(np.int64),  # the views
+    )
+
+    def value(item: _Item, at_time_zero: bool) -> dict[str, Any]:
+        first_since_join = (first_at - m["join"])[:, None]
+        lifetime = _lifetimes(m["hazard_e"], m["scale"], first_since_join, [item])
+        return _trial_att(
+            first_since_join, first_at[:, None], 0, [item], item.published, m["join"],
+            np.ones(n), m["hazard_e"], m["scale"], lifetime, DAYS, np.random.default_rng(5),
+            known if at_time_zero else replace(known, first_activity_us=None),
+        )  # fmt: skip
+
+    protective = _Item("a", "testimonial", "a", published=0.0, hazard_ratio=0.6,
+                       view_rate=0.5, decay_days=400.0)  # fmt: skip
+    zero, next_day = value(protective, True), value(protective, False)
+    assert zero["n"] == next_day["n"] > 1000  # every view is its day's first activity
+    assert 0.0 < zero["value"] < next_day["value"]
+    never = replace(protective, view_rate=0.0)
+    assert value(never, True)["value"] == pytest.approx(value(never, False)["value"], abs=1e-12)
 
 
 def test_recorded_retention_read_at_a_per_member_end() -> None:

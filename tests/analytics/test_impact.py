@@ -444,9 +444,10 @@ def test_demo_trial_truth_is_about_the_members_the_trials_count_as_newly_exposed
     result,  # type: ignore[no-untyped-def]
 ) -> None:
     """truth.json's trial_att counts the members the sequential trials count as newly exposed
-    (first exposure on an active day, published, decidable; the analysis's as-of time being the
-    data's latest timestamp): the same members, items and badges alike, up to timestamp
-    rounding; its value is 0 for no-effect items and has the planted sign otherwise."""
+    (first exposure at or before the first activity of an active day, published, decidable;
+    the analysis's as-of time being the data's latest timestamp): the same members, items and
+    badges alike, up to timestamp rounding; its value is 0 for no-effect items and has the
+    planted sign otherwise."""
     import json
 
     truth = json.loads((demo_folder / "truth.json").read_text())

@@ -5,6 +5,7 @@ compared in words."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from analytics.impact.trial import (
     TRIAL_COVARIATES,
     TrialDays,
     _by_member_and_day,
+    trial_arms,
     trial_days,
     trial_effect,
     views_compared,
@@ -58,8 +60,15 @@ def _simulated(seed: int, members: int = 4_000, days: int = 25) -> TrialDays:
         member_x=u[:, None],  # and the member's engagement, fixed
         names=("log_day", "u"),
         retained=retained,
+        # every first exposure comes with the member's first activity of the day (time zero)
         first_days=pl.DataFrame(
-            {"i": seen.astype(np.int64), "item_id": "p1", "first_day": DAY0 + first[seen]}
+            {
+                "i": seen.astype(np.int64),
+                "item_id": "p1",
+                "first_day": DAY0 + first[seen],
+                "first_us": (DAY0 + first[seen]) * 86_400_000_000,
+                "at_time_zero": True,
+            }
         ),
     )
 
@@ -166,7 +175,8 @@ def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("busiest", [5, 70_000])
 def test_member_days_sorted_by_member_then_day(busiest: int) -> None:
-    """The member-days come back as positions, days and counts sorted by member, then day,
+    """The member-days come back as positions, days, counts and first activities sorted by
+    member, then day,
     whether they fit the packed one-column sort (counts below 2**16) or not (a member-day of
     70,000 rows, as a bot might make, takes the frame sort)."""
     rng = np.random.default_rng(7)
@@ -177,15 +187,29 @@ def test_member_days_sorted_by_member_then_day(busiest: int) -> None:
     order = rng.permutation(len(pairs))
     n = rng.integers(1, 9, size=len(pairs))
     n[3] = busiest
-    found = pl.DataFrame({"member_key": pairs[order, 0], "day": pairs[order, 1], "n": n[order]})
+    first_us = pairs[:, 1] * 86_400_000_000 + rng.integers(0, 86_400_000_000, size=len(pairs))
+    found = pl.DataFrame(
+        {
+            "member_key": pairs[order, 0],
+            "day": pairs[order, 1],
+            "n": n[order],
+            "first_us": first_us[order],
+        }
+    )
     keyed = pl.DataFrame({"member_key": np.sort(keys)}).with_row_index("_pos")
-    member, days, counts = _by_member_and_day(found, keyed)
+    member, days, counts, firsts = _by_member_and_day(found, keyed)
     expected = pl.DataFrame(
-        {"member": np.searchsorted(np.sort(keys), pairs[:, 0]), "day": pairs[:, 1], "n": n}
+        {
+            "member": np.searchsorted(np.sort(keys), pairs[:, 0]),
+            "day": pairs[:, 1],
+            "n": n,
+            "first_us": first_us,
+        }
     ).sort("member", "day")
     assert member.tolist() == expected["member"].to_list()
     assert days.tolist() == expected["day"].to_list()
     assert counts.tolist() == expected["n"].to_list()
+    assert firsts.tolist() == expected["first_us"].to_list()
     assert busiest in counts.tolist()
 
 
@@ -220,3 +244,65 @@ def test_activity_in_the_27_days_before_has_sharp_edges(tmp_path: Path) -> None:
     # b: only its own Jan 30, not a's rows
     assert rows[("b", jan31)] == 1
     assert rows[("b", jan31 - 1)] == 0
+
+
+def test_newly_exposed_at_time_zero_the_days_first_activity(tmp_path: Path) -> None:
+    """A trial starts at each member's first activity of the day: a member whose first
+    exposure comes at or before it is newly exposed; one who meets the item later that day is
+    a control of that day (and not eligible afterwards). With a grace period above one day,
+    any exposure before the start of day + grace counts, as before."""
+    folder = write_csvs(
+        tmp_path / "time_zero",
+        {
+            "members": (
+                "member_id,joined_at\na,2024-01-01\nb,2024-01-01\nc,2024-01-01\nz,2024-01-01\n"
+            ),
+            "activity": (
+                "member_id,occurred_at,kind\n"
+                # a: active at 09:00, meets the item at 10:00 (its own activity row too)
+                "a,2024-01-10T09:00:00Z,post\na,2024-01-10T10:00:00Z,login\n"
+                # b: the view at 08:00 is the day's first activity, more at 12:00
+                "b,2024-01-10T08:00:00Z,login\nb,2024-01-10T12:00:00Z,post\n"
+                # c: the view is the day's only activity
+                "c,2024-01-10T09:30:00Z,login\n"
+                "z,2024-12-31T10:00:00Z,post\n"
+            ),
+            "proof_items": "item_id,kind,title,published_at\np1,testimonial,One,2024-01-01\n",
+            "exposures": (
+                "member_id,item_id,occurred_at\n"
+                "a,p1,2024-01-10T10:00:00Z\nb,p1,2024-01-10T08:00:00Z\nc,p1,2024-01-10T09:30:00Z\n"
+            ),
+        },
+    )
+    community = load_community(open_source(folder))
+    settings = ImpactSettings()
+    days = trial_days(community, settings, _first_exposures(community))
+    assert days is not None
+    at_zero = {
+        days.member_ids[i]: flag
+        for i, flag in days.first_days.select("i", "at_time_zero").iter_rows()
+    }
+    assert at_zero == {"a": False, "b": True, "c": True}
+    jan10 = int(datetime(2024, 1, 10, tzinfo=UTC).timestamp()) // 86_400
+
+    def arms(grace: int) -> dict[str, tuple[bool, bool]]:
+        eligible, treated = trial_arms(days, ["p1"], None, ImpactSettings(trial_grace_days=grace))
+        return {
+            days.member_ids[m]: (bool(e), bool(t))
+            for m, d, e, t in zip(days.member, days.day, eligible, treated, strict=True)
+            if d == jan10
+        }
+
+    assert arms(1) == {"a": (True, False), "b": (True, True), "c": (True, True)}
+    assert arms(2) == {"a": (True, True), "b": (True, True), "c": (True, True)}
+
+
+def test_calendar_periods_are_covariates() -> None:
+    """With ``period_days`` the covariates end with one indicator per calendar period after the
+    first; without, there are none."""
+    days = _simulated(6, members=50, days=25)
+    plain = days.features(np.arange(len(days.day)))
+    with_periods = replace(days, period_days=7).features(np.arange(len(days.day)))
+    assert with_periods.shape[1] == plain.shape[1] + 3  # 25 days: periods 0..3
+    period = (days.day - days.day.min()) // 7
+    assert np.array_equal(with_periods[:, plain.shape[1] :], period[:, None] == np.arange(1, 4))
