@@ -105,10 +105,9 @@ class TrialDays:
         history = np.log1p(self.history[rows].astype(np.float64))
         columns = [history, self.member_x[self.member[rows]]]
         if self.period_days:
-            first = int(self.day.min())
-            period = (self.day[rows].astype(np.int64) - first) // self.period_days
-            last = (int(self.day.max()) - first) // self.period_days
-            columns.append((period[:, None] == np.arange(1, last + 1)[None, :]).astype(np.float64))
+            period = (self.day[rows].astype(np.int64) - int(self.day.min())) // self.period_days
+            levels = np.arange(1, calendar_periods(self.day, self.period_days))
+            columns.append((period[:, None] == levels[None, :]).astype(np.float64))
         return np.hstack(columns)
 
     def history_matrix(self) -> npt.NDArray[np.int32]:
@@ -265,11 +264,7 @@ def trial_days(
     )
     history = MemberDayHistory.build(member, day, n, join_day, seen)
     retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
-    periods = (
-        (int(day.max()) - int(day.min())) // settings.trial_period_days + 1
-        if (settings.trial_period_days)
-        else 1
-    )
+    periods = calendar_periods(day, settings.trial_period_days)
     member_x = [join_years.to_numpy().astype(np.float64)[:, None]]
     dummies = attribute_dummies(community, settings)
     if dummies is not None:
@@ -294,6 +289,14 @@ def trial_days(
         first_days=first_days,
         period_days=settings.trial_period_days,
     )
+
+
+def calendar_periods(day: npt.NDArray[np.integer], period_days: int) -> int:
+    """How many calendar periods of ``period_days`` the trial days span, counted from the
+    first (1 without calendar periods: ``period_days`` 0)."""
+    if not period_days or not len(day):
+        return 1
+    return (int(day.max()) - int(day.min())) // period_days + 1
 
 
 def _first_exposure_times(first: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
