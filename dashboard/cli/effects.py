@@ -106,7 +106,11 @@ def add_parser(subparsers: Any) -> None:
             "and comparable members who were not (adjusted for early activity, join time and "
             "member attributes; doubly robust). Items whose exposure is decided by activity or "
             "tenure are reported as 'cannot be estimated' (not_identifiable in --json). The "
-            "naive ever-vs-never difference is printed beside it."
+            "naive ever-vs-never difference is printed beside it, and a second estimate "
+            "(sequential trials: trial_effect in --json): on each day, members whose first "
+            "visit of the day came with the item against members active that day and not "
+            "exposed by their first activity, weighted on their history up to the day and on "
+            "the calendar (two-week periods), with a 95 % interval per member."
         ),
     )
     add_data(p)
