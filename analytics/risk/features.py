@@ -335,7 +335,7 @@ def _features(
         # in-process engines read only the sampled members' events; where the queries run in a
         # database or on Spark, the ids stay there and the sample is applied to the results
         keys = events.keyed.join(sample, on="member_id", how="semi").select("member_key")
-        events = events.restricted(keys, {})
+        events = events.restricted(keys, {}, in_memory=True)
     cut = _cutoffs(community, ordered)
     frames = events.frames()
     activity = frames.activity()

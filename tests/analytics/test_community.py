@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import narwhals.stable.v2 as nw
 import polars as pl
 import pytest
 
@@ -378,3 +379,52 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
     assert kept_counts.sort(kept_counts.columns).equals(plain_counts.sort(plain_counts.columns))
     community.events.backend.close()
     assert not folder.exists()
+
+
+@pytest.mark.parametrize("engine", [None, "duckdb"])
+def test_restricted_events_read_into_memory_answer_as_the_kept_file(
+    demo_folder: Path, engine: str | None
+) -> None:
+    """A restricted set of members' kept rows, read once into memory (the churn model's training
+    sample), answers queries as the kept file does, for activity and exposures alike, and reads
+    no file any more: with the kept files gone, only the lazy restriction fails."""
+    import duckdb
+
+    community = load_community(open_source(demo_folder), engine=engine)
+    assert community.keep_events(min_rows=0)
+    events = community.events
+    keys = events.keyed.filter(pl.col("member_id").str.ends_with("7")).select("member_key")
+    lazy = events.restricted(keys, {})
+    held = events.restricted(keys, {}, in_memory=True)
+    step = 7 * 86_400_000_000
+
+    def answers(restricted):  # type: ignore[no-untyped-def]
+        frames = restricted.frames()
+        exposures = frames.exposures()
+        assert exposures is not None
+        cells, first = restricted.collect(
+            cohorts.cohort_cells(frames.activity(), step_us=step, cohort="week"),
+            exposures.group_by("member_key", "item_id").agg(
+                nw.col("occurred_at_us").min().alias("first_us")
+            ),
+        )
+        return cells.sort(cells.columns), first.sort(first.columns)
+
+    expected = answers(lazy)
+    assert expected[0].height > 0
+    assert expected[1].height > 0
+    got = answers(held)
+    assert got[0].equals(expected[0])
+    assert got[1].equals(expected[1])
+    backend = events.backend
+    folder = Path(backend._kept if engine is None else backend._spill)  # type: ignore[attr-defined]
+    files = list(folder.glob("*.parquet"))
+    assert len(files) == 2
+    for file in files:
+        file.unlink()
+    again = answers(held)
+    assert again[0].equals(expected[0])
+    assert again[1].equals(expected[1])
+    with pytest.raises((OSError, pl.exceptions.PolarsError, duckdb.Error)):
+        answers(lazy)
+    backend.close()
