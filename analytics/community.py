@@ -152,10 +152,9 @@ class Events:
                 for f in self._kept
             )
             if in_memory and activity is not None:
-                activity, exposures = (
-                    None if f is None else self.backend.frame(_naive(self.backend.collect([f])[0]))
-                    for f in (activity, exposures)
-                )
+                frames = [activity] if exposures is None else [activity, exposures]
+                held = [self.backend.frame(_naive(f)) for f in self.backend.collect(frames)]
+                activity, exposures = held[0], (held[1] if len(held) > 1 else None)
             events._kept = (activity, exposures)
         return events
 

@@ -444,10 +444,9 @@ def _active_days(
     ``member * 2**32 + day``, and each one's first activity (microseconds since the start)."""
     us = _period_us(activity.time, days)
     keys = activity.member.astype(np.int64) * (1 << 32) + us // _US_PER_DAY
-    if not (len(keys) and np.all(keys[1:] >= keys[:-1]) and np.all(
-        (keys[1:] != keys[:-1]) | (us[1:] >= us[:-1])
-    )):  # fmt: skip
-        order = np.lexsort((us, keys))  # rows not sorted by member and time
+    in_order = (keys[1:] > keys[:-1]) | ((keys[1:] == keys[:-1]) & (us[1:] >= us[:-1]))
+    if not in_order.all():  # rows not sorted by member and time
+        order = np.lexsort((us, keys))
         keys, us = keys[order], us[order]
     first = np.r_[True, keys[1:] != keys[:-1]] if len(keys) else np.zeros(0, dtype=bool)
     return keys[first], us[first]

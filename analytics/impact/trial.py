@@ -41,6 +41,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -105,10 +106,17 @@ class TrialDays:
         history = np.log1p(self.history[rows].astype(np.float64))
         columns = [history, self.member_x[self.member[rows]]]
         if self.period_days:
-            period = (self.day[rows].astype(np.int64) - int(self.day.min())) // self.period_days
-            levels = np.arange(1, calendar_periods(self.day, self.period_days))
+            first_day, periods = self._calendar
+            period = (self.day[rows].astype(np.int64) - first_day) // self.period_days
+            levels = np.arange(1, periods)
             columns.append((period[:, None] == levels[None, :]).astype(np.float64))
         return np.hstack(columns)
+
+    @cached_property
+    def _calendar(self) -> tuple[int, int]:
+        """The first trial day and how many calendar periods the days span (found once: every
+        trial asks for its rows' features)."""
+        return int(self.day.min()), calendar_periods(self.day, self.period_days)
 
     def history_matrix(self) -> npt.NDArray[np.int32]:
         """The whole-number history of every row (for studies; the trials use :meth:`features`)."""
@@ -254,15 +262,13 @@ def trial_days(
     if len(member) == 0:
         return None
     # other proof first seen before the day: first exposures per member as sorted day keys
-    first_days = _at_time_zero(_first_exposure_times(first, keyed), member, day, day_first_us)
-    del day_first_us
-    seen = (
-        first_days.select(pl.col("i") * (1 << 32) + pl.col("first_day"))
-        .to_series()
-        .sort()
-        .to_numpy()
-    )
+    exposures = _first_exposure_times(first, keyed)
+    exposure_keys = (exposures["i"].to_numpy() << 32) | exposures["first_day"].to_numpy()
+    order = np.argsort(exposure_keys, kind="stable")
+    seen = exposure_keys[order]
     history = MemberDayHistory.build(member, day, n, join_day, seen)
+    first_days = _with_time_zero(exposures, exposure_keys, order, history.key, day_first_us)
+    del day_first_us
     retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
     periods = calendar_periods(day, settings.trial_period_days)
     member_x = [join_years.to_numpy().astype(np.float64)[:, None]]
@@ -315,26 +321,26 @@ def _first_exposure_times(first: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFr
     )
 
 
-def _at_time_zero(
+def _with_time_zero(
     exposures: pl.DataFrame,
-    member: npt.NDArray[np.int64],
-    day: npt.NDArray[np.int64],
+    exposure_keys: npt.NDArray[np.int64],
+    order: npt.NDArray[np.intp],
+    keys: npt.NDArray[np.int64],
     day_first_us: npt.NDArray[np.int64],
 ) -> pl.DataFrame:
-    """The first exposures (``i``, ``item_id``, ``first_us``, ``first_day``) with
-    ``at_time_zero``: at or before the member's first activity of that day (``day_first_us``
-    of the member-days ``member``, ``day``, sorted by member, then day); false on a day
-    without activity."""
+    """The first exposures (``i``, ``item_id``, ``first_us``, ``first_day``; their keys
+    ``member * 2**32 + day`` and the order sorting them) with ``at_time_zero``: at or before
+    the member's first activity of that day (``day_first_us`` of the member-days ``keys``, in
+    the same packing, sorted); false on a day without activity. The keys are looked up in
+    sorted order: a binary search per key in random order costs 6 times as much."""
     at_zero = np.zeros(exposures.height, dtype=bool)
-    if len(member):
-        keys = (member << 32) | day
-        wanted = (exposures["i"].to_numpy() << 32) | exposures["first_day"].to_numpy()
-        # looked up in order (a binary search per key in random order costs 6 times as much)
-        order = np.argsort(wanted, kind="stable")
-        at = np.empty(len(wanted), dtype=np.int64)
-        at[order] = np.searchsorted(keys, wanted[order])
+    if len(keys):
+        at = np.empty(len(exposure_keys), dtype=np.int64)
+        at[order] = np.searchsorted(keys, exposure_keys[order])
         at = np.minimum(at, len(keys) - 1)
-        at_zero = (keys[at] == wanted) & (exposures["first_us"].to_numpy() <= day_first_us[at])
+        at_zero = (keys[at] == exposure_keys) & (
+            exposures["first_us"].to_numpy() <= day_first_us[at]
+        )
     return exposures.with_columns(pl.Series("at_time_zero", at_zero, dtype=pl.Boolean))
 
 
@@ -370,9 +376,8 @@ def _by_member_and_day(
         position, day, n, first_us = position[known], day[known], n[known], first_us[known]
     fits = len(day) and position.max() < 1 << 31 and day.max() - day.min() < 1 << 16
     if fits and n.max() < 1 << 16:
-        # member, day (from the first) and count packed into one whole number and sorted as
-        # one column (the first activity carried along): four times as fast as sorting a
-        # frame of key and count
+        # member, day (from the first) and count packed into one whole number, the sort key
+        # (the first activity carried along): four times as fast as sorting on key and count
         first = int(day.min())
         ordered = pl.DataFrame(
             {"packed": (position << 32) | ((day - first) << 16) | n, "first_us": first_us}
