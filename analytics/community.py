@@ -316,13 +316,22 @@ class Community:
         """How many valid activity rows the analyses use."""
         return int(self.events.summary["activities"].sum())
 
-    def keep_events(self, *, min_rows: int = KEEP_EVENTS_ROWS) -> bool:
+    #: the step an analysis reports while the rows are kept (see ``before``)
+    KEEP_STEP = "Keeping the activity rows in compact form for the many queries ahead"
+
+    def keep_events(
+        self, *, min_rows: int = KEEP_EVENTS_ROWS, before: Callable[[], None] | None = None
+    ) -> bool:
         """Before an analysis that runs many queries: keep the valid event rows computed once
         (see :meth:`Events.keep`) when there are at least ``min_rows`` activity rows (below
         that, reading the source again costs less than writing the rows). Returns whether they
-        were kept by this call (``False`` when kept before or not kept)."""
+        were kept by this call (``False`` when kept before or not kept). ``before`` is called
+        first when they are about to be kept (to say so: at a million members it takes a few
+        seconds)."""
         if self.activity_rows < min_rows or self.events.kept:
             return False
+        if before is not None:
+            before()
         return self.events.keep()
 
     def activity_kinds(self) -> list[str]:

@@ -460,8 +460,7 @@ def weekly_review(
     assert weeks is not None  # resolve_week checked it
     period = week_period(monday)
 
-    if community.keep_events():
-        report("Kept the activity rows in compact form for the many queries ahead", 0.0)
+    community.keep_events(before=lambda: report(community.KEEP_STEP, 0.0))
     report(f"Key figures of the week and the {AVERAGE_WEEKS} weeks before", 0.05)
     kpis, *history = overview_kpis_of(
         community,

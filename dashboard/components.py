@@ -248,6 +248,30 @@ def page_choice(key: str, label: str, options: dict[str, str], default: str) -> 
     return value
 
 
+def step_label(what: str, step: str, fraction: float) -> str:
+    """The label of a running analysis' status box: what it computes, how far it got and the
+    step it reported last (an item's title among them, shown as plain text)."""
+    return f"{what.rstrip('…')}: {round(fraction * 100)} % done · {escape(step)}"
+
+
+class ProgressBar:
+    """A progress bar at this point of the page, drawn when the analysis it is handed to
+    (``data.compute(progress=...)``) reports a step: a cached result draws none. As a context
+    manager, the bar goes when the analysis is done."""
+
+    def __init__(self) -> None:
+        self._slot = st.empty()
+
+    def __call__(self, step: str, fraction: float) -> None:
+        self._slot.progress(fraction, text=escape(step))
+
+    def __enter__(self) -> ProgressBar:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._slot.empty()
+
+
 def filters_caption(community: Community, view: state.ViewState, period_label: str) -> str:
     """One line saying what the view shows: period, as-of time, segments."""
     return charts.view_caption(community.as_of, view.segments, period_label)

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,6 +23,7 @@ from typing import Any
 import polars as pl
 import sqlalchemy as sa
 import streamlit as st
+from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
 from analytics.community import Community, load_community
 from analytics.contract import TABLE_NAMES
@@ -354,10 +356,12 @@ def _computed(
     _function: Callable[..., Any],
     _extra: pl.DataFrame,
     _inputs: dict[str, Any] | None = None,
+    _progress: Progress | None = None,
 ) -> Any:
     community = _segment(source, as_of, segments, stored, _extra)
     assert community is not None, "compute() is only called once the data has loaded"
-    return _function(community, **dict(params), **(_inputs or {}))
+    reporting = {} if _progress is None else {"progress": _progress}
+    return _function(community, **dict(params), **(_inputs or {}), **reporting)
 
 
 def segmented(as_of_day: date | None, segments: dict[str, tuple[str, ...]]) -> Community | None:
@@ -405,6 +409,7 @@ def compute(
     segments: dict[str, tuple[str, ...]],
     *,
     inputs: dict[str, Any] | None = None,
+    progress: Progress | None = None,
     **params: Any,
 ) -> Any:
     """``function(community, **params)`` on the chosen view, cached: the same view and
@@ -414,10 +419,15 @@ def compute(
     ``inputs`` are passed on too but are not part of the cache key: results this analysis
     builds on that are themselves fixed by the view and ``params`` (computed beforehand with
     ``compute``, so that a page can show which step is running). No Streamlit element may be
-    drawn from inside ``function``: a cached call would replay it out of place."""
+    drawn from inside ``function``: a cached call would replay it out of place.
+
+    ``progress``, for analyses that report their steps (a ``progress`` argument taking the
+    step's words and the fraction done): while ``function`` runs, it is called on the page's
+    own thread with the latest step, so the page can draw it (see :func:`_with_progress`). A
+    cached result returns at once, without calling it."""
     source = configured_source()
     extra, stored = _stored_milestones(source)
-    return _computed(
+    key = (
         name,
         source,
         _as_of(as_of_day),
@@ -428,3 +438,60 @@ def compute(
         extra,
         inputs,
     )
+    if progress is None:
+        return _computed(*key)
+    return _with_progress(lambda report: _computed(*key, _progress=report), progress)
+
+
+class _Steps:
+    """The latest step an analysis reported, handed from the thread computing it to the page's
+    thread (which alone may draw)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._latest: tuple[int, str, float] = (0, "", 0.0)
+
+    def __call__(self, step: str, fraction: float) -> None:
+        with self._lock:
+            self._latest = (self._latest[0] + 1, step, fraction)
+
+    def latest(self) -> tuple[int, str, float]:
+        with self._lock:
+            return self._latest
+
+
+#: how often the page redraws the step of a running analysis (seconds)
+PROGRESS_POLL = 0.25
+
+
+def _with_progress(run: Callable[[Progress], Any], show: Progress) -> Any:
+    """``run(report)`` in a thread of its own while this (the page's) thread shows each new step
+    ``report`` receives with ``show``; returns its result or raises its exception. The
+    computation goes on when the page stops waiting (the visitor went to another page or changed
+    a setting): its result is then cached for the next run, not thrown away."""
+    steps = _Steps()
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            outcome["value"] = run(steps)
+        except BaseException as exc:  # handed to the page's thread, which raises it
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="proofboard-analysis", daemon=True)
+    # the session's context: the caches and secrets the analysis reads belong to it
+    add_script_run_ctx(worker, get_script_run_ctx())
+    worker.start()
+    shown = 0
+    while True:
+        worker.join(PROGRESS_POLL)
+        done = not worker.is_alive()
+        version, step, fraction = steps.latest()
+        if done:
+            break
+        if version != shown:
+            shown = version
+            show(step, min(max(fraction, 0.0), 1.0))
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

@@ -92,8 +92,7 @@ def _churn_risk(
             f"{needed} days of history ({settings.horizon_days}-day horizon plus "
             f"{settings.inactive_days} quiet days, twice).",
         )
-    if community.keep_events():
-        step("Kept the activity rows in compact form for the many queries ahead", 0.02)
+    community.keep_events(before=lambda: step(community.KEEP_STEP, 0.02))
     step("Building features at the training cutoffs", 0.05)
     train_cutoffs = _cutoffs(community, train_last, settings)
     latest_cutoffs = _cutoffs(community, eval_cutoff, settings)

@@ -317,16 +317,19 @@ def show_risk() -> None:
     components.sync_url({state.RISK_HORIZON: None if horizon == 30 else str(horizon)})
     settings = RiskSettings(horizon_days=horizon, inactive_days=view.inactive_days)
     st.markdown(f"**Churn risk, as used here:** {risk_definition(settings)}")
-    with st.status(
+    training = (
         "Training the churn-risk model: features at seven cutoffs, gradient-boosted trees and "
         "a recency-only baseline, a check on a later held-out cutoff, permutation importance, "
-        "then scoring today's members…",
-        expanded=False,
-    ) as status:
+        "then scoring today's members…"
+    )
+    with st.status(training, expanded=False) as status:
         try:
             result = data.compute(
-                "churn_risk", churn_risk, view.as_of_day, view.segments, settings=settings
-            )
+                "churn_risk", churn_risk, view.as_of_day, view.segments, settings=settings,
+                progress=lambda step, done: status.update(
+                    label=components.step_label("Training the churn-risk model…", step, done)
+                ),
+            )  # fmt: skip
         except ValueError as exc:
             status.update(label="No model", state="error")
             st.error(escape(exc))

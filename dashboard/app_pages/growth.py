@@ -152,10 +152,14 @@ if community.milestones is None:
     st.stop()
 
 unit = state.OUTCOMES[outcome].lower()
-with st.status("Estimating each announcement's effect…", expanded=False) as status:
+estimating = "Estimating each announcement's effect…"
+with st.status(estimating, expanded=False) as status:
     result = data.compute(
         "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
         settings=MilestoneSettings(window_days=window, outcome=outcome),  # type: ignore[arg-type]
+        progress=lambda step, done: status.update(
+            label=components.step_label(estimating, step, done)
+        ),
     )  # fmt: skip
     status.update(label=f"Estimated {len(result.effects)} announcements", state="complete")
 

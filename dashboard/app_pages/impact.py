@@ -112,16 +112,16 @@ st.info(
     icon=":material/info:",
 )
 
-with st.status(
-    f"Estimating the effect of {community.proof_items.height} proof items…", expanded=False
-) as status:
+estimating = f"Estimating the effect of {community.proof_items.height} proof items…"
+with st.status(estimating, expanded=False) as status:
     try:
         # the landmark view without the sensitivity analyses (they wait for their expander
         # below) and without the sequential trials (added in their section below): the same
         # computation as the weekly review's, so the two share one cached result
         result = data.compute("estimate_effects", estimate_effects, view.as_of_day, view.segments,
-                              settings=replace(settings, trials=False),
-                              sensitivity=False)  # fmt: skip
+                              settings=replace(settings, trials=False), sensitivity=False,
+                              progress=lambda step, done: status.update(
+                                  label=components.step_label(estimating, step, done)))  # fmt: skip
     except ValueError as exc:
         status.update(label="No estimate", state="error")
         st.error(escape(exc))
@@ -232,10 +232,13 @@ st.caption(
     "computed per member (cluster-robust). It covers items met late in membership; where it "
     "disagrees with the landmark estimate, the last column says how."
 )
-with st.spinner("Comparing members newly exposed on each day with members not exposed…"):
+with (
+    st.spinner("Comparing members newly exposed on each day with members not exposed…"),
+    components.ProgressBar() as bar,
+):
     trialled = data.compute(
         "estimate_trials", with_trials, view.as_of_day, view.segments, settings=settings,
-        inputs={"landmark": result},
+        inputs={"landmark": result}, progress=bar,
     )  # fmt: skip
 table = trialled.table()
 trial_shown = table.filter(pl.col("effect").is_not_null() | pl.col("trial_effect").is_not_null())

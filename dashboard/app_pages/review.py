@@ -1,6 +1,7 @@
 """Weekly review: one ISO week for stakeholders, its figures against the weeks before, the
 notable findings and milestones, a written summary and the method notes."""
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
@@ -100,29 +101,43 @@ def _say(text: str) -> None:
         st.write(text)
 
 
+def _steps(status: Any, what: str) -> Callable[[str, float], None]:
+    """Each step the analysis reports, in the status box's label (nothing in presentation
+    mode)."""
+
+    def show(step: str, done: float) -> None:
+        status.update(label=components.step_label(what, step, done))
+
+    return show
+
+
 with _preparing() as shown_status:
     status = shown_status if not present else _Quiet()
     inputs: dict[str, Any] = {}
     if community.proof_items is not None and community.has_exposures:
-        status.update(label=f"Preparing the review of {week}: social-proof effects")
+        what = f"Preparing the review of {week}: social-proof effects"
+        status.update(label=what)
         _say("Estimating the social-proof effects (the longest step)…")
         inputs["impact"] = data.compute(
             "estimate_effects", estimate_effects, view.as_of_day, view.segments,
             settings=impact_settings(view.inactive_days), sensitivity=False,
+            progress=_steps(status, what),
         )  # fmt: skip
     if milestones_in(community, week_period(parse_week(week))).height:
-        status.update(label=f"Preparing the review of {week}: milestone effects")
+        what = f"Preparing the review of {week}: milestone effects"
+        status.update(label=what)
         _say("Estimating the effects of the milestones announced in the week…")
         inputs["milestones"] = data.compute(
             "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
-            settings=MilestoneSettings(),
+            settings=MilestoneSettings(), progress=_steps(status, what),
         )  # fmt: skip
-    status.update(label=f"Preparing the review of {week}: key figures and summary")
+    what = f"Preparing the review of {week}: key figures and summary"
+    status.update(label=what)
     _say("Comparing the key figures with the weeks before and writing the summary…")
     try:
         review = data.compute(
             "weekly_review", weekly_review, view.as_of_day, view.segments, inputs=inputs,
-            week=week, inactive_days=view.inactive_days,
+            week=week, inactive_days=view.inactive_days, progress=_steps(status, what),
         )  # fmt: skip
     except WeekError as exc:
         status.update(label="No review", state="error")

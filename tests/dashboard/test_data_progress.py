@@ -1,0 +1,88 @@
+"""``data.compute(progress=...)``: a long analysis runs beside the page, which shows each step
+it reports; a cached result returns without any; its errors reach the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+#: what each analysis below was called with, across the app's runs (same process)
+CALLS: list[str] = []
+
+
+def _script(fail: bool) -> None:
+    import threading
+    import time
+
+    import streamlit as st
+
+    from dashboard import data
+    from tests.dashboard.test_data_progress import CALLS
+
+    def slow(community, *, n, progress):  # type: ignore[no-untyped-def]
+        CALLS.append(f"{community.members.height} members")
+        for k in range(3):
+            progress(f"step {k}", (k + 1) / 3)
+            time.sleep(0.6)
+        if fail:
+            raise ValueError("this analysis cannot answer: too few members")
+        return n * 2
+
+    shown = st.session_state.setdefault("shown", [])
+    # the threads the steps were shown on: only the page's own may draw
+    threads = st.session_state.setdefault("threads", set())
+    try:
+        value = data.compute(
+            "progress_test_fail" if fail else "progress_test", slow, None, {}, n=21,
+            progress=lambda step, done: (
+                shown.append((step, done)), threads.add(threading.current_thread().name)
+            ),
+        )  # fmt: skip
+    except ValueError as exc:
+        st.error(str(exc))
+    else:
+        st.markdown(f"value {value}")
+
+
+@pytest.fixture
+def on_small(small_folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("PROOFBOARD_DATA", str(small_folder))
+    CALLS.clear()
+    return small_folder
+
+
+def test_each_step_is_shown_on_the_page_thread_and_a_cached_result_shows_none(
+    on_small: Path,
+) -> None:
+    at = AppTest.from_function(_script, args=(False,), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [m.value for m in at.markdown] == ["value 42"]
+    assert len(CALLS) == 1
+    assert CALLS[0].endswith("members")
+    shown = at.session_state["shown"]
+    reported = [(f"step {k}", (k + 1) / 3) for k in range(3)]
+    # every step the page saw was reported, in order (a step may be passed over when the
+    # next one comes before the page looks again; each here lasts more than twice as long)
+    assert shown
+    assert all(step in reported for step in shown)
+    assert [reported.index(step) for step in shown] == sorted({reported.index(s) for s in shown})
+    assert shown[0] == reported[0]
+    assert at.session_state["threads"]
+    assert "proofboard-analysis" not in at.session_state["threads"]
+
+    at.run()  # the same view again: the cached result, not computed again, no steps shown
+    assert [m.value for m in at.markdown] == ["value 42"]
+    assert len(CALLS) == 1
+    assert at.session_state["shown"] == shown
+
+
+def test_an_analysis_that_cannot_answer_says_why_on_the_page(on_small: Path) -> None:
+    at = AppTest.from_function(_script, args=(True,), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert [e.value for e in at.error] == ["this analysis cannot answer: too few members"]
+    assert not at.markdown
+    assert at.session_state["shown"][0] == ("step 0", 1 / 3)
