@@ -482,15 +482,16 @@ def _with_progress(run: Callable[[Progress], Any], show: Progress) -> Any:
     # the session's context: the caches and secrets the analysis reads belong to it
     add_script_run_ctx(worker, get_script_run_ctx())
     worker.start()
-    shown = 0
     while True:
         worker.join(PROGRESS_POLL)
-        done = not worker.is_alive()
-        version, step, fraction = steps.latest()
-        if done:
+        if not worker.is_alive():
             break
-        if version != shown:
-            shown = version
+        version, step, fraction = steps.latest()
+        if version:
+            # drawn at every look, not only when the step changed: drawing is where Streamlit
+            # stops a page's run that it has left behind (a visitor went to another page or
+            # changed a setting, and the next run started at once), so such a run ends within a
+            # look instead of waiting out a long step
             show(step, min(max(fraction, 0.0), 1.0))
     if "error" in outcome:
         raise outcome["error"]

@@ -3,6 +3,8 @@ it reports; a cached result returns without any; its errors reach the page."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -64,11 +66,13 @@ def test_each_step_is_shown_on_the_page_thread_and_a_cached_result_shows_none(
     assert CALLS[0].endswith("members")
     shown = at.session_state["shown"]
     reported = [(f"step {k}", (k + 1) / 3) for k in range(3)]
-    # every step the page saw was reported, in order (a step may be passed over when the
-    # next one comes before the page looks again; each here lasts more than twice as long)
+    # every step the page saw was reported, in order (shown again at each look of the page
+    # while it lasts; a step may be passed over when the next one comes before the page looks
+    # again: each here lasts more than twice as long)
     assert shown
     assert all(step in reported for step in shown)
-    assert [reported.index(step) for step in shown] == sorted({reported.index(s) for s in shown})
+    distinct = [s for k, s in enumerate(shown) if k == 0 or s != shown[k - 1]]
+    assert [reported.index(s) for s in distinct] == sorted({reported.index(s) for s in shown})
     assert shown[0] == reported[0]
     assert at.session_state["threads"]
     assert "proofboard-analysis" not in at.session_state["threads"]
@@ -86,3 +90,38 @@ def test_an_analysis_that_cannot_answer_says_why_on_the_page(on_small: Path) -> 
     assert [e.value for e in at.error] == ["this analysis cannot answer: too few members"]
     assert not at.markdown
     assert at.session_state["shown"][0] == ("step 0", 1 / 3)
+
+
+class _Left(Exception):
+    """Stands in for Streamlit stopping a page's run it has left behind (the visitor went
+    elsewhere and the next run started)."""
+
+
+def test_a_run_left_behind_ends_at_the_next_look_and_the_analysis_still_ends() -> None:
+    from dashboard.data import _with_progress
+
+    started, ended = threading.Event(), threading.Event()
+
+    def analysis(report):  # type: ignore[no-untyped-def]
+        started.set()
+        report("one long step", 0.1)
+        time.sleep(3.0)  # a long step that reports nothing more
+        ended.set()
+        return "result"
+
+    looks: list[str] = []
+
+    def show(step: str, done: float) -> None:
+        looks.append(step)
+        if len(looks) == 2:  # the visitor leaves during the long step
+            raise _Left
+
+    with pytest.raises(_Left):
+        _with_progress(analysis, show)
+    # the page's run ended while the step ran (it is drawn at each look, not only when the step
+    # changes: that is where Streamlit stops a run it has left behind) ...
+    assert started.is_set()
+    assert not ended.is_set()
+    assert looks == ["one long step", "one long step"]
+    # ... and the analysis ran on to its end (inside the cache, its result is kept)
+    assert ended.wait(timeout=30)
