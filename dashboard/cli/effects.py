@@ -110,7 +110,9 @@ def add_parser(subparsers: Any) -> None:
             "(sequential trials: trial_effect in --json): on each day, members whose first "
             "visit of the day came with the item against members active that day and not "
             "exposed by their first activity, weighted on their history up to the day and on "
-            "the calendar (two-week periods), with a 95 % interval per member."
+            "the calendar (two-week periods), with a 95 % interval per member. A member "
+            "active shortly before the landmark may have left unseen before it: an item that "
+            "kept members from leaving in those days counts that as part of its effect."
         ),
     )
     add_data(p)
