@@ -36,6 +36,7 @@ from analytics.impact import (
     ItemEffect,
     adjusted_p_name,
     estimate_effects,
+    population_words,
     threshold_words,
 )
 from analytics.known import churn_known_from, known_from_text
@@ -767,10 +768,10 @@ def method_notes(review: WeeklyReview) -> list[str]:
     if review.impact is not None:
         s = review.impact.settings
         notes.append(
-            f"Social-proof findings use a landmark: members still present {s.landmark_days} days "
-            f"after joining, grouped by whether they saw or earned the item in those days, and "
-            f"whether they were still members {s.horizon_days} days later, compared with "
-            "similar members (early activity, join time, attributes). They cover every member "
+            f"Social-proof findings use a landmark: among {population_words(s)}, those who "
+            f"saw or earned the item in their first {s.landmark_days} days are compared with "
+            "similar members who did not (early activity, join time, attributes) on whether "
+            f"they were still members {s.horizon_days} days later. They cover every member "
             "whose outcome is known by the as-of time, not only this week's. They are estimates "
             "from observational data: a factor that drives both exposure and staying but is not "
             "in the data can still bias them, so read them as strong hints, not proof."

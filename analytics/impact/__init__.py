@@ -57,6 +57,7 @@ from analytics.impact.model import (
     Population,
     Progress,
     Verdict,
+    population_words,
 )
 from analytics.impact.population import (
     EarlyActivity,
@@ -99,6 +100,7 @@ __all__ = [
     "holm",
     "item_detail",
     "landmark_population",
+    "population_words",
     "threshold_words",
     "time_varying_effects",
     "weighted_kaplan_meier",

@@ -263,14 +263,19 @@ def _days_words(days: int) -> str:
     return "week" if days == 7 else f"{days} days"
 
 
-def estimand_words(settings: ImpactSettings) -> str:
-    """The population the effects are about, as said in the UI, the CLI and the docs:
-    "members active in the week before day 30" with the default settings."""
+def population_words(settings: ImpactSettings) -> str:
+    """Who is compared, as said in the UI, the CLI, the weekly review and the docs: "members
+    active in the week before day 30 (no departure before it)" with the default settings."""
     return (
         f"members active in the {_days_words(settings.recency_days)} before day "
-        f"{settings.landmark_days} (no departure before it), retained "
-        f"{settings.horizon_days} days later"
+        f"{settings.landmark_days} (no departure before it)"
     )
+
+
+def estimand_words(settings: ImpactSettings) -> str:
+    """The population the effects are about and their outcome: "members active in the week
+    before day 30 (no departure before it), retained 90 days later" by default."""
+    return f"{population_words(settings)}, retained {settings.horizon_days} days later"
 
 
 SENSITIVITY_INACTIVE_DAYS = (14, 60)

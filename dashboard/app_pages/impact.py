@@ -35,7 +35,7 @@ landmark = int(
     st.sidebar.number_input(
         "Exposure window (days after joining)", min_value=1, max_value=365, key=state.LANDMARK,
         help="Members are compared by whether they saw or earned an item in this many days "
-        "after joining; only members still present then are compared.",
+        "after joining; who is compared is set below (members active shortly before its end).",
     )
 )  # fmt: skip
 state.keep(state.LANDMARK, landmark)

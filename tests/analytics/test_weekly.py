@@ -318,6 +318,15 @@ def test_progress_reports_steps_up_to_done(demo: Community) -> None:
     assert any(s.startswith("Social-proof effects:") for s, _ in steps)
 
 
+def test_the_method_note_says_who_the_social_proof_findings_compare(demo: Community) -> None:
+    review = weekly_review(demo, "2026-W20")
+    note = next(s for s in review.method_notes if s.startswith("Social-proof findings"))
+    # the estimate's own population (known at day 30), not "members still present" then
+    assert "among members active in the week before day 30 (no departure before it)" in note
+    assert "still members 90 days later" in note
+    assert "still present" not in note
+
+
 def test_kpi_table_has_one_row_per_figure(growing) -> None:  # type: ignore[no-untyped-def]
     table = weekly_review(growing, "2024-W06").kpi_table()
     assert table["kpi"].to_list()[:2] == ["Members", "New members"]
