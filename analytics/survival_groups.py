@@ -3,9 +3,15 @@
 Grouping by something fixed at signup (a member attribute, the join cohort) compares members
 from the day they joined. Grouping by exposure to a proof item cannot: a member who stayed
 longer had more time to be exposed, so "ever exposed" members look loyal even when the item does
-nothing (immortal-time bias). Exposure groups therefore use a landmark: only members still
-present ``landmark_days`` after joining, who could have been exposed by then, grouped by whether
-they were exposed within those days, with time counted from the landmark.
+nothing (immortal-time bias). Exposure groups therefore use a landmark: members present
+``landmark_days`` after joining, who could have been exposed by then, grouped by whether they
+were exposed within those days, with time counted from the landmark.
+
+Who is present is decided only from what was known at the landmark, as for the Impact page's
+estimate (:mod:`analytics.impact.population`): some activity in the ``recency_days`` before it
+and no explicit departure before it. Deciding it from later signs of life (a churn date, the last
+sign of life, at or after the landmark) would select on the outcome: a helpful item makes later
+activity likelier, so the unexposed would be filtered harder than the exposed.
 """
 
 from __future__ import annotations
@@ -19,9 +25,14 @@ import polars as pl
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.community import Community
 from analytics.errors import InputError
+from analytics.queries.events import DAY_US
 from analytics.queries.exposures import first_exposures
+from analytics.queries.landmark import early_activity
 
 DEFAULT_LANDMARK_DAYS = 30
+#: who is compared: members with activity in this many days before the landmark (as the
+#: Impact page's estimate by default)
+DEFAULT_RECENCY_DAYS = 7
 EXPOSED = "exposed in the first {days} days"
 NOT_EXPOSED = "not exposed in the first {days} days"
 
@@ -59,25 +70,31 @@ def survival_table(
 class LandmarkTable:
     """Members compared by early exposure to one item, from the landmark on.
 
-    ``table`` has ``member_id``, ``group``, ``tenure_days`` (days after the landmark) and
-    ``churned``; the counts say who was left out and why.
+    ``table`` has ``member_id``, ``group``, ``tenure_days`` (days after the landmark: 0 for a
+    member who had in fact left, unseen, before it) and ``churned``; the counts say who was left
+    out and why.
     """
 
     item_id: str
     landmark_days: int
+    recency_days: int
     table: pl.DataFrame
     joined_too_recently: int
-    churned_before_landmark: int
+    not_present_at_landmark: int
     item_not_yet_published: int
 
     def explanation(self) -> str:
+        days = self.landmark_days
+        recent = "week" if self.recency_days == 7 else f"{self.recency_days} days"
         return (
-            f"Only members still present {self.landmark_days} days after joining are compared, "
-            f"by whether they were exposed within those {self.landmark_days} days; time counts "
-            f"from day {self.landmark_days}. Left out: {self.joined_too_recently:,} who joined "
-            f"less than {self.landmark_days} days before the as-of time, "
-            f"{self.churned_before_landmark:,} who churned before day {self.landmark_days}, and "
-            f"{self.item_not_yet_published:,} for whom the item was not yet published by then."
+            f"Only members active in the {recent} before day {days} of membership (and not "
+            f"departed before it, as known then) are compared, by whether they were exposed "
+            f"within their first {days} days; time counts from day {days}, and a member who had "
+            f"in fact left, unseen, before day {days} counts as churned on it. Left out: "
+            f"{self.joined_too_recently:,} who joined less than {days} days before the as-of "
+            f"time, {self.not_present_at_landmark:,} not active in the {recent} before day "
+            f"{days} or departed before it, and {self.item_not_yet_published:,} for whom the "
+            f"item was not yet published by then."
         )
 
 
@@ -86,11 +103,13 @@ def exposure_landmark_table(
     item_id: str,
     *,
     landmark_days: int = DEFAULT_LANDMARK_DAYS,
+    recency_days: int = DEFAULT_RECENCY_DAYS,
     inactive_days: int = DEFAULT_INACTIVE_DAYS,
     first_join: date | None = None,
     last_join: date | None = None,
 ) -> LandmarkTable:
-    """Members grouped by exposure to ``item_id`` within their first ``landmark_days``."""
+    """Members present at their landmark (active in the ``recency_days`` before it, not departed
+    before it) grouped by exposure to ``item_id`` within their first ``landmark_days``."""
     if community.proof_items is None or not community.has_exposures:
         raise InputError(
             "Comparing by exposure needs the proof_items and exposures tables. Add them to the "
@@ -106,8 +125,26 @@ def exposure_landmark_table(
     ).with_columns((pl.col("joined_at") + landmark).alias("landmark_at"))
     recent = base.filter(pl.col("landmark_at") > community.as_of)
     base = base.filter(pl.col("landmark_at") <= community.as_of)
-    early_churn = base.filter((pl.col("churned") == 1) & (pl.col("tenure_days") < landmark_days))
-    base = base.filter(~((pl.col("churned") == 1) & (pl.col("tenure_days") < landmark_days)))
+    # the last activity before each member's landmark: what was known then
+    (last,) = community.collect(
+        early_activity(
+            community.frames().activity(),
+            offset_us=landmark_days * DAY_US,
+            joined_until_us=None,
+            kinds=[],
+        ).select("member_key", "last_us")
+    )
+    recency = timedelta(days=recency_days)
+    present = (pl.col("left_at").is_null() | (pl.col("left_at") >= pl.col("landmark_at"))) & (
+        pl.col("last_us") >= (pl.col("landmark_at") - recency).dt.epoch("us")
+    ).fill_null(False)
+    base = (
+        base.join(community.events.with_ids(last), on="member_id", how="left")
+        .join(community.members.select("member_id", "left_at"), on="member_id", how="left")
+        .with_columns(present.alias("_present"))
+    )
+    absent = base.filter(~pl.col("_present"))
+    base = base.filter(pl.col("_present"))
     if published is not None:
         unpublished = base.filter(pl.col("landmark_at") <= published)
         base = base.filter(pl.col("landmark_at") > published)
@@ -129,15 +166,17 @@ def exposure_landmark_table(
             .then(pl.lit(EXPOSED.format(days=landmark_days)))
             .otherwise(pl.lit(NOT_EXPOSED.format(days=landmark_days)))
             .alias("group"),
-            (pl.col("tenure_days") - landmark_days).alias("tenure_days"),
+            # a member who had left, unseen, before the landmark: churned on it
+            (pl.col("tenure_days") - landmark_days).clip(lower_bound=0).alias("tenure_days"),
         )
         .select("member_id", "group", "tenure_days", "churned")
     )
     return LandmarkTable(
         item_id=item_id,
         landmark_days=landmark_days,
+        recency_days=recency_days,
         table=table,
         joined_too_recently=recent.height,
-        churned_before_landmark=early_churn.height,
+        not_present_at_landmark=absent.height,
         item_not_yet_published=unpublished.height,
     )

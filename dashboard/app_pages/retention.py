@@ -150,7 +150,7 @@ def show_survival() -> None:
         note = (
             landmark.explanation()
             + " This is a comparison, not an effect: members who see an item may differ from "
-            "those who do not (the Social proof page adjusts for that)."
+            "those who do not (the Impact page adjusts for that)."
         )
     elif compare_by == "cohort":
         table = table.with_columns(pl.col("cohort").alias("group"))

@@ -195,19 +195,31 @@ def test_lifecycle_by_hand(tmp_path: Path) -> None:
 
 
 def test_landmark_groups_and_exclusions(tmp_path: Path) -> None:
+    # day 30 of a member who joined on 2024-01-01 is 2024-01-31; the week before it starts on
+    # 2024-01-24
     members = (
-        "member_id,joined_at\n"
-        "early,2024-01-01\n"  # exposed on day 10: exposed group
-        "late,2024-01-01\n"  # exposed on day 40: not exposed within 30 days
-        "never,2024-01-01\n"  # not exposed
-        "gone,2024-01-01\n"  # churned on day 5: left out
-        "new,2024-04-20\n"  # joined under 30 days before the as-of time: left out
-        "before,2023-11-01\n"  # day 30 came before the item was published: left out
+        "member_id,joined_at,left_at\n"
+        "early,2024-01-01,\n"  # exposed on day 10: exposed group
+        "late,2024-01-01,\n"  # exposed on day 40: not exposed within 30 days
+        "never,2024-01-01,\n"  # not exposed
+        "unseen,2024-01-01,\n"  # active on day 26, never again: had left before day 30
+        "gone,2024-01-01,\n"  # churned on day 5: left out
+        "quiet,2024-01-01,\n"  # quiet in the week before day 30, active later: left out
+        "departed,2024-01-01,2024-01-28\n"  # active on day 26, departed on day 27: left out
+        "new,2024-04-20,\n"  # joined under 30 days before the as-of time: left out
+        "before,2023-11-01,\n"  # day 30 came before the item was published: left out
     )
     activity = (
-        "member_id,occurred_at,kind\nearly,2024-04-30,post\nlate,2024-04-30,post\n"
-        "never,2024-02-15,post\ngone,2024-01-05,post\nnew,2024-04-30,post\n"
-        "before,2024-04-30,post\n"
+        "member_id,occurred_at,kind\n"
+        "early,2024-01-25,post\nearly,2024-04-30,post\n"
+        "late,2024-01-29,post\nlate,2024-04-30,post\n"
+        "never,2024-01-30,post\nnever,2024-02-15,post\n"
+        "unseen,2024-01-27,post\n"
+        "gone,2024-01-05,post\n"
+        "quiet,2024-01-10,post\nquiet,2024-04-30,post\n"
+        "departed,2024-01-27,post\n"
+        "new,2024-04-30,post\n"
+        "before,2023-11-28,post\nbefore,2024-04-30,post\n"
     )
     items = "item_id,kind,title,published_at\nt1,testimonial,Love it,2023-12-15\n"
     exposures = "member_id,item_id,occurred_at\nearly,t1,2024-01-11\nlate,t1,2024-02-10\n"
@@ -218,21 +230,31 @@ def test_landmark_groups_and_exclusions(tmp_path: Path) -> None:
     c = load_community(open_source(folder), as_of=datetime(2024, 5, 1, tzinfo=UTC))
     lm = exposure_landmark_table(c, "t1")
     groups = dict(lm.table.select("member_id", "group").iter_rows())
+    # who is present is decided from what was known at day 30: "quiet" comes back later (a
+    # later sign of life does not make a member present), "unseen" never does (it is in)
     assert groups == {
         "early": "exposed in the first 30 days",
         "late": "not exposed in the first 30 days",
         "never": "not exposed in the first 30 days",
+        "unseen": "not exposed in the first 30 days",
     }
-    assert (lm.joined_too_recently, lm.churned_before_landmark, lm.item_not_yet_published) == (
-        1,
-        1,
-        1,
-    )
+    assert lm.joined_too_recently == 1
+    assert lm.not_present_at_landmark == 3  # gone, quiet, departed
+    assert lm.item_not_yet_published == 1
     tenure = dict(lm.table.select("member_id", "tenure_days").iter_rows())
     assert tenure["early"] == pytest.approx((datetime(2024, 5, 1) - datetime(2024, 1, 1)).days - 30)
     never = lm.table.filter(pl.col("member_id") == "never").row(0, named=True)
     assert never["churned"] == 1  # quiet since Feb 15
     assert never["tenure_days"] == pytest.approx(45 - 30)
+    # left, unseen, on day 26 (its last sign of life): churned on day 30, not before it
+    unseen = lm.table.filter(pl.col("member_id") == "unseen").row(0, named=True)
+    assert (unseen["churned"], unseen["tenure_days"]) == (1, 0)
+    explanation = lm.explanation()
+    assert "Only members active in the week before day 30 of membership" in explanation
+    assert "3 not active in the week before day 30 or departed before it" in explanation
+    # with the 21 days before day 30, "quiet"'s activity on day 9 (2024-01-10) counts: it is in
+    wider = exposure_landmark_table(c, "t1", recency_days=21)
+    assert "quiet" in dict(wider.table.select("member_id", "group").iter_rows())
     with pytest.raises(ValueError, match="Unknown proof item"):
         exposure_landmark_table(c, "nope")
 

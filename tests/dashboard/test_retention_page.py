@@ -123,7 +123,10 @@ def test_survival_by_early_exposure_explains_the_landmark(page) -> None:  # type
     no_exceptions(page)
     groups = {t.get("name") for t in _chart(page, "not churned")["data"]} - {None}
     assert groups == {"exposed in the first 30 days", "not exposed in the first 30 days"}
-    assert any("Only members still present 30 days after joining" in i.value for i in page.info)
+    note = next(i.value for i in page.info if "Only members active" in i.value)
+    # who is compared is decided from what was known at day 30, as on the Impact page
+    assert "Only members active in the week before day 30 of membership" in note
+    assert "the Impact page adjusts for that" in note
     assert url(page, "km_item")[0] in item or url(page, "km_item")
 
 
