@@ -386,7 +386,7 @@ check with 14 and 60 quiet days (above) shows whether the result depends on the 
 definition. A member active shortly before day {landmark} may have left, unseen, between
 that last visit and day {landmark}: no data can tell. An item that kept members from leaving in
 those few days counts it as part of its effect, so the estimate of an item that truly helps
-leans a little high (in the simulation study, +0.7 points for the strongest of them; see
-docs/impact.md).
+leans a little high (in the simulation study, by about half a point for the strongest of them;
+see docs/impact.md).
 """
     )
