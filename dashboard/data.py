@@ -440,7 +440,10 @@ def compute(
     )
     if progress is None:
         return _computed(*key)
-    return _with_progress(lambda report: _computed(*key, _progress=report), progress)
+    # the analysis is named by the hashable part of its cache key (the added milestones are
+    # named by their version, ``stored``; ``inputs`` follow from the rest)
+    running = (name, source, _as_of(as_of_day), key[3], key[4], stored)
+    return _with_progress(lambda report: _computed(*key, _progress=report), progress, running)
 
 
 class _Steps:
@@ -464,12 +467,24 @@ class _Steps:
 PROGRESS_POLL = 0.25
 
 
-def _with_progress(run: Callable[[Progress], Any], show: Progress) -> Any:
+#: the steps of the analyses running now, by name (see :func:`_with_progress`)
+_RUNNING: dict[Any, tuple[_Steps, int]] = {}
+_RUNNING_LOCK = threading.Lock()
+
+
+def _with_progress(run: Callable[[Progress], Any], show: Progress, name: Any = None) -> Any:
     """``run(report)`` in a thread of its own while this (the page's) thread shows each new step
     ``report`` receives with ``show``; returns its result or raises its exception. The
     computation goes on when the page stops waiting (the visitor went to another page or changed
-    a setting): its result is then cached for the next run, not thrown away."""
-    steps = _Steps()
+    a setting): its result is then cached for the next run, not thrown away.
+
+    Calls with the same ``name`` while one runs share its steps: a second visitor asking for an
+    analysis another's visit has started waits for that computation (Streamlit's cache computes
+    a value once) and sees how far it got, instead of a box without steps."""
+    with _RUNNING_LOCK:
+        steps, waiting = _RUNNING.get(name, (_Steps(), 0))
+        if name is not None:
+            _RUNNING[name] = (steps, waiting + 1)
     outcome: dict[str, Any] = {}
 
     def work() -> None:
@@ -477,6 +492,14 @@ def _with_progress(run: Callable[[Progress], Any], show: Progress) -> Any:
             outcome["value"] = run(steps)
         except BaseException as exc:  # handed to the page's thread, which raises it
             outcome["error"] = exc
+        finally:
+            if name is not None:
+                with _RUNNING_LOCK:
+                    shared, left = _RUNNING[name]
+                    if left > 1:
+                        _RUNNING[name] = (shared, left - 1)
+                    else:
+                        del _RUNNING[name]
 
     worker = threading.Thread(target=work, name="proofboard-analysis", daemon=True)
     # the session's context: the caches and secrets the analysis reads belong to it

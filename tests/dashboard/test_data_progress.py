@@ -125,3 +125,46 @@ def test_a_run_left_behind_ends_at_the_next_look_and_the_analysis_still_ends() -
     assert looks == ["one long step", "one long step"]
     # ... and the analysis ran on to its end (inside the cache, its result is kept)
     assert ended.wait(timeout=30)
+
+
+def test_a_second_visitor_sees_the_steps_of_the_analysis_a_first_one_started() -> None:
+    from dashboard.data import _RUNNING, _with_progress
+
+    # stands in for Streamlit's cache: one computation per value, the others wait for it
+    lock = threading.Lock()
+    cached: dict[str, str] = {}
+    computed: list[int] = []
+
+    def cached_analysis(report):  # type: ignore[no-untyped-def]
+        with lock:
+            if "value" not in cached:
+                computed.append(1)
+                for k in range(3):
+                    report(f"step {k}", (k + 1) / 3)
+                    time.sleep(0.6)
+                cached["value"] = "result"
+            return cached["value"]
+
+    seen: dict[str, list[str]] = {"first": [], "second": []}
+    results: dict[str, str] = {}
+
+    def visit(who: str) -> None:
+        results[who] = _with_progress(
+            cached_analysis, lambda step, _done: seen[who].append(step), "the same analysis"
+        )
+
+    first = threading.Thread(target=visit, args=("first",))
+    first.start()
+    time.sleep(0.4)  # the second visitor comes while the first one's analysis runs
+    second = threading.Thread(target=visit, args=("second",))
+    second.start()
+    first.join(30)
+    second.join(30)
+    assert results == {"first": "result", "second": "result"}
+    assert computed == [1]
+    # the second visitor's page showed the steps of the computation it waited for
+    assert "step 2" in seen["first"]
+    assert "step 2" in seen["second"]
+    assert "step 0" not in seen["second"] or seen["second"].index("step 0") == 0
+    # nothing is left registered once both have their result
+    assert "the same analysis" not in _RUNNING
