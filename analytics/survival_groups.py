@@ -28,6 +28,7 @@ from analytics.errors import InputError
 from analytics.queries.events import DAY_US
 from analytics.queries.exposures import first_exposures
 from analytics.queries.landmark import early_activity
+from analytics.vocabulary import span_words
 
 DEFAULT_LANDMARK_DAYS = 30
 #: who is compared: members with activity in this many days before the landmark (as the
@@ -85,7 +86,7 @@ class LandmarkTable:
 
     def explanation(self) -> str:
         days = self.landmark_days
-        recent = "week" if self.recency_days == 7 else f"{self.recency_days} days"
+        recent = span_words(self.recency_days)
         return (
             f"Only members active in the {recent} before day {days} of membership (and not "
             f"departed before it, as known then) are compared, by whether they were exposed "
@@ -96,6 +97,25 @@ class LandmarkTable:
             f"{days} or departed before it, and {self.item_not_yet_published:,} for whom the "
             f"item was not yet published by then."
         )
+
+
+def _last_before_landmark(community: Community, landmark_days: int) -> pl.DataFrame:
+    """Each member's last activity before their landmark (``member_id``, ``last_us``): what
+    was known then. The same for every item, so computed once per community (a pass over the
+    activity), not once per item chosen."""
+
+    def compute() -> pl.DataFrame:
+        (found,) = community.collect(
+            early_activity(
+                community.frames().activity(),
+                offset_us=landmark_days * DAY_US,
+                joined_until_us=None,
+                kinds=[],
+            ).select("member_key", "last_us")
+        )
+        return community.events.with_ids(found)
+
+    return community.shared(("last_before_landmark", landmark_days), compute)
 
 
 def exposure_landmark_table(
@@ -125,21 +145,13 @@ def exposure_landmark_table(
     ).with_columns((pl.col("joined_at") + landmark).alias("landmark_at"))
     recent = base.filter(pl.col("landmark_at") > community.as_of)
     base = base.filter(pl.col("landmark_at") <= community.as_of)
-    # the last activity before each member's landmark: what was known then
-    (last,) = community.collect(
-        early_activity(
-            community.frames().activity(),
-            offset_us=landmark_days * DAY_US,
-            joined_until_us=None,
-            kinds=[],
-        ).select("member_key", "last_us")
-    )
+    last = _last_before_landmark(community, landmark_days)
     recency = timedelta(days=recency_days)
     present = (pl.col("left_at").is_null() | (pl.col("left_at") >= pl.col("landmark_at"))) & (
         pl.col("last_us") >= (pl.col("landmark_at") - recency).dt.epoch("us")
     ).fill_null(False)
     base = (
-        base.join(community.events.with_ids(last), on="member_id", how="left")
+        base.join(last, on="member_id", how="left")
         .join(community.members.select("member_id", "left_at"), on="member_id", how="left")
         .with_columns(present.alias("_present"))
     )

@@ -120,3 +120,8 @@ def quoted(title: str) -> str:
     if stripped and (stripped[0] in QUOTE_MARKS or stripped[-1] in QUOTE_MARKS):
         return text
     return f"'{text}'"
+
+
+def span_words(days: int) -> str:
+    """A span of days as said before "before day N": "week" for 7, else "N days"."""
+    return "week" if days == 7 else f"{days} days"

@@ -254,6 +254,16 @@ def step_label(what: str, step: str, fraction: float) -> str:
     return f"{what.rstrip('…')}: {round(fraction * 100)} % done · {escape(step)}"
 
 
+def status_steps(status: Any, what: str) -> Callable[[str, float], None]:
+    """For ``data.compute(progress=...)``: each step the analysis reports, in the label of the
+    status box ``status`` (anything with ``update(label=...)``) after ``what``."""
+
+    def show(step: str, fraction: float) -> None:
+        status.update(label=step_label(what, step, fraction))
+
+    return show
+
+
 class ProgressBar:
     """A progress bar at this point of the page, drawn when the analysis it is handed to
     (``data.compute(progress=...)``) reports a step: a cached result draws none. As a context

@@ -440,10 +440,9 @@ def compute(
     )
     if progress is None:
         return _computed(*key)
-    # the analysis is named by the hashable part of its cache key (the added milestones are
-    # named by their version, ``stored``; ``inputs`` follow from the rest)
-    running = (name, source, _as_of(as_of_day), key[3], key[4], stored)
-    return _with_progress(lambda report: _computed(*key, _progress=report), progress, running)
+    # the analysis is named by the hashable part of its cache key, up to ``stored`` (the added
+    # milestones are named by their version; ``inputs`` follow from the rest)
+    return _with_progress(lambda report: _computed(*key, _progress=report), progress, key[:6])
 
 
 class _Steps:

@@ -12,7 +12,7 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.errors import InputError
-from analytics.vocabulary import quoted
+from analytics.vocabulary import quoted, span_words
 
 Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
 #: Which error a "helps"/"hurts" verdict controls: "fdr" (Benjamini–Hochberg: the share of
@@ -259,15 +259,11 @@ class ImpactResult:
         return [{k: row[k] for k in keys} for row in self.table().iter_rows(named=True)]
 
 
-def _days_words(days: int) -> str:
-    return "week" if days == 7 else f"{days} days"
-
-
 def population_words(settings: ImpactSettings) -> str:
     """Who is compared, as said in the UI, the CLI, the weekly review and the docs: "members
     active in the week before day 30 (no departure before it)" with the default settings."""
     return (
-        f"members active in the {_days_words(settings.recency_days)} before day "
+        f"members active in the {span_words(settings.recency_days)} before day "
         f"{settings.landmark_days} (no departure before it)"
     )
 

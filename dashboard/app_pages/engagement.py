@@ -326,9 +326,7 @@ def show_risk() -> None:
         try:
             result = data.compute(
                 "churn_risk", churn_risk, view.as_of_day, view.segments, settings=settings,
-                progress=lambda step, done: status.update(
-                    label=components.step_label("Training the churn-risk model…", step, done)
-                ),
+                progress=components.status_steps(status, "Training the churn-risk model…"),
             )  # fmt: skip
         except ValueError as exc:
             status.update(label="No model", state="error")

@@ -157,9 +157,7 @@ with st.status(estimating, expanded=False) as status:
     result = data.compute(
         "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
         settings=MilestoneSettings(window_days=window, outcome=outcome),  # type: ignore[arg-type]
-        progress=lambda step, done: status.update(
-            label=components.step_label(estimating, step, done)
-        ),
+        progress=components.status_steps(status, estimating),
     )  # fmt: skip
     status.update(label=f"Estimated {len(result.effects)} announcements", state="complete")
 

@@ -120,8 +120,7 @@ with st.status(estimating, expanded=False) as status:
         # computation as the weekly review's, so the two share one cached result
         result = data.compute("estimate_effects", estimate_effects, view.as_of_day, view.segments,
                               settings=replace(settings, trials=False), sensitivity=False,
-                              progress=lambda step, done: status.update(
-                                  label=components.step_label(estimating, step, done)))  # fmt: skip
+                              progress=components.status_steps(status, estimating))  # fmt: skip
     except ValueError as exc:
         status.update(label="No estimate", state="error")
         st.error(escape(exc))

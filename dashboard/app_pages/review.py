@@ -1,7 +1,6 @@
 """Weekly review: one ISO week for stakeholders, its figures against the weeks before, the
 notable findings and milestones, a written summary and the method notes."""
 
-from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import timedelta
 from typing import Any
@@ -101,16 +100,6 @@ def _say(text: str) -> None:
         st.write(text)
 
 
-def _steps(status: Any, what: str) -> Callable[[str, float], None]:
-    """Each step the analysis reports, in the status box's label (nothing in presentation
-    mode)."""
-
-    def show(step: str, done: float) -> None:
-        status.update(label=components.step_label(what, step, done))
-
-    return show
-
-
 with _preparing() as shown_status:
     status = shown_status if not present else _Quiet()
     inputs: dict[str, Any] = {}
@@ -121,7 +110,7 @@ with _preparing() as shown_status:
         inputs["impact"] = data.compute(
             "estimate_effects", estimate_effects, view.as_of_day, view.segments,
             settings=impact_settings(view.inactive_days), sensitivity=False,
-            progress=_steps(status, what),
+            progress=components.status_steps(status, what),
         )  # fmt: skip
     if milestones_in(community, week_period(parse_week(week))).height:
         what = f"Preparing the review of {week}: milestone effects"
@@ -129,7 +118,7 @@ with _preparing() as shown_status:
         _say("Estimating the effects of the milestones announced in the week…")
         inputs["milestones"] = data.compute(
             "estimate_milestones", estimate_milestones, view.as_of_day, view.segments,
-            settings=MilestoneSettings(), progress=_steps(status, what),
+            settings=MilestoneSettings(), progress=components.status_steps(status, what),
         )  # fmt: skip
     what = f"Preparing the review of {week}: key figures and summary"
     status.update(label=what)
@@ -137,7 +126,8 @@ with _preparing() as shown_status:
     try:
         review = data.compute(
             "weekly_review", weekly_review, view.as_of_day, view.segments, inputs=inputs,
-            week=week, inactive_days=view.inactive_days, progress=_steps(status, what),
+            week=week, inactive_days=view.inactive_days,
+            progress=components.status_steps(status, what),
         )  # fmt: skip
     except WeekError as exc:
         status.update(label="No review", state="error")
