@@ -61,6 +61,7 @@ TIME_ZERO_MS = "time zero + in a milestone's 14 days"
 VARIANTS = (ANY, TIME_ZERO, ANY_CAL, TIME_ZERO_CAL, ANY_MS, TIME_ZERO_MS)
 AT_TIME_ZERO = (TIME_ZERO, TIME_ZERO_CAL, TIME_ZERO_MS)
 _time_zero_arms = trial_module.trial_arms
+_time_zero_rows = trial_module.arm_rows
 
 
 def any_moment_arms(
@@ -68,7 +69,12 @@ def any_moment_arms(
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
     """The arms of the design before 2026-12-02: newly exposed when first exposed at any moment
     of the trial day."""
-    eligible, _ = _time_zero_arms(days, item_ids, published_at, settings)
+    # eligibility is the same in both designs (from arm_rows itself: trial_arms calls whichever
+    # arm_rows is in place, and this one replaces it)
+    arms = _time_zero_rows(days, item_ids, published_at, settings)
+    eligible = np.zeros(len(days.member), dtype=bool)
+    eligible[arms.controls()] = True
+    eligible[arms.treated] = True
     own = (
         days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
         .group_by("i")
@@ -77,6 +83,12 @@ def any_moment_arms(
     by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
     by_member[own["i"].to_numpy()] = own["first_day"].to_numpy()
     return eligible, eligible & (by_member[days.member] == days.day)
+
+
+def _any_moment_rows(
+    days: TrialDays, item_ids: Sequence[str], published_at: object, settings: ImpactSettings
+) -> trial_module.ArmRows:
+    return trial_module.ArmRows.from_masks(*any_moment_arms(days, item_ids, published_at, settings))
 
 
 def run_seed(seed: int, members: int, settings: ImpactSettings, results: Results,
@@ -106,14 +118,15 @@ def run_seed(seed: int, members: int, settings: ImpactSettings, results: Results
         for name in VARIANTS:
             if ratio != 1.0 and name not in AT_TIME_ZERO:
                 continue  # the truth is the time-zero design's
-            trial_module.trial_arms = _time_zero_arms if name in AT_TIME_ZERO else any_moment_arms
+            if name not in AT_TIME_ZERO:  # trial_effect finds its arms with arm_rows
+                trial_module.arm_rows = _any_moment_rows
             try:
                 found = trial_effect(
                     inputs[name], candidate.item_ids, candidate.published_at, settings,
                     candidate.item_id,
                 )  # fmt: skip
             finally:
-                trial_module.trial_arms = _time_zero_arms
+                trial_module.arm_rows = _time_zero_rows
             if found.effect is not None and found.se is not None:
                 results[item_class, name].append((seed, found.effect - value, found.se))
         _, before = any_moment_arms(days, candidate.item_ids, candidate.published_at, settings)

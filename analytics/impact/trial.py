@@ -122,6 +122,54 @@ class TrialDays:
         """The whole-number history of every row (for studies; the trials use :meth:`features`)."""
         return np.asarray(self.history[np.arange(len(self.member))])
 
+    @cached_property
+    def row_keys(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Each row's ``member * 2**32 + day`` (sorted, as the rows are) and each member's first
+        row (one more at the end: the row count), found once; the history holds them already."""
+        if isinstance(self.history, MemberDayHistory):
+            return self.history.key, self.history.first_row
+        member = self.member.astype(np.int64)
+        first_row = np.searchsorted(member, np.arange(len(self.member_ids) + 1, dtype=np.int64))
+        return member * (1 << 32) + self.day.astype(np.int64), first_row
+
+    @cached_property
+    def exposures_by_item(self) -> dict[str, pl.DataFrame]:
+        """:attr:`first_days` split by item once (``i``, ``first_day``, ``first_us``,
+        ``at_time_zero``: one row per member exposed), instead of a filter per item."""
+        split = self.first_days.select("item_id", "i", "first_day", "first_us", "at_time_zero")
+        return {
+            str(key[0]): frame.drop("item_id")
+            for key, frame in split.partition_by("item_id", as_dict=True).items()
+        }
+
+    def first_exposures(self, item_ids: Sequence[str]) -> pl.DataFrame:
+        """Per member exposed to any of ``item_ids``: its position ``i``, the ``first_day`` of
+        the earliest first exposure and whether that one came at time zero (``at_time_zero``)."""
+        found = (self.exposures_by_item.get(i) for i in dict.fromkeys(item_ids))
+        frames = [f for f in found if f is not None]
+        if len(frames) == 1:  # one row per member already
+            return frames[0].select("i", "first_day", "at_time_zero")
+        if not frames:
+            return pl.DataFrame(
+                schema={"i": pl.Int64, "first_day": pl.Int64, "at_time_zero": pl.Boolean}
+            )
+        return (
+            pl.concat(frames)
+            .group_by("i")
+            .agg(
+                pl.col("first_day").min(),
+                # the earliest of the items' first exposures decides (two at the same moment
+                # share their flag: it depends on the moment alone)
+                pl.col("at_time_zero").sort_by("first_us").first(),
+            )
+        )
+
+    def prepare(self) -> TrialDays:
+        """Compute what every trial shares (the row keys, the exposures by item) now, once,
+        rather than in whichever of the parallel trials asks first."""
+        _ = self.row_keys, self.exposures_by_item
+        return self
+
 
 @dataclass(frozen=True)
 class MemberDayHistory:
@@ -294,7 +342,7 @@ def trial_days(
         retained=retained,
         first_days=first_days,
         period_days=settings.trial_period_days,
-    )
+    ).prepare()
 
 
 def calendar_periods(day: npt.NDArray[np.integer], period_days: int) -> int:
@@ -413,35 +461,131 @@ def _weighted_probability(
     return probability
 
 
+@dataclass(frozen=True)
+class ArmRows:
+    """The member-days of an item's trials (see :func:`arm_rows`): ``treated``, the rows of the
+    newly exposed (sorted), and the controls as one range of rows per member, ``low`` to
+    ``high`` (end excluded), in row order. Tens of millions of member-days hold a few hundred
+    thousand trial rows: the controls are sampled by their position among all controls, never
+    listed whole."""
+
+    treated: npt.NDArray[np.int64]
+    low: npt.NDArray[np.int64]
+    high: npt.NDArray[np.int64]
+
+    @classmethod
+    def from_masks(cls, eligible: npt.NDArray[np.bool_], treated: npt.NDArray[np.bool_]) -> ArmRows:
+        """From per-row masks (as :func:`trial_arms` returns): a range per control row."""
+        controls = np.flatnonzero(eligible & ~treated).astype(np.int64)
+        return cls(np.flatnonzero(treated).astype(np.int64), controls, controls + 1)
+
+    @cached_property
+    def _ends(self) -> npt.NDArray[np.int64]:
+        return np.cumsum(self.high - self.low)
+
+    @property
+    def n_controls(self) -> int:
+        return int(self._ends[-1]) if len(self._ends) else 0
+
+    def controls(self, positions: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
+        """The rows of the controls at ``positions`` (0 … :attr:`n_controls` - 1, counted in row
+        order); all of them, in row order, without ``positions``."""
+        if positions is None:
+            positions = np.arange(self.n_controls, dtype=np.int64)
+        positions = np.asarray(positions, dtype=np.int64)
+        which = np.searchsorted(self._ends, positions, side="right")
+        return self.low[which] + positions - (self._ends[which] - (self.high - self.low)[which])
+
+
+def arm_rows(
+    days: TrialDays, item_ids: Sequence[str], published_at: object, settings: ImpactSettings
+) -> ArmRows:
+    """The rows entering the trials of the items ``item_ids``: member-days not exposed to any
+    of them before that day, the item published by then. Newly exposed (``treated``): first
+    exposed at or before the day's first activity (time zero), or, with ``trial_grace_days``
+    above 1, before the start of day + grace days; the others are the controls.
+
+    The rows are sorted by member, then day, so each member's eligible days are one range of
+    rows (from the publication to the first exposure), its newly exposed ones the end of it: a
+    binary search per member exposed, not a pass over every member-day per item."""
+    key, first_row = days.row_keys
+    members = len(first_row) - 1
+    if not len(key):
+        empty = np.zeros(0, dtype=np.int64)
+        return ArmRows(empty, np.zeros(members, dtype=np.int64), np.zeros(members, dtype=np.int64))
+    low = first_row[:-1].copy()
+    high = first_row[1:].copy()
+    day = days.day
+    if published_at is not None:
+        published_day = to_us(published_at) // DAY_US  # type: ignore[arg-type]
+        # searched only for the members active both before and after the publication
+        some = np.flatnonzero(high > low)
+        first_seen, last_seen = day[low[some]], day[high[some] - 1]
+        low[some[last_seen < published_day]] = high[some[last_seen < published_day]]
+        across = some[(first_seen < published_day) & (last_seen >= published_day)]
+        low[across] = _first_row_from(
+            day, low[across], high[across], np.full(len(across), published_day, dtype=np.int64)
+        )
+    own = days.first_exposures(item_ids)
+    i = own["i"].to_numpy().astype(np.int64)
+    first_day = own["first_day"].to_numpy().astype(np.int64)
+    # days up to the first exposure's (a member not exposed: every day)
+    high[i] = _first_row_from(day, first_row[i], first_row[i + 1], first_day + 1)
+    high = np.maximum(high, low)
+    split = high.copy()  # controls: low … split, newly exposed: split … high
+    if settings.trial_grace_days > 1:
+        since = first_day - settings.trial_grace_days + 1
+        split[i] = np.clip(_first_row_from(day, first_row[i], high[i], since), low[i], high[i])
+    else:
+        at_zero = own["at_time_zero"].to_numpy()
+        last = high[i] - 1
+        that_day = (high[i] > low[i]) & (key[np.maximum(last, 0)] == (i << 32) + first_day)
+        split[i] = np.where(that_day & at_zero, last, high[i])
+    lengths = high - split
+    has = np.flatnonzero(lengths)
+    treated = np.repeat(
+        split[has] - np.cumsum(lengths[has]) + lengths[has], lengths[has]
+    ) + np.arange(int(lengths.sum()), dtype=np.int64)
+    return ArmRows(treated.astype(np.int64), low, split)
+
+
+def _first_row_from(
+    day: npt.NDArray[np.integer],
+    begin: npt.NDArray[np.int64],
+    end: npt.NDArray[np.int64],
+    target: npt.NDArray[np.int64],
+) -> npt.NDArray[np.int64]:
+    """Per range of rows ``begin`` … ``end`` (a member's days, sorted), the first row whose
+    day is at least ``target`` (``end`` if none): a binary search inside each member's own few
+    rows, all members at once. A search over all rows per member (``np.searchsorted``) costs a
+    cache miss per step in an array of tens of millions."""
+    lo, hi = begin.astype(np.int64), end.astype(np.int64)
+    if not len(lo):
+        return lo
+    for _ in range(int((hi - lo).max()).bit_length() if len(day) else 0):
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = (lo + hi) // 2
+        later = day[np.minimum(mid, len(day) - 1)] < target
+        lo = np.where(open_ & later, mid + 1, lo)
+        hi = np.where(open_ & ~later, mid, hi)
+    return lo
+
+
 def trial_arms(
     days: TrialDays, item_ids: Sequence[str], published_at: object, settings: ImpactSettings
 ) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
-    """Per trial row (member-day): whether it enters the trials of the items ``item_ids``
-    (not exposed to any of them before that day, the item published by then), and whether it
-    is a newly exposed one: first exposed at or before the day's first activity (time zero),
-    or, with ``trial_grace_days`` above 1, before the start of day + grace days."""
-    own = (
-        days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
-        .group_by("i")
-        .agg(
-            pl.col("first_day").min(),
-            # the earliest of the items' first exposures decides
-            pl.col("at_time_zero").sort_by("first_us").first(),
-        )
-    )
-    positions = own["i"].to_numpy()
-    by_member = np.full(len(days.member_ids), np.iinfo(np.int64).max, dtype=np.int64)
-    by_member[positions] = own["first_day"].to_numpy()
-    first_day = by_member[days.member]
-    eligible = first_day >= days.day
-    if published_at is not None:
-        published_day = to_us(published_at) // DAY_US  # type: ignore[arg-type]
-        eligible &= days.day >= published_day
-    if settings.trial_grace_days > 1:
-        return eligible, eligible & (first_day < days.day + settings.trial_grace_days)
-    at_time_zero = np.zeros(len(days.member_ids), dtype=bool)
-    at_time_zero[positions] = own["at_time_zero"].to_numpy()
-    return eligible, eligible & (first_day == days.day) & at_time_zero[days.member]
+    """Per trial row (member-day), as masks: whether it enters the trials of the items
+    ``item_ids``, and whether it is a newly exposed one (:func:`arm_rows`; for studies and
+    tests)."""
+    arms = arm_rows(days, item_ids, published_at, settings)
+    eligible = np.zeros(len(days.member), dtype=bool)
+    treated = np.zeros(len(days.member), dtype=bool)
+    eligible[arms.controls()] = True
+    eligible[arms.treated] = True
+    treated[arms.treated] = True
+    return eligible, treated
 
 
 def trial_effect(
@@ -459,10 +603,9 @@ def trial_effect(
 
     if days is None:
         return none("no trial day has a decidable outcome yet")
-    eligible, treated = trial_arms(days, item_ids, published_at, settings)
-    rows1 = np.flatnonzero(treated)
-    rows0 = np.flatnonzero(eligible & ~treated)
-    n1, n0 = len(rows1), len(rows0)
+    arms = arm_rows(days, item_ids, published_at, settings)
+    rows1 = arms.treated
+    n1, n0 = len(rows1), arms.n_controls
     trials = int(np.unique(days.day[rows1]).size)
     if n1 < settings.min_group_size:
         return none(
@@ -478,7 +621,12 @@ def trial_effect(
     take1 = min(n1, half)
     take0 = min(n0, settings.trial_controls_per_exposed * take1, settings.trial_max_rows - take1)
     pick1 = np.sort(rng.choice(rows1, size=take1, replace=False)) if take1 < n1 else rows1
-    pick0 = np.sort(rng.choice(rows0, size=take0, replace=False)) if take0 < n0 else rows0
+    # the same draws as choosing from the list of control rows, without listing them
+    pick0 = (
+        np.sort(arms.controls(rng.choice(n0, size=take0, replace=False)))
+        if take0 < n0
+        else arms.controls()
+    )
     rows = np.concatenate([pick1, pick0])
     s = np.concatenate([np.full(take1, n1 / take1), np.full(take0, n0 / take0)])
     a = np.concatenate([np.ones(take1, dtype=np.int8), np.zeros(take0, dtype=np.int8)])

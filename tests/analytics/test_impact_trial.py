@@ -20,6 +20,7 @@ from analytics.impact.trial import (
     TRIAL_COVARIATES,
     TrialDays,
     _by_member_and_day,
+    arm_rows,
     trial_arms,
     trial_days,
     trial_effect,
@@ -306,3 +307,76 @@ def test_calendar_periods_are_covariates() -> None:
     assert with_periods.shape[1] == plain.shape[1] + 3  # 25 days: periods 0..3
     period = (days.day - days.day.min()) // 7
     assert np.array_equal(with_periods[:, plain.shape[1] :], period[:, None] == np.arange(1, 4))
+
+
+def _arms_by_definition(
+    days: TrialDays, item_ids: list[str], published_day: int | None, grace: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The arms as the module docstring defines them, row by row (the reference)."""
+    exposed = days.first_days.filter(pl.col("item_id").is_in(item_ids)).sort("first_us")
+    first_day = np.full(len(days.member_ids), np.iinfo(np.int64).max)
+    at_zero = np.zeros(len(days.member_ids), dtype=bool)
+    for i, day, flag in exposed.select("i", "first_day", "at_time_zero").iter_rows():
+        if day < first_day[i]:  # the earliest first exposure of the items decides
+            first_day[i], at_zero[i] = day, flag
+    eligible, treated = [], []
+    for m, d in zip(days.member.tolist(), days.day.tolist(), strict=True):
+        ok = first_day[m] >= d and (published_day is None or d >= published_day)
+        eligible.append(ok)
+        if grace > 1:
+            treated.append(ok and first_day[m] < d + grace)
+        else:
+            treated.append(ok and first_day[m] == d and bool(at_zero[m]))
+    return np.array(eligible, dtype=bool), np.array(treated, dtype=bool)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_arm_rows_are_the_defined_arms_and_sample_as_the_list_would(seed: int) -> None:
+    """The arms found per member (a range of rows each) are the member-days the definition
+    picks, row by row: members without active days, exposed before their first active day or
+    after their last, on a day without activity, to two items on one day; published before,
+    during and after the members' days; with and without a grace period. Sampling the controls
+    by position draws the rows that sampling their full list draws."""
+    rng = np.random.default_rng(seed)
+    members = 60
+    counts = rng.integers(0, 12, members)  # some members have no active day
+    member = np.repeat(np.arange(members), counts)
+    day = np.concatenate([np.sort(rng.choice(40, c, replace=False)) for c in counts]) + DAY0
+    exposures = []
+    for item in ("p1", "p2"):
+        for i in rng.choice(members, members // 2, replace=False):
+            first = DAY0 + int(rng.integers(-3, 44))
+            at_zero = bool(rng.random() < 0.7)
+            exposures.append((int(i), item, first, first * 86_400_000_000, at_zero))
+    first_days = pl.DataFrame(
+        exposures, schema=["i", "item_id", "first_day", "first_us", "at_time_zero"], orient="row"
+    )
+    days = TrialDays(
+        member_ids=[f"m{i:03d}" for i in range(members)],
+        member=member.astype(np.int32),
+        day=day.astype(np.int32),
+        history=np.zeros((len(member), 1), dtype=np.int32),
+        member_x=np.zeros((members, 1)),
+        names=("h", "x"),
+        retained=np.ones(len(member), dtype=np.int8),
+        first_days=first_days,
+    ).prepare()
+    for items in (["p1"], ["p2"], ["p1", "p2"], ["p3"]):
+        for published in (None, DAY0 - 5, DAY0 + 20, DAY0 + 60):
+            at = None if published is None else datetime.fromtimestamp(published * 86_400, UTC)
+            for grace in (1, 3):
+                eligible, treated = _arms_by_definition(days, items, published, grace)
+                arms = arm_rows(days, items, at, ImpactSettings(trial_grace_days=grace))
+                assert arms.treated.tolist() == np.flatnonzero(treated).tolist()
+                controls = np.flatnonzero(eligible & ~treated)
+                assert arms.controls().tolist() == controls.tolist()
+                assert arms.n_controls == len(controls)
+                if len(controls) > 3:
+                    take = len(controls) // 2
+                    drawn = np.random.default_rng(seed).choice(controls, take, replace=False)
+                    again = np.random.default_rng(seed)
+                    positions = again.choice(len(controls), take, replace=False)
+                    assert arms.controls(positions).tolist() == drawn.tolist()
+    masks = trial_arms(days, ["p1"], None, ImpactSettings())
+    reference = _arms_by_definition(days, ["p1"], None, 1)
+    assert all(np.array_equal(a, b) for a, b in zip(masks, reference, strict=True))
