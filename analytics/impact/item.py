@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
@@ -164,6 +164,16 @@ class _Design:
     n_items_seen: npt.NDArray[np.int64]
     first: pl.DataFrame
     own: pl.DataFrame | None
+    #: ``first`` and ``own`` split by item once (every item's estimate looks up its own rows)
+    first_by_item: dict[str, pl.DataFrame] = field(default_factory=dict)
+    own_by_item: dict[str, pl.DataFrame] | None = None
+
+
+def _by_item(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    return {
+        str(key[0]): part.drop("item_id")
+        for key, part in frame.partition_by("item_id", as_dict=True).items()
+    }
 
 
 def _design(
@@ -194,16 +204,22 @@ def _design(
         n_items_seen=frame["n_items_seen"].to_numpy().astype(np.int64),
         first=by_row,
         own=own,
+        first_by_item=_by_item(by_row),
+        own_by_item=None if own is None else _by_item(own),
     )
 
 
 def _per_row(
-    frame: pl.DataFrame, item_ids: Sequence[str], n: int, value: pl.Expr, fill: int
+    by_item: dict[str, pl.DataFrame], item_ids: Sequence[str], n: int, value: pl.Expr, fill: int
 ) -> npt.NDArray[np.int64]:
-    """One value per population row from ``frame`` (``row``, ``item_id``, …) of the items
-    ``item_ids`` (``value``: the aggregation over them; ``fill`` for rows without any)."""
-    found = frame.filter(pl.col("item_id").is_in(list(item_ids))).group_by("row").agg(value)
+    """One value per population row from the rows (``row``, …) of the items ``item_ids``
+    (``by_item``: a frame per item; ``value``: the aggregation over them; ``fill`` for rows
+    without any)."""
+    parts = [by_item[i] for i in dict.fromkeys(item_ids) if i in by_item]
     out = np.full(n, fill, dtype=np.int64)
+    if not parts:
+        return out
+    found = (parts[0] if len(parts) == 1 else pl.concat(parts)).group_by("row").agg(value)
     out[found["row"].to_numpy()] = found[found.columns[1]].to_numpy()
     return out
 
@@ -234,7 +250,9 @@ def _analyse(
         design = _design(population, first, own_counts)
     n_all = len(design.retained)
     never = np.iinfo(np.int64).max
-    first_us = _per_row(design.first, candidate.item_ids, n_all, pl.col("first_us").min(), never)
+    first_us = _per_row(
+        design.first_by_item, candidate.item_ids, n_all, pl.col("first_us").min(), never
+    )
     # The naive comparison that correlation dashboards make: ever exposed (at any time) vs
     # never, same retention outcome, no landmark and no adjustment.
     ever = first_us != never
@@ -253,12 +271,12 @@ def _analyse(
         keep = design.landmark_us[rows] > to_us(candidate.published_at)
         rows, x = rows[keep], x[keep]
     exposed_all = first_us[rows] < design.landmark_us[rows]
-    if design.own is not None:
+    if design.own_by_item is not None:
         # the other-proof covariates without the analysed items' own exposures (which would
         # otherwise predict exposure to them by construction)
-        own_n = _per_row(design.own, candidate.item_ids, n_all, pl.col("n").sum(), 0)[rows]
+        own_n = _per_row(design.own_by_item, candidate.item_ids, n_all, pl.col("n").sum(), 0)[rows]
         own_items = _per_row(
-            design.own, candidate.item_ids, n_all, (pl.col("n") > 0).sum().cast(pl.Int64), 0
+            design.own_by_item, candidate.item_ids, n_all, (pl.col("n") > 0).sum().cast(pl.Int64), 0
         )[rows]
         x = x.copy()
         names = population.covariates
