@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -150,10 +150,11 @@ class _Design:
     """A population's rows as arrays, built once and shared by every item's estimate on it
     (each item then costs array lookups, not joins of the whole population).
 
-    ``first`` holds the first exposures of the population's members (``row``: index into the
-    population's rows, ``item_id``, ``first_us``); ``own`` their exposure rows per item before
-    the landmark (``row``, ``item_id``, ``n``), or ``None`` when the other-proof covariates are
-    not recomputed per item. ``x`` holds the covariates of the rows present at the landmark
+    ``first_by_item`` holds the first exposures of the population's members, a frame per item
+    (``row``: index into the population's rows, ``first_us``); ``own_by_item`` their exposure
+    rows per item before the landmark (``row``, ``n``), or ``None`` when the other-proof
+    covariates are not recomputed per item. Split by item once: every item's estimate looks up
+    its own rows. ``x`` holds the covariates of the rows present at the landmark
     (``present_rows``)."""
 
     retained: npt.NDArray[np.int8]
@@ -162,11 +163,8 @@ class _Design:
     x: FloatArray
     n_exposures: npt.NDArray[np.int64]
     n_items_seen: npt.NDArray[np.int64]
-    first: pl.DataFrame
-    own: pl.DataFrame | None
-    #: ``first`` and ``own`` split by item once (every item's estimate looks up its own rows)
-    first_by_item: dict[str, pl.DataFrame] = field(default_factory=dict)
-    own_by_item: dict[str, pl.DataFrame] | None = None
+    first_by_item: dict[str, pl.DataFrame]
+    own_by_item: dict[str, pl.DataFrame] | None
 
 
 def _by_item(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -202,8 +200,6 @@ def _design(
         x=at_present.select(population.covariates).to_numpy().astype(np.float64),
         n_exposures=frame["n_exposures"].to_numpy().astype(np.int64),
         n_items_seen=frame["n_items_seen"].to_numpy().astype(np.int64),
-        first=by_row,
-        own=own,
         first_by_item=_by_item(by_row),
         own_by_item=None if own is None else _by_item(own),
     )

@@ -93,7 +93,7 @@ class TrialDays:
     #: first exposures by member position: ``i`` (index into ``member_ids``), ``item_id``,
     #: ``first_day``, ``first_us`` (integer microseconds) and ``at_time_zero`` (at or before the
     #: member's first activity of that day; false without activity that day), joined to the
-    #: positions once, not per item
+    #: positions once, not per item; :func:`trial_days` sorts them by item
     first_days: pl.DataFrame
     #: length of the calendar periods adjusted for (days; 0: none)
     period_days: int = 0
@@ -134,13 +134,19 @@ class TrialDays:
 
     @cached_property
     def exposures_by_item(self) -> dict[str, pl.DataFrame]:
-        """:attr:`first_days` split by item once (``i``, ``first_day``, ``first_us``,
-        ``at_time_zero``: one row per member exposed), instead of a filter per item."""
-        split = self.first_days.select("item_id", "i", "first_day", "first_us", "at_time_zero")
-        return {
-            str(key[0]): frame.drop("item_id")
-            for key, frame in split.partition_by("item_id", as_dict=True).items()
-        }
+        """:attr:`first_days` by item (``i``, ``first_day``, ``first_us``, ``at_time_zero``: one
+        row per member exposed), found once instead of a filter per item: slices of the rows
+        sorted by item (:func:`trial_days` stores them so), not copies."""
+        ordered = self.first_days
+        if not ordered["item_id"].is_sorted():
+            ordered = ordered.sort("item_id", maintain_order=True)
+        runs = ordered.group_by("item_id", maintain_order=True).len()
+        columns = ordered.select("i", "first_day", "first_us", "at_time_zero")
+        found, offset = {}, 0
+        for item_id, length in runs.iter_rows():
+            found[str(item_id)] = columns.slice(offset, length)
+            offset += length
+        return found
 
     def first_exposures(self, item_ids: Sequence[str]) -> pl.DataFrame:
         """Per member exposed to any of ``item_ids``: its position ``i``, the ``first_day`` of
@@ -315,7 +321,10 @@ def trial_days(
     order = np.argsort(exposure_keys, kind="stable")
     seen = exposure_keys[order]
     history = MemberDayHistory.build(member, day, n, join_day, seen)
-    first_days = _with_time_zero(exposures, exposure_keys, order, history.key, day_first_us)
+    # sorted by item: each item's trials read a slice of them (TrialDays.exposures_by_item)
+    first_days = _with_time_zero(exposures, exposure_keys, order, history.key, day_first_us).sort(
+        "item_id", maintain_order=True
+    )
     del day_first_us
     retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
     periods = calendar_periods(day, settings.trial_period_days)
