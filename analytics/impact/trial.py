@@ -410,14 +410,19 @@ def _by_member_and_day(
     in ``keyed``, the day, the count and the day's first activity, sorted by member, then day.
     Whole-number keys are looked up in an array rather than joined, and the rows sorted on one
     combined key (days since 1970 fit in 32 bits): at a million members (20 M member-days) a
-    join and a two-column sort took 7.5 s, these take about 1.5."""
+    join and a two-column sort took 7.5 s, these take about 1.5. Rows that arrive sorted (the
+    query sorts them where member keys are whole numbers) are only checked: 2.5–3 s less at a
+    million members (27 M member-days) than sorting them here."""
     if keyed["member_key"].dtype.is_integer():
         keys = keyed["member_key"].cast(pl.Int64).to_numpy()
-        lookup = np.full(int(keys.max()) + 1 if len(keys) else 1, -1, dtype=np.int64)
-        lookup[keys] = keyed["_pos"].cast(pl.Int64).to_numpy()
         raw = found["member_key"].cast(pl.Int64).to_numpy()
-        inside = raw < len(lookup)
-        position = np.where(inside, lookup[np.where(inside, raw, 0)], -1)
+        if np.array_equal(keys, np.arange(len(keys))):  # every member: the key is the position
+            position = np.where(raw < len(keys), raw, -1)
+        else:
+            lookup = np.full(int(keys.max()) + 1 if len(keys) else 1, -1, dtype=np.int64)
+            lookup[keys] = keyed["_pos"].cast(pl.Int64).to_numpy()
+            inside = raw < len(lookup)
+            position = np.where(inside, lookup[np.where(inside, raw, 0)], -1)
     else:
         position = (
             found.select("member_key")
@@ -431,6 +436,9 @@ def _by_member_and_day(
     known = position >= 0
     if not known.all():
         position, day, n, first_us = position[known], day[known], n[known], first_us[known]
+    if len(day) and _sorted_by_member_and_day(position, day):
+        # as the query returns them (the keys ranked by member id, as the positions are)
+        return position, day, n, first_us
     fits = len(day) and position.max() < 1 << 31 and day.max() - day.min() < 1 << 16
     if fits and n.max() < 1 << 16:
         # member, day (from the first) and count packed into one whole number, the sort key
@@ -452,6 +460,13 @@ def _by_member_and_day(
     ordered = ordered.sort("key")
     key = ordered["key"].to_numpy()
     return key >> 32, key & 0xFFFFFFFF, ordered["n"].to_numpy(), ordered["first_us"].to_numpy()
+
+
+def _sorted_by_member_and_day(position: npt.NDArray[np.int64], day: npt.NDArray[np.int64]) -> bool:
+    """Whether the member-days are strictly increasing by member, then day."""
+    later_member = position[1:] > position[:-1]
+    same_member = position[1:] == position[:-1]
+    return bool(np.all(later_member | (same_member & (day[1:] > day[:-1]))))
 
 
 def _stream(seed: int, key: str) -> np.random.Generator:

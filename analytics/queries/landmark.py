@@ -62,9 +62,10 @@ def active_member_days(
     analysis, one per day, are built from them; a trial's time zero is the first activity).
 
     ``integer_keys``: the member keys are whole numbers (folder sources; elsewhere they are the
-    member ids). Then the rows are grouped on one combined key (``member_key * 2**32 + day``)
-    and split again: a million members' 20 M member-days group about twice as fast on one
-    column as on two."""
+    member ids). Then the rows are grouped on one combined key (``member_key * 2**32 + day``),
+    sorted on it and split again: a million members' 20 M member-days group about twice as
+    fast on one column as on two, and the trials want them sorted by member, then day (sorting
+    the one key in the query costs less than sorting them afterwards)."""
     rows = activity
     if until_us is not None:
         rows = rows.filter(nw.col("occurred_at_us") < until_us)
@@ -83,6 +84,7 @@ def active_member_days(
         )
         .group_by("_member_day")
         .agg(*aggregates)
+        .sort("_member_day")
         .select(
             (nw.col("_member_day") // shift).alias("member_key"),
             (nw.col("_member_day") % shift).alias("day"),

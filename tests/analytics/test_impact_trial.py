@@ -175,17 +175,23 @@ def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("busiest", [5, 70_000])
-def test_member_days_sorted_by_member_then_day(busiest: int) -> None:
+@pytest.mark.parametrize("arrival", ["shuffled", "by member only", "sorted"])
+@pytest.mark.parametrize("dense", [False, True])
+def test_member_days_sorted_by_member_then_day(busiest: int, arrival: str, dense: bool) -> None:
     """The member-days come back as positions, days, counts and first activities sorted by
-    member, then day,
-    whether they fit the packed one-column sort (counts below 2**16) or not (a member-day of
-    70,000 rows, as a bot might make, takes the frame sort)."""
+    member, then day: whether they fit the packed one-column sort (counts below 2**16) or not
+    (a member-day of 70,000 rows, as a bot might make, takes the frame sort), arrive shuffled,
+    by member only or sorted (as the folder query returns them), with keys that are the
+    positions (every member) or not (some members filtered out)."""
     rng = np.random.default_rng(7)
-    keys = np.array([30, 10, 20, 40], dtype=np.int64)  # member keys; positions by key order
+    # member keys; positions by key order
+    keys = np.array([3, 1, 2, 0] if dense else [30, 10, 20, 40], dtype=np.int64)
     member_key = rng.choice(keys, size=200)
     day = rng.integers(DAY0, DAY0 + 400, size=200)
-    pairs = np.unique(np.stack([member_key, day], axis=1), axis=0)
-    order = rng.permutation(len(pairs))
+    pairs = np.unique(np.stack([member_key, day], axis=1), axis=0)  # sorted by key, then day
+    order = rng.permutation(len(pairs)) if arrival != "sorted" else np.arange(len(pairs))
+    if arrival == "by member only":  # each member's days in no order
+        order = order[np.argsort(pairs[order, 0], kind="stable")]
     n = rng.integers(1, 9, size=len(pairs))
     n[3] = busiest
     first_us = pairs[:, 1] * 86_400_000_000 + rng.integers(0, 86_400_000_000, size=len(pairs))
