@@ -71,10 +71,7 @@ def any_moment_arms(
     of the trial day."""
     # eligibility is the same in both designs (from arm_rows itself: trial_arms calls whichever
     # arm_rows is in place, and this one replaces it)
-    arms = _time_zero_rows(days, item_ids, published_at, settings)
-    eligible = np.zeros(len(days.member), dtype=bool)
-    eligible[arms.controls()] = True
-    eligible[arms.treated] = True
+    eligible, _ = _time_zero_rows(days, item_ids, published_at, settings).masks(len(days.member))
     own = (
         days.first_days.filter(pl.col("item_id").is_in(list(item_ids)))
         .group_by("i")

@@ -22,6 +22,8 @@ from analytics.impact.model import (
     ImpactSettings,
     ItemEffect,
     Population,
+    rows_of_items,
+    split_by_item,
 )
 from analytics.queries.events import DAY_US, to_us
 from analytics.queries.exposures import exposures_before, first_exposures
@@ -167,13 +169,6 @@ class _Design:
     own_by_item: dict[str, pl.DataFrame] | None
 
 
-def _by_item(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    return {
-        str(key[0]): part.drop("item_id")
-        for key, part in frame.partition_by("item_id", as_dict=True).items()
-    }
-
-
 def _design(
     population: Population, first: pl.DataFrame, own_counts: pl.DataFrame | None
 ) -> _Design:
@@ -200,8 +195,8 @@ def _design(
         x=at_present.select(population.covariates).to_numpy().astype(np.float64),
         n_exposures=frame["n_exposures"].to_numpy().astype(np.int64),
         n_items_seen=frame["n_items_seen"].to_numpy().astype(np.int64),
-        first_by_item=_by_item(by_row),
-        own_by_item=None if own is None else _by_item(own),
+        first_by_item=split_by_item(by_row),
+        own_by_item=None if own is None else split_by_item(own),
     )
 
 
@@ -211,7 +206,7 @@ def _per_row(
     """One value per population row from the rows (``row``, …) of the items ``item_ids``
     (``by_item``: a frame per item; ``value``: the aggregation over them; ``fill`` for rows
     without any)."""
-    parts = [by_item[i] for i in dict.fromkeys(item_ids) if i in by_item]
+    parts = rows_of_items(by_item, item_ids)
     out = np.full(n, fill, dtype=np.int64)
     if not parts:
         return out

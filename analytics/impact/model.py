@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -97,6 +97,24 @@ class ImpactSettings:
             )
         if self.bootstrap < 0 or 0 < self.bootstrap < 50:
             raise InputError("bootstrap must be 0 (influence-function interval) or at least 50.")
+
+
+def split_by_item(frame: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """``frame``'s rows by ``item_id`` (the column dropped): slices of the rows sorted by item,
+    not copies, so that each item's estimate reads its own rows instead of filtering all."""
+    ordered = frame if frame["item_id"].is_sorted() else frame.sort("item_id", maintain_order=True)
+    runs = ordered.group_by("item_id", maintain_order=True).len()
+    columns = ordered.drop("item_id")
+    found, offset = {}, 0
+    for item_id, length in runs.iter_rows():
+        found[str(item_id)] = columns.slice(offset, length)
+        offset += length
+    return found
+
+
+def rows_of_items(by_item: dict[str, pl.DataFrame], item_ids: Sequence[str]) -> list[pl.DataFrame]:
+    """The frames of ``item_ids`` present in ``by_item`` (:func:`split_by_item`), each once."""
+    return [by_item[i] for i in dict.fromkeys(item_ids) if i in by_item]
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,13 @@ from sklearn.linear_model import LogisticRegression
 from analytics.auc import weighted_auc
 from analytics.community import Community
 from analytics.impact.estimate import _standardise
-from analytics.impact.model import PROPENSITY_CLIP, FloatArray, ImpactSettings
+from analytics.impact.model import (
+    PROPENSITY_CLIP,
+    FloatArray,
+    ImpactSettings,
+    rows_of_items,
+    split_by_item,
+)
 from analytics.impact.population import attribute_dummies
 from analytics.queries.events import DAY_US, to_us
 from analytics.queries.landmark import active_member_days
@@ -135,24 +141,14 @@ class TrialDays:
     @cached_property
     def exposures_by_item(self) -> dict[str, pl.DataFrame]:
         """:attr:`first_days` by item (``i``, ``first_day``, ``first_us``, ``at_time_zero``: one
-        row per member exposed), found once instead of a filter per item: slices of the rows
-        sorted by item (:func:`trial_days` stores them so), not copies."""
-        ordered = self.first_days
-        if not ordered["item_id"].is_sorted():
-            ordered = ordered.sort("item_id", maintain_order=True)
-        runs = ordered.group_by("item_id", maintain_order=True).len()
-        columns = ordered.select("i", "first_day", "first_us", "at_time_zero")
-        found, offset = {}, 0
-        for item_id, length in runs.iter_rows():
-            found[str(item_id)] = columns.slice(offset, length)
-            offset += length
-        return found
+        row per member exposed), slices of the rows (:func:`trial_days` stores them sorted by
+        item, so they are not copied)."""
+        return split_by_item(self.first_days)
 
     def first_exposures(self, item_ids: Sequence[str]) -> pl.DataFrame:
         """Per member exposed to any of ``item_ids``: its position ``i``, the ``first_day`` of
         the earliest first exposure and whether that one came at time zero (``at_time_zero``)."""
-        found = (self.exposures_by_item.get(i) for i in dict.fromkeys(item_ids))
-        frames = [f for f in found if f is not None]
+        frames = rows_of_items(self.exposures_by_item, item_ids)
         if len(frames) == 1:  # one row per member already
             return frames[0].select("i", "first_day", "at_time_zero")
         if not frames:
@@ -504,21 +500,41 @@ class ArmRows:
         return cls(np.flatnonzero(treated).astype(np.int64), controls, controls + 1)
 
     @cached_property
-    def _ends(self) -> npt.NDArray[np.int64]:
-        return np.cumsum(self.high - self.low)
+    def _starts(self) -> npt.NDArray[np.int64]:
+        """Each member's first position among all controls (one more at the end: the count)."""
+        return np.concatenate([[0], np.cumsum(self.high - self.low)])
 
     @property
     def n_controls(self) -> int:
-        return int(self._ends[-1]) if len(self._ends) else 0
+        return int(self._starts[-1])
 
     def controls(self, positions: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.int64]:
         """The rows of the controls at ``positions`` (0 … :attr:`n_controls` - 1, counted in row
         order); all of them, in row order, without ``positions``."""
         if positions is None:
-            positions = np.arange(self.n_controls, dtype=np.int64)
+            return _rows_in(self.low, self.high)
         positions = np.asarray(positions, dtype=np.int64)
-        which = np.searchsorted(self._ends, positions, side="right")
-        return self.low[which] + positions - (self._ends[which] - (self.high - self.low)[which])
+        which = np.searchsorted(self._starts, positions, side="right") - 1
+        return self.low[which] + positions - self._starts[which]
+
+    def masks(self, rows: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+        """Per row of ``rows``: whether it enters the trials, and whether it is newly exposed."""
+        eligible = np.zeros(rows, dtype=bool)
+        treated = np.zeros(rows, dtype=bool)
+        eligible[self.controls()] = True
+        eligible[self.treated] = True
+        treated[self.treated] = True
+        return eligible, treated
+
+
+def _rows_in(low: npt.NDArray[np.int64], high: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The rows of the ranges ``low`` … ``high`` (end excluded), one after the other."""
+    lengths = high - low
+    has = np.flatnonzero(lengths)
+    begins = np.cumsum(lengths[has]) - lengths[has]  # where each range starts in the result
+    return (np.repeat(low[has] - begins, lengths[has]) + np.arange(int(lengths.sum()))).astype(
+        np.int64
+    )
 
 
 def arm_rows(
@@ -565,12 +581,7 @@ def arm_rows(
         last = high[i] - 1
         that_day = (high[i] > low[i]) & (key[np.maximum(last, 0)] == (i << 32) + first_day)
         split[i] = np.where(that_day & at_zero, last, high[i])
-    lengths = high - split
-    has = np.flatnonzero(lengths)
-    treated = np.repeat(
-        split[has] - np.cumsum(lengths[has]) + lengths[has], lengths[has]
-    ) + np.arange(int(lengths.sum()), dtype=np.int64)
-    return ArmRows(treated.astype(np.int64), low, split)
+    return ArmRows(_rows_in(split, high), low, split)
 
 
 def _first_row_from(
@@ -586,7 +597,7 @@ def _first_row_from(
     lo, hi = begin.astype(np.int64), end.astype(np.int64)
     if not len(lo):
         return lo
-    for _ in range(int((hi - lo).max()).bit_length() if len(day) else 0):
+    for _ in range(int((hi - lo).max()).bit_length()):
         open_ = lo < hi
         if not open_.any():
             break
@@ -603,13 +614,7 @@ def trial_arms(
     """Per trial row (member-day), as masks: whether it enters the trials of the items
     ``item_ids``, and whether it is a newly exposed one (:func:`arm_rows`; for studies and
     tests)."""
-    arms = arm_rows(days, item_ids, published_at, settings)
-    eligible = np.zeros(len(days.member), dtype=bool)
-    treated = np.zeros(len(days.member), dtype=bool)
-    eligible[arms.controls()] = True
-    eligible[arms.treated] = True
-    treated[arms.treated] = True
-    return eligible, treated
+    return arm_rows(days, item_ids, published_at, settings).masks(len(days.member))
 
 
 def trial_effect(
