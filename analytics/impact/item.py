@@ -53,6 +53,8 @@ def _first_exposures_of(community: Community) -> pl.DataFrame:
     keyed = community.events.keyed.select("member_key", "member_id", "joined_at_us")
     return found.join(keyed, on="member_key", how="left").select(
         "member_id",
+        # kept for the trials: whole-number keys (folder sources) find positions without a join
+        "member_key",
         "item_id",
         pl.from_epoch("first_us", time_unit="us").dt.replace_time_zone("UTC").alias("first_at"),
         # for the tenure check: whole hours from joining to the first exposure

@@ -95,7 +95,9 @@ class TrialDays:
     #: per member: years joined after the first member, then the attribute dummies
     member_x: FloatArray
     names: tuple[str, ...]
-    retained: npt.NDArray[np.int8]
+    #: per row: retained ``horizon_days`` after the day (an array, or
+    #: :class:`MemberDayOutcome`, which computes the rows asked for)
+    retained: npt.NDArray[np.int8] | MemberDayOutcome
     #: first exposures by member position: ``i`` (index into ``member_ids``), ``item_id``,
     #: ``first_day``, ``first_us`` (integer microseconds) and ``at_time_zero`` (at or before the
     #: member's first activity of that day; false without activity that day), joined to the
@@ -196,21 +198,21 @@ class MemberDayHistory:
     @classmethod
     def build(
         cls,
-        member: npt.NDArray[np.int64],
-        day: npt.NDArray[np.int64],
+        key: npt.NDArray[np.int64],
+        first_row: npt.NDArray[np.int64],
         n: npt.NDArray[np.int64],
         join_day: npt.NDArray[np.int64],
         seen: npt.NDArray[np.int64],
     ) -> MemberDayHistory:
-        """From the member-days (``member``, ``day``, activity count ``n``; sorted by member,
-        then day), each member's joining day and the sorted first-exposure keys."""
+        """From the member-days (``key``: ``member * 2**32 + day``, sorted; each member's
+        ``first_row``, one more at the end: the row count; activity count ``n``), each member's
+        joining day and the sorted first-exposure keys."""
         members = len(join_day)
         cum = np.cumsum(n)
-        first_row = np.searchsorted(member, np.arange(members + 1, dtype=np.int64))
         offset = np.where(first_row > 0, cum[np.maximum(first_row - 1, 0)], 0)
         seen_begins = np.searchsorted(seen, np.arange(members, dtype=np.int64) << 32)
         return cls(
-            key=member * (1 << 32) + day,
+            key=key,
             cum=cum,
             first_row=first_row,
             offset=offset,
@@ -246,6 +248,24 @@ class MemberDayHistory:
     def _count(self, rows: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Activity on the rows' own days."""
         return self.cum[rows] - np.where(rows > 0, self.cum[np.maximum(rows - 1, 0)], 0)
+
+
+@dataclass(frozen=True)
+class MemberDayOutcome:
+    """Whether the member of each member-day is retained ``horizon_days`` after the start of
+    its day, computed for the rows asked for (a trial reads a few hundred thousand of tens of
+    millions): ``member`` and ``day`` per row, ``churned_us`` per member (the largest integer
+    for members not churned)."""
+
+    member: npt.NDArray[np.int32]
+    day: npt.NDArray[np.int32]
+    churned_us: npt.NDArray[np.int64]
+    horizon_days: int
+
+    def __getitem__(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.int8]:
+        rows = np.asarray(rows, dtype=np.int64)
+        ends = (self.day[rows].astype(np.int64) + self.horizon_days) * DAY_US
+        return (self.churned_us[self.member[rows]] >= ends).astype(np.int8)
 
 
 @dataclass(frozen=True)
@@ -303,26 +323,28 @@ def trial_days(
     join_years = members.select(
         (pl.col("joined_at") - pl.lit(first_join)).dt.total_days() / 365.25
     ).to_series()
-    member, day, n, day_first_us = _by_member_and_day(found, keyed)
+    key, n, day_first_us = _by_member_and_day(found, keyed)
     del found
-    alive = left_us[member] >= day * DAY_US  # no explicit departure before the day
-    if not alive.all():
-        member, day, n, day_first_us = member[alive], day[alive], n[alive], day_first_us[alive]
-    del alive
-    if len(member) == 0:
+    key, n, day_first_us = _without_departed(key, n, day_first_us, left_us)
+    if len(key) == 0:
         return None
+    # split as 32-bit numbers without a 64-bit array in between
+    member = np.right_shift(key, 32, out=np.empty(len(key), np.int32), casting="unsafe")
+    day = np.bitwise_and(key, 0xFFFFFFFF, out=np.empty(len(key), np.int32), casting="unsafe")
+    first_row = np.searchsorted(member, np.arange(len(join_day) + 1, dtype=np.int32))
     # other proof first seen before the day: first exposures per member as sorted day keys
     exposures = _first_exposure_times(first, keyed)
     exposure_keys = (exposures["i"].to_numpy() << 32) | exposures["first_day"].to_numpy()
     order = np.argsort(exposure_keys, kind="stable")
     seen = exposure_keys[order]
-    history = MemberDayHistory.build(member, day, n, join_day, seen)
+    history = MemberDayHistory.build(key, first_row.astype(np.int64), n, join_day, seen)
+    del n
     # sorted by item: each item's trials read a slice of them (TrialDays.exposures_by_item)
-    first_days = _with_time_zero(exposures, exposure_keys, order, history.key, day_first_us).sort(
+    first_days = _with_time_zero(exposures, exposure_keys, order, key, day_first_us).sort(
         "item_id", maintain_order=True
     )
     del day_first_us
-    retained = (churned_us[member] >= day * DAY_US + settings.horizon_days * DAY_US).astype(np.int8)
+    retained = MemberDayOutcome(member, day, churned_us, settings.horizon_days)
     periods = calendar_periods(day, settings.trial_period_days)
     member_x = [join_years.to_numpy().astype(np.float64)[:, None]]
     dummies = attribute_dummies(community, settings)
@@ -339,8 +361,8 @@ def trial_days(
     names = [*TRIAL_COVARIATES, *levels, *(f"calendar_period_{k}" for k in range(1, periods))]
     return TrialDays(
         member_ids=ids.to_list(),
-        member=member.astype(np.int32),
-        day=day.astype(np.int32),
+        member=member,
+        day=day,
         history=history,
         member_x=np.hstack(member_x),
         names=tuple(names),
@@ -360,18 +382,71 @@ def calendar_periods(day: npt.NDArray[np.integer], period_days: int) -> int:
 
 def _first_exposure_times(first: pl.DataFrame, keyed: pl.DataFrame) -> pl.DataFrame:
     """Each member's first exposure to each item by member position: ``i``, ``item_id``,
-    ``first_us`` (integer microseconds) and ``first_day``."""
-    return (
-        first.group_by("member_id", "item_id")
-        .agg(pl.col("first_at").min())
-        .join(keyed.select("member_id", "_pos"), on="member_id", how="inner")
-        .select(
-            pl.col("_pos").cast(pl.Int64).alias("i"),
-            "item_id",
-            pl.col("first_at").dt.epoch("us").alias("first_us"),
-            (pl.col("first_at").dt.epoch("us") // DAY_US).alias("first_day"),
-        )
+    ``first_us`` (integer microseconds) and ``first_day``. Where ``first`` carries the
+    whole-number ``member_key`` (as :func:`analytics.impact.item._first_exposures` does for
+    folder sources), positions are looked up in an array, not joined on the text ids."""
+    positions = (
+        _positions(keyed, first["member_key"].cast(pl.Int64).to_numpy())
+        if "member_key" in first.columns and keyed["member_key"].dtype.is_integer()
+        else None
     )
+    if positions is None:
+        by_member = first.group_by("member_id", "item_id").agg(pl.col("first_at").min())
+        by_member = by_member.join(keyed.select("member_id", "_pos"), on="member_id", how="inner")
+    else:
+        by_member = (
+            first.select("item_id", "first_at", pl.Series("_pos", positions))
+            .filter(pl.col("_pos") >= 0)
+            .group_by("_pos", "item_id")
+            .agg(pl.col("first_at").min())
+        )
+    return by_member.select(
+        pl.col("_pos").cast(pl.Int64).alias("i"),
+        "item_id",
+        pl.col("first_at").dt.epoch("us").alias("first_us"),
+        (pl.col("first_at").dt.epoch("us") // DAY_US).alias("first_day"),
+    )
+
+
+def _positions(keyed: pl.DataFrame, raw: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The positions in ``keyed`` (its ``_pos``) of the whole-number member keys ``raw``; -1
+    for a key of no member there. When the keys are the positions (every member), they are
+    taken as they are; otherwise looked up in an array (faster than a join)."""
+    keys = keyed["member_key"].cast(pl.Int64).to_numpy()
+    if np.array_equal(keys, np.arange(len(keys))):
+        if not len(raw) or raw.max() < len(keys):  # every key is a member's (no copy)
+            return raw
+        return np.where(raw < len(keys), raw, -1)
+    lookup = np.full(int(keys.max()) + 1 if len(keys) else 1, -1, dtype=np.int64)
+    lookup[keys] = keyed["_pos"].cast(pl.Int64).to_numpy()
+    inside = raw < len(lookup)
+    return np.where(inside, lookup[np.where(inside, raw, 0)], -1)
+
+
+def _without_departed(
+    key: npt.NDArray[np.int64],
+    n: npt.NDArray[np.int64],
+    first_us: npt.NDArray[np.int64],
+    left_us: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The member-days (``key``: ``member * 2**32 + day``, sorted; ``n``, ``first_us``) without
+    those after the member's explicit departure (``left_us`` per member, the largest integer
+    for none): only the members who left are searched, and the arrays are copied only when a
+    row goes."""
+    departed = np.flatnonzero(left_us != np.iinfo(np.int64).max)
+    if not len(departed):
+        return key, n, first_us
+    # each departed member's rows: from its first key to the first key of its day after leaving
+    begin = np.searchsorted(key, departed << 32)
+    end = np.searchsorted(key, (departed + 1) << 32)
+    # alive on a day when not gone before its start: day * DAY_US <= left_us
+    cut = np.searchsorted(key, (departed << 32) + left_us[departed] // DAY_US + 1)
+    cut = np.clip(cut, begin, end)
+    if not (end > cut).any():
+        return key, n, first_us
+    keep = np.ones(len(key), dtype=bool)
+    keep[_rows_in(cut, end)] = False
+    return key[keep], n[keep], first_us[keep]
 
 
 def _with_time_zero(
@@ -399,26 +474,17 @@ def _with_time_zero(
 
 def _by_member_and_day(
     found: pl.DataFrame, keyed: pl.DataFrame
-) -> tuple[
-    npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]
-]:
-    """The member-days (``member_key``, ``day``, ``n``, ``first_us``) as the member's position
-    in ``keyed``, the day, the count and the day's first activity, sorted by member, then day.
-    Whole-number keys are looked up in an array rather than joined, and the rows sorted on one
-    combined key (days since 1970 fit in 32 bits): at a million members (20 M member-days) a
-    join and a two-column sort took 7.5 s, these take about 1.5. Rows that arrive sorted (the
-    query sorts them where member keys are whole numbers: one key sorts faster there than the
-    packed columns here) are only checked, not sorted again."""
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The member-days (``member_key``, ``day``, ``n``, ``first_us``) as one key per row,
+    ``position * 2**32 + day`` (the member's position in ``keyed``; days since 1970 fit in 32
+    bits), the count and the day's first activity, sorted by the key. Whole-number keys are
+    looked up in an array rather than joined, and the rows sorted on one combined key: at a
+    million members (20 M member-days) a join and a two-column sort took 7.5 s, these take
+    about 1.5. Rows that arrive sorted (the query sorts them where member keys are whole
+    numbers: one key sorts faster there than the packed columns here) are only checked, not
+    sorted again."""
     if keyed["member_key"].dtype.is_integer():
-        keys = keyed["member_key"].cast(pl.Int64).to_numpy()
-        raw = found["member_key"].cast(pl.Int64).to_numpy()
-        if np.array_equal(keys, np.arange(len(keys))):  # every member: the key is the position
-            position = np.where(raw < len(keys), raw, -1)
-        else:
-            lookup = np.full(int(keys.max()) + 1 if len(keys) else 1, -1, dtype=np.int64)
-            lookup[keys] = keyed["_pos"].cast(pl.Int64).to_numpy()
-            inside = raw < len(lookup)
-            position = np.where(inside, lookup[np.where(inside, raw, 0)], -1)
+        position = _positions(keyed, found["member_key"].cast(pl.Int64).to_numpy())
     else:
         position = (
             found.select("member_key")
@@ -432,9 +498,12 @@ def _by_member_and_day(
     known = position >= 0
     if not known.all():
         position, day, n, first_us = position[known], day[known], n[known], first_us[known]
-    if len(day) and _sorted_by_member_and_day(position, day):
+    del known
+    key = np.left_shift(position, 32)
+    key |= day  # in place: at 20 M member-days every fresh array costs a few tenths of a second
+    if len(key) and bool(np.all(key[1:] > key[:-1])):
         # as the query returns them (the keys ranked by member id, as the positions are)
-        return position, day, n, first_us
+        return key, n, first_us
     fits = len(day) and position.max() < 1 << 31 and day.max() - day.min() < 1 << 16
     if fits and n.max() < 1 << 16:
         # member, day (from the first) and count packed into one whole number, the sort key
@@ -445,24 +514,14 @@ def _by_member_and_day(
         ).sort("packed")
         packed = ordered["packed"].to_numpy()
         return (
-            packed >> 32,
-            ((packed >> 16) & 0xFFFF) + first,
+            ((packed >> 32) << 32) | (((packed >> 16) & 0xFFFF) + first),
             packed & 0xFFFF,
             ordered["first_us"].to_numpy(),
         )
     # sorted as one frame (key, count and first activity together): faster than an arg-sort
     # and separate gathers
-    ordered = pl.DataFrame({"key": position * (1 << 32) + day, "n": n, "first_us": first_us})
-    ordered = ordered.sort("key")
-    key = ordered["key"].to_numpy()
-    return key >> 32, key & 0xFFFFFFFF, ordered["n"].to_numpy(), ordered["first_us"].to_numpy()
-
-
-def _sorted_by_member_and_day(position: npt.NDArray[np.int64], day: npt.NDArray[np.int64]) -> bool:
-    """Whether the member-days are strictly increasing by member, then day."""
-    later_member = position[1:] > position[:-1]
-    same_member = position[1:] == position[:-1]
-    return bool(np.all(later_member | (same_member & (day[1:] > day[:-1]))))
+    ordered = pl.DataFrame({"key": key, "n": n, "first_us": first_us}).sort("key")
+    return ordered["key"].to_numpy(), ordered["n"].to_numpy(), ordered["first_us"].to_numpy()
 
 
 def _stream(seed: int, key: str) -> np.random.Generator:

@@ -18,8 +18,10 @@ from analytics.impact import ImpactSettings
 from analytics.impact.item import _first_exposures
 from analytics.impact.trial import (
     TRIAL_COVARIATES,
+    MemberDayOutcome,
     TrialDays,
     _by_member_and_day,
+    _without_departed,
     arm_rows,
     trial_arms,
     trial_days,
@@ -178,9 +180,10 @@ def test_trial_days_history_counted_by_hand(tmp_path: Path) -> None:
 @pytest.mark.parametrize("arrival", ["shuffled", "by member only", "sorted"])
 @pytest.mark.parametrize("dense", [False, True])
 def test_member_days_sorted_by_member_then_day(busiest: int, arrival: str, dense: bool) -> None:
-    """The member-days come back as positions, days, counts and first activities sorted by
-    member, then day: whether they fit the packed one-column sort (counts below 2**16) or not
-    (a member-day of 70,000 rows, as a bot might make, takes the frame sort), arrive shuffled,
+    """The member-days come back as keys (position * 2**32 + day), counts and first
+    activities sorted by member, then day: whether they fit the packed one-column sort (counts
+    below 2**16) or not (a member-day of 70,000 rows, as a bot might make, takes the frame
+    sort), arrive shuffled,
     by member only or sorted (as the folder query returns them), with keys that are the
     positions (every member) or not (some members filtered out)."""
     rng = np.random.default_rng(7)
@@ -204,7 +207,8 @@ def test_member_days_sorted_by_member_then_day(busiest: int, arrival: str, dense
         }
     )
     keyed = pl.DataFrame({"member_key": np.sort(keys)}).with_row_index("_pos")
-    member, days, counts, firsts = _by_member_and_day(found, keyed)
+    key, counts, firsts = _by_member_and_day(found, keyed)
+    member, days = key >> 32, key & 0xFFFFFFFF
     expected = pl.DataFrame(
         {
             "member": np.searchsorted(np.sort(keys), pairs[:, 0]),
@@ -218,6 +222,44 @@ def test_member_days_sorted_by_member_then_day(busiest: int, arrival: str, dense
     assert counts.tolist() == expected["n"].to_list()
     assert firsts.tolist() == expected["first_us"].to_list()
     assert busiest in counts.tolist()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_departed_days_and_outcomes_as_defined(seed: int) -> None:
+    """Member-days after a member's explicit departure are dropped exactly as the definition
+    says (kept while ``day * DAY_US <= left_us``: the day of leaving stays, a departure at
+    midnight keeps that day), only those; and the outcomes computed for the rows asked for
+    equal the definition (churned at or after the start of day + horizon)."""
+    day_us = 86_400_000_000
+    rng = np.random.default_rng(seed)
+    members = 60
+    pairs = np.unique(
+        np.stack([rng.integers(0, members, 900), rng.integers(DAY0, DAY0 + 60, 900)], axis=1),
+        axis=0,
+    )
+    key = (pairs[:, 0] << 32) | pairs[:, 1]
+    n = rng.integers(1, 5, len(key))
+    first_us = pairs[:, 1] * day_us + rng.integers(0, day_us, len(key))
+    never = np.iinfo(np.int64).max
+    left_day = rng.integers(DAY0 - 2, DAY0 + 62, members)
+    # some leave at midnight, some during the day, most never
+    left_us = left_day * day_us + np.where(rng.random(members) < 0.5, 0, rng.integers(1, day_us))
+    left_us = np.where(rng.random(members) < 0.4, left_us, never)
+    kept_key, kept_n, kept_first = _without_departed(key, n, first_us, left_us)
+    alive = left_us[pairs[:, 0]] >= pairs[:, 1] * day_us
+    assert not alive.all()  # the case is exercised
+    assert kept_key.tolist() == key[alive].tolist()
+    assert kept_n.tolist() == n[alive].tolist()
+    assert kept_first.tolist() == first_us[alive].tolist()
+    nobody = np.full(members, never)
+    assert _without_departed(key, n, first_us, nobody)[0] is key  # nothing copied
+
+    churned_us = np.where(rng.random(members) < 0.5, left_us, never)
+    member, day = (pairs[:, 0]).astype(np.int32), pairs[:, 1].astype(np.int32)
+    outcome = MemberDayOutcome(member, day, churned_us, horizon_days=30)
+    rows = rng.permutation(len(key))[:200]
+    expected = churned_us[member[rows]] >= day[rows].astype(np.int64) * day_us + 30 * day_us
+    assert outcome[rows].tolist() == expected.astype(np.int8).tolist()
 
 
 def test_activity_in_the_27_days_before_has_sharp_edges(tmp_path: Path) -> None:
