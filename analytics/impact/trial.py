@@ -335,13 +335,16 @@ def trial_days(
     # other proof first seen before the day: first exposures per member as sorted day keys
     exposures = _first_exposure_times(first, keyed)
     exposure_keys = (exposures["i"].to_numpy() << 32) | exposures["first_day"].to_numpy()
-    order = np.argsort(exposure_keys, kind="stable")
+    # polars sorts on both cores (equal keys may come in any order: the sorted keys are the same)
+    order = pl.Series(exposure_keys).arg_sort().to_numpy()
     seen = exposure_keys[order]
     history = MemberDayHistory.build(key, first_row.astype(np.int64), n, join_day, seen)
     del n
-    # sorted by item: each item's trials read a slice of them (TrialDays.exposures_by_item)
+    # sorted by item: each item's trials read a slice of them (TrialDays.exposures_by_item);
+    # on the items' codes in sorted order, twice as fast as on their text
+    items = pl.Enum(sorted(exposures["item_id"].unique().to_list()))
     first_days = _with_time_zero(exposures, exposure_keys, order, key, day_first_us).sort(
-        "item_id", maintain_order=True
+        pl.col("item_id").cast(items).to_physical(), maintain_order=True
     )
     del day_first_us
     retained = MemberDayOutcome(member, day, churned_us, settings.horizon_days)
