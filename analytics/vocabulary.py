@@ -125,3 +125,14 @@ def quoted(title: str) -> str:
 def span_words(days: int) -> str:
     """A span of days as said before "before day N": "week" for 7, else "N days"."""
     return "week" if days == 7 else f"{days} days"
+
+
+def signed_bound(value: float) -> str:
+    """An interval's bound (points or %) as a sentence gives it: whole and signed ("+9",
+    "-5"), with one decimal where it would round to zero ("-0.4", "+0.3": "-0" or "+0" hides
+    which side of zero the interval reaches), "0" when it is zero."""
+    if round(value) != 0:
+        return f"{value:+.0f}"
+    if round(value, 1) == 0:
+        return "0"
+    return f"{value:+.1f}"

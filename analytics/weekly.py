@@ -50,7 +50,7 @@ from analytics.milestones import (
 from analytics.overview import RETENTION_DAYS, Kpi, KpiName, overview_kpis_of
 from analytics.periods import Period
 from analytics.stats import p_text, wilson_interval
-from analytics.vocabulary import quoted
+from analytics.vocabulary import quoted, signed_bound
 
 Progress = Callable[[str, float], None]
 
@@ -740,7 +740,8 @@ def summary_sentences(review: WeeklyReview) -> list[str]:
             out.append(
                 f"{said}: in the {window} days from it, {e.observed:,} members signed up, "
                 f"{abs(e.uplift) * 100:.0f} % {direction} than the {e.expected:,.0f} expected "
-                f"without it (95 % CI {e.ci_low * 100:+.0f} to {e.ci_high * 100:+.0f} %"
+                f"without it (95 % CI {signed_bound(e.ci_low * 100)} to "
+                f"{signed_bound(e.ci_high * 100)} %"
                 + ("" if e.p_value is None else f", p {_eq(e.p_value)}")
                 + f"), {verdict}."
             )

@@ -30,7 +30,7 @@ from analytics.growth import signup_series
 from analytics.impact import ImpactResult, threshold_words
 from analytics.milestones import MILESTONE_VERDICT_WORDS, MilestoneResult
 from analytics.periods import Period
-from analytics.vocabulary import quoted
+from analytics.vocabulary import quoted, signed_bound
 
 _ONE_WEEK = timedelta(days=7)
 VERDICT_WORDS = {
@@ -185,7 +185,8 @@ def milestone_alerts(community: Community, result: MilestoneResult, *, since: da
                     f"{window} days from it, {e.observed:,} members signed up, "
                     f"{abs(e.uplift) * 100:.0f} % "
                     f"{direction} than the {e.expected:,.0f} expected without it (95 % CI "
-                    f"{e.ci_low * 100:+.0f} to {e.ci_high * 100:+.0f} %), {verdict}."
+                    f"{signed_bound(e.ci_low * 100)} to {signed_bound(e.ci_high * 100)} %), "
+                    f"{verdict}."
                 ),
             )
         )

@@ -12,7 +12,7 @@ import polars as pl
 
 from analytics.churn import DEFAULT_INACTIVE_DAYS
 from analytics.errors import InputError
-from analytics.vocabulary import quoted, span_words
+from analytics.vocabulary import quoted, signed_bound, span_words
 
 Verdict = Literal["helps", "hurts", "no_evidence", "not_identifiable"]
 #: Which error a "helps"/"hurts" verdict controls: "fdr" (Benjamini–Hochberg: the share of
@@ -190,7 +190,7 @@ class ItemEffect:
         low, high = (self.ci_low or 0.0) * 100, (self.ci_high or 0.0) * 100
         direction = "more" if self.effect >= 0 else "less"
         rounded = f"{points:.0f}"
-        interval = f"{low:+.0f} to {high:+.0f}"
+        interval = f"{signed_bound(low)} to {signed_bound(high)}"
         if rounded == "0":
             how = f"about as likely ({interval} points)"
         else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from analytics.impact import ImpactSettings, ItemEffect
-from analytics.vocabulary import quoted
+from analytics.vocabulary import quoted, signed_bound
 
 TESTIMONIAL = "“I landed my first client here” — Maria, designer"
 
@@ -58,6 +58,10 @@ def test_effect_sentences_do_not_double_quote_a_quoted_title(kind: str) -> None:
         (0.05, 0.01, 0.09, "were 5 points (+1 to +9) more likely to still be members"),
         (-0.012, -0.05, 0.03, "were 1 point (-5 to +3) less likely to still be members"),
         (0.002, -0.04, 0.04, "were about as likely (-4 to +4 points) to still be members"),
+        # a bound that rounds to zero keeps its side of zero
+        (0.06, -0.004, 0.11, "were 6 points (-0.4 to +11) more likely to still be members"),
+        (0.06, 0.003, 0.11, "were 6 points (+0.3 to +11) more likely to still be members"),
+        (0.002, -0.0004, 0.004, "were about as likely (0 to +0.4 points) to still be members"),
     ],
 )
 def test_effect_sentences_read_as_english(
@@ -95,3 +99,14 @@ def test_alerts_do_not_double_quote_a_quoted_title() -> None:
     assert alert.title.startswith(f"{TESTIMONIAL} now: helps")
     assert f"The verdict on {TESTIMONIAL} (testimonial)" in alert.text
     assert f"'{TESTIMONIAL}" not in alert.text + alert.title
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [(9.4, "+9"), (-5.2, "-5"), (0.3, "+0.3"), (-0.4, "-0.4"), (-0.04, "0"), (0.0, "0"),
+     (0.5, "+0.5"), (-0.6, "-1"), (12.0, "+12")],
+)  # fmt: skip
+def test_interval_bounds_keep_their_side_of_zero(value: float, said: str) -> None:
+    """Bounds in sentences are whole and signed, but never "-0" or "+0": one that would round
+    to zero shows a decimal (the side of zero the interval reaches), and zero is "0"."""
+    assert signed_bound(value) == said
