@@ -316,7 +316,9 @@ def _analyse(
     y = design.retained[rows]
     estimate = _doubly_robust(
         x, population.covariates, a, y, max_rows=settings.max_model_rows, seed=settings.seed,
-        with_balance=with_interval,  # the sensitivity analyses need only the effect
+        # the balance table is shown for one item at a time, by the drill-down
+        # (analytics/impact/detail.py), which computes its own
+        with_balance=False,
         exposure_model=(exposure_models or {}).get(candidate.item_id),
     )  # fmt: skip
     if exposure_models is not None and estimate.exposure_model is not None:
@@ -327,7 +329,6 @@ def _analyse(
             f"{estimate.auc:.2f}), as for a badge awarded for activity: there are no comparable "
             "unexposed members",
             propensity_auc=estimate.auc,
-            balance=estimate.balance,
         )
     if estimate.effective_controls < settings.min_group_size:
         return unidentified(
@@ -335,7 +336,6 @@ def _analyse(
             f"{estimate.effective_controls:.0f} "
             f"after weighting, at least {settings.min_group_size} needed)",
             propensity_auc=estimate.auc,
-            balance=estimate.balance,
         )
     low, high, p_value = (
         _interval(estimate, settings, rng, (x, population.covariates, a, y))
@@ -366,5 +366,4 @@ def _analyse(
         retained_exposed=estimate.retained_exposed,
         propensity_auc=estimate.auc,
         effective_controls=estimate.effective_controls,
-        balance=estimate.balance,
     )

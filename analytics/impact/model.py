@@ -158,7 +158,6 @@ class ItemEffect:
     propensity_auc: float | None = None
     effective_controls: float | None = None
     sensitivity: dict[int, float | None] = field(default_factory=dict)
-    balance: pl.DataFrame | None = None
     #: Holm-adjusted p-value across the items analysed together
     holm_p: float | None = None
     #: the adjusted value the verdict used: q_value ("fdr") or holm_p ("per_item")
