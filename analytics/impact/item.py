@@ -271,7 +271,8 @@ def _analyse(
         own_items = _per_row(
             design.own_by_item, candidate.item_ids, n_all, (pl.col("n") > 0).sum().cast(pl.Int64), 0
         )[rows]
-        x = x.copy()
+        if x is design.x:  # not yet a copy of its own (the rows after publication are)
+            x = x.copy()
         names = population.covariates
         x[:, names.index(OTHER_EXPOSURES)] = np.log1p(
             np.maximum(design.n_exposures[rows] - own_n, 0)
