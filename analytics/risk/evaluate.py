@@ -17,7 +17,15 @@ from analytics.auc import weighted_auc
 from analytics.community import Community
 from analytics.risk.features import FeatureSpec
 from analytics.risk.labels import _labels
-from analytics.risk.model import _baseline, _matrix, _model, _predict, _RankedScores
+from analytics.risk.model import (
+    _baseline,
+    _matrix,
+    _model,
+    _predict,
+    _predict_each,
+    _predict_one_feature,
+    _RankedScores,
+)
 from analytics.risk.settings import GROUP_HELP, GROUPS, RiskSettings
 
 Progress = Callable[[str, float], None]
@@ -94,7 +102,7 @@ def _evaluate(
 ) -> tuple[dict[str, Any], FloatArray, FloatArray]:
     y = frame["churned"].to_numpy().astype(np.int64)
     p = _predict(model, _matrix(frame, spec))
-    b = _predict(base, frame.select("days_since_last").to_numpy())
+    b = _predict_one_feature(base, frame["days_since_last"].to_numpy())
     rng = np.random.default_rng(settings.seed)
     model_auc, base_auc = _RankedScores(y, p), _RankedScores(y, b)
     diffs = []
@@ -135,20 +143,27 @@ def permutation_importance_groups(
     """
     x = _matrix(frame, spec)
     y = frame["churned"].to_numpy()
-    reference = weighted_auc(y, _predict(model, x))
     columns = spec.columns()
     rng = np.random.default_rng(seed)
-    rows = []
+    groups = {}
+    shuffled = []
     for group in GROUPS:
         idx = [i for i, g in enumerate(columns.values()) if g == group]
         if not idx:
             continue
-        drops = []
+        groups[group] = idx
         for _ in range(repeats):
-            shuffled = x.copy()
+            copy = x.copy()
             order = rng.permutation(len(x))
-            shuffled[:, idx] = x[order][:, idx]
-            drops.append(reference - weighted_auc(y, _predict(model, shuffled)))
+            copy[:, idx] = x[order][:, idx]
+            shuffled.append(copy)
+    # the rows as they are and all shuffled copies predicted at once, then taken in the order
+    # they were made
+    predicted = iter(_predict_each(model, [x, *shuffled]))
+    reference = weighted_auc(y, next(predicted))
+    rows = []
+    for group in groups:
+        drops = [reference - weighted_auc(y, next(predicted)) for _ in range(repeats)]
         low, high = np.quantile(drops, [0.025, 0.975])
         rows.append(
             {

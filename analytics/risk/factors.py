@@ -12,7 +12,7 @@ import polars as pl
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from analytics.risk.features import FeatureSpec
-from analytics.risk.model import _matrix, _predict
+from analytics.risk.model import _matrix, _predict_each
 from analytics.risk.settings import GROUPS, MIN_FACTOR
 
 Progress = Callable[[str, float], None]
@@ -189,17 +189,19 @@ def risk_factors(
     x = _matrix(frame, spec)
     if len(x) == 0:
         return pl.Series("factors", [], dtype=pl.List(pl.String))
-    risk = _predict(model, x)
     columns = spec.columns()
-    contributions = {}
+    swapped = {}
     for group in GROUPS:
         idx = [i for i, g in enumerate(columns.values()) if g == group]
         if not idx:
             continue
-        swapped = x.copy()
+        copy = x.copy()
         for i in idx:
-            swapped[:, i] = typical[list(columns)[i]]
-        contributions[group] = risk - _predict(model, swapped)
+            copy[:, i] = typical[list(columns)[i]]
+        swapped[group] = copy
+    # the members' risk and the swapped copies' predicted at once
+    risk, *lowered = _predict_each(model, [x, *swapped.values()])
+    contributions = {group: risk - p for group, p in zip(swapped, lowered, strict=True)}
     groups = list(contributions)
     matrix = np.column_stack([contributions[g] for g in groups])
     # per member, the groups by contribution (largest first; ties in group order)

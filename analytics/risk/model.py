@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,32 @@ def _predict(model: HistGradientBoostingClassifier, x: FloatArray) -> FloatArray
         return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
 
 
+def _predict_each(
+    model: HistGradientBoostingClassifier, xs: Sequence[FloatArray]
+) -> list[FloatArray]:
+    """:func:`_predict` of each matrix in ``xs`` (same columns), as one prediction of them all:
+    many small matrices (shuffled or swapped copies) then share every core, and each row's
+    prediction is the same as alone."""
+    if not xs:
+        return []
+    stacked = _predict(model, np.concatenate(xs))
+    return np.split(stacked, np.cumsum([len(x) for x in xs])[:-1])
+
+
+def _predict_one_feature(model: HistGradientBoostingClassifier, x: FloatArray) -> FloatArray:
+    """:func:`_predict` for a model of one feature (the recency baseline), exactly, from one
+    prediction per bin: every split of its trees is at one of the feature's bin thresholds
+    ``t``, so all values between two neighbouring thresholds (``t[k-1] < v <= t[k]``) take the
+    same path through every tree as ``t[k]`` itself; values above the last take the path of
+    infinity, missing values their own."""
+    values = np.asarray(x, dtype=np.float64).reshape(-1)
+    thresholds = np.asarray(model._bin_mapper.bin_thresholds_[0], dtype=np.float64)
+    representatives = np.concatenate([thresholds, [np.inf, np.nan]]).reshape(-1, 1)
+    where = np.searchsorted(thresholds, values, side="left")
+    where[np.isnan(values)] = len(thresholds) + 1
+    return np.asarray(model.predict_proba(representatives)[:, 1], dtype=np.float64)[where]
+
+
 class _RankedScores:
     """:func:`weighted_auc` of fixed labels and scores under many weightings: the scores are
     sorted and their ties grouped once, so each weighting costs two weighted counts."""
@@ -75,12 +101,13 @@ class _RankedScores:
         # each member's tie group, split by class
         rank = np.empty(len(s), dtype=np.int64)
         rank[order] = group
-        self.positive, self.negative = y, ~y
-        self.pos_group, self.neg_group = rank[y], rank[~y]
+        # each member's tie group and class in one number (2 * group, plus 1 when positive), so
+        # one weighted count gives both classes' weight per group
+        self.cell = 2 * rank + y
 
     def auc(self, weight: FloatArray) -> float:
-        pos_g = np.bincount(self.pos_group, weights=weight[self.positive], minlength=self.groups)
-        neg_g = np.bincount(self.neg_group, weights=weight[self.negative], minlength=self.groups)
+        both = np.bincount(self.cell, weights=weight, minlength=2 * self.groups)
+        neg_g, pos_g = both[0::2], both[1::2]
         total_pos, total_neg = pos_g.sum(), neg_g.sum()
         if total_pos == 0 or total_neg == 0:
             return math.nan

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
+from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
 from analytics.community import Community
@@ -21,9 +23,9 @@ from analytics.risk.evaluate import (
     permutation_importance_groups,
 )
 from analytics.risk.factors import _recency_factors, _typical, risk_factors
-from analytics.risk.features import _features, _specs, _training_sample
+from analytics.risk.features import FeatureSpec, _features, _specs, _training_sample
 from analytics.risk.labels import _churn_dates, _labels
-from analytics.risk.model import Evaluation, _matrix, _predict
+from analytics.risk.model import Evaluation, _matrix, _predict, _predict_one_feature
 from analytics.risk.result import RiskResult
 from analytics.risk.settings import RiskSettings
 
@@ -74,6 +76,15 @@ def churn_risk(
     """
     with threadpool_limits(limits=1, user_api="openmp"):
         return _churn_risk(community, settings or RiskSettings(), progress)
+
+
+def _fit_on_one_core(
+    frame: pl.DataFrame, spec: FeatureSpec, settings: RiskSettings
+) -> tuple[HistGradientBoostingClassifier, HistGradientBoostingClassifier]:
+    """:func:`_fit` on one OpenMP thread (a thread's own setting: the caller's limit does not
+    reach a new thread)."""
+    with threadpool_limits(limits=1, user_api="openmp"):
+        return _fit(frame, spec, settings)
 
 
 def _churn_risk(
@@ -138,6 +149,12 @@ def _churn_risk(
             f"{settings.min_class} of each at the training and the held-out cutoff).",
         )
     step("Training the model and the recency baseline", 0.4)
+    # the model refitted on the latest known labels needs nothing from the one checked here: it
+    # is fitted meanwhile on a thread of its own (each fit on one core, as alone: the same trees)
+    latest = _training_set(features[n + 1 : -1], latest_cutoffs, dates_now, as_of, settings)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="proofboard-refit")
+    refitted = pool.submit(_fit_on_one_core, latest, latest_spec, settings)
+    pool.shutdown(wait=False)
     model, base = _fit(train, spec, settings)
     step("Checking both on the held-out cutoff", 0.55)
     metrics, _, _ = _evaluate(model, base, held_out, spec, settings)
@@ -161,15 +178,14 @@ def _churn_risk(
     )
 
     step("Refitting on the latest known labels", 0.75)
-    latest = _training_set(features[n + 1 : -1], latest_cutoffs, dates_now, as_of, settings)
-    final_model, final_base = _fit(latest, latest_spec, settings)
+    final_model, final_base = refitted.result()
     step("Scoring today's members", 0.9)
     today = features[-1]
     typical = _typical(today, latest_spec)
     x_today = _matrix(today, latest_spec)
     model_risk = _predict(final_model, x_today) if len(x_today) else np.zeros(0, dtype=float)
     base_risk = (
-        _predict(final_base, today.select("days_since_last").to_numpy())
+        _predict_one_feature(final_base, today["days_since_last"].to_numpy())
         if len(x_today)
         else np.zeros(0, dtype=float)
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from analytics.community import Community, load_community
@@ -36,6 +37,7 @@ from analytics.risk import (
     risk_factors,
     weighted_auc,
 )
+from analytics.risk.model import _baseline, _predict_each, _predict_one_feature
 from tests.conftest import write_csvs
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -182,6 +184,35 @@ def test_ranked_scores_give_the_weighted_auc_under_any_weights(rng: np.random.Ge
         weight = np.bincount(rng.integers(0, 2_000, 2_000), minlength=2_000).astype(float)
         assert ranked.auc(weight) == pytest.approx(weighted_auc(y, score, weight), rel=1e-12)
     assert ranked.auc(np.ones(2_000)) == pytest.approx(roc_auc_score(y, score), rel=1e-12)
+
+
+def test_the_baseline_predicted_per_bin_equals_its_prediction_per_row(
+    rng: np.random.Generator,
+) -> None:
+    days = rng.exponential(20.0, size=20_000)
+    churned = rng.random(20_000) < 1.0 / (1.0 + np.exp(-(days - 20.0) / 8.0))
+    base = _baseline(1).fit(days.reshape(-1, 1), churned)
+    thresholds = base._bin_mapper.bin_thresholds_[0]
+    # every threshold and its neighbours on both sides, the extremes, missing values
+    values = np.concatenate([
+        days, rng.uniform(-5.0, 400.0, 2_000), thresholds, np.nextafter(thresholds, np.inf),
+        np.nextafter(thresholds, -np.inf), [np.inf, -np.inf, np.nan, 0.0, -1.0, 1e12],
+    ])  # fmt: skip
+    expected = base.predict_proba(values.reshape(-1, 1))[:, 1]
+    found = _predict_one_feature(base, values)
+    np.testing.assert_array_equal(found, expected)
+    assert len(np.unique(found)) > 5  # a step function with steps, not a constant
+
+
+def test_predictions_of_stacked_matrices_equal_each_alone(rng: np.random.Generator) -> None:
+    x = rng.normal(size=(3_000, 4))
+    y = rng.random(3_000) < 1.0 / (1.0 + np.exp(-x[:, 0] - x[:, 1] * x[:, 2]))
+    model = HistGradientBoostingClassifier(max_iter=30, random_state=1).fit(x, y)
+    parts = [x[:1_000], x[1_000:1_001], rng.normal(size=(60_000, 4)), x[:0]]
+    found = _predict_each(model, parts)
+    assert [len(f) for f in found] == [len(p) for p in parts]
+    for part, predicted in zip(parts[:-1], found, strict=False):
+        np.testing.assert_array_equal(predicted, model.predict_proba(part)[:, 1])
 
 
 def test_factors_in_words_equal_the_sentence_of_each_member(demo: Community) -> None:
