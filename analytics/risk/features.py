@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ from analytics.risk.settings import MAX_KIND_FEATURES, RiskSettings
 
 Progress = Callable[[str, float], None]
 FloatArray = npt.NDArray[np.float64]
+_Frame = TypeVar("_Frame", pl.DataFrame, pl.LazyFrame)
 
 
 @dataclass(frozen=True)
@@ -145,15 +146,15 @@ def features_from(known: KnownAt, spec: FeatureSpec, *, inactive_days: int) -> p
 
 
 def _assemble(
-    members: pl.DataFrame,
-    per_member: pl.DataFrame,
-    proof: pl.DataFrame,
+    members: _Frame,
+    per_member: _Frame,
+    proof: _Frame,
     t: datetime,
     spec: FeatureSpec,
     *,
     inactive_days: int,
     key: str = "member_id",
-) -> pl.DataFrame:
+) -> _Frame:
     """The features from the members known at ``t`` and their activity (``per_member``:
     ``last_activity_at``, ``days_since_last_<kind>``, the counts) and proof (``proof``:
     ``last_proof_at``, ``badges``, ``seen_<kind>``) aggregates, each one row per member and
@@ -363,16 +364,19 @@ def _features(
     members_keyed = community.members.join(keyed, on="member_id")
     if sample is not None:
         members_keyed = members_keyed.join(sample, on="member_id", how="semi")
-    out = []
+    # each cutoff's features put together lazily and computed at once: the joins of the many
+    # per-member frames run side by side, and no joined copy is kept between them
+    lasts_l, counts_l, days_l = (f.lazy() for f in (lasts, counts_found, days_found))
+    lazy_out = []
     for cutoff, spec in requests:
         i = ordered.index(cutoff)
 
-        def at(frame: pl.DataFrame, i: int = i) -> pl.DataFrame:
+        def at(frame: pl.LazyFrame, i: int = i) -> pl.LazyFrame:
             return frame.filter(pl.col("cutoff") == i).drop("cutoff")
 
         index = {k: kinds.index(k) for k in spec.kinds}
         per_member = (
-            at(lasts)
+            at(lasts_l)
             .select(
                 "member_key",
                 _from_us("last_us").alias("last_activity_at"),
@@ -382,7 +386,7 @@ def _features(
                 ),
             )
             .join(
-                at(counts_found).select(
+                at(counts_l).select(
                     "member_key",
                     pl.col("n_7d").cast(pl.Float64).alias("activities_7d"),
                     pl.col("n_28d").cast(pl.Float64).alias("activities_28d"),
@@ -397,20 +401,20 @@ def _features(
                 how="left",
             )
             .join(
-                at(days_found).select("member_key", pl.col("active_days_28d").cast(pl.Float64)),
+                at(days_l).select("member_key", pl.col("active_days_28d").cast(pl.Float64)),
                 on="member_key",
                 how="left",
             )
         )
-        proof = pl.DataFrame(
+        proof = pl.LazyFrame(
             schema={"member_key": keyed.schema["member_key"],
                     "last_proof_at": pl.Datetime("us", "UTC"), "badges": pl.Int64,
                     **{f"seen_{k}": pl.Int64 for k in spec.proof_kinds}}
         )  # fmt: skip
         if seen is not None and last_proof is not None:
-            by_kind = at(seen)
+            by_kind = at(seen.lazy())
             proof = (
-                at(last_proof)
+                at(last_proof.lazy())
                 .select("member_key", _from_us("last_proof_us").alias("last_proof_at"))
                 .join(by_kind.select("member_key").unique(), on="member_key", how="full",
                       coalesce=True)
@@ -418,13 +422,13 @@ def _features(
             )  # fmt: skip
             for k in spec.proof_kinds:
                 proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_key", how="left")
-        members = _members_at(community, cutoff, members_keyed)
-        out.append(_assemble(members, per_member, proof, cutoff, spec,
-                             inactive_days=inactive_days, key="member_key"))  # fmt: skip
-    return out
+        members = _members_at(community, cutoff, members_keyed).lazy()
+        lazy_out.append(_assemble(members, per_member, proof, cutoff, spec,
+                                  inactive_days=inactive_days, key="member_key"))  # fmt: skip
+    return pl.collect_all(lazy_out)
 
 
-def _items(by_kind: pl.DataFrame, kind: str, name: str) -> pl.DataFrame:
+def _items(by_kind: pl.LazyFrame, kind: str, name: str) -> pl.LazyFrame:
     return by_kind.filter(pl.col("item_kind") == kind).select(
         "member_key", pl.col("items").alias(name)
     )

@@ -104,7 +104,7 @@ def _churn_risk(
             f"{settings.inactive_days} quiet days, twice).",
         )
     community.keep_events(before=lambda: step(community.KEEP_STEP, 0.02))
-    step("Building features at the training cutoffs", 0.05)
+    step("Building features of a sample of members at the training cutoffs", 0.05)
     train_cutoffs = _cutoffs(community, train_last, settings)
     latest_cutoffs = _cutoffs(community, eval_cutoff, settings)
     spec, latest_spec = _specs(community, [train_cutoffs[0], latest_cutoffs[0]])
@@ -114,6 +114,7 @@ def _churn_risk(
     requests = [(c, spec) for c in train_cutoffs]
     requests += [(c, latest_spec) for c in latest_cutoffs]
     trained_on = _features(community, requests, inactive_days=settings.inactive_days, sample=sample)
+    step("Building features of every member at the held-out cutoff and today", 0.15)
     last_at: dict[datetime, pl.DataFrame] = {}
     evaluated = _features(
         community,
@@ -123,6 +124,7 @@ def _churn_risk(
     )
     n = len(train_cutoffs)
     features = [*trained_on[:n], evaluated[0], *trained_on[n:], evaluated[1]]
+    step("Labelling who churned after each cutoff", 0.35)
     dates_eval = _churn_dates(
         community, known=eval_cutoff, inactive_days=settings.inactive_days,
         last=last_at[eval_cutoff],
@@ -131,7 +133,6 @@ def _churn_risk(
         community, known=as_of, inactive_days=settings.inactive_days, last=last_at[as_of]
     )
     train = _training_set(features[:n], train_cutoffs, dates_eval, eval_cutoff, settings)
-    step("Building features at the held-out cutoff", 0.3)
     held_out = features[n].join(
         _labels(
             dates_now, eval_cutoff, known=as_of,
