@@ -88,7 +88,7 @@ def _predict_one_feature(model: HistGradientBoostingClassifier, x: FloatArray) -
 
 class _RankedScores:
     """:func:`weighted_auc` of fixed labels and scores under many weightings: the scores are
-    sorted and their ties grouped once, so each weighting costs two weighted counts."""
+    sorted and their ties grouped once, so each weighting costs one weighted count."""
 
     def __init__(self, y: npt.NDArray[Any], score: FloatArray) -> None:
         y = np.asarray(y, dtype=bool)
@@ -98,7 +98,7 @@ class _RankedScores:
         if len(s):
             group[1:] = np.cumsum(np.diff(s) != 0)
         self.groups = int(group[-1]) + 1 if len(s) else 0
-        # each member's tie group, split by class
+        # each member's tie group
         rank = np.empty(len(s), dtype=np.int64)
         rank[order] = group
         # each member's tie group and class in one number (2 * group, plus 1 when positive), so

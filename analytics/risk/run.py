@@ -70,9 +70,10 @@ def churn_risk(
 ) -> RiskResult:
     """Train, evaluate on a later held-out cutoff, explain, and rank today's members by risk.
 
-    The trees run on one thread: at these sizes OpenMP's start-up and contention with other
-    work on the machine cost far more than a second core gains (measured in
-    benchmarks/bench_risk.py).
+    Each fit of the trees runs on one thread: at these sizes OpenMP's start-up and contention
+    with other work on the machine cost far more than a second core gains (measured in
+    benchmarks/bench_risk.py). The two models (checked, and refitted on the latest labels) are
+    fitted side by side instead, and predictions of many rows use every core.
     """
     with threadpool_limits(limits=1, user_api="openmp"):
         return _churn_risk(community, settings or RiskSettings(), progress)
