@@ -23,7 +23,6 @@ from analytics.risk.model import (
     _model,
     _predict,
     _predict_each,
-    _predict_one_feature,
     _RankedScores,
 )
 from analytics.risk.settings import GROUP_HELP, GROUPS, RiskSettings
@@ -102,7 +101,7 @@ def _evaluate(
 ) -> tuple[dict[str, Any], FloatArray, FloatArray]:
     y = frame["churned"].to_numpy().astype(np.int64)
     p = _predict(model, _matrix(frame, spec))
-    b = _predict_one_feature(base, frame["days_since_last"].to_numpy())
+    b = _predict(base, frame.select("days_since_last").to_numpy())
     rng = np.random.default_rng(settings.seed)
     model_auc, base_auc = _RankedScores(y, p), _RankedScores(y, b)
     diffs = []
@@ -145,13 +144,13 @@ def permutation_importance_groups(
     y = frame["churned"].to_numpy()
     columns = spec.columns()
     rng = np.random.default_rng(seed)
-    groups = {}
+    groups = []
     shuffled = []
     for group in GROUPS:
         idx = [i for i, g in enumerate(columns.values()) if g == group]
         if not idx:
             continue
-        groups[group] = idx
+        groups.append(group)
         for _ in range(repeats):
             copy = x.copy()
             order = rng.permutation(len(x))

@@ -352,8 +352,7 @@ def _features(
     if sample is not None:
         chosen = keyed.join(sample, on="member_id", how="semi").select("member_key")
         found = [f.join(chosen, on="member_key", how="semi") for f in found]
-    lasts, counts_found, days_found = found[:3]
-    seen, last_proof = found[3:] if len(found) > 3 else (None, None)
+    lasts = found[0]
     if last_at is not None:
         for i, cutoff in enumerate(ordered):
             last_at[cutoff] = events.with_ids(
@@ -366,7 +365,7 @@ def _features(
         members_keyed = members_keyed.join(sample, on="member_id", how="semi")
     # each cutoff's features put together lazily and computed at once: the joins of the many
     # per-member frames run side by side, and no joined copy is kept between them
-    lasts_l, counts_l, days_l = (f.lazy() for f in (lasts, counts_found, days_found))
+    lasts_l, counts_l, days_l, *proof_l = (f.lazy() for f in found)
     lazy_out = []
     for cutoff, spec in requests:
         i = ordered.index(cutoff)
@@ -411,10 +410,10 @@ def _features(
                     "last_proof_at": pl.Datetime("us", "UTC"), "badges": pl.Int64,
                     **{f"seen_{k}": pl.Int64 for k in spec.proof_kinds}}
         )  # fmt: skip
-        if seen is not None and last_proof is not None:
-            by_kind = at(seen.lazy())
+        if proof_l:
+            by_kind = at(proof_l[0])
             proof = (
-                at(last_proof.lazy())
+                at(proof_l[1])
                 .select("member_key", _from_us("last_proof_us").alias("last_proof_at"))
                 .join(by_kind.select("member_key").unique(), on="member_key", how="full",
                       coalesce=True)

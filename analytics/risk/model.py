@@ -53,7 +53,11 @@ PARALLEL_PREDICT_ROWS = 50_000
 
 
 def _predict(model: HistGradientBoostingClassifier, x: FloatArray) -> FloatArray:
-    """The predicted churn probability of each row; the same numbers on any number of threads."""
+    """The predicted churn probability of each row; the same numbers on any number of threads
+    (and, for a model of one numeric feature such as the recency baseline, one prediction per
+    bin of it, looked up: :func:`_per_bin`)."""
+    if model.n_features_in_ == 1 and model.is_categorical_ is None:
+        return _per_bin(model, x)
     if len(x) < PARALLEL_PREDICT_ROWS:
         return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
     with threadpool_limits(limits=os.cpu_count() or 1, user_api="openmp"):
@@ -72,9 +76,9 @@ def _predict_each(
     return np.split(stacked, np.cumsum([len(x) for x in xs])[:-1])
 
 
-def _predict_one_feature(model: HistGradientBoostingClassifier, x: FloatArray) -> FloatArray:
-    """:func:`_predict` for a model of one feature (the recency baseline), exactly, from one
-    prediction per bin: every split of its trees is at one of the feature's bin thresholds
+def _per_bin(model: HistGradientBoostingClassifier, x: FloatArray) -> FloatArray:
+    """:func:`_predict` for a model of one numeric feature, exactly, from one prediction per
+    bin: every split of its trees is at one of the feature's bin thresholds
     ``t``, so all values between two neighbouring thresholds (``t[k-1] < v <= t[k]``) take the
     same path through every tree as ``t[k]`` itself; values above the last take the path of
     infinity, missing values their own."""

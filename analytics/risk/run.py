@@ -25,7 +25,7 @@ from analytics.risk.evaluate import (
 from analytics.risk.factors import _recency_factors, _typical, risk_factors
 from analytics.risk.features import FeatureSpec, _features, _specs, _training_sample
 from analytics.risk.labels import _churn_dates, _labels
-from analytics.risk.model import Evaluation, _matrix, _predict, _predict_one_feature
+from analytics.risk.model import Evaluation, _matrix, _predict
 from analytics.risk.result import RiskResult
 from analytics.risk.settings import RiskSettings
 
@@ -187,7 +187,7 @@ def _churn_risk(
     x_today = _matrix(today, latest_spec)
     model_risk = _predict(final_model, x_today) if len(x_today) else np.zeros(0, dtype=float)
     base_risk = (
-        _predict_one_feature(final_base, today["days_since_last"].to_numpy())
+        _predict(final_base, today.select("days_since_last").to_numpy())
         if len(x_today)
         else np.zeros(0, dtype=float)
     )

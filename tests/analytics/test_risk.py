@@ -37,7 +37,7 @@ from analytics.risk import (
     risk_factors,
     weighted_auc,
 )
-from analytics.risk.model import _baseline, _predict_each, _predict_one_feature
+from analytics.risk.model import _baseline, _predict, _predict_each
 from tests.conftest import write_csvs
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -199,7 +199,7 @@ def test_the_baseline_predicted_per_bin_equals_its_prediction_per_row(
         np.nextafter(thresholds, -np.inf), [np.inf, -np.inf, np.nan, 0.0, -1.0, 1e12],
     ])  # fmt: skip
     expected = base.predict_proba(values.reshape(-1, 1))[:, 1]
-    found = _predict_one_feature(base, values)
+    found = _predict(base, values.reshape(-1, 1))
     np.testing.assert_array_equal(found, expected)
     assert len(np.unique(found)) > 5  # a step function with steps, not a constant
 
