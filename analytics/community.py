@@ -34,7 +34,13 @@ from analytics.io.backends import Backend, open_backend
 from analytics.io.backends.polars import valid_offset
 from analytics.personal import not_segments
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
-from analytics.queries.checks import EventCheck, activity_checks, problem_counts, problem_rows
+from analytics.queries.checks import (
+    EventCheck,
+    activity_checks,
+    activity_checks_by_row,
+    problem_counts,
+    problem_rows,
+)
 from analytics.queries.events import EventFrames, clean_id, to_us
 
 _T = TypeVar("_T")
@@ -834,9 +840,13 @@ class _Inspection:
             strip=self.strip,
         )
 
-    def _count_events(self, members: pl.DataFrame | None) -> pl.DataFrame | None:
+    def _count_events(
+        self, members: pl.DataFrame | None, *, by_row: bool = False
+    ) -> pl.DataFrame | None:
         """One pass per event table (run together): the problem counts, and (members known) per
-        member the valid activity, grouped by member in the same pass as the activity's counts."""
+        member the valid activity, grouped by member in the same pass as the activity's counts
+        (``by_row``: each activity row joined to its member, needed when some are earlier than
+        their member's joining)."""
         names = [
             n for n in EVENT_TABLES if self.events[n].usable and not self.events[n].dtype_problem
         ]
@@ -847,7 +857,8 @@ class _Inspection:
             assert raw is not None
             check = self._event_check(name, members)
             by_member = grouped and name == "activity"
-            lazy.append((activity_checks if by_member else problem_counts)(raw, check))
+            per_member = activity_checks_by_row if by_row else activity_checks
+            lazy.append((per_member if by_member else problem_counts)(raw, check))
         results = self._collect(lazy, names)
         summary = None
         for i, name in enumerate(names):
@@ -861,9 +872,14 @@ class _Inspection:
         )
         if unmatched and not self.strip:
             self.strip = True
-            return self._count_events(members)
+            return self._count_events(members, by_row=by_row)
+        early = sum(int(c["before_join_members"][0]) for c in results if "before_join_members" in c)
+        if early and not by_row:
+            return self._count_events(members, by_row=True)
         for name, counts in zip(names, results, strict=True):
-            self.events[name].counts = counts.row(0, named=True)
+            self.events[name].counts = {
+                k: v for k, v in counts.row(0, named=True).items() if k != "before_join_members"
+            }
             self.check.row_counts[name] = int(counts["rows"][0])
         return summary
 
