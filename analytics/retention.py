@@ -17,7 +17,7 @@ import polars as pl
 
 from analytics.community import Community
 from analytics.errors import InputError
-from analytics.queries.cohorts import cohort_cells
+from analytics.queries.cohorts import cohort_cells, member_cohort
 from analytics.queries.events import to_us
 from analytics.stats import wilson_interval
 
@@ -133,7 +133,7 @@ def cohort_matrix(
         .alias("complete_periods"),
     )
     frames = community.frames()
-    activity = frames.activity()
+    activity = frames.activity(member_cohort(period))
     joined = nw.col("joined_at_us")
     if first_cohort is not None:
         activity = activity.filter(joined >= to_us(datetime.combine(first_cohort, time())))

@@ -8,6 +8,7 @@ readable timestamp. Queries start from :meth:`EventFrames.activity` or
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -65,10 +66,13 @@ class EventFrames:
     kept_activity: Frame | None = None
     kept_exposures: Frame | None = None
 
-    def _valid(self, raw: Frame, extra: list[str]) -> Frame:
+    def _valid(
+        self, raw: Frame, extra: list[str], of_members: Mapping[str, nw.Expr] | None = None
+    ) -> Frame:
         tidy = clean_id if self.strip_ids else as_text
+        carried = [expr.alias(name) for name, expr in (of_members or {}).items()]
         keyed = raw.with_columns(tidy("member_id").alias("member_id")).join(
-            self.members.select("member_id", "member_key", "joined_at", "joined_at_us"),
+            self.members.select("member_id", "member_key", "joined_at", "joined_at_us", *carried),
             on="member_id",
         )
         condition = ~nw.col("occurred_at_us").is_null() & (
@@ -85,17 +89,28 @@ class EventFrames:
             "joined_at",
             "joined_at_us",
             *extra,
+            *(of_members or {}),
         )
 
-    def activity(self) -> Frame:
+    def activity(self, of_members: Mapping[str, nw.Expr] | None = None) -> Frame:
         """Valid activity: ``member_key``, ``occurred_at``, ``occurred_at_us``, ``joined_at``,
-        ``joined_at_us``, ``kind`` (blank or missing kinds read ``unknown``)."""
+        ``joined_at_us``, ``kind`` (blank or missing kinds read ``unknown``).
+
+        ``of_members``: more columns, each an expression on the members (``member_key``,
+        ``joined_at``, ``joined_at_us``), by name. Computed once per member and carried to the
+        member's rows: a month of joining costs a calendar computation per member instead of
+        one per row."""
         if self.kept_activity is not None:
-            return self.kept_activity
+            if not of_members:
+                return self.kept_activity
+            carried = [expr.alias(name) for name, expr in of_members.items()]
+            return self.kept_activity.join(
+                self.members.select("member_key", *carried), on="member_key"
+            )
         raw = self.raw_activity.with_columns(
             nw.col("kind").cast(nw.String).str.strip_chars().fill_null("unknown").alias("kind")
         )
-        return self._valid(raw, ["kind"])
+        return self._valid(raw, ["kind"], of_members)
 
     def exposures(self) -> Frame | None:
         """Valid exposures of existing items: ``member_key``, ``item_id``, ``occurred_at``,

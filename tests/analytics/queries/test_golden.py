@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import pytest
@@ -18,7 +18,7 @@ from polars.testing import assert_frame_equal
 
 from analytics.community import Community
 from analytics.queries.active import active_between, kinds
-from analytics.queries.cohorts import cohort_cells
+from analytics.queries.cohorts import cohort_cells, member_cohort
 from analytics.queries.events import to_us
 from tests.analytics.queries.conftest import ENGINES, sorted_rows
 
@@ -31,6 +31,18 @@ def _cohorts_week(c: Community) -> Any:
 
 def _cohorts_month(c: Community) -> Any:
     return cohort_cells(c.frames().activity(), step_us=30 * 86_400_000_000, cohort="month")
+
+
+def _cohorts_carried(period: Literal["week", "month"]) -> Query:
+    """The cohort cells with each member's cohort carried on its rows (as the retention
+    analysis runs them)."""
+    step = (7 if period == "week" else 30) * 86_400_000_000
+
+    def query(c: Community) -> Any:
+        activity = c.frames().activity(member_cohort(period))
+        return cohort_cells(activity, step_us=step, cohort=period)
+
+    return query
 
 
 def _active(c: Community) -> Any:
@@ -46,6 +58,8 @@ def _kinds(c: Community) -> Any:
 QUERIES: dict[str, Query] = {
     "cohort cells by week": _cohorts_week,
     "cohort cells by month": _cohorts_month,
+    "cohort cells by week, cohort carried": _cohorts_carried("week"),
+    "cohort cells by month, cohort carried": _cohorts_carried("month"),
     "active members in windows": _active,
     "activity kinds": _kinds,
 }
@@ -85,3 +99,16 @@ def test_load_is_the_same_on_every_engine(communities: dict[str, Community], eng
     assert_frame_equal(other.members.sort("member_id"), reference.members.sort("member_id"))
     assert_frame_equal(_sorted(other.activity_summary), _sorted(reference.activity_summary))
     assert isinstance(other.as_of, datetime)
+
+
+@pytest.mark.parametrize("engine", ["reference", "polars-kept"])
+@pytest.mark.parametrize("period", ["week", "month"])
+def test_cohort_carried_from_the_members_equals_the_cohort_of_each_row(
+    communities: dict[str, Community], engine: str, period: Literal["week", "month"]
+) -> None:
+    community = communities[engine]
+    per_row = _cohorts_week if period == "week" else _cohorts_month
+    (expected,) = community.collect(per_row(community))
+    (found,) = community.collect(_cohorts_carried(period)(community))
+    assert expected.height > 0
+    assert_frame_equal(_sorted(found), _sorted(expected))
