@@ -262,7 +262,10 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
             except OSError:
                 time.sleep(0.5)
         print(f"Server ready {time.perf_counter() - started:.1f} s after its start\n")
-        print("| page | first visit | warm revisit |\n| --- | --- | --- |")
+        print(
+            "| page | first visit | warm revisit | reload (a new session) |\n"
+            "| --- | --- | --- | --- |"
+        )
         with sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path="/usr/bin/chromium",
@@ -279,14 +282,28 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
                 first.append(time.perf_counter() - start)
             for path, first_visit in zip(pages, first, strict=True):
                 # a warm revisit: from another page, back to this one as a user does (its
-                # link in the sidebar, same session); a page with a query (a tab) is reloaded
+                # link in the sidebar, same session; the session keeps a page's open tab)
+                page_path, _, tab = path.partition("?tab=")
                 other = pages[0] if path != pages[0] else pages[-1]
-                _navigate(page, base, other)
+                _navigate(page, base, other.partition("?")[0])
+                if tab:  # the tab was opened in this session: its page opens on it again
+                    _navigate(page, base, path)
+                    _navigate(page, base, other.partition("?")[0])
                 start = time.perf_counter()
-                _navigate(page, base, path)
+                _navigate(page, base, page_path)
                 warm = time.perf_counter() - start
+                if tab:
+                    selected = page.locator('[role="tab"][aria-selected="true"]').first
+                    assert selected.inner_text() == tab.replace("+", " "), "the tab was not kept"
+                # the same page in a new session: the browser loads the app anew
+                start = time.perf_counter()
+                page.goto(f"{base}/{path}", wait_until="domcontentloaded")
+                _drawn(page)
+                reload = time.perf_counter() - start
                 name = path or "overview"
-                print(f"| {name} | {first_visit:.1f} s | {warm:.1f} s |", flush=True)
+                print(
+                    f"| {name} | {first_visit:.1f} s | {warm:.1f} s | {reload:.1f} s |", flush=True
+                )
             tabs = [path for path in pages if "?tab=" in path]
             if tabs:
                 # a tab opened again as a user does: its page open on another tab (same
