@@ -97,7 +97,7 @@ class EventFrames:
         ``joined_at_us``, ``kind`` (blank or missing kinds read ``unknown``).
 
         ``of_members``: more columns, each an expression on the members (``member_key``,
-        ``joined_at``, ``joined_at_us``), by name. Computed once per member and carried to the
+        ``joined_at``, ``joined_at_us``), by a name of its own. Computed once per member and carried to the
         member's rows: a month of joining costs a calendar computation per member instead of
         one per row."""
         if self.kept_activity is not None:
