@@ -64,8 +64,9 @@ class EventCheck:
         )
         return frame.join(known, on="member_id", how="left")
 
-    def conditions(self, schema: list[str]) -> dict[str, nw.Expr]:
-        """Problem name -> the condition marking its rows (each excluding earlier problems)."""
+    def timestamp_problems(self, schema: list[str]) -> dict[str, nw.Expr]:
+        """The problems of the timestamp alone (``missing``, ``unreadable``, ``out_of_range``):
+        problem name -> the condition marking its rows."""
         time, us = nw.col(self.time), nw.col(self.time + "_us")
         text = self.time + TEXT_SUFFIX
         if text in schema:
@@ -75,12 +76,16 @@ class EventCheck:
         else:
             missing = time.is_null()
             unreadable = time.is_null() & ~time.is_null()  # never (a typed column)
-        readable = ~time.is_null()
-        out_of_range = readable & ((us < EARLIEST_US) | (us >= LATEST_US))
-        out = {"missing": missing, "unreadable": unreadable, "out_of_range": out_of_range}
+        out_of_range = ~time.is_null() & ((us < EARLIEST_US) | (us >= LATEST_US))
+        return {"missing": missing, "unreadable": unreadable, "out_of_range": out_of_range}
+
+    def conditions(self, schema: list[str]) -> dict[str, nw.Expr]:
+        """Problem name -> the condition marking its rows (each excluding earlier problems)."""
+        time, us = nw.col(self.time), nw.col(self.time + "_us")
+        out = self.timestamp_problems(schema)
         if self.members is None:
             return out
-        readable = readable & ~out_of_range
+        readable = ~time.is_null() & ~out["out_of_range"]
         unknown = nw.col("_known").is_null()
         out["unknown_member"] = readable & unknown
         ok = readable & ~unknown
@@ -151,17 +156,9 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
     That needs no row earlier than its member's joining: ``before_join_members`` counts the
     members with some, and when it is not 0, :func:`activity_checks_by_row` gives the counts."""
     assert check.members is not None, "without the members, use problem_counts"
-    time, us = nw.col(check.time), nw.col(check.time + "_us")
+    us = nw.col(check.time + "_us")
     frame = raw.with_columns(as_text("member_id").alias("member_id"))
-    names = frame.columns
-    text = check.time + TEXT_SUFFIX
-    if text in names:
-        stored = nw.col(text)
-        missing = stored.is_null() | (stored.str.strip_chars() == "")
-        unreadable = ~stored.is_null() & time.is_null()
-    else:
-        missing = time.is_null()
-        unreadable = None
+    timestamp = check.timestamp_problems(frame.columns)
     readable = in_range(us)  # null when unreadable or out of range
     ok = ~readable.is_null()
     until = ok if check.cutoff_us is None else ok & (us <= check.cutoff_us)
@@ -172,9 +169,7 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
     late = [count(ok & ~until).alias("_late")] if check.cutoff_us is not None else []
     grouped = frame.group_by("member_id").agg(
         nw.len().cast(nw.Int64).alias("rows"),
-        count(missing).alias("missing"),
-        (nw.lit(0, nw.Int64) if unreadable is None else count(unreadable)).alias("unreadable"),
-        count(~time.is_null() & ~ok).alias("out_of_range"),
+        *[count(condition).alias(name) for name, condition in timestamp.items()],
         count(ok).alias("_readable"),
         *late,
         readable.max().alias("latest_us"),
@@ -195,9 +190,7 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
         return nw.when(member).then(nw.col(column)).otherwise(0).cast(nw.Int64)
 
     problems = {
-        "missing": nw.col("missing"),
-        "unreadable": nw.col("unreadable"),
-        "out_of_range": nw.col("out_of_range"),
+        **{name: nw.col(name) for name in timestamp},
         "unknown_member": nw.when(member).then(0).otherwise(nw.col("_readable")).cast(nw.Int64),
         "before_join": nw.lit(0, nw.Int64),
     }

@@ -97,9 +97,9 @@ class EventFrames:
         ``joined_at_us``, ``kind`` (blank or missing kinds read ``unknown``).
 
         ``of_members``: more columns, each an expression on the members (``member_key``,
-        ``joined_at``, ``joined_at_us``), by a name of its own. Computed once per member and carried to the
-        member's rows: a month of joining costs a calendar computation per member instead of
-        one per row."""
+        ``joined_at``, ``joined_at_us``), by a name of its own. Computed once per member and
+        carried to the member's rows: a month of joining costs a calendar computation per member
+        instead of one per row."""
         if self.kept_activity is not None:
             if not of_members:
                 return self.kept_activity
