@@ -140,7 +140,7 @@ def cohort_matrix(
     if last_cohort is not None:
         end = datetime.combine(last_cohort + timedelta(days=1), time())
         activity = activity.filter(joined < to_us(end))
-    (cells_found,) = community.collect(cohort_cells(activity, step_us=step_us, cohort=period))
+    (cells_found,) = community.collect(cohort_cells(activity, step_us=step_us))
     retained = _cohort_dates(cells_found, period).lazy()
     sizes_df = sizes.collect()
     last_k = (

@@ -284,11 +284,11 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
                 # a warm revisit: from another page, back to this one as a user does (its
                 # link in the sidebar, same session; the session keeps a page's open tab)
                 page_path, _, tab = path.partition("?tab=")
-                other = pages[0] if path != pages[0] else pages[-1]
-                _navigate(page, base, other.partition("?")[0])
+                away = (pages[0] if path != pages[0] else pages[-1]).partition("?")[0]
+                _navigate(page, base, away)
                 if tab:  # the tab was opened in this session: its page opens on it again
                     _navigate(page, base, path)
-                    _navigate(page, base, other.partition("?")[0])
+                    _navigate(page, base, away)
                 start = time.perf_counter()
                 _navigate(page, base, page_path)
                 warm = time.perf_counter() - start

@@ -105,6 +105,11 @@ def in_range(us: nw.Expr) -> nw.Expr:
     return nw.when((us >= EARLIEST_US) & (us < LATEST_US)).then(us)
 
 
+def _count(condition: nw.Expr) -> nw.Expr:
+    """The number of rows where ``condition`` holds (an aggregation)."""
+    return nw.when(condition).then(1).otherwise(0).sum().cast(nw.Int64)
+
+
 def problem_counts(raw: Frame, check: EventCheck) -> Frame:
     """One row: ``rows`` (all rows), one count per problem, ``latest_us`` (the latest readable
     timestamp, integer microseconds)."""
@@ -112,10 +117,7 @@ def problem_counts(raw: Frame, check: EventCheck) -> Frame:
     conditions = check.conditions(frame.columns)
     return frame.select(
         nw.len().alias("rows"),
-        *[
-            nw.when(cond).then(1).otherwise(0).sum().alias(name)
-            for name, cond in conditions.items()
-        ],
+        *[_count(cond).alias(name) for name, cond in conditions.items()],
         in_range(nw.col(check.time + "_us")).max().alias("latest_us"),
     )
 
@@ -163,18 +165,15 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
     ok = ~readable.is_null()
     until = ok if check.cutoff_us is None else ok & (us <= check.cutoff_us)
 
-    def count(condition: nw.Expr) -> nw.Expr:
-        return nw.when(condition).then(1).otherwise(0).sum().cast(nw.Int64)
-
-    late = [count(ok & ~until).alias("_late")] if check.cutoff_us is not None else []
+    late = [_count(ok & ~until).alias("_late")] if check.cutoff_us is not None else []
     grouped = frame.group_by("member_id").agg(
         nw.len().cast(nw.Int64).alias("rows"),
-        *[count(condition).alias(name) for name, condition in timestamp.items()],
-        count(ok).alias("_readable"),
+        *[_count(condition).alias(name) for name, condition in timestamp.items()],
+        _count(ok).alias("_readable"),
         *late,
         readable.max().alias("latest_us"),
         readable.min().alias("_earliest_us"),
-        count(until).alias("_until"),
+        _count(until).alias("_until"),
         nw.when(until).then(us).min().alias("first_us"),
         nw.when(until).then(us).max().alias("last_us"),
     )
@@ -221,8 +220,9 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
 
 
 def activity_checks_by_row(raw: Frame, check: EventCheck) -> Frame:
-    """:func:`activity_checks` with each row joined to its member: the counts when some rows
-    are earlier than their member's joining (``before_join_members`` is then 0)."""
+    """:func:`activity_checks` with each row joined to its member (without
+    ``before_join_members``): the counts when some rows are earlier than their member's
+    joining."""
     assert check.members is not None, "without the members, use problem_counts"
     frame = check.prepare(raw)
     conditions = check.conditions(frame.columns)
@@ -230,13 +230,9 @@ def activity_checks_by_row(raw: Frame, check: EventCheck) -> Frame:
     valid = _valid(check)
     return frame.group_by("member_key").agg(
         nw.len().cast(nw.Int64).alias("rows"),
-        *[
-            nw.when(cond).then(1).otherwise(0).sum().cast(nw.Int64).alias(name)
-            for name, cond in conditions.items()
-        ],
+        *[_count(cond).alias(name) for name, cond in conditions.items()],
         in_range(us).max().alias("latest_us"),
-        nw.when(valid).then(1).otherwise(0).sum().cast(nw.Int64).alias("activities"),
+        _count(valid).alias("activities"),
         nw.when(valid).then(us).min().alias("first_us"),
         nw.when(valid).then(us).max().alias("last_us"),
-        nw.lit(0, nw.Int64).alias("before_join_members"),
     )

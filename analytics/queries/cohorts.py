@@ -19,26 +19,21 @@ def member_cohort(cohort: Literal["week", "month"]) -> dict[str, nw.Expr]:
     return {"cohort": key}
 
 
-def cohort_cells(activity: Frame, *, step_us: int, cohort: Literal["week", "month"]) -> Frame:
+def cohort_cells(activity: Frame, *, step_us: int) -> Frame:
     """Members of each cohort retained in period k: at least one activity in
     ``[joined_at + k·step, joined_at + (k+1)·step)``.
 
-    ``activity`` carries each member's ``cohort`` (:func:`member_cohort`: computed once per
-    member, which saves about a quarter of the query by month at a million members), or it is
-    computed on every row.
+    ``activity`` carries each member's ``cohort``: ``EventFrames.activity(member_cohort(...))``
+    (computed once per member, which saves about a quarter of the query by month at a million
+    members).
 
     Returns ``cohort`` (the join week as a week index, see :func:`week_index`, or the first
     moment of the join month), ``k`` and ``retained`` (distinct members).
     """
-    key = (
-        nw.col("cohort")
-        if "cohort" in activity.columns
-        else member_cohort(cohort)["cohort"].alias("cohort")
-    )
     return (
         activity.select(
             "member_key",
-            key,
+            "cohort",
             ((nw.col("occurred_at_us") - nw.col("joined_at_us")) // step_us).alias("k"),
         )
         .group_by("cohort", "k")

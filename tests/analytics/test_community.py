@@ -371,10 +371,12 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
     plain = small.filter_members({"channel": ["organic"]})
     step = 30 * 86_400_000_000
     (kept_counts,) = segment.collect(
-        cohorts.cohort_cells(segment.frames().activity(), step_us=step, cohort="month")
+        cohorts.cohort_cells(
+            segment.frames().activity(cohorts.member_cohort("month")), step_us=step
+        )
     )
     (plain_counts,) = plain.collect(
-        cohorts.cohort_cells(plain.frames().activity(), step_us=step, cohort="month")
+        cohorts.cohort_cells(plain.frames().activity(cohorts.member_cohort("month")), step_us=step)
     )
     assert kept_counts.sort(kept_counts.columns).equals(plain_counts.sort(plain_counts.columns))
     community.events.backend.close()
@@ -403,7 +405,7 @@ def test_restricted_events_read_into_memory_answer_as_the_kept_file(
         exposures = frames.exposures()
         assert exposures is not None
         cells, first = restricted.collect(
-            cohorts.cohort_cells(frames.activity(), step_us=step, cohort="week"),
+            cohorts.cohort_cells(frames.activity(cohorts.member_cohort("week")), step_us=step),
             exposures.group_by("member_key", "item_id").agg(
                 nw.col("occurred_at_us").min().alias("first_us")
             ),

@@ -83,7 +83,7 @@ def test_grouped_checks_equal_row_by_row(seed: int, strip: bool) -> None:
     totals, found = _checks(members, activity, strip=strip, by_row=False)
     want_totals, want_found = _checks(members, activity, strip=strip, by_row=True)
     assert totals["before_join_members"].item() == 0
-    assert_frame_equal(totals, want_totals)
+    assert_frame_equal(totals.drop("before_join_members"), want_totals)
     assert_frame_equal(found, want_found)
     # the data has every problem the grouped checks count, so each sum is tested
     for problem in ("missing", "out_of_range", "unknown_member", "after_as_of"):

@@ -25,22 +25,18 @@ from tests.analytics.queries.conftest import ENGINES, sorted_rows
 Query = Callable[[Community], Any]
 
 
-def _cohorts_week(c: Community) -> Any:
-    return cohort_cells(c.frames().activity(), step_us=7 * 86_400_000_000, cohort="week")
-
-
-def _cohorts_month(c: Community) -> Any:
-    return cohort_cells(c.frames().activity(), step_us=30 * 86_400_000_000, cohort="month")
-
-
-def _cohorts_carried(period: Literal["week", "month"]) -> Query:
-    """The cohort cells with each member's cohort carried on its rows (as the retention
-    analysis runs them)."""
+def _cohorts(period: Literal["week", "month"], *, per_row: bool = False) -> Query:
+    """The cohort cells, with each member's cohort carried on its rows (as the retention
+    analysis runs them) or, ``per_row``, computed on every row from the row's joining time."""
     step = (7 if period == "week" else 30) * 86_400_000_000
+    (cohort,) = member_cohort(period).values()
 
     def query(c: Community) -> Any:
-        activity = c.frames().activity(member_cohort(period))
-        return cohort_cells(activity, step_us=step, cohort=period)
+        if per_row:
+            activity = c.frames().activity().with_columns(cohort.alias("cohort"))
+        else:
+            activity = c.frames().activity(member_cohort(period))
+        return cohort_cells(activity, step_us=step)
 
     return query
 
@@ -56,10 +52,8 @@ def _kinds(c: Community) -> Any:
 
 
 QUERIES: dict[str, Query] = {
-    "cohort cells by week": _cohorts_week,
-    "cohort cells by month": _cohorts_month,
-    "cohort cells by week, cohort carried": _cohorts_carried("week"),
-    "cohort cells by month, cohort carried": _cohorts_carried("month"),
+    "cohort cells by week": _cohorts("week"),
+    "cohort cells by month": _cohorts("month"),
     "active members in windows": _active,
     "activity kinds": _kinds,
 }
@@ -107,8 +101,7 @@ def test_cohort_carried_from_the_members_equals_the_cohort_of_each_row(
     communities: dict[str, Community], engine: str, period: Literal["week", "month"]
 ) -> None:
     community = communities[engine]
-    per_row = _cohorts_week if period == "week" else _cohorts_month
-    (expected,) = community.collect(per_row(community))
-    (found,) = community.collect(_cohorts_carried(period)(community))
+    (expected,) = community.collect(_cohorts(period, per_row=True)(community))
+    (found,) = community.collect(_cohorts(period)(community))
     assert expected.height > 0
     assert_frame_equal(_sorted(found), _sorted(expected))
