@@ -66,7 +66,10 @@ class FeatureSpec:
 
 def _days(later: pl.Expr | datetime, earlier: pl.Expr) -> pl.Expr:
     later_expr = pl.lit(later) if isinstance(later, datetime) else later
-    return (later_expr - earlier).dt.total_seconds(fractional=True) / 86_400.0
+    # times the reciprocal, not divided by 86,400: polars divides a column by a number as a
+    # multiplication by its reciprocal but a one-row chunk exactly, so the same member's days
+    # could differ in the last bit with how the frame happens to be chunked
+    return (later_expr - earlier).dt.total_seconds(fractional=True) * (1.0 / 86_400.0)
 
 
 def _guard(known: KnownAt) -> None:

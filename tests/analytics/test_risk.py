@@ -37,6 +37,7 @@ from analytics.risk import (
     risk_factors,
     weighted_auc,
 )
+from analytics.risk.features import _days
 from analytics.risk.model import _baseline, _predict, _predict_each
 from tests.conftest import write_csvs
 
@@ -365,3 +366,18 @@ def test_features_from_queries_equal_the_eager_features(demo: Community, days_be
     found = features_as_of(demo, cutoff, inactive_days=30)
     assert expected.height > 100
     assert found.equals(expected)  # the same floats, to the last bit
+
+
+def test_days_do_not_depend_on_how_the_frame_is_chunked() -> None:
+    """The same member's days come out bit for bit the same whether their row sits in a long
+    chunk or a one-row chunk of a frame (the flaky no-leakage test above compared the two)."""
+    rng = np.random.default_rng(3)
+    frame = pl.DataFrame(
+        {"joined_at": [T0 - timedelta(microseconds=int(u)) for u in rng.integers(0, 10**14, 400)]}
+    )
+    pieces = pl.concat([frame.slice(i, 1) for i in range(frame.height)], rechunk=False)
+    assert pieces["joined_at"].n_chunks() == frame.height
+    days = _days(T0, pl.col("joined_at")).alias("days")
+    whole = frame.select(days)["days"]
+    assert pieces.select(days)["days"].to_list() == whole.to_list()
+    assert whole.is_between(0.0, 10**14 / 86_400e6 * 1.000001).all()
