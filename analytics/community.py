@@ -171,15 +171,20 @@ class Events:
 
     def keep(self) -> bool:
         """Compute the valid event rows once, keyed and typed, and keep them where the backend
-        reads them fastest (polars: a temporary Parquet file), so that analyses running many
-        queries do not parse, clean and join the source again for each. Returns whether the
-        backend keeps them (engines that run the queries where the data lives do not)."""
+        reads them fastest (polars: in memory, or a temporary Parquet file when large), so that
+        analyses running many queries do not parse, clean and join the source again for each.
+        Returns whether the backend keeps them (engines that run the queries where the data
+        lives do not)."""
         if self._kept is None:
             frames = self.frames()
-            activity = self.backend.keep(frames.activity(), "activity")
+            rows = int(self.summary["activities"].sum())  # the valid rows, from the load's pass
+            activity = self.backend.keep(frames.activity(), "activity", rows=rows)
             exposures = frames.exposures()
             if activity is not None and exposures is not None:
-                self._kept = (activity, self.backend.keep(exposures, "exposures"))
+                self._kept = (
+                    activity,
+                    self.backend.keep(exposures, "exposures", rows=self.exposure_rows),
+                )
             else:
                 self._kept = (activity, None)
         return self._kept[0] is not None

@@ -350,6 +350,7 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
     duck.events.backend.close()
     assert not spill.exists()
     community = load_community(open_source(demo_folder))
+    community.events.backend.keep_in_memory_bytes = 0  # type: ignore[attr-defined]  # large
     assert community.keep_events(min_rows=0)
     assert community.events.kept
     assert not community.keep_events(min_rows=0)  # once
@@ -383,6 +384,55 @@ def test_kept_event_rows_are_only_for_large_communities_and_are_removed_on_close
     assert not folder.exists()
 
 
+def test_kept_rows_are_held_in_memory_while_they_fit_the_process_budget(
+    demo_folder: Path,
+) -> None:
+    """Polars keeps the rows in memory while every backend's kept rows together fit the budget
+    (no file is written), answers as the source does, and gives the room back on close; rows
+    that would not fit go to the temporary file."""
+    from analytics.io.backends.polars import KEPT_ROW_BYTES
+
+    def month_cells(community):  # type: ignore[no-untyped-def]
+        (cells,) = community.collect(
+            cohorts.cohort_cells(
+                community.frames().activity(cohorts.member_cohort("month")),
+                step_us=30 * 86_400_000_000,
+            )
+        )
+        return cells.sort(cells.columns)
+
+    plain = load_community(open_source(demo_folder))
+    held = load_community(open_source(demo_folder))
+    backend = held.events.backend
+    assert backend.keep_in_memory_bytes > 0  # type: ignore[attr-defined]
+    assert held.keep_events(min_rows=0)
+    assert backend._kept is None  # type: ignore[attr-defined]  # no temporary folder
+    expected = (held.activity_rows + (held.exposure_rows or 0)) * KEPT_ROW_BYTES
+    assert backend.held_in_memory == expected  # type: ignore[attr-defined]
+    assert month_cells(held).equals(month_cells(plain))
+    assert held.frames().activity().to_native().collect().columns == [
+        "member_key", "occurred_at", "occurred_at_us", "joined_at", "joined_at_us", "kind"
+    ]  # fmt: skip
+    # a second community whose rows would pass the budget with the first's: a file
+    other = load_community(open_source(demo_folder))
+    other.events.backend.keep_in_memory_bytes = expected + 1  # type: ignore[attr-defined]
+    assert other.keep_events(min_rows=0)
+    assert other.events.backend.held_in_memory == 0  # type: ignore[attr-defined]
+    folder = other.events.backend._kept  # type: ignore[attr-defined]
+    assert sorted(p.name for p in folder.iterdir()) == ["activity.parquet", "exposures.parquet"]
+    assert month_cells(other).equals(month_cells(plain))
+    # the first gives its room back on close: now a third one's fit
+    backend.close()
+    assert backend.held_in_memory == 0  # type: ignore[attr-defined]
+    third = load_community(open_source(demo_folder))
+    third.events.backend.keep_in_memory_bytes = expected + 1  # type: ignore[attr-defined]
+    assert third.keep_events(min_rows=0)
+    assert third.events.backend._kept is None  # type: ignore[attr-defined]
+    assert month_cells(third).equals(month_cells(plain))
+    for community in (other, third, plain):
+        community.events.backend.close()
+
+
 @pytest.mark.parametrize("engine", [None, "duckdb"])
 def test_restricted_events_read_into_memory_answer_as_the_kept_file(
     demo_folder: Path, engine: str | None
@@ -393,6 +443,8 @@ def test_restricted_events_read_into_memory_answer_as_the_kept_file(
     import duckdb
 
     community = load_community(open_source(demo_folder), engine=engine)
+    if engine is None:
+        community.events.backend.keep_in_memory_bytes = 0  # type: ignore[attr-defined]  # a file
     assert community.keep_events(min_rows=0)
     events = community.events
     keys = events.keyed.filter(pl.col("member_id").str.ends_with("7")).select("member_key")

@@ -76,10 +76,13 @@ class Backend(Protocol):
         frames run as one job that reads shared inputs once."""
         ...
 
-    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+    def keep(
+        self, frame: nw.LazyFrame[Any], name: str, *, rows: int | None = None
+    ) -> nw.LazyFrame[Any] | None:
         """``frame`` computed once and kept where this engine reads it fastest, as a lazy frame
         over the kept rows; ``None`` where keeping would not pay (the queries already run where
-        the data lives)."""
+        the data lives). ``rows``: at most how many rows ``frame`` has, when known (an engine
+        may keep few enough in memory)."""
         ...
 
     def close(self) -> None:

@@ -143,7 +143,9 @@ class DuckDBBackend:
     def collect(self, frames: Sequence[nw.LazyFrame[Any]]) -> list[pl.DataFrame]:
         return [as_utc(f.collect("polars").to_native()) for f in frames]
 
-    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+    def keep(
+        self, frame: nw.LazyFrame[Any], name: str, *, rows: int | None = None
+    ) -> nw.LazyFrame[Any] | None:
         """Compute the rows once into a Parquet file in the backend's temporary folder (removed
         with it) and read that: later queries read compact typed columns instead of parsing,
         cleaning and joining the source files again, and memory stays bounded (a table of the

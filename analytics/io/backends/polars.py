@@ -8,8 +8,10 @@ kept beside it in ``<column>__text`` so that the quality report can name the row
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+import threading
 import weakref
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,6 +28,26 @@ if TYPE_CHECKING:
 
 #: Suffix of the original text of a parsed timestamp column.
 TEXT_SUFFIX = "__text"
+
+#: Estimated bytes of memory per kept event row (a member key, two integer timestamps and the
+#: kind: 2.2 GiB for the 53 M activity rows of a million members).
+KEPT_ROW_BYTES = 44
+
+
+def keep_in_memory_budget() -> int:
+    """Bytes of kept event rows this process holds in memory, all backends together: 3 GiB, or
+    an eighth of the machine's memory where that is less. Rows beyond it are kept in a
+    temporary file."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: the file
+        return 0
+    return min(3 * 2**30, physical // 8)
+
+
+#: Bytes of kept rows each live backend holds in memory (entries go with their backends).
+_HELD: weakref.WeakKeyDictionary[PolarsBackend, int] = weakref.WeakKeyDictionary()
+_HELD_LOCK = threading.Lock()
 
 _TIMESTAMP_PATTERN = (
     r"^(\d{4}-\d{2}-\d{2})"
@@ -130,6 +152,8 @@ class PolarsBackend:
         self.timestamp_columns = timestamp_columns or {}
         self._scans: dict[str, pl.LazyFrame | None] = {}
         self._kept: Path | None = None
+        #: bytes of kept rows all backends together may hold in memory (see :meth:`keep`)
+        self.keep_in_memory_bytes = keep_in_memory_budget()
 
     @property
     def name(self) -> str:
@@ -196,14 +220,16 @@ class PolarsBackend:
             return [as_utc(native.collect(engine="streaming")) for native in natives]
         return [as_utc(df) for df in pl.collect_all(natives, engine="in-memory")]
 
-    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
-        """Write the rows once to a Parquet file in a private temporary folder (removed by
-        :meth:`close` or when the backend is dropped) and scan that: later queries read compact
-        typed columns instead of parsing, cleaning and joining the source again."""
-        if self._kept is None:
-            self._kept = Path(tempfile.mkdtemp(prefix="proofboard-kept-"))
-            weakref.finalize(self, shutil.rmtree, self._kept, True)
-        path = self._kept / f"{name}.parquet"
+    def keep(
+        self, frame: nw.LazyFrame[Any], name: str, *, rows: int | None = None
+    ) -> nw.LazyFrame[Any] | None:
+        """Compute the rows once and keep them: in memory when ``rows`` (at most how many there
+        are) fit what this process may hold (:attr:`keep_in_memory_bytes`, every backend's kept
+        rows together), else in a Parquet file in a private temporary folder (removed by
+        :meth:`close` or when the backend is dropped). Later queries read compact typed columns
+        instead of parsing, cleaning and joining the source again; from memory they also skip
+        writing and decoding the file (the weekly review's analyses at a million members: 15.5 s
+        with the file, 11.5 s in memory, 2.2 GiB more)."""
         native: pl.LazyFrame = frame.to_native()
         schema = native.collect_schema()
         # a timestamp with its integer twin is stored once, as the integer, and rebuilt on read
@@ -212,15 +238,42 @@ class PolarsBackend:
             for c, dtype in schema.items()
             if isinstance(dtype, pl.Datetime) and schema.get(c + US_SUFFIX) == pl.Int64
         }
-        native.drop(list(twinned)).sink_parquet(path, compression="lz4", engine="streaming")
-        rebuilt = pl.scan_parquet(path).with_columns(
+        stored = native.drop(list(twinned))
+        if rows is not None and self._hold(rows * KEPT_ROW_BYTES):
+            held = stored.collect(engine="streaming" if self.streaming else "in-memory")
+            kept = held.lazy()
+        else:
+            if self._kept is None:
+                self._kept = Path(tempfile.mkdtemp(prefix="proofboard-kept-"))
+                weakref.finalize(self, shutil.rmtree, self._kept, True)
+            path = self._kept / f"{name}.parquet"
+            stored.sink_parquet(path, compression="lz4", engine="streaming")
+            kept = pl.scan_parquet(path)
+        rebuilt = kept.with_columns(
             pl.from_epoch(c + US_SUFFIX, time_unit="us").cast(dtype).alias(c)
             for c, dtype in twinned.items()
         )
         return nw.from_native(rebuilt.select(list(schema)))
 
+    def _hold(self, size: int) -> bool:
+        """Reserve ``size`` bytes of the memory kept rows may take, if they fit."""
+        with _HELD_LOCK:
+            held = sum(_HELD.values())
+            if held + size > self.keep_in_memory_bytes:
+                return False
+            _HELD[self] = _HELD.get(self, 0) + size
+            return True
+
+    @property
+    def held_in_memory(self) -> int:
+        """Bytes of kept rows this backend holds in memory (estimated)."""
+        with _HELD_LOCK:
+            return _HELD.get(self, 0)
+
     def close(self) -> None:
         self._scans.clear()
+        with _HELD_LOCK:
+            _HELD.pop(self, None)
         if self._kept is not None:
             shutil.rmtree(self._kept, ignore_errors=True)
             self._kept = None

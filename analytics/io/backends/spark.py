@@ -335,7 +335,9 @@ class SparkBackend:
             results.append(_utc(result))
         return results
 
-    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+    def keep(
+        self, frame: nw.LazyFrame[Any], name: str, *, rows: int | None = None
+    ) -> nw.LazyFrame[Any] | None:
         return None
 
     def close(self) -> None:

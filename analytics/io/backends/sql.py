@@ -326,7 +326,9 @@ class SqlBackend:
             raise query_failed(exc, self.url) from None
         return results
 
-    def keep(self, frame: nw.LazyFrame[Any], name: str) -> nw.LazyFrame[Any] | None:
+    def keep(
+        self, frame: nw.LazyFrame[Any], name: str, *, rows: int | None = None
+    ) -> nw.LazyFrame[Any] | None:
         return None
 
     def close(self) -> None:

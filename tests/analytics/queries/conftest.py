@@ -18,9 +18,11 @@ from analytics.io import open_source
 from tests.conftest import throwaway_database
 
 #: Engines compared with plain eager polars ("polars-kept": streaming polars reading the valid
-#: event rows kept once in a temporary Parquet file, as large communities do; "duckdb-kept":
-#: DuckDB reading them from a table of its connection).
-ENGINES = ["polars", "polars-kept", "duckdb", "duckdb-kept", "postgresql", "spark"]
+#: event rows kept once in memory, as communities of up to a few million members do;
+#: "polars-kept-file": kept in a temporary Parquet file, as larger ones do; "duckdb-kept":
+#: DuckDB reading them from a Parquet file of its own).
+ENGINES = ["polars", "polars-kept", "polars-kept-file", "duckdb", "duckdb-kept", "postgresql",
+           "spark"]  # fmt: skip
 
 
 def sorted_rows(frame: pl.DataFrame) -> pl.DataFrame:
@@ -50,9 +52,14 @@ def communities(demo_folder: Path, request: pytest.FixtureRequest) -> dict[str, 
         elif engine == "spark":
             request.getfixturevalue("spark_session")
             found[engine] = load_community(open_source(demo_folder), engine="spark")
-        elif engine.endswith("-kept"):
-            kept = load_community(open_source(demo_folder), engine=engine.removesuffix("-kept"))
+        elif "-kept" in engine:
+            kept = load_community(open_source(demo_folder), engine=engine.split("-kept")[0])
+            if engine.endswith("-file"):
+                kept.events.backend.keep_in_memory_bytes = 0  # type: ignore[attr-defined]
             assert kept.keep_events(min_rows=0)
+            if engine.startswith("polars"):  # where they are kept: as the engine's name says
+                held = kept.events.backend.held_in_memory  # type: ignore[attr-defined]
+                assert (held == 0) == engine.endswith("-file")
             found[engine] = kept
         else:
             found[engine] = load_community(open_source(demo_folder), engine=engine)
