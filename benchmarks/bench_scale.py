@@ -241,17 +241,27 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
     """Each page's first visit and a warm revisit in headless Chromium, from navigation until
     the page has drawn everything (the share link is drawn last). ``pages`` are paths after the
     server's address, with a query if wanted (``engagement?tab=Churn+risk`` opens that tab)."""
+    import importlib.util
     import signal
     import urllib.request
 
     from playwright.sync_api import sync_playwright
 
+    # the server runs ``python -m dashboard.server``, which imports the packages of its working
+    # folder before PYTHONPATH: started in the folder of the code this run imports, so that
+    # PYTHONPATH=<an old checkout> measures that checkout's analyses, not the current folder's
+    found = importlib.util.find_spec("dashboard")
+    assert found is not None
+    assert found.origin is not None
+    code = Path(found.origin).resolve().parents[1]
     server = subprocess.Popen(
         [PROOFBOARD, "dashboard", "--data", str(folder), "--port", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        cwd=code,
     )
+    print(f"Dashboard code from {code}")
     base = f"http://127.0.0.1:{port}"
     started = time.perf_counter()
     try:
