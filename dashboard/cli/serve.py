@@ -69,8 +69,10 @@ def run(args: argparse.Namespace) -> int:
     if args.engine:
         env[ENV_ENGINE] = args.engine
     command = [
-        # Streamlit's command line, after the analysis modules are imported (dashboard.server)
-        sys.executable, "-m", "dashboard.server", "run", str(APP_PATH),
+        # Streamlit's command line, after the analysis modules are imported (dashboard.server);
+        # -P: the working folder (where .streamlit/ is read) is not put before the installed
+        # packages, so a folder of its own named analytics or dashboard is not imported instead
+        sys.executable, "-P", "-m", "dashboard.server", "run", str(APP_PATH),
         "--server.headless", "true",
         "--server.port", str(args.port),
         "--server.address", args.host,

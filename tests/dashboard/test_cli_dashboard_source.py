@@ -4,6 +4,7 @@ passed on, so the dashboard reads secrets.toml itself."""
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,22 @@ def test_the_home_secrets_file_counts_and_the_project_one_wins(
     _secrets(project, minimal_folder)
     files = [home / ".streamlit" / "secrets.toml", project / ".streamlit" / "secrets.toml"]
     assert serve.secrets_data(files) == str(minimal_folder)
+
+
+def test_a_package_of_the_same_name_in_the_working_folder_is_not_imported(
+    started: dict[str, Any], tmp_path: Path, small_folder: Path
+) -> None:
+    """The server's interpreter, started as the command does in a folder that holds packages
+    named ``analytics`` and ``dashboard``, imports Proofboard's own."""
+    assert cli.main(["dashboard", "--data", str(small_folder)]) == 0
+    command = started["command"]
+    flags = command[: command.index("-m")]  # the interpreter and its options
+    for name in ("analytics", "dashboard"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("raise ImportError('the wrong package')\n")
+    found = subprocess.run(
+        [*flags, "-c", "import analytics.community, dashboard.server; print('imported')"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.strip() == "imported"
