@@ -165,6 +165,11 @@ class Events:
         return events
 
     @property
+    def activity_rows(self) -> int:
+        """How many valid activity rows there are (from the load's pass)."""
+        return int(self.summary["activities"].sum())
+
+    @property
     def kept(self) -> bool:
         """Whether the valid event rows are kept (see :meth:`keep`)."""
         return self._kept is not None and self._kept[0] is not None
@@ -177,8 +182,7 @@ class Events:
         lives do not)."""
         if self._kept is None:
             frames = self.frames()
-            rows = int(self.summary["activities"].sum())  # the valid rows, from the load's pass
-            activity = self.backend.keep(frames.activity(), "activity", rows=rows)
+            activity = self.backend.keep(frames.activity(), "activity", rows=self.activity_rows)
             exposures = frames.exposures()
             if activity is not None and exposures is not None:
                 self._kept = (
@@ -325,7 +329,7 @@ class Community:
     @property
     def activity_rows(self) -> int:
         """How many valid activity rows the analyses use."""
-        return int(self.events.summary["activities"].sum())
+        return self.events.activity_rows
 
     #: the step an analysis reports while the rows are kept (see ``before``)
     KEEP_STEP = "Keeping the activity rows in compact form for the many queries ahead"

@@ -247,9 +247,9 @@ def dashboard(folder: Path, port: int, pages: tuple[str, ...] = PAGES) -> None:
 
     from playwright.sync_api import sync_playwright
 
-    # the server runs ``python -m dashboard.server``, which imports the packages of its working
-    # folder before PYTHONPATH: started in the folder of the code this run imports, so that
-    # PYTHONPATH=<an old checkout> measures that checkout's analyses, not the current folder's
+    # started in the folder of the code this run imports: before a1c7d55 the server ran
+    # ``python -m dashboard.server`` without -P, importing its working folder's packages before
+    # PYTHONPATH, so PYTHONPATH=<an older checkout> measured the current folder's analyses
     found = importlib.util.find_spec("dashboard")
     assert found is not None
     assert found.origin is not None
