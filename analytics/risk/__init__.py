@@ -46,6 +46,7 @@ from analytics.risk.factors import _sentence, _typical, risk_factors
 from analytics.risk.features import (
     FeatureSpec,
     _features,
+    _samples,
     _training_sample,
     features_as_of,
     features_from,
@@ -78,6 +79,7 @@ __all__ = [
     "_churn_dates",
     "_features",
     "_fit",
+    "_samples",
     "_sentence",
     "_training_sample",
     "_typical",

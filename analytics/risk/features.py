@@ -281,14 +281,29 @@ def _specs(
 def _training_sample(
     community: Community, models: Sequence[Sequence[datetime]], settings: RiskSettings
 ) -> pl.DataFrame | None:
-    """The members whose features at the training cutoffs are computed, or ``None`` for all.
+    """The members whose features at the training cutoffs are computed, or ``None`` for all
+    (see :func:`_samples`)."""
+    return _samples(community, models, None, settings)[0]
+
+
+def _samples(
+    community: Community,
+    models: Sequence[Sequence[datetime]],
+    eval_cutoff: datetime | None,
+    settings: RiskSettings,
+) -> tuple[pl.DataFrame | None, pl.DataFrame | None]:
+    """The members (``member_id``) whose features are computed at the training cutoffs, and
+    those checked at ``eval_cutoff``; ``None`` for all.
 
     A model trains on at most ``max_training_rows`` member-cutoffs, sampled from every member
     at every training cutoff. In a large community computing all of them and keeping a few
     percent wastes most of the work (at a million members, a dozen full feature sets). So a
     seeded random share of the members is chosen first, large enough to give each model
-    (``models``: the training cutoffs of each) about twice the rows it takes (members, in
-    ``member_id`` order, decide by one uniform draw each: the same members on every engine).
+    (``models``: the training cutoffs of each) about twice the rows it takes. The check at the
+    held-out cutoff takes at most about ``max_eval_rows`` members: a share from the other end of
+    the same draw, so that no member checked was trained on unless the two shares overlap
+    (members, in ``member_id`` order, decide by one uniform draw each: the same members on every
+    engine).
     """
     # at most the members present at each cutoff: joined, not yet left, and some sign of life
     # in the quiet days before it or later (the last activity known now bounds the one then)
@@ -297,27 +312,29 @@ def _training_sample(
     )
     sign = pl.max_horizontal("joined_at", "occurred_at")
     quiet = timedelta(days=settings.inactive_days)
+
+    def present(c: datetime) -> int:
+        return members.filter(
+            (pl.col("joined_at") <= c)
+            & (pl.col("left_at").is_null() | (pl.col("left_at") > c))
+            & (sign > c - quiet)
+        ).height
+
     share = max(
-        2.0
-        * settings.max_training_rows
-        / max(
-            sum(
-                members.filter(
-                    (pl.col("joined_at") <= c)
-                    & (pl.col("left_at").is_null() | (pl.col("left_at") > c))
-                    & (sign > c - quiet)
-                ).height
-                for c in cutoffs
-            ),
-            1,
-        )
-        for cutoffs in models
+        (2.0 * settings.max_training_rows / max(sum(present(c) for c in cutoffs), 1)
+         for cutoffs in models),
+        default=1.0,
+    )  # fmt: skip
+    held_share = (
+        1.0 if eval_cutoff is None else settings.max_eval_rows / max(present(eval_cutoff), 1)
     )
-    if share >= 1.0:
-        return None
+    if share >= 1.0 and held_share >= 1.0:
+        return None, None
     ids = members.select("member_id").sort("member_id")
     draw = np.random.default_rng(settings.seed).random(ids.height)
-    return ids.filter(pl.Series(draw < share))
+    train = None if share >= 1.0 else ids.filter(pl.Series(draw < share))
+    held = None if held_share >= 1.0 else ids.filter(pl.Series(draw >= 1.0 - held_share))
+    return train, held
 
 
 def _features(
@@ -330,8 +347,8 @@ def _features(
 ) -> list[pl.DataFrame]:
     """The features of each (cutoff, spec), all from one job on the event tables; only of the
     members in ``sample`` (``member_id``) when given. ``last_at``, when given, receives each
-    member's latest activity at or before each cutoff (``member_id``, ``occurred_at``), as
-    :func:`_churn_dates` needs it."""
+    member's latest activity at or before each cutoff (``member_id``, ``occurred_at``; of the
+    sampled members only), as :func:`_churn_dates` needs it."""
     ordered = sorted({c for c, _ in requests})
     kinds = sorted({k for _, spec in requests for k in spec.kinds})
     events = community.events

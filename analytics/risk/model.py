@@ -138,6 +138,9 @@ class Evaluation:
     baseline_brier: float
     #: ``model`` (model / baseline), ``predicted`` (bin mean), ``observed``, ``members``.
     calibration: pl.DataFrame
+    #: Whether the members checked are a random sample of those at the held-out cutoff
+    #: (``max_eval_rows``), drawn apart from the members sampled for training.
+    eval_sampled: bool = False
 
     @property
     def beats_baseline(self) -> bool:
@@ -151,7 +154,8 @@ class Evaluation:
         )
         low, high = self.auc_difference_ci
         return (
-            f"On the held-out cutoff {self.eval_cutoff:%Y-%m-%d} ({self.n_eval:,} members, "
+            f"On the held-out cutoff {self.eval_cutoff:%Y-%m-%d} ("
+            f"{'a random sample of ' if self.eval_sampled else ''}{self.n_eval:,} members, "
             f"{self.churn_rate_eval:.0%} churned within the horizon) the model {verdict}: ROC AUC "
             f"{self.auc:.3f} against {self.baseline_auc:.3f} "
             f"(difference {self.auc - self.baseline_auc:+.3f}, "

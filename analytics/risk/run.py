@@ -23,7 +23,7 @@ from analytics.risk.evaluate import (
     permutation_importance_groups,
 )
 from analytics.risk.factors import _recency_factors, _typical, risk_factors
-from analytics.risk.features import FeatureSpec, _features, _specs, _training_sample
+from analytics.risk.features import FeatureSpec, _features, _samples, _specs
 from analytics.risk.labels import _churn_dates, _labels
 from analytics.risk.model import Evaluation, _matrix, _predict
 from analytics.risk.result import RiskResult
@@ -109,26 +109,43 @@ def _churn_risk(
     train_cutoffs = _cutoffs(community, train_last, settings)
     latest_cutoffs = _cutoffs(community, eval_cutoff, settings)
     spec, latest_spec = _specs(community, [train_cutoffs[0], latest_cutoffs[0]])
-    # the training cutoffs' features of a sample of members (see _training_sample); the
-    # held-out and today's features of everyone
-    sample = _training_sample(community, (train_cutoffs, latest_cutoffs), settings)
+    # the training cutoffs' features of a sample of members, and in a large community the
+    # held-out cutoff's of another (see _samples); today's features of everyone
+    sample, held_sample = _samples(
+        community, (train_cutoffs, latest_cutoffs), eval_cutoff, settings
+    )
     requests = [(c, spec) for c in train_cutoffs]
     requests += [(c, latest_spec) for c in latest_cutoffs]
-    trained_on = _features(community, requests, inactive_days=settings.inactive_days, sample=sample)
-    step("Building features of every member at the held-out cutoff and today", 0.15)
     last_at: dict[datetime, pl.DataFrame] = {}
-    evaluated = _features(
-        community,
-        [(eval_cutoff, spec), (as_of, latest_spec)],
-        inactive_days=settings.inactive_days,
-        last_at=last_at,
-    )
+    trained_on = _features(
+        community, requests, inactive_days=settings.inactive_days, sample=sample,
+        last_at=last_at if held_sample is not None else None,
+    )  # fmt: skip
+    if held_sample is None:
+        step("Building features of every member at the held-out cutoff and today", 0.15)
+        held_features, today = _features(
+            community, [(eval_cutoff, spec), (as_of, latest_spec)],
+            inactive_days=settings.inactive_days, last_at=last_at,
+        )  # fmt: skip
+    else:
+        # the sampled members' latest activity at the held-out cutoff (the first of the latest
+        # cutoffs) labels the training rows; the members checked there are another sample
+        step("Building features of the members checked at the held-out cutoff", 0.12)
+        (held_features,) = _features(
+            community, [(eval_cutoff, spec)], inactive_days=settings.inactive_days,
+            sample=held_sample,
+        )  # fmt: skip
+        step("Building features of every member today", 0.15)
+        (today,) = _features(
+            community, [(as_of, latest_spec)], inactive_days=settings.inactive_days,
+            last_at=last_at,
+        )  # fmt: skip
     n = len(train_cutoffs)
-    features = [*trained_on[:n], evaluated[0], *trained_on[n:], evaluated[1]]
+    features = [*trained_on[:n], held_features, *trained_on[n:], today]
     step("Labelling who churned after each cutoff", 0.35)
     dates_eval = _churn_dates(
         community, known=eval_cutoff, inactive_days=settings.inactive_days,
-        last=last_at[eval_cutoff],
+        last=last_at.get(eval_cutoff),
     )  # fmt: skip
     dates_now = _churn_dates(
         community, known=as_of, inactive_days=settings.inactive_days, last=last_at[as_of]
@@ -165,6 +182,7 @@ def _churn_risk(
         eval_cutoff=eval_cutoff,
         n_train=train.height,
         n_eval=held_out.height,
+        eval_sampled=held_sample is not None,
         churn_rate_train=float(train["churned"].mean()),  # type: ignore[arg-type]
         churn_rate_eval=float(held_out["churned"].mean()),  # type: ignore[arg-type]
         **metrics,

@@ -25,6 +25,7 @@ from analytics.risk import (
     _features,
     _fit,
     _RankedScores,
+    _samples,
     _sentence,
     _training_sample,
     _typical,
@@ -277,6 +278,34 @@ def test_training_features_are_computed_for_a_sample_of_a_large_community(
     # the held-out check and today's ranking still cover every member
     everyone = churn_risk(demo)
     assert result.at_risk.height == everyone.at_risk.height
+
+
+def test_a_large_community_is_checked_on_a_sample_drawn_apart_from_the_training_sample(
+    demo: Community,
+) -> None:
+    settings = RiskSettings(max_training_rows=500, max_eval_rows=200)
+    eval_cutoff = demo.as_of - settings.gap
+    cutoffs = [eval_cutoff - settings.gap - timedelta(days=14 * i) for i in range(6)]
+    assert _samples(demo, [cutoffs], eval_cutoff, RiskSettings()) == (None, None)  # everyone
+    train, held = _samples(demo, [cutoffs], eval_cutoff, settings)
+    assert train is not None
+    assert held is not None
+    assert train.equals(_training_sample(demo, [cutoffs], settings))
+    assert train.join(held, on="member_id", how="inner").is_empty()
+    present = features_as_of(demo, eval_cutoff).height
+    assert 0.6 * 200 < present * held.height / demo.members.height <= 1.2 * 200
+    # the held-out sample's features are everyone's, of its members
+    spec = FeatureSpec.from_known(known_at(demo, eval_cutoff))
+    (whole,) = _features(demo, [(eval_cutoff, spec)], inactive_days=30)
+    (of_sample,) = _features(demo, [(eval_cutoff, spec)], inactive_days=30, sample=held)
+    assert of_sample.equals(whole.join(held, on="member_id", how="semi"))
+    result = churn_risk(demo, settings)
+    assert result.evaluation is not None
+    assert result.evaluation.eval_sampled
+    assert result.evaluation.n_eval == of_sample.height
+    assert f"a random sample of {result.evaluation.n_eval:,} members" in result.evaluation.summary()
+    # today's ranking still covers every member
+    assert result.at_risk.height == churn_risk(demo).at_risk.height
 
 
 def test_factors_are_worked_out_for_the_members_at_highest_risk(demo: Community, demo_risk) -> None:  # type: ignore[no-untyped-def]
