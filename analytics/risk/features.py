@@ -312,21 +312,32 @@ def _samples(
     )
     sign = pl.max_horizontal("joined_at", "occurred_at")
     quiet = timedelta(days=settings.inactive_days)
-
-    def present(c: datetime) -> int:
-        return members.filter(
-            (pl.col("joined_at") <= c)
-            & (pl.col("left_at").is_null() | (pl.col("left_at") > c))
-            & (sign > c - quiet)
-        ).height
-
+    every = sorted({c for cutoffs in models for c in cutoffs}.union(
+        [] if eval_cutoff is None else [eval_cutoff]
+    ))  # fmt: skip
+    # how many at each cutoff, counted in one pass over the members
+    counts = (
+        members.select(
+            (
+                (pl.col("joined_at") <= c)
+                & (pl.col("left_at").is_null() | (pl.col("left_at") > c))
+                & (sign > c - quiet)
+            )
+            .sum()
+            .alias(str(i))
+            for i, c in enumerate(every)
+        ).row(0)
+        if every
+        else ()
+    )
+    present = dict(zip(every, counts, strict=True))
     share = max(
-        (2.0 * settings.max_training_rows / max(sum(present(c) for c in cutoffs), 1)
+        (2.0 * settings.max_training_rows / max(sum(present[c] for c in cutoffs), 1)
          for cutoffs in models),
         default=1.0,
     )  # fmt: skip
     held_share = (
-        1.0 if eval_cutoff is None else settings.max_eval_rows / max(present(eval_cutoff), 1)
+        1.0 if eval_cutoff is None else settings.max_eval_rows / max(present[eval_cutoff], 1)
     )
     if share >= 1.0 and held_share >= 1.0:
         return None, None
