@@ -354,12 +354,17 @@ def _features(
     *,
     inactive_days: int,
     sample: pl.DataFrame | None = None,
+    only: Sequence[pl.DataFrame | None] | None = None,
     last_at: dict[datetime, pl.DataFrame] | None = None,
 ) -> list[pl.DataFrame]:
     """The features of each (cutoff, spec), all from one job on the event tables; only of the
-    members in ``sample`` (``member_id``) when given. ``last_at``, when given, receives each
-    member's latest activity at or before each cutoff (``member_id``, ``occurred_at``; of the
-    sampled members only), as :func:`_churn_dates` needs it."""
+    members in ``sample`` (``member_id``) when given, whose events alone are read. ``only``,
+    when given, narrows each request's result to the members of its entry (``None``: no
+    narrowing) after the queries. ``last_at``, when given, receives each member's latest
+    activity at or before each cutoff (``member_id``, ``occurred_at``; of the sampled members
+    only), as :func:`_churn_dates` needs it."""
+    if only is not None and len(only) != len(requests):
+        raise ValueError("give one entry of only per request")
     ordered = sorted({c for c, _ in requests})
     kinds = sorted({k for _, spec in requests for k in spec.kinds})
     events = community.events
@@ -398,7 +403,7 @@ def _features(
     # per-member frames run side by side, and no joined copy is kept between them
     lasts_l, counts_l, days_l, *proof_l = (f.lazy() for f in found)
     lazy_out = []
-    for cutoff, spec in requests:
+    for r, (cutoff, spec) in enumerate(requests):
         i = ordered.index(cutoff)
 
         def at(frame: pl.LazyFrame, i: int = i) -> pl.LazyFrame:
@@ -453,6 +458,9 @@ def _features(
             for k in spec.proof_kinds:
                 proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_key", how="left")
         members = _members_at(community, cutoff, members_keyed).lazy()
+        narrow = None if only is None else only[r]
+        if narrow is not None:
+            members = members.join(narrow.lazy(), on="member_id", how="semi")
         lazy_out.append(_assemble(members, per_member, proof, cutoff, spec,
                                   inactive_days=inactive_days, key="member_key"))  # fmt: skip
     return pl.collect_all(lazy_out)

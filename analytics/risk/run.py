@@ -116,36 +116,26 @@ def _churn_risk(
     )
     requests = [(c, spec) for c in train_cutoffs]
     requests += [(c, latest_spec) for c in latest_cutoffs]
+    trained_on = _features(community, requests, inactive_days=settings.inactive_days, sample=sample)
+    step(
+        "Building features of every member today, and at the held-out cutoff of those checked"
+        if held_sample is not None
+        else "Building features of every member at the held-out cutoff and today",
+        0.15,
+    )
+    # every member's events are read at both cutoffs (their latest activity then labels the
+    # training rows and the held-out ones), but in a large community only a sample is checked
     last_at: dict[datetime, pl.DataFrame] = {}
-    trained_on = _features(
-        community, requests, inactive_days=settings.inactive_days, sample=sample,
-        last_at=last_at if held_sample is not None else None,
+    held_features, today = _features(
+        community, [(eval_cutoff, spec), (as_of, latest_spec)],
+        inactive_days=settings.inactive_days, only=[held_sample, None], last_at=last_at,
     )  # fmt: skip
-    if held_sample is None:
-        step("Building features of every member at the held-out cutoff and today", 0.15)
-        held_features, today = _features(
-            community, [(eval_cutoff, spec), (as_of, latest_spec)],
-            inactive_days=settings.inactive_days, last_at=last_at,
-        )  # fmt: skip
-    else:
-        # the sampled members' latest activity at the held-out cutoff (the first of the latest
-        # cutoffs) labels the training rows; the members checked there are another sample
-        step("Building features of the members checked at the held-out cutoff", 0.12)
-        (held_features,) = _features(
-            community, [(eval_cutoff, spec)], inactive_days=settings.inactive_days,
-            sample=held_sample,
-        )  # fmt: skip
-        step("Building features of every member today", 0.15)
-        (today,) = _features(
-            community, [(as_of, latest_spec)], inactive_days=settings.inactive_days,
-            last_at=last_at,
-        )  # fmt: skip
     n = len(train_cutoffs)
     features = [*trained_on[:n], held_features, *trained_on[n:], today]
     step("Labelling who churned after each cutoff", 0.35)
     dates_eval = _churn_dates(
         community, known=eval_cutoff, inactive_days=settings.inactive_days,
-        last=last_at.get(eval_cutoff),
+        last=last_at[eval_cutoff],
     )  # fmt: skip
     dates_now = _churn_dates(
         community, known=as_of, inactive_days=settings.inactive_days, last=last_at[as_of]

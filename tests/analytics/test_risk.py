@@ -296,8 +296,9 @@ def test_a_large_community_is_checked_on_a_sample_drawn_apart_from_the_training_
     assert 0.6 * 200 < present * held.height / demo.members.height <= 1.2 * 200
     # the held-out sample's features are everyone's, of its members
     spec = FeatureSpec.from_known(known_at(demo, eval_cutoff))
-    (whole,) = _features(demo, [(eval_cutoff, spec)], inactive_days=30)
-    (of_sample,) = _features(demo, [(eval_cutoff, spec)], inactive_days=30, sample=held)
+    whole, of_sample = _features(
+        demo, [(eval_cutoff, spec)] * 2, inactive_days=30, only=[None, held]
+    )
     assert of_sample.equals(whole.join(held, on="member_id", how="semi"))
     result = churn_risk(demo, settings)
     assert result.evaluation is not None
