@@ -14,7 +14,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import roc_auc_score
 
 from analytics.community import Community, load_community
-from analytics.errors import LeakageError
+from analytics.errors import InputError, LeakageError
 from analytics.io import FrameSource, open_source
 from analytics.risk import (
     GROUPS,
@@ -290,7 +290,9 @@ def test_a_large_community_is_checked_on_a_sample_drawn_apart_from_the_training_
     train, held = _samples(demo, [cutoffs], eval_cutoff, settings)
     assert train is not None
     assert held is not None
-    assert train.equals(_training_sample(demo, [cutoffs], settings))
+    alone = _training_sample(demo, [cutoffs], settings)
+    assert alone is not None
+    assert train.equals(alone)
     assert train.join(held, on="member_id", how="inner").is_empty()
     present = features_as_of(demo, eval_cutoff).height
     assert 0.6 * 200 < present * held.height / demo.members.height <= 1.2 * 200
@@ -411,3 +413,17 @@ def test_days_do_not_depend_on_how_the_frame_is_chunked() -> None:
     whole = frame.select(days)["days"]
     assert pieces.select(days)["days"].to_list() == whole.to_list()
     assert whole.is_between(0.0, 10**14 / 86_400e6 * 1.000001).all()
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"horizon_days": 0}, "horizon_days and inactive_days must be at least 1 day"),
+        ({"training_cutoffs": 0}, "training_cutoffs and step_days must be at least 1"),
+        ({"bootstrap": 10}, "repeats must be at least 2 and bootstrap at least 20"),
+        ({"max_eval_rows": 0}, "max_eval_rows must be at least 1"),
+    ],
+)
+def test_settings_out_of_range_are_refused_in_words(changes: dict[str, int], message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        RiskSettings(**changes)
