@@ -363,8 +363,6 @@ def _features(
     narrowing) after the queries. ``last_at``, when given, receives each member's latest
     activity at or before each cutoff (``member_id``, ``occurred_at``; of the sampled members
     only), as :func:`_churn_dates` needs it."""
-    if only is not None and len(only) != len(requests):
-        raise ValueError("give one entry of only per request")
     ordered = sorted({c for c, _ in requests})
     kinds = sorted({k for _, spec in requests for k in spec.kinds})
     events = community.events
@@ -403,7 +401,8 @@ def _features(
     # per-member frames run side by side, and no joined copy is kept between them
     lasts_l, counts_l, days_l, *proof_l = (f.lazy() for f in found)
     lazy_out = []
-    for r, (cutoff, spec) in enumerate(requests):
+    narrowed = [None] * len(requests) if only is None else only
+    for (cutoff, spec), narrow in zip(requests, narrowed, strict=True):
         i = ordered.index(cutoff)
 
         def at(frame: pl.LazyFrame, i: int = i) -> pl.LazyFrame:
@@ -458,7 +457,6 @@ def _features(
             for k in spec.proof_kinds:
                 proof = proof.join(_items(by_kind, k, f"seen_{k}"), on="member_key", how="left")
         members = _members_at(community, cutoff, members_keyed).lazy()
-        narrow = None if only is None else only[r]
         if narrow is not None:
             members = members.join(narrow.lazy(), on="member_id", how="semi")
         lazy_out.append(_assemble(members, per_member, proof, cutoff, spec,
