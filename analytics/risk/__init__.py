@@ -47,7 +47,6 @@ from analytics.risk.features import (
     FeatureSpec,
     _features,
     _samples,
-    _training_sample,
     features_as_of,
     features_from,
 )
@@ -81,7 +80,6 @@ __all__ = [
     "_fit",
     "_samples",
     "_sentence",
-    "_training_sample",
     "_typical",
     "at_risk_export",
     "churn_labels",

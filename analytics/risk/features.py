@@ -278,14 +278,6 @@ def _specs(
     return out
 
 
-def _training_sample(
-    community: Community, models: Sequence[Sequence[datetime]], settings: RiskSettings
-) -> pl.DataFrame | None:
-    """The members whose features at the training cutoffs are computed, or ``None`` for all
-    (see :func:`_samples`)."""
-    return _samples(community, models, None, settings)[0]
-
-
 def _samples(
     community: Community,
     models: Sequence[Sequence[datetime]],
@@ -312,9 +304,9 @@ def _samples(
     )
     sign = pl.max_horizontal("joined_at", "occurred_at")
     quiet = timedelta(days=settings.inactive_days)
-    every = sorted({c for cutoffs in models for c in cutoffs}.union(
-        [] if eval_cutoff is None else [eval_cutoff]
-    ))  # fmt: skip
+    every = sorted(
+        {*(c for cutoffs in models for c in cutoffs), *([eval_cutoff] if eval_cutoff else [])}
+    )
     # how many at each cutoff, counted in one pass over the members
     counts = (
         members.select(

@@ -27,7 +27,6 @@ from analytics.risk import (
     _RankedScores,
     _samples,
     _sentence,
-    _training_sample,
     _typical,
     at_risk_export,
     churn_labels,
@@ -262,14 +261,14 @@ def test_training_features_are_computed_for_a_sample_of_a_large_community(
     demo: Community,
 ) -> None:
     cutoffs = [demo.as_of - timedelta(days=100 + 14 * i) for i in range(6)]
-    assert _training_sample(demo, [cutoffs], RiskSettings()) is None  # 10 k members: everyone
+    assert _samples(demo, [cutoffs], None, RiskSettings())[0] is None  # 10 k members: everyone
     settings = RiskSettings(max_training_rows=500)
-    sample = _training_sample(demo, [cutoffs], settings)
+    sample = _samples(demo, [cutoffs], None, settings)[0]
     assert sample is not None
     present = sum(features_as_of(demo, c).height for c in cutoffs)
     # about twice the rows a model trains on, chosen by the seed alone
     assert 1.4 * 500 < present * sample.height / demo.members.height < 2.6 * 500
-    again = _training_sample(demo, [cutoffs[::-1]], settings)
+    again = _samples(demo, [cutoffs[::-1]], None, settings)[0]
     assert again is not None
     assert again.equals(sample)
     result = churn_risk(demo, settings)
@@ -290,7 +289,7 @@ def test_a_large_community_is_checked_on_a_sample_drawn_apart_from_the_training_
     train, held = _samples(demo, [cutoffs], eval_cutoff, settings)
     assert train is not None
     assert held is not None
-    alone = _training_sample(demo, [cutoffs], settings)
+    alone = _samples(demo, [cutoffs], None, settings)[0]
     assert alone is not None
     assert train.equals(alone)
     assert train.join(held, on="member_id", how="inner").is_empty()
