@@ -35,6 +35,7 @@ from analytics.io.backends.polars import valid_offset
 from analytics.personal import not_segments
 from analytics.quality import EXAMPLE_ROWS, Issue, QualityReport, Severity
 from analytics.queries.checks import (
+    TEXT_SUFFIX,
     EventCheck,
     activity_checks,
     activity_checks_by_row,
@@ -850,12 +851,13 @@ class _Inspection:
         )
 
     def _count_events(
-        self, members: pl.DataFrame | None, *, by_row: bool = False
+        self, members: pl.DataFrame | None, *, by_row: bool = False, plain: bool = True
     ) -> pl.DataFrame | None:
         """One pass per event table (run together): the problem counts, and (members known) per
         member the valid activity, grouped by member in the same pass as the activity's counts
         (``by_row``: each activity row joined to its member, needed when some are earlier than
-        their member's joining)."""
+        their member's joining; ``plain``: plain aggregations where the timestamps are typed,
+        needing every one in range and not after the as-of time)."""
         names = [
             n for n in EVENT_TABLES if self.events[n].usable and not self.events[n].dtype_problem
         ]
@@ -866,8 +868,13 @@ class _Inspection:
             assert raw is not None
             check = self._event_check(name, members)
             by_member = grouped and name == "activity"
-            per_member = activity_checks_by_row if by_row else activity_checks
-            lazy.append((per_member if by_member else problem_counts)(raw, check))
+            if not by_member:
+                lazy.append(problem_counts(raw, check))
+            elif by_row:
+                lazy.append(activity_checks_by_row(raw, check))
+            else:
+                typed = check.time + TEXT_SUFFIX not in raw.columns
+                lazy.append(activity_checks(raw, check, plain=plain and typed))
         results = self._collect(lazy, names)
         summary = None
         for i, name in enumerate(names):
@@ -881,13 +888,16 @@ class _Inspection:
         )
         if unmatched and not self.strip:
             self.strip = True
-            return self._count_events(members, by_row=by_row)
-        early = sum(int(c["before_join_members"][0]) for c in results if "before_join_members" in c)
+            return self._count_events(members, by_row=by_row, plain=plain)
+        flags = ("before_join_members", "irregular_members")
+        early, irregular = (sum(int(c[f][0]) for c in results if f in c) for f in flags)
         if early and not by_row:
             return self._count_events(members, by_row=True)
+        if irregular:
+            return self._count_events(members, by_row=by_row, plain=False)
         for name, counts in zip(names, results, strict=True):
             self.events[name].counts = {
-                k: v for k, v in counts.row(0, named=True).items() if k != "before_join_members"
+                k: v for k, v in counts.row(0, named=True).items() if k not in flags
             }
             self.check.row_counts[name] = int(counts["rows"][0])
         return summary

@@ -146,7 +146,7 @@ def _valid(check: EventCheck) -> nw.Expr:
     return valid
 
 
-def activity_checks(raw: Frame, check: EventCheck) -> Frame:
+def activity_checks(raw: Frame, check: EventCheck, *, plain: bool = False) -> Frame:
     """:func:`problem_counts` and the valid activity per member in one grouped pass (members
     known): one row per ``member_key`` (null for rows of no known member) with the rows, one
     count per problem, ``latest_us``, and the valid ``activities`` with their ``first_us`` and
@@ -156,7 +156,12 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
     a group has the same member, so the member's joining time is joined to the groups (one per
     member) instead of to every row, and blanks around ids are stripped from the groups' ids.
     That needs no row earlier than its member's joining: ``before_join_members`` counts the
-    members with some, and when it is not 0, :func:`activity_checks_by_row` gives the counts."""
+    members with some, and when it is not 0, :func:`activity_checks_by_row` gives the counts.
+
+    ``plain`` (typed timestamps only) groups with four plain aggregations (two more with an
+    as-of time) instead of a dozen conditional ones, taking every readable timestamp as in
+    range: ``irregular_members`` counts the groups where that is not so, and when it is not 0,
+    the pass without ``plain`` gives the counts."""
     assert check.members is not None, "without the members, use problem_counts"
     us = nw.col(check.time + "_us")
     frame = raw.with_columns(as_text("member_id").alias("member_id"))
@@ -166,17 +171,21 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
     until = ok if check.cutoff_us is None else ok & (us <= check.cutoff_us)
 
     late = [_count(ok & ~until).alias("_late")] if check.cutoff_us is not None else []
-    grouped = frame.group_by("member_id").agg(
-        nw.len().cast(nw.Int64).alias("rows"),
-        *[_count(condition).alias(name) for name, condition in timestamp.items()],
-        _count(ok).alias("_readable"),
-        *late,
-        readable.max().alias("latest_us"),
-        readable.min().alias("_earliest_us"),
-        _count(until).alias("_until"),
-        nw.when(until).then(us).min().alias("first_us"),
-        nw.when(until).then(us).max().alias("last_us"),
-    )
+    if plain:
+        assert check.time + TEXT_SUFFIX not in frame.columns, "plain needs typed timestamps"
+        grouped = _plain_groups(frame, check)
+    else:
+        grouped = frame.group_by("member_id").agg(
+            nw.len().cast(nw.Int64).alias("rows"),
+            *[_count(condition).alias(name) for name, condition in timestamp.items()],
+            _count(ok).alias("_readable"),
+            *late,
+            readable.max().alias("latest_us"),
+            readable.min().alias("_earliest_us"),
+            _count(until).alias("_until"),
+            nw.when(until).then(us).min().alias("first_us"),
+            nw.when(until).then(us).max().alias("last_us"),
+        )
     if check.strip:
         grouped = grouped.with_columns(clean_id("member_id").alias("member_id"))
     known = check.members.select(
@@ -208,14 +217,49 @@ def activity_checks(raw: Frame, check: EventCheck) -> Frame:
         .otherwise(0)
         .cast(nw.Int64)
         .alias("before_join_members"),
+        *([nw.col("_irregular").alias("irregular_members")] if plain else []),
     )
     # one row per member: ids stored with and without blanks around them are one member's
     summed = ["rows", *problems, "activities", "before_join_members"]
+    summed += ["irregular_members"] if plain else []
     return per_id.group_by("member_key").agg(
         *[nw.col(c).sum().cast(nw.Int64) for c in summed],
         nw.col("latest_us").max(),
         nw.col("first_us").min(),
         nw.col("last_us").max(),
+    )
+
+
+def _plain_groups(frame: Frame, check: EventCheck) -> Frame:
+    """The groups of :func:`activity_checks` from plain aggregations (and, with an as-of time,
+    two conditional ones for the rows up to it), with ``_irregular``: 1 where some timestamp is
+    out of range, when the counts derived here do not hold."""
+    us = nw.col(check.time + "_us")
+    until: list[nw.Expr] = []
+    if check.cutoff_us is not None:
+        up_to = us <= check.cutoff_us
+        until = [_count(up_to).alias("_until"), nw.when(up_to).then(us).max().alias("last_us")]
+    grouped = frame.group_by("member_id").agg(
+        nw.len().cast(nw.Int64).alias("rows"),
+        us.count().cast(nw.Int64).alias("_readable"),
+        us.min().alias("_earliest_us"),
+        us.max().alias("latest_us"),
+        *until,
+    )
+    earliest, latest = nw.col("_earliest_us"), nw.col("latest_us")
+    derived = [(nw.col("rows") - nw.col("_readable")).alias("missing")]
+    derived += [nw.lit(0, nw.Int64).alias(name) for name in ("unreadable", "out_of_range")]
+    if check.cutoff_us is None:
+        derived += [nw.col("_readable").alias("_until"), latest.alias("last_us")]
+        first = earliest
+    else:
+        derived += [(nw.col("_readable") - nw.col("_until")).alias("_late")]
+        first = nw.when(earliest <= check.cutoff_us).then(earliest)
+    irregular = (earliest < EARLIEST_US) | (latest >= LATEST_US)
+    return grouped.with_columns(
+        *derived,
+        first.alias("first_us"),
+        nw.when(irregular).then(1).otherwise(0).cast(nw.Int64).alias("_irregular"),
     )
 
 

@@ -12,6 +12,7 @@ import pytest
 from analytics.community import check_source
 from analytics.errors import DataSourceError
 from analytics.io import open_source
+from analytics.quality import QualityReport
 from tests.conftest import MINIMAL, write_csvs
 
 MEMBERS = MINIMAL["members"]
@@ -105,3 +106,40 @@ def test_a_damaged_event_parquet_file_is_named(tmp_path: Path) -> None:
     (folder / "activity.parquet").write_bytes(bytes(data))
     with pytest.raises(DataSourceError, match=r"^activity\.parquet: the file cannot be read"):
         check_source(open_source(folder))
+
+
+@pytest.mark.parametrize(
+    ("extra", "as_of"),
+    [
+        ("", None),
+        ("a,2150-01-01,post\n", None),  # a timestamp out of range
+        ("a,1969-12-31T23:59:59,post\n", None),
+        ("z,2024-01-05,post\n,2024-01-05,post\n", None),  # no such member, no member id
+        ("a,,post\nb,,like\n", None),  # no timestamp
+        ("a,2024-01-06,post\nb,2024-01-09,post\n", datetime(2024, 1, 5, tzinfo=UTC)),
+        ("a,2023-12-30,post\n", None),  # before joining
+    ],
+)
+def test_typed_parquet_timestamps_are_checked_as_text_ones_are(
+    tmp_path: Path, extra: str, as_of: datetime | None
+) -> None:
+    """Typed timestamps are checked with plain aggregations where every one is in range (and
+    as before where some is not): the report reads as for the same rows as text, where each
+    row is checked on its own."""
+    csv = write_csvs(tmp_path / "csv", {"members": MEMBERS, "activity": ACTIVITY + extra})
+    typed = write_csvs(tmp_path / "parquet", {"members": MEMBERS})
+    pl.read_csv(csv / "activity.csv", schema_overrides={"occurred_at": pl.String}).with_columns(
+        pl.col("occurred_at").str.to_datetime(time_zone="UTC", time_unit="us")
+    ).write_parquet(typed / "activity.parquet")
+    want = check_source(open_source(csv), as_of=as_of)
+    found = check_source(open_source(typed), as_of=as_of)
+
+    def issues(report: QualityReport) -> list[tuple[object, ...]]:
+        # the example value is shown as stored (a typed timestamp in full)
+        return [(i.severity, i.table, i.column, i.rows, i.count, i.fix) for i in report.issues]
+
+    assert issues(found) == issues(want)
+    assert (found.row_counts, found.data_end, found.as_of) == (
+        want.row_counts, want.data_end, want.as_of,
+    )  # fmt: skip
+    assert bool(extra) == bool(found.issues)

@@ -18,9 +18,12 @@ DAY_US = 86_400_000_000
 START_US = to_us(datetime(2024, 1, 1, tzinfo=UTC))
 
 
-def _frames(seed: int, *, early: bool) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def _frames(
+    seed: int, *, early: bool, out_of_range: bool = True
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """Members (some ids stored with blanks around them in the activity) and activity with every
-    problem but rows before joining (``early``: with some)."""
+    problem but rows before joining (``early``: with some; ``out_of_range``: without
+    timestamps out of range when false)."""
     rng = np.random.default_rng(seed)
     n_members, n_rows = 40, 2_000
     joined = START_US + rng.integers(0, 30, n_members) * DAY_US
@@ -42,7 +45,7 @@ def _frames(seed: int, *, early: bool) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     times: list[int | None] = [int(t) for t in us]
     for i in rng.choice(n_rows, 15, replace=False):
         times[i] = None
-    for i in rng.choice(n_rows, 5, replace=False):
+    for i in rng.choice(n_rows, 5, replace=False) if out_of_range else []:
         times[i] = LATEST_US + DAY_US
     activity = pl.LazyFrame(
         {"member_id": ids, "occurred_at_us": pl.Series(times, dtype=pl.Int64)}
@@ -54,16 +57,22 @@ def _frames(seed: int, *, early: bool) -> tuple[pl.LazyFrame, pl.LazyFrame]:
 
 
 def _checks(
-    members: pl.LazyFrame, activity: pl.LazyFrame, *, strip: bool, by_row: bool
+    members: pl.LazyFrame,
+    activity: pl.LazyFrame,
+    *,
+    strip: bool,
+    by_row: bool,
+    plain: bool = False,
+    cutoff_us: int | None = START_US + 150 * DAY_US,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     check = EventCheck(
-        time="occurred_at",
-        members=nw.from_native(members),
-        cutoff_us=START_US + 150 * DAY_US,
-        strip=strip,
+        time="occurred_at", members=nw.from_native(members), cutoff_us=cutoff_us, strip=strip
     )
-    query = activity_checks_by_row if by_row else activity_checks
-    grouped = query(nw.from_native(activity), check).to_native().collect()
+    raw = nw.from_native(activity)
+    query = (
+        activity_checks_by_row(raw, check) if by_row else activity_checks(raw, check, plain=plain)
+    )
+    grouped = query.to_native().collect()
     counts = [c for c in grouped.columns if c not in ("member_key", "first_us", "last_us")]
     totals = grouped.select(pl.col(c).sum() for c in counts if c != "latest_us").with_columns(
         grouped.select(pl.col("latest_us").max())
@@ -96,3 +105,43 @@ def test_rows_before_joining_are_noticed() -> None:
     assert totals["before_join_members"].item() > 0
     want, _ = _checks(members, activity, strip=True, by_row=True)
     assert want["before_join"].item() > 0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("strip", [False, True])
+@pytest.mark.parametrize("cutoff_us", [None, START_US + 150 * DAY_US])
+def test_plain_checks_equal_the_conditional_ones(
+    seed: int, strip: bool, cutoff_us: int | None
+) -> None:
+    """Typed timestamps, all in range: the plain aggregations give every count and member as
+    the conditional ones do (missing timestamps, unknown members and, with an as-of time, rows
+    after it among them)."""
+    members, activity = _frames(seed, early=False, out_of_range=False)
+    typed = activity.drop("occurred_at__text")
+    totals, found = _checks(
+        members, typed, strip=strip, by_row=False, plain=True, cutoff_us=cutoff_us
+    )
+    want_totals, want_found = _checks(
+        members, typed, strip=strip, by_row=False, cutoff_us=cutoff_us
+    )
+    assert totals["irregular_members"].item() == 0
+    assert_frame_equal(totals.drop("irregular_members"), want_totals)
+    assert_frame_equal(found, want_found)
+    problems = ("missing", "unknown_member") + (("after_as_of",) if cutoff_us else ())
+    for problem in problems:
+        assert totals[problem].item() > 0, problem
+
+
+def test_plain_checks_notice_timestamps_out_of_range() -> None:
+    members, activity = _frames(5, early=False)
+    typed = activity.drop("occurred_at__text")
+    totals, _found = _checks(members, typed, strip=True, by_row=False, plain=True)
+    want, _ = _checks(members, typed, strip=True, by_row=False)
+    assert want["out_of_range"].item() > 0
+    assert totals["irregular_members"].item() > 0
+
+
+def test_plain_checks_need_typed_timestamps() -> None:
+    members, activity = _frames(6, early=False)
+    with pytest.raises(AssertionError, match="typed timestamps"):
+        _checks(members, activity, strip=True, by_row=False, plain=True)
