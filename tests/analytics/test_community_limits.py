@@ -143,3 +143,35 @@ def test_typed_parquet_timestamps_are_checked_as_text_ones_are(
         want.row_counts, want.data_end, want.as_of,
     )  # fmt: skip
     assert bool(extra) == bool(found.issues)
+
+
+def test_typed_parquet_members_name_missing_and_repeated_values(tmp_path: Path) -> None:
+    """The members' checks on typed columns and ids with nulls: a missing signup time, a
+    missing id and a repeated id are each named (row numbers as in the file)."""
+    folder = write_csvs(tmp_path / "f", {"activity": ACTIVITY})
+    joined = [datetime(2024, 1, 1, tzinfo=UTC), None, datetime(2024, 1, 2, tzinfo=UTC)]
+    pl.DataFrame(
+        {"member_id": ["a", None, "b", "a", None], "joined_at": [*joined, *joined[:2]]},
+        schema_overrides={"joined_at": pl.Datetime("us", "UTC")},
+    ).write_parquet(folder / "members.parquet")
+    errors = _errors(folder)
+
+    def named(start: str, words: str) -> bool:
+        return any(e.startswith(start) and words in e for e in errors)
+
+    assert named("members.parquet, column member_id, rows 2, 5:", "have no member_id"), errors
+    repeated = "1 value(s) appear more than once (e.g. 'a')"
+    assert named("members.parquet, column member_id, rows 1, 4:", repeated), errors
+    assert named("members.parquet, column joined_at, rows 2, 5:", "have no joined_at"), errors
+
+
+def test_typed_parquet_members_with_null_ids_but_no_repeats_pass_the_unique_check(
+    tmp_path: Path,
+) -> None:
+    folder = write_csvs(tmp_path / "f", {"activity": ACTIVITY})
+    pl.DataFrame(
+        {"member_id": ["a", None, None, "b"], "joined_at": [datetime(2024, 1, 1, tzinfo=UTC)] * 4}
+    ).write_parquet(folder / "members.parquet")
+    errors = _errors(folder)
+    assert not any("more than once" in e for e in errors), errors
+    assert any("have no member_id" in e for e in errors), errors
