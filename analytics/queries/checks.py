@@ -2,8 +2,10 @@
 
 One pass counts every problem at once (:func:`problem_counts`; for the activity, per member
 together with each member's valid activity, :func:`activity_checks`); only for a problem that
-occurs are its first rows looked up (:func:`problem_rows`), in the source's own row order. The
-problems are the ones the quality report has always named, in the order it names them:
+occurs are its first rows looked up (:func:`problem_rows`), in the source's own row order.
+Where the timestamps are typed, the activity's pass groups with plain aggregations and counts
+the conditional way only when some timestamp is out of range (``activity_checks(plain=True)``).
+The problems are the ones the quality report has always named, in the order it names them:
 
 * ``missing``: no timestamp (null or blank);
 * ``unreadable``: a timestamp text that cannot be read;
