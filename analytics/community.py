@@ -607,7 +607,7 @@ class _Checker:
         values = frame[column]
         nulls = values.null_count()
         if values.n_unique() - (nulls > 0) == values.len() - nulls:
-            return  # every value once (counting them is a third of looking for the repeats)
+            return  # every value once: counting the distinct values costs a third of the search
         dup = frame.filter(pl.col(column).is_duplicated() & pl.col(column).is_not_null())
         if dup.height:
             first = dup[column][0]
@@ -864,7 +864,7 @@ class _Inspection:
         member the valid activity, grouped by member in the same pass as the activity's counts
         (``by_row``: each activity row joined to its member, needed when some are earlier than
         their member's joining; ``plain``: plain aggregations where the timestamps are typed,
-        needing every one in range and not after the as-of time)."""
+        run again without them when some timestamp is out of range)."""
         names = [
             n for n in EVENT_TABLES if self.events[n].usable and not self.events[n].dtype_problem
         ]
